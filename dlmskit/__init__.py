@@ -1,0 +1,31 @@
+"""dlmskit: a DLMS/COSEM protocol stack and head-end SDK.
+
+The package root re-exports the public API of the sans-IO core. Private modules start
+with an underscore; everything a user needs is importable from here or from the public
+sub-modules named in ``__all__``.
+"""
+
+from __future__ import annotations
+
+from dlmskit.errors import (
+    DecodeError,
+    DlmsError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    SecurityError,
+    ServiceError,
+    TransportError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DecodeError",
+    "DlmsError",
+    "LocalProtocolError",
+    "RemoteProtocolError",
+    "SecurityError",
+    "ServiceError",
+    "TransportError",
+    "__version__",
+]

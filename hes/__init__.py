@@ -1,0 +1,1 @@
+"""The reference head-end: a trio application on the public dlmskit API."""

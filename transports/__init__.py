@@ -1,0 +1,1 @@
+"""Framing (sans-IO: wrapper, HDLC, mode E) and trio byte pipes."""
