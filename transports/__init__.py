@@ -20,6 +20,13 @@ from transports._channel_lowpan import (
     decode_lowpan_frame,
     fragment_datagram,
 )
+from transports._gateway import (
+    GatewayRequest,
+    GatewayResponse,
+    GatewayTag,
+    decode_gateway_apdu,
+    encode_gateway_apdu,
+)
 
 __all__ = [
     "GPRS_2G",
@@ -29,11 +36,16 @@ __all__ = [
     "WISUN_DEFAULT",
     "ChannelModel",
     "Direction",
+    "GatewayRequest",
+    "GatewayResponse",
+    "GatewayTag",
     "LossCause",
     "LowpanFrame",
     "LowpanReassembler",
     "OutageWindow",
     "Transmission",
+    "decode_gateway_apdu",
     "decode_lowpan_frame",
+    "encode_gateway_apdu",
     "fragment_datagram",
 ]
