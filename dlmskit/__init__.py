@@ -7,6 +7,7 @@ sub-modules named in ``__all__``.
 
 from __future__ import annotations
 
+from dlmskit import axdr
 from dlmskit.errors import (
     DecodeError,
     DlmsError,
@@ -28,4 +29,5 @@ __all__ = [
     "ServiceError",
     "TransportError",
     "__version__",
+    "axdr",
 ]

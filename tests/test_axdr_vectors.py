@@ -1,0 +1,93 @@
+"""A-XDR hand vectors (dlms-facts.md section 2) and the basic API contract."""
+
+from __future__ import annotations
+
+import pytest
+
+from dlmskit.axdr import (
+    DONT_CARE,
+    Array,
+    ClockStatus,
+    Data,
+    DateTime,
+    DeviationSign,
+    DoubleLongUnsigned,
+    LongUnsigned,
+    OctetString,
+    Structure,
+    Unsigned,
+    decode,
+    decode_from,
+    decode_length,
+    encode,
+    encode_into,
+    encode_length,
+)
+from dlmskit.errors import DecodeError, LocalProtocolError
+
+IST_2024 = bytes.fromhex("07E80101FF00000000FEB600")
+
+
+@pytest.mark.parametrize(
+    ("hex_", "value"),
+    [
+        ("00", None),
+        ("0301", True),
+        ("0300", False),
+        ("1105", Unsigned(5)),
+        ("120008", LongUnsigned(8)),
+        ("0600000060", DoubleLongUnsigned(96)),
+        ("09060000010000FF", OctetString(bytes.fromhex("0000010000FF"))),
+        ("FF", DONT_CARE),
+        ("0100", Array()),
+        ("020211011102", Structure((Unsigned(1), Unsigned(2)))),
+    ],
+)
+def test_hand_vectors(hex_: str, value: Data) -> None:
+    raw = bytes.fromhex(hex_)
+    assert encode(value) == raw
+    decoded = decode(raw)
+    assert decoded == value
+    assert type(decoded) is type(value)
+
+
+def test_ist_date_time_blue_book() -> None:
+    value = decode(b"\x19" + IST_2024)
+    assert isinstance(value, DateTime)
+    assert (value.year, value.month, value.day, value.day_of_week) == (2024, 1, 1, None)
+    assert value.deviation == -330
+    assert value.clock_status == ClockStatus.OK
+    moment = value.to_datetime(sign=DeviationSign.BLUE_BOOK)
+    assert moment.isoformat() == "2024-01-01T00:00:00+05:30"
+    assert OctetString(IST_2024).as_datetime() == value
+    assert encode(value) == b"\x19" + IST_2024
+
+
+def test_lengths() -> None:
+    assert encode_length(0x7F) == b"\x7f"
+    assert encode_length(0x80) == b"\x81\x80"
+    assert encode_length(0x100) == b"\x82\x01\x00"
+    assert encode_length(0x10000) == b"\x84\x00\x01\x00\x00"
+    assert decode_length(b"\x83\x01\x00\x00", 0) == (0x10000, 4)
+    with pytest.raises(DecodeError):
+        decode_length(b"\x80", 0)
+    with pytest.raises(DecodeError):
+        decode_length(b"\x85\x00\x00\x00\x00\x00", 0)
+
+
+def test_decode_from_and_encode_into() -> None:
+    out = bytearray(b"\xaa")
+    encode_into(out, Unsigned(7))
+    encode_into(out, LongUnsigned(9))
+    assert bytes(out) == b"\xaa\x11\x07\x12\x00\x09"
+    value, offset = decode_from(out, 1)
+    assert value == Unsigned(7) and offset == 3
+    value, offset = decode_from(memoryview(out), offset)
+    assert value == LongUnsigned(9) and offset == 6
+    with pytest.raises(DecodeError):
+        decode(bytes(out[1:]))
+
+
+def test_plain_int_is_refused() -> None:
+    with pytest.raises(LocalProtocolError, match="Unsigned"):
+        encode(5)
