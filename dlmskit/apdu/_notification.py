@@ -1,0 +1,89 @@
+"""Unsolicited APDUs: EVENT-NOTIFICATION-Request (0xC2) and DataNotification (0x0F).
+
+Both carry their date-time as an OCTET STRING; dlmskit keeps it as a
+:class:`dlmskit.axdr.DateTime` (or ``None`` when not sent).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+from dlmskit.apdu._descriptors import (
+    ApduReader,
+    CosemAttributeDescriptor,
+    LongInvokeIdAndPriority,
+    TaggedApdu,
+    read_date_time,
+    write_date_time,
+)
+from dlmskit.axdr import Data, DateTime, encode_into
+from dlmskit.errors import DecodeError
+
+__all__ = ["DataNotification", "EventNotificationRequest"]
+
+_DEFAULT_LONG_IIP: Final = LongInvokeIdAndPriority()
+
+
+@attrs.frozen(kw_only=True)
+class EventNotificationRequest(TaggedApdu):
+    """EVENT-NOTIFICATION-Request: a server reports an attribute value on its own.
+
+    ``time`` is OPTIONAL; when present it is a 12-byte date-time octet string.
+    """
+
+    TAG = 0xC2
+
+    time: DateTime | None = None
+    attribute_descriptor: CosemAttributeDescriptor
+    value: Data
+
+    def _write_body(self, out: bytearray) -> None:
+        if self.time is None:
+            out.append(0)
+        else:
+            out.append(1)
+            write_date_time(out, self.time)
+        self.attribute_descriptor._write(out)
+        encode_into(out, self.value)
+
+    @classmethod
+    def _read_body(cls, r: ApduReader) -> EventNotificationRequest:
+        time: DateTime | None = None
+        if r.flag("time usage flag"):
+            pos = r.pos
+            time = read_date_time(r, "time")
+            if time is None:
+                raise DecodeError("empty time octet string", offset=pos, expected="12 bytes")
+        descriptor = CosemAttributeDescriptor._read(r)
+        return cls(time=time, attribute_descriptor=descriptor, value=r.data())
+
+
+@attrs.frozen(kw_only=True)
+class DataNotification(TaggedApdu):
+    """Data-Notification: push data (IEC 62056-5-3), e.g. from a Push setup object.
+
+    ``date_time`` is sent as an octet string of length 0 (``None``) or 12.
+    """
+
+    TAG = 0x0F
+
+    long_invoke_id_and_priority: LongInvokeIdAndPriority = _DEFAULT_LONG_IIP
+    date_time: DateTime | None = None
+    notification_body: Data
+
+    def _write_body(self, out: bytearray) -> None:
+        self.long_invoke_id_and_priority._write(out)
+        write_date_time(out, self.date_time)
+        encode_into(out, self.notification_body)
+
+    @classmethod
+    def _read_body(cls, r: ApduReader) -> DataNotification:
+        long_iip = LongInvokeIdAndPriority._read(r)
+        date_time = read_date_time(r, "date-time")
+        return cls(
+            long_invoke_id_and_priority=long_iip,
+            date_time=date_time,
+            notification_body=r.data(),
+        )
