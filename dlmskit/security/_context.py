@@ -1,0 +1,610 @@
+"""SecurityContext: the keys, system titles and counters of one association, and ciphering.
+
+Sans-IO: nothing here blocks or reads a clock; the sender's invocation counters come from
+an injected :class:`InvocationCounterStore` and randomness from an injected callable.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dlmskit.apdu._ciphered import (
+    _CIPHERED_TO_PLAIN,
+    _PLAIN_TO_CIPHERED,
+    AgreedKey,
+    GeneralCiphering,
+    GeneralDedCiphering,
+    GeneralGloCiphering,
+    IdentifiedKey,
+    IdentifiedKeyId,
+    KeyInfo,
+    WrappedKey,
+    _decode_length,
+    _encode_length,
+    _key_info_to_bytes,
+)
+from dlmskit.errors import DecodeError, LocalProtocolError, SecurityError
+from dlmskit.security._cipher import gcm_open, gcm_seal, gmac, new_aead
+from dlmskit.security._control import (
+    CipheringForm,
+    KeyId,
+    SecurityControl,
+    SecuritySuite,
+    key_length,
+)
+from dlmskit.security._counters import (
+    InvocationCounterError,
+    InvocationCounterStore,
+    MemoryCounterStore,
+)
+from dlmskit.security._kdf import KeyAgreementScheme, derive_key, ecdh_shared_secret
+from dlmskit.security._keywrap import unwrap_key, wrap_key
+from dlmskit.security._signing import (
+    ecdsa_sign,
+    ecdsa_verify,
+    generate_key_pair,
+    public_key_from_bytes,
+    public_key_to_bytes,
+)
+
+__all__ = ["SecurityContext"]
+
+_CIPHER_KEYS = (
+    KeyId.GLOBAL_UNICAST_ENCRYPTION,
+    KeyId.GLOBAL_BROADCAST_ENCRYPTION,
+    KeyId.DEDICATED,
+)
+
+
+def _title(value: bytes | None, name: str) -> bytes | None:
+    if value is None:
+        return None
+    value = bytes(value)
+    if len(value) != 8:
+        raise LocalProtocolError(f"{name} must be 8 bytes, got {len(value)}")
+    return value
+
+
+class SecurityContext:
+    """Keys, system titles and invocation counters of one association; protects APDUs.
+
+    ``system_title`` is this side's (client or server) and the sender part of every IV it
+    builds; ``peer_system_title`` is the other side's, used to open service-specific
+    APDUs (which do not carry it). ``min_security`` is the least protection accepted on
+    received APDUs (default: authenticated), so a flipped security control byte cannot
+    downgrade an APDU to unauthenticated. Keys are never shown by ``repr`` or in errors.
+    """
+
+    __slots__ = (
+        "_aad",
+        "_aead",
+        "_agreement_key",
+        "_ak",
+        "_keys",
+        "_min_security",
+        "_peer_agreement_key",
+        "_peer_signing_key",
+        "_peer_title",
+        "_random",
+        "_received",
+        "_signing_key",
+        "_store",
+        "_suite",
+        "_title",
+    )
+
+    def __init__(
+        self,
+        *,
+        system_title: bytes,
+        peer_system_title: bytes | None = None,
+        suite: SecuritySuite = SecuritySuite.AES_GCM_128,
+        global_unicast_key: bytes | None = None,
+        global_broadcast_key: bytes | None = None,
+        authentication_key: bytes | None = None,
+        master_key: bytes | None = None,
+        dedicated_key: bytes | None = None,
+        counter_store: InvocationCounterStore | None = None,
+        min_security: SecurityControl = SecurityControl.AUTHENTICATED,
+        signing_key: ec.EllipticCurvePrivateKey | None = None,
+        peer_signing_key: ec.EllipticCurvePublicKey | None = None,
+        key_agreement_key: ec.EllipticCurvePrivateKey | None = None,
+        peer_key_agreement_key: ec.EllipticCurvePublicKey | None = None,
+        random_source: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        title = _title(system_title, "system_title")
+        assert title is not None
+        self._title: bytes = title
+        self._peer_title = _title(peer_system_title, "peer_system_title")
+        self._suite = SecuritySuite(suite)
+        if int(min_security) & ~0x30:
+            raise LocalProtocolError("min_security may only name AUTHENTICATED and ENCRYPTED")
+        self._min_security = int(min_security)
+        self._store: InvocationCounterStore = (
+            counter_store if counter_store is not None else MemoryCounterStore()
+        )
+        self._keys: dict[KeyId, bytes] = {}
+        self._aead: dict[KeyId, AESGCM] = {}
+        self._aad: dict[int, bytes] = {}
+        self._ak = b""
+        self._received: dict[tuple[bytes, KeyId], int] = {}
+        self._signing_key = signing_key
+        self._peer_signing_key = peer_signing_key
+        self._agreement_key = key_agreement_key
+        self._peer_agreement_key = peer_key_agreement_key
+        self._random = random_source
+        for key_id, key in (
+            (KeyId.GLOBAL_UNICAST_ENCRYPTION, global_unicast_key),
+            (KeyId.GLOBAL_BROADCAST_ENCRYPTION, global_broadcast_key),
+            (KeyId.AUTHENTICATION, authentication_key),
+            (KeyId.MASTER, master_key),
+            (KeyId.DEDICATED, dedicated_key),
+        ):
+            if key is not None:
+                self._install(key_id, key)
+
+    # -- configuration ----------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        peer = self._peer_title.hex().upper() if self._peer_title else None
+        keys = ", ".join(k.name for k in sorted(self._keys))
+        return (
+            f"SecurityContext(system_title={self._title.hex().upper()}, peer_system_title={peer},"
+            f" suite={self._suite.name}, keys=[{keys}],"
+            f" min_security={SecurityControl(self._min_security)!r})"
+        )
+
+    def _install(self, key_id: KeyId, key: bytes) -> None:
+        key = bytes(key)
+        expected = key_length(self._suite)
+        if len(key) != expected:
+            raise LocalProtocolError(
+                f"{key_id.name} key must be {expected} bytes for suite {int(self._suite)},"
+                f" got {len(key)}"
+            )
+        self._keys[key_id] = key
+        if key_id in _CIPHER_KEYS:
+            self._aead[key_id] = new_aead(key)
+        if key_id == KeyId.AUTHENTICATION:
+            self._ak = key
+            self._aad.clear()
+
+    @property
+    def system_title(self) -> bytes:
+        return self._title
+
+    @property
+    def peer_system_title(self) -> bytes | None:
+        return self._peer_title
+
+    @peer_system_title.setter
+    def peer_system_title(self, value: bytes | None) -> None:
+        """Set when the peer's title becomes known (calling/responding-AP-title)."""
+        self._peer_title = _title(value, "peer_system_title")
+
+    @property
+    def suite(self) -> SecuritySuite:
+        return self._suite
+
+    @property
+    def counter_store(self) -> InvocationCounterStore:
+        return self._store
+
+    def has_key(self, key_id: KeyId) -> bool:
+        return key_id in self._keys
+
+    def set_dedicated_key(self, key: bytes | None) -> None:
+        """Install (or drop) the dedicated key proposed in the InitiateRequest.
+
+        A new dedicated key starts new counters on the peer's side, so the record of
+        the peer's last accepted counters under the dedicated key is cleared.
+        """
+        self._forget_received(KeyId.DEDICATED)
+        if key is None:
+            self._keys.pop(KeyId.DEDICATED, None)
+            self._aead.pop(KeyId.DEDICATED, None)
+            return
+        self._install(KeyId.DEDICATED, key)
+
+    def change_key(self, key_id: KeyId, key: bytes, *, restart_counters: bool = True) -> None:
+        """Replace a key (after key_transfer); by default its counters restart at 0.
+
+        Restarting is safe only because the key changes: refusing an unchanged key
+        keeps a counter reset from ever reusing an IV.
+        """
+        key_id = KeyId(key_id)
+        old = self._keys.get(key_id)
+        if old is not None and hmac.compare_digest(old, bytes(key)):
+            raise LocalProtocolError(f"the new {key_id.name} key equals the old one")
+        self._install(key_id, key)
+        if restart_counters and key_id in _CIPHER_KEYS:
+            self._store.reset(self._title, int(key_id))
+            self._forget_received(key_id)
+
+    def _forget_received(self, key_id: KeyId) -> None:
+        for pair in [p for p in self._received if p[1] == key_id]:
+            del self._received[pair]
+
+    def last_accepted(self, system_title: bytes, key_id: KeyId) -> int | None:
+        """The last invocation counter accepted from ``system_title`` under ``key_id``."""
+        return self._received.get((bytes(system_title), KeyId(key_id)))
+
+    def set_last_accepted(self, system_title: bytes, key_id: KeyId, value: int) -> None:
+        """Seed the replay check (e.g. from a persisted value); only moves forward."""
+        pair = (bytes(system_title), KeyId(key_id))
+        if value > self._received.get(pair, -1):
+            self._received[pair] = value
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _aead_for(self, key_id: KeyId) -> AESGCM:
+        aead = self._aead.get(key_id)
+        if aead is None:
+            raise SecurityError(f"no {key_id.name} key is set in this security context")
+        return aead
+
+    def _aad_prefix(self, sc: int) -> bytes:
+        """SC || AK, cached per security control value."""
+        aad = self._aad.get(sc)
+        if aad is None:
+            if sc & 0x10 and not self._ak:
+                raise SecurityError("authentication requested but no AUTHENTICATION key is set")
+            aad = bytes((sc,)) + self._ak
+            self._aad[sc] = aad
+        return aad
+
+    def _security_byte(self, security: SecurityControl | int, broadcast: bool) -> int:
+        flags = int(security)
+        if flags & 0x80:
+            raise LocalProtocolError("compression (V.44) is not supported")
+        if flags & ~0x70 or not flags & 0x30:
+            raise LocalProtocolError(
+                f"security 0x{flags:02X} must ask for authentication and/or encryption"
+            )
+        if broadcast:
+            flags |= 0x40
+        return flags | self._suite
+
+    def _check_received_sc(self, sc: int) -> None:
+        if sc & 0x80:
+            raise SecurityError("compression (V.44) is not supported")
+        if sc & 0x0F != self._suite:
+            raise SecurityError(
+                f"APDU uses security suite {sc & 0x0F}, this context suite {int(self._suite)}"
+            )
+        if sc & self._min_security != self._min_security:
+            raise SecurityError(
+                f"security control 0x{sc:02X} gives less protection than required"
+                f" ({SecurityControl(self._min_security)!r})"
+            )
+
+    def _check_counter(self, title: bytes, key_id: KeyId, ic: int) -> tuple[bytes, KeyId]:
+        pair = (title, key_id)
+        last = self._received.get(pair)
+        if last is not None and ic <= last:
+            raise InvocationCounterError(system_title=title, received=ic, expected=last + 1)
+        return pair
+
+    def _open(
+        self, title: bytes, sc: int, ic: int, payload: bytes, key_id: KeyId, plain: int | None
+    ) -> bytes:
+        self._check_received_sc(sc)
+        if sc & 0x40:
+            if key_id == KeyId.DEDICATED:
+                raise SecurityError("broadcast key bit set on a dedicated-key APDU")
+            key_id = KeyId.GLOBAL_BROADCAST_ENCRYPTION
+        pair = self._check_counter(title, key_id, ic)
+        aead = self._aead_for(key_id)
+        result = gcm_open(aead, title + ic.to_bytes(4, "big"), sc, self._aad_prefix(sc), payload)
+        if plain is not None and (not result or result[0] != plain):
+            raise SecurityError("ciphered tag does not match the protected APDU")
+        self._received[pair] = ic
+        return result
+
+    def _peer(self) -> bytes:
+        if self._peer_title is None:
+            raise LocalProtocolError("the peer system title is not known yet")
+        return self._peer_title
+
+    # -- protect / unprotect ----------------------------------------------------------
+
+    def protect(
+        self,
+        apdu: bytes,
+        *,
+        form: CipheringForm = CipheringForm.GLO,
+        security: SecurityControl | int = SecurityControl.AUTHENTICATED_ENCRYPTED,
+        broadcast: bool = False,
+    ) -> bytes:
+        """Protect a plain APDU and return the ciphered APDU bytes.
+
+        Uses the next invocation counter of (own system title, key) from the store.
+        """
+        if form is CipheringForm.GENERAL:
+            return self.protect_general(apdu, security=security, broadcast=broadcast)
+        if not apdu:
+            raise LocalProtocolError("cannot protect an empty APDU")
+        sc = self._security_byte(security, broadcast)
+        dedicated = form is CipheringForm.DED or form is CipheringForm.GENERAL_DED
+        if dedicated:
+            if broadcast:
+                raise LocalProtocolError("the broadcast key cannot be used with the dedicated key")
+            key_id = KeyId.DEDICATED
+        elif broadcast:
+            key_id = KeyId.GLOBAL_BROADCAST_ENCRYPTION
+        else:
+            key_id = KeyId.GLOBAL_UNICAST_ENCRYPTION
+        aead = self._aead.get(key_id)
+        if aead is None:
+            raise LocalProtocolError(f"no {key_id.name} key is set in this security context")
+        if form is CipheringForm.GLO or form is CipheringForm.DED:
+            pair = _PLAIN_TO_CIPHERED.get(apdu[0])
+            if pair is None:
+                raise LocalProtocolError(
+                    f"APDU tag 0x{apdu[0]:02X} has no service-specific ciphered form;"
+                    " use CipheringForm.GENERAL_GLO"
+                )
+            head = bytes((pair[1] if dedicated else pair[0],))
+        else:
+            head = b"\xdc\x08" + self._title if dedicated else b"\xdb\x08" + self._title
+        aad = self._aad_prefix(sc)
+        ic = self._store.next(self._title, key_id)
+        ic_bytes = ic.to_bytes(4, "big")
+        payload = gcm_seal(aead, self._title + ic_bytes, sc, aad, bytes(apdu))
+        return b"".join((head, _encode_length(5 + len(payload)), bytes((sc,)), ic_bytes, payload))
+
+    def unprotect(self, data: bytes) -> bytes:
+        """Check and remove the protection of a ciphered APDU; return the plain APDU.
+
+        Raises DecodeError for malformed envelopes, SecurityError (or its subclass
+        InvocationCounterError) when the tag, key, suite, policy or counter is wrong.
+        """
+        if not data:
+            raise DecodeError("empty input", offset=0, expected="ciphered APDU")
+        tag = data[0]
+        entry = _CIPHERED_TO_PLAIN.get(tag)
+        if entry is not None:
+            length, offset = _decode_length(data, 1)
+            if offset + length != len(data):
+                raise DecodeError(
+                    f"{len(data) - offset - length} trailing bytes",
+                    offset=offset + length,
+                    expected="end of APDU",
+                )
+            if length < 5:
+                raise DecodeError(
+                    "ciphered content has no room for the security header",
+                    offset=offset,
+                    expected="security control and invocation counter",
+                )
+            sc = data[offset]
+            ic = int.from_bytes(data[offset + 1 : offset + 5], "big")
+            plain, dedicated = entry
+            key_id = KeyId.DEDICATED if dedicated else KeyId.GLOBAL_UNICAST_ENCRYPTION
+            return self._open(self._peer(), sc, ic, bytes(data[offset + 5 :]), key_id, plain)
+        if tag == 0xDB or tag == 0xDC:
+            envelope: GeneralGloCiphering | GeneralDedCiphering = (
+                GeneralGloCiphering.from_bytes(data)
+                if tag == 0xDB
+                else GeneralDedCiphering.from_bytes(data)
+            )
+            title = envelope.system_title or self._peer()
+            if len(title) != 8:
+                raise SecurityError(f"system title of {len(title)} bytes cannot form an IV")
+            if self._peer_title is not None and title != self._peer_title:
+                raise SecurityError(
+                    f"system title {title.hex().upper()} is not the peer's"
+                    f" {self._peer_title.hex().upper()}"
+                )
+            key_id = KeyId.DEDICATED if tag == 0xDC else KeyId.GLOBAL_UNICAST_ENCRYPTION
+            return self._open(
+                title,
+                envelope.security_control,
+                envelope.invocation_counter,
+                envelope.payload,
+                key_id,
+                None,
+            )
+        if tag == 0xDD:
+            return self._unprotect_general(GeneralCiphering.from_bytes(data))
+        raise DecodeError(
+            f"tag 0x{tag:02X} is not a ciphered APDU",
+            offset=0,
+            expected="glo-, ded- or general ciphering tag",
+        )
+
+    # -- general-ciphering ------------------------------------------------------------
+
+    def protect_general(
+        self,
+        apdu: bytes,
+        *,
+        security: SecurityControl | int = SecurityControl.AUTHENTICATED_ENCRYPTED,
+        broadcast: bool = False,
+        key_info: type[KeyInfo] = IdentifiedKey,
+        transaction_id: bytes | None = None,
+        date_time: bytes = b"",
+        other_information: bytes = b"",
+    ) -> bytes:
+        """Protect ``apdu`` as general-ciphering (0xDD).
+
+        ``key_info`` chooses how the key is named: :class:`IdentifiedKey` (a global key),
+        :class:`WrappedKey` (a fresh random key wrapped with the master key) or
+        :class:`AgreedKey` (one-pass Diffie-Hellman against the peer's key-agreement key,
+        suites 1 and 2). ``transaction_id`` defaults to the 8-byte invocation counter.
+        """
+        if not apdu:
+            raise LocalProtocolError("cannot protect an empty APDU")
+        sc = self._security_byte(security, broadcast)
+        recipient = self._peer()
+        info: KeyInfo
+        if key_info is IdentifiedKey:
+            key_id = (
+                KeyId.GLOBAL_BROADCAST_ENCRYPTION if broadcast else KeyId.GLOBAL_UNICAST_ENCRYPTION
+            )
+            aead = self._aead.get(key_id)
+            if aead is None:
+                raise LocalProtocolError(f"no {key_id.name} key is set in this security context")
+            info = IdentifiedKey(key_id=IdentifiedKeyId(int(key_id)))
+        elif key_info is WrappedKey:
+            master = self._keys.get(KeyId.MASTER)
+            if master is None:
+                raise LocalProtocolError("no MASTER key is set to wrap a content key")
+            content_key = self._random(key_length(self._suite))
+            key_id = KeyId.MASTER
+            aead = new_aead(content_key)
+            info = WrappedKey(kek_id=0, key_ciphered_data=wrap_key(master, content_key))
+        elif key_info is AgreedKey:
+            if self._peer_agreement_key is None:
+                raise LocalProtocolError("no peer key-agreement key is set for an agreed key")
+            ephemeral = generate_key_pair(self._suite)
+            z = ecdh_shared_secret(ephemeral, self._peer_agreement_key)
+            content_key = derive_key(
+                z,
+                suite=self._suite,
+                party_u_system_title=self._title,
+                party_v_system_title=recipient,
+            )
+            public = public_key_to_bytes(ephemeral.public_key())
+            if self._signing_key is not None:
+                public += ecdsa_sign(self._signing_key, public)
+            key_id = KeyId.MASTER
+            aead = new_aead(content_key)
+            info = AgreedKey(
+                key_parameters=bytes((KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN,)),
+                key_ciphered_data=public,
+            )
+        else:
+            raise LocalProtocolError(f"unknown key-info kind {key_info!r}")
+        ic = self._store.next(self._title, key_id)
+        envelope = GeneralCiphering(
+            transaction_id=transaction_id if transaction_id is not None else ic.to_bytes(8, "big"),
+            originator_system_title=self._title,
+            recipient_system_title=recipient,
+            date_time=date_time,
+            other_information=other_information,
+            key_info=info,
+            security_control=sc,
+            invocation_counter=ic,
+            payload=b"",
+        )
+        aad = self._general_aad(sc, envelope)
+        payload = gcm_seal(aead, self._title + ic.to_bytes(4, "big"), sc, aad, bytes(apdu))
+        return b"".join(
+            (
+                b"\xdd",
+                envelope.header_fields(),
+                _key_info_to_bytes(info),
+                _encode_length(5 + len(payload)),
+                bytes((sc,)),
+                ic.to_bytes(4, "big"),
+                payload,
+            )
+        )
+
+    def _general_aad(self, sc: int, envelope: GeneralCiphering) -> bytes:
+        """SC || AK, extended with the header fields for suites 1 and 2 (dlms-facts 3.3)."""
+        aad = self._aad_prefix(sc)
+        if sc & 0x30 == 0x30 and self._suite != SecuritySuite.AES_GCM_128:
+            aad += envelope.header_fields()
+        return aad
+
+    def _unprotect_general(self, envelope: GeneralCiphering) -> bytes:
+        title = envelope.originator_system_title
+        if len(title) != 8:
+            raise SecurityError(f"originator system title of {len(title)} bytes cannot form an IV")
+        if self._peer_title is not None and title != self._peer_title:
+            raise SecurityError(f"originator {title.hex().upper()} is not the peer")
+        if envelope.recipient_system_title and envelope.recipient_system_title != self._title:
+            raise SecurityError("general-ciphering APDU is addressed to another system title")
+        sc = envelope.security_control
+        self._check_received_sc(sc)
+        info = envelope.key_info
+        if info is None or isinstance(info, IdentifiedKey):
+            broadcast = (info is not None and info.key_id == 1) or bool(sc & 0x40)
+            key_id = (
+                KeyId.GLOBAL_BROADCAST_ENCRYPTION if broadcast else KeyId.GLOBAL_UNICAST_ENCRYPTION
+            )
+            pair = self._check_counter(title, key_id, envelope.invocation_counter)
+            aead = self._aead_for(key_id)
+        elif isinstance(info, WrappedKey):
+            pair = self._check_counter(title, KeyId.MASTER, envelope.invocation_counter)
+            master = self._keys.get(KeyId.MASTER)
+            if master is None or info.kek_id != 0:
+                raise SecurityError("no key-encrypting key to unwrap the content key")
+            aead = new_aead(unwrap_key(master, info.key_ciphered_data))
+        else:
+            pair = self._check_counter(title, KeyId.MASTER, envelope.invocation_counter)
+            aead = new_aead(self._agreed_key(info, title))
+        iv = title + envelope.invocation_counter.to_bytes(4, "big")
+        plain = gcm_open(aead, iv, sc, self._general_aad(sc, envelope), envelope.payload)
+        self._received[pair] = envelope.invocation_counter
+        return plain
+
+    def _agreed_key(self, info: AgreedKey, originator: bytes) -> bytes:
+        if info.key_parameters != bytes((KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN,)):
+            raise SecurityError("only one-pass Diffie-Hellman agreed keys are supported")
+        if self._agreement_key is None:
+            raise SecurityError("no key-agreement key is set to derive the agreed key")
+        size = 32 if self._suite == SecuritySuite.ECDH_ECDSA_AES_GCM_128_SHA_256 else 48
+        data = info.key_ciphered_data
+        public, signature = data[: 2 * size], data[2 * size :]
+        if self._peer_signing_key is not None and not ecdsa_verify(
+            self._peer_signing_key, public, signature
+        ):
+            raise SecurityError("signature of the ephemeral public key did not verify")
+        ephemeral = public_key_from_bytes(public, self._suite)
+        z = ecdh_shared_secret(self._agreement_key, ephemeral)
+        return derive_key(
+            z, suite=self._suite, party_u_system_title=originator, party_v_system_title=self._title
+        )
+
+    # -- HLS helpers (mechanisms 5 and 7) ---------------------------------------------
+
+    def gmac_response(self, challenge: bytes) -> bytes:
+        """HLS-GMAC f(challenge) = SC || IC || GMAC (Green Book 9.2.7.4, Table 43).
+
+        Uses the global unicast key, this side's system title and the next invocation
+        counter (consumed).
+        """
+        aead = self._aead.get(KeyId.GLOBAL_UNICAST_ENCRYPTION)
+        if aead is None:
+            raise LocalProtocolError("HLS-GMAC needs the GLOBAL_UNICAST_ENCRYPTION key")
+        sc = 0x10 | self._suite
+        aad = self._aad_prefix(sc) + bytes(challenge)
+        ic = self._store.next(self._title, KeyId.GLOBAL_UNICAST_ENCRYPTION).to_bytes(4, "big")
+        return bytes((sc,)) + ic + gmac(aead, self._title + ic, aad)
+
+    def verify_gmac_response(self, response: bytes, challenge: bytes) -> bool:
+        """Check the peer's HLS-GMAC f(challenge); records its invocation counter.
+
+        Raises InvocationCounterError for a replayed counter.
+        """
+        if len(response) != 17 or response[0] != 0x10 | self._suite:
+            return False
+        title = self._peer()
+        aead = self._aead_for(KeyId.GLOBAL_UNICAST_ENCRYPTION)
+        ic = int.from_bytes(response[1:5], "big")
+        pair = self._check_counter(title, KeyId.GLOBAL_UNICAST_ENCRYPTION, ic)
+        aad = self._aad_prefix(response[0]) + bytes(challenge)
+        ok = hmac.compare_digest(gmac(aead, title + response[1:5], aad), response[5:])
+        if ok:
+            self._received[pair] = ic
+        return ok
+
+    def sign(self, data: bytes) -> bytes:
+        """ECDSA signature (raw r || s) with this side's signing key."""
+        if self._signing_key is None:
+            raise LocalProtocolError("no signing key is set in this security context")
+        return ecdsa_sign(self._signing_key, data)
+
+    def verify_peer_signature(self, data: bytes, signature: bytes) -> bool:
+        """Check a signature made with the peer's signing key."""
+        if self._peer_signing_key is None:
+            raise LocalProtocolError("no peer signing key is set in this security context")
+        return ecdsa_verify(self._peer_signing_key, data, signature)
