@@ -27,8 +27,16 @@ from transports._gateway import (
     decode_gateway_apdu,
     encode_gateway_apdu,
 )
+from transports._wisun import (
+    BorderRouter,
+    BorderRouterStats,
+    loopback_host,
+    open_border_router,
+)
 
 __all__ = [
+    "BorderRouter",
+    "BorderRouterStats",
     "GPRS_2G",
     "LTE_4G",
     "NB_IOT",
@@ -48,4 +56,6 @@ __all__ = [
     "decode_lowpan_frame",
     "encode_gateway_apdu",
     "fragment_datagram",
+    "loopback_host",
+    "open_border_router",
 ]

@@ -35,7 +35,7 @@ from enum import IntEnum
 import attrs
 
 from dlmskit.errors import LocalProtocolError
-from transports._channel_lowpan import frame_sizes
+from transports._channel_lowpan import MAX_DATAGRAM_SIZE, frame_sizes
 
 __all__ = [
     "GPRS_2G",
@@ -69,7 +69,7 @@ class LossCause(IntEnum):
     OUTAGE = 2
     """The link's route was down when the datagram was sent."""
     TOO_BIG = 3
-    """The datagram exceeds the channel MTU."""
+    """The datagram exceeds the channel MTU (or the 2047 bytes 6LoWPAN can fragment)."""
 
 
 def _probability(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -247,7 +247,8 @@ class ChannelModel:
     ) -> Transmission:
         """Decide the fate of datagram number ``seq`` of ``size`` bytes sent at ``at``."""
         hops = self.hops_for(link)
-        if self.mtu is not None and size > self.mtu:
+        too_big = self.frame_payload is not None and size > MAX_DATAGRAM_SIZE
+        if too_big or (self.mtu is not None and size > self.mtu):
             return Transmission(
                 delivered=False,
                 cause=LossCause.TOO_BIG,

@@ -1,0 +1,215 @@
+"""Wi-SUN border-router model: real UDP datagrams on loopback, virtual time (MockClock)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import attrs
+import pytest
+import trio
+import trio.testing
+
+from transports import (
+    WISUN_DEFAULT,
+    ChannelModel,
+    Direction,
+    LossCause,
+    OutageWindow,
+    loopback_host,
+    open_border_router,
+)
+from transports._wrapper import decode_wpdu, encode_wpdu
+
+HOST = loopback_host()
+FAMILY = socket.AF_INET6 if ":" in HOST else socket.AF_INET
+QUIET = attrs.evolve(WISUN_DEFAULT, hop_jitter=0.0, hop_loss=0.0, outage_probability=0.0)
+
+
+async def _udp() -> trio.socket.SocketType:
+    sock = trio.socket.socket(FAMILY, socket.SOCK_DGRAM)
+    await sock.bind((HOST, 0))
+    return sock
+
+
+def _response_to(request: bytes) -> bytes:
+    """What the test meter answers: wPorts swapped, first APDU byte + 4, body echoed."""
+    wpdu = decode_wpdu(request)
+    return encode_wpdu(wpdu.destination, wpdu.source, bytes([wpdu.apdu[0] + 4]) + wpdu.apdu[1:])
+
+
+@asynccontextmanager
+async def _meters(count: int) -> AsyncIterator[dict[str, tuple[str, int]]]:
+    """``count`` UDP meters on loopback that answer every WPDU."""
+
+    async def serve(sock: trio.socket.SocketType) -> None:
+        with sock:
+            while True:
+                data, sender = await sock.recvfrom(65535)
+                await sock.sendto(_response_to(data), sender)
+
+    async with trio.open_nursery() as nursery:
+        addresses = {}
+        for i in range(count):
+            sock = await _udp()
+            addresses[f"meter-{i}"] = sock.getsockname()[:2]
+            nursery.start_soon(serve, sock)
+        yield addresses
+        nursery.cancel_scope.cancel()
+
+
+def _request(tag: int, size: int = 13) -> bytes:
+    body = bytes([0xC0, 0x01]) + tag.to_bytes(4, "big") + bytes(max(0, size - 6))
+    return encode_wpdu(0x10, 0x01, body)
+
+
+async def _exchange(
+    head_end: trio.socket.SocketType, address: tuple[str, int], wpdu: bytes, timeout: float
+) -> tuple[bytes, float] | None:
+    start = trio.current_time()
+    await head_end.sendto(wpdu, address)
+    with trio.move_on_after(timeout):
+        data, sender = await head_end.recvfrom(65535)
+        assert sender[:2] == address
+        return data, trio.current_time() - start
+    return None
+
+
+async def test_round_trip_time_follows_hop_count(autojump_clock: trio.testing.MockClock) -> None:
+    async with _meters(6) as meters, open_border_router(channel=QUIET, meters=meters) as router:
+        head_end = await _udp()
+        with head_end:
+            for meter_id in meters:
+                address = router.address_of(meter_id)
+                assert address[0] == HOST
+                result = await _exchange(head_end, address, _request(1), timeout=5.0)
+                assert result is not None
+                data, rtt = result
+                assert data == _response_to(_request(1))
+                hops = router.hops_of(meter_id)
+                assert rtt == pytest.approx(2 * (0.121 + 0.066 * hops), abs=1e-6)
+        assert router.stats.delivered == {Direction.DOWNLINK: 6, Direction.UPLINK: 6}
+
+
+async def test_large_datagram_is_fragmented_and_reassembled(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    channel = attrs.evolve(QUIET, frame_payload=127, hop_weights=(0.0, 1.0))
+    async with _meters(1) as meters, open_border_router(channel=channel, meters=meters) as router:
+        head_end = await _udp()
+        with head_end:
+            wpdu = _request(7, size=1200)
+            result = await _exchange(head_end, router.address_of("meter-0"), wpdu, 5.0)
+            assert result is not None
+            assert result[0] == _response_to(wpdu)
+    frames_each_way = len(channel.frame_sizes(len(wpdu)))
+    assert frames_each_way == 1 + -(-(len(wpdu) - 120) // 120) == 11
+    assert router.stats.fragments == 2 * frames_each_way
+    assert router.stats.fragments_lost == 0
+
+
+def _lossy_channel(seed: int) -> ChannelModel:
+    return ChannelModel(
+        name="wisun-lossy",
+        seed=seed,
+        base_latency=0.1,
+        hop_latency=0.066,
+        hop_jitter=0.03,
+        hop_loss=0.03,
+        hop_weights=(0.0, 0.0, 1.0),
+        frame_payload=127,
+    )
+
+
+async def _lossy_run(seed: int) -> list[int]:
+    answered = []
+    channel = _lossy_channel(seed)
+    async with _meters(1) as meters, open_border_router(channel=channel, meters=meters) as router:
+        head_end = await _udp()
+        with head_end:
+            for n in range(40):
+                if await _exchange(head_end, router.address_of("meter-0"), _request(n, 300), 3.0):
+                    answered.append(n)
+    return answered
+
+
+def _predicted(seed: int) -> list[int]:
+    """Which exchanges the channel model says complete within the 3 s timeout."""
+    channel = _lossy_channel(seed)
+    size = len(_request(0, 300))
+    answered = []
+    uplink_seq = 0
+    for n in range(40):
+        down = channel.transmit(link="meter-0", seq=n, at=0.0, size=size)
+        if down.latency is None:
+            continue
+        up = channel.transmit(
+            link="meter-0", seq=uplink_seq, at=0.0, size=size, direction=Direction.UPLINK
+        )
+        uplink_seq += 1
+        if up.latency is not None and down.latency + up.latency < 3.0:
+            answered.append(n)
+    return answered
+
+
+async def test_loss_is_deterministic_and_matches_the_model(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    first = await _lossy_run(seed=5)
+    assert first == await _lossy_run(seed=5) == _predicted(5)
+    assert await _lossy_run(seed=6) == _predicted(6) != first
+    # 3 hops x 3 frames x 3 % per direction: about 24 % lost per leg, 42 % per exchange.
+    assert 10 <= len(first) <= 38
+
+
+async def test_scheduled_outage_drops_then_recovers(autojump_clock: trio.testing.MockClock) -> None:
+    channel = attrs.evolve(QUIET, outages=(OutageWindow(start=10.0, end=70.0, link="meter-0"),))
+    async with _meters(2) as meters, open_border_router(channel=channel, meters=meters) as router:
+        head_end = await _udp()
+        with head_end:
+            up = router.address_of("meter-0")
+            other = router.address_of("meter-1")
+            assert await _exchange(head_end, up, _request(1), 5.0) is not None
+            await trio.sleep(20.0 - router.now())
+            assert await _exchange(head_end, up, _request(2), 5.0) is None
+            assert await _exchange(head_end, other, _request(3), 5.0) is not None
+            await trio.sleep(70.0 - router.now())
+            assert await _exchange(head_end, up, _request(4), 5.0) is not None
+    assert router.stats.lost[LossCause.OUTAGE] == 1
+
+
+async def test_meter_push_goes_to_push_destination(autojump_clock: trio.testing.MockClock) -> None:
+    collector = await _udp()
+    meter = await _udp()
+    with collector, meter:
+        async with open_border_router(
+            channel=QUIET,
+            meters={"m": meter.getsockname()[:2]},
+            push_destination=collector.getsockname()[:2],
+        ) as router:
+            push = encode_wpdu(
+                0x01, 0x40, bytes.fromhex("0F0000000100") + bytes([0x12, 0x00, 0x07])
+            )
+            await meter.sendto(push, router.meter_side_address)
+            with trio.fail_after(5):
+                data, sender = await collector.recvfrom(65535)
+            assert data == push
+            assert sender[:2] == router.address_of("m")
+
+
+async def test_unknown_sender_and_oversized_datagram_are_counted(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with _meters(1) as meters, open_border_router(channel=QUIET, meters=meters) as router:
+        stranger = await _udp()
+        head_end = await _udp()
+        with stranger, head_end:
+            await stranger.sendto(_request(1), router.meter_side_address)
+            assert (
+                await _exchange(head_end, router.address_of("meter-0"), _request(2, 1300), 3)
+                is None
+            )
+            await trio.sleep(1)
+    assert router.stats.strangers == 1
+    assert router.stats.lost[LossCause.TOO_BIG] == 1

@@ -1,0 +1,245 @@
+"""Wi-SUN profile: a border-router model that carries wrapper datagrams (UDP port 4059 in
+the field) between a head-end and meters over a simulated Wi-SUN FAN (dlms-facts §5).
+
+On a real FAN the head-end sends UDP to each meter's IPv6 address and the border router
+routes it into the mesh. On one machine every endpoint lives on loopback, so the model
+gives each meter an address of its own on the head-end side: ``BorderRouter.address_of``
+returns ``(host, port)``, a UDP socket the router binds for that meter. The host is the
+IPv6 loopback ``::1`` when the machine has it, else ``127.0.0.1`` (``loopback_host``);
+meters are told apart by port. Whatever the head-end sends there:
+
+1. is decided by the ``ChannelModel`` for that meter (hop count from the seed, per-hop
+   latency and jitter, per-frame loss, outages, MTU);
+2. is cut into 6LoWPAN fragments when the channel has a ``frame_payload``; each fragment
+   arrives (or not) at its own time and a reassembler on the far side rebuilds the
+   datagram, so the loss of any fragment loses the datagram;
+3. is sent from the router to the meter's own UDP endpoint.
+
+Meter replies go the same way back and reach the head-end from the meter's address. A
+datagram a meter sends before the head-end ever spoke to it (a push) goes to
+``push_destination``. Datagrams are forwarded opaque; the router does not parse them.
+Channel time 0 is the moment the router opens. trio only; the decisions are the channel's.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import attrs
+import trio
+
+from dlmskit.errors import LocalProtocolError
+from transports._channel import WISUN_DEFAULT, ChannelModel, Direction, LossCause
+from transports._channel_lowpan import LowpanReassembler, fragment_datagram
+
+__all__ = [
+    "BorderRouter",
+    "BorderRouterStats",
+    "loopback_host",
+    "open_border_router",
+]
+
+_MAX_DATAGRAM = 65535
+
+
+def loopback_host() -> str:
+    """``"::1"`` if an IPv6 loopback socket can be bound here, else ``"127.0.0.1"``."""
+    if socket.has_ipv6:
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            return "127.0.0.1"
+        return "::1"
+    return "127.0.0.1"
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+@attrs.define
+class BorderRouterStats:
+    """Counters of what the router did, for tests and KPIs."""
+
+    sent: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
+    delivered: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
+    lost: dict[LossCause, int] = attrs.field(factory=lambda: dict.fromkeys(LossCause, 0))
+    fragments: int = 0
+    fragments_lost: int = 0
+    no_destination: int = 0
+    """Meter datagrams dropped because no head-end address was known."""
+    strangers: int = 0
+    """Datagrams from unknown senders, ignored."""
+
+
+@attrs.define
+class _Meter:
+    meter_id: str
+    address: tuple[str, int]
+    north: trio.socket.SocketType
+    peer: tuple[str, int] | None = None
+    seq: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
+
+
+class BorderRouter:
+    """The running router; create it with ``open_border_router``."""
+
+    def __init__(
+        self,
+        *,
+        nursery: trio.Nursery,
+        channel: ChannelModel,
+        host: str,
+        south: trio.socket.SocketType,
+        push_destination: tuple[str, int] | None,
+        reassembly_timeout: float,
+    ) -> None:
+        self.channel = channel
+        self.host = host
+        self.push_destination = push_destination
+        self.stats = BorderRouterStats()
+        self._nursery = nursery
+        self._south = south
+        self._origin = trio.current_time()
+        self._meters: dict[str, _Meter] = {}
+        self._by_address: dict[tuple[str, int], _Meter] = {}
+        self._tag = 0
+        self._reassemblers = {
+            d: LowpanReassembler(timeout=reassembly_timeout, max_pending=256) for d in Direction
+        }
+
+    def now(self) -> float:
+        """Channel time: seconds since the router opened."""
+        return trio.current_time() - self._origin
+
+    def address_of(self, meter_id: str) -> tuple[str, int]:
+        """The address a head-end sends to in order to reach ``meter_id``."""
+        host, port = self._meters[meter_id].north.getsockname()[:2]
+        return (host, port)
+
+    @property
+    def meter_side_address(self) -> tuple[str, int]:
+        """Where the router receives the meters' datagrams (their next hop)."""
+        host, port = self._south.getsockname()[:2]
+        return (host, port)
+
+    def hops_of(self, meter_id: str) -> int:
+        return self.channel.hops_for(meter_id)
+
+    async def add_meter(self, meter_id: str, address: tuple[str, int]) -> tuple[str, int]:
+        """Route ``meter_id`` whose UDP endpoint is ``address``; return its head-end address."""
+        if meter_id in self._meters:
+            raise LocalProtocolError(f"meter {meter_id!r} already routed")
+        north = trio.socket.socket(_family(self.host), socket.SOCK_DGRAM)
+        await north.bind((self.host, 0))
+        meter = _Meter(meter_id=meter_id, address=(address[0], address[1]), north=north)
+        self._meters[meter_id] = meter
+        self._by_address[meter.address] = meter
+        self._nursery.start_soon(self._downlink, meter)
+        return self.address_of(meter_id)
+
+    async def _downlink(self, meter: _Meter) -> None:
+        with meter.north:
+            while True:
+                data, sender = await meter.north.recvfrom(_MAX_DATAGRAM)
+                meter.peer = (sender[0], sender[1])
+                self._forward(meter, Direction.DOWNLINK, data)
+
+    async def uplink_loop(self) -> None:
+        while True:
+            data, sender = await self._south.recvfrom(_MAX_DATAGRAM)
+            meter = self._by_address.get((sender[0], sender[1]))
+            if meter is None:
+                self.stats.strangers += 1
+                continue
+            self._forward(meter, Direction.UPLINK, data)
+
+    def _forward(self, meter: _Meter, direction: Direction, data: bytes) -> None:
+        seq = meter.seq[direction]
+        meter.seq[direction] = seq + 1
+        self.stats.sent[direction] += 1
+        tx = self.channel.transmit(
+            link=meter.meter_id, seq=seq, at=self.now(), size=len(data), direction=direction
+        )
+        if tx.cause in (LossCause.TOO_BIG, LossCause.OUTAGE):
+            self.stats.lost[tx.cause] += 1
+            return
+        if self.channel.frame_payload is None:
+            frames = [data]
+        else:
+            try:
+                frames = fragment_datagram(
+                    data, tag=self._tag, frame_payload=self.channel.frame_payload
+                )
+            except LocalProtocolError:
+                self.stats.lost[LossCause.TOO_BIG] += 1
+                return
+            self._tag = (self._tag + 1) & 0xFFFF
+        self.stats.fragments += len(frames)
+        if not tx.delivered:
+            self.stats.lost[LossCause.LOSS] += 1
+        for frame, arrival in zip(frames, tx.frame_arrivals, strict=True):
+            if arrival is None:
+                self.stats.fragments_lost += 1
+                continue
+            self._nursery.start_soon(self._arrive, meter, direction, frame, arrival)
+
+    async def _arrive(self, meter: _Meter, direction: Direction, frame: bytes, at: float) -> None:
+        await trio.sleep_until(self._origin + at)
+        if self.channel.frame_payload is None:
+            datagram: bytes | None = frame
+        else:
+            datagram = self._reassemblers[direction].receive(
+                frame, now=self.now(), source=meter.meter_id
+            )
+        if datagram is None:
+            return
+        if direction is Direction.DOWNLINK:
+            self.stats.delivered[direction] += 1
+            await self._south.sendto(datagram, meter.address)
+            return
+        destination = meter.peer or self.push_destination
+        if destination is None:
+            self.stats.no_destination += 1
+            return
+        self.stats.delivered[direction] += 1
+        await meter.north.sendto(datagram, destination)
+
+
+@asynccontextmanager
+async def open_border_router(
+    *,
+    channel: ChannelModel = WISUN_DEFAULT,
+    meters: dict[str, tuple[str, int]] | None = None,
+    host: str | None = None,
+    push_destination: tuple[str, int] | None = None,
+    reassembly_timeout: float = 60.0,
+) -> AsyncIterator[BorderRouter]:
+    """Run a border router for the duration of the ``async with`` block.
+
+    ``meters`` maps a meter id to its UDP endpoint; more can be added with ``add_meter``.
+    ``host`` defaults to ``loopback_host()``; the meters must use the same address family.
+    """
+    bind_host = loopback_host() if host is None else host
+    south = trio.socket.socket(_family(bind_host), socket.SOCK_DGRAM)
+    with south:
+        await south.bind((bind_host, 0))
+        async with trio.open_nursery() as nursery:
+            router = BorderRouter(
+                nursery=nursery,
+                channel=channel,
+                host=bind_host,
+                south=south,
+                push_destination=push_destination,
+                reassembly_timeout=reassembly_timeout,
+            )
+            for meter_id, address in (meters or {}).items():
+                await router.add_meter(meter_id, address)
+            nursery.start_soon(router.uplink_loop)
+            try:
+                yield router
+            finally:
+                nursery.cancel_scope.cancel()
