@@ -7,4 +7,32 @@ choice-based services also have ``CHOICE`` (the second byte). :func:`decode_apdu
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from dlmskit.apdu._ciphered import (
+    AgreedKey,
+    CipheredApdu,
+    GeneralCiphering,
+    GeneralDedCiphering,
+    GeneralGloCiphering,
+    GeneralSigning,
+    IdentifiedKey,
+    IdentifiedKeyId,
+    KeyInfo,
+    WrappedKey,
+    ciphered_tag,
+    plain_tag,
+)
+
+__all__: list[str] = [
+    "AgreedKey",
+    "CipheredApdu",
+    "GeneralCiphering",
+    "GeneralDedCiphering",
+    "GeneralGloCiphering",
+    "GeneralSigning",
+    "IdentifiedKey",
+    "IdentifiedKeyId",
+    "KeyInfo",
+    "WrappedKey",
+    "ciphered_tag",
+    "plain_tag",
+]
