@@ -1,0 +1,227 @@
+"""Cross-checks against gurux-dlms (GPL-2.0, test-only oracle) and cryptography's own GCM.
+
+Gurux does not verify tags on authenticated+encrypted APDUs, so every tag dlmskit makes is
+also checked with cryptography's streaming GCM decryptor (12-byte tag), a path independent
+of the one dlmskit uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from gurux_dlms.AesGcmParameter import AesGcmParameter
+from gurux_dlms.enums import Authentication
+from gurux_dlms.enums.Security import Security
+from gurux_dlms.GXByteBuffer import GXByteBuffer
+from gurux_dlms.GXCiphering import GXCiphering
+from gurux_dlms.GXDLMSChippering import GXDLMSChippering
+from gurux_dlms.GXDLMSSettings import GXDLMSSettings
+from gurux_dlms.GXSecure import GXSecure
+
+from dlmskit.apdu._ciphered import CipheredApdu
+from dlmskit.security import (
+    CipheringForm,
+    HlsGmac,
+    HlsMd5,
+    HlsSecret,
+    HlsSha1,
+    HlsSha256,
+    KeyId,
+    MemoryCounterStore,
+    SecurityContext,
+    SecurityControl,
+)
+
+SENDER_ST = bytes.fromhex("4D4D4D0000BC614E")
+RECEIVER_ST = bytes.fromhex("4D4D4D0000000001")
+PLAIN_TAGS = (0xC0, 0xC1, 0xC3, 0xC4, 0xC5, 0xC7, 0x01, 0x08)
+GLO = {
+    0xC0: 0xC8,
+    0xC1: 0xC9,
+    0xC3: 0xCB,
+    0xC4: 0xCC,
+    0xC5: 0xCD,
+    0xC7: 0xCF,
+    0x01: 0x21,
+    0x08: 0x28,
+}
+DED = {
+    0xC0: 0xD0,
+    0xC1: 0xD1,
+    0xC3: 0xD3,
+    0xC4: 0xD4,
+    0xC5: 0xD5,
+    0xC7: 0xD7,
+    0x01: 0x41,
+    0x08: 0x48,
+}
+
+
+def _case(seed: int) -> tuple[bytes, bytes, bytes, bytes, bytes, int, int]:
+    rnd = random.Random(seed)
+    ek, ak, bk, dk = (rnd.randbytes(16) for _ in range(4))
+    plain = bytes((rnd.choice(PLAIN_TAGS),)) + rnd.randbytes(rnd.randrange(0, 300))
+    ic = rnd.randrange(0, 2**32)
+    sc = rnd.choice((0x10, 0x20, 0x30))
+    return ek, ak, bk, dk, plain, ic, sc
+
+
+def _gurux_encrypt(
+    tag: int, key: bytes, ak: bytes, sc: int, ic: int, plain: bytes, **kw: bool
+) -> bytes:
+    p = AesGcmParameter(tag, SENDER_ST, key, ak)
+    p.security = Security(sc)
+    p.invocationCounter = ic
+    p.broadcast = kw.get("broadcast", False)
+    return bytes(GXDLMSChippering.encryptAesGcm(p, plain))
+
+
+def _receiver(ek: bytes, ak: bytes, bk: bytes, dk: bytes) -> SecurityContext:
+    return SecurityContext(
+        system_title=RECEIVER_ST,
+        peer_system_title=SENDER_ST,
+        global_unicast_key=ek,
+        global_broadcast_key=bk,
+        authentication_key=ak,
+        dedicated_key=dk,
+        min_security=SecurityControl.NONE,
+    )
+
+
+def _sender(ek: bytes, ak: bytes, bk: bytes, dk: bytes, key_id: KeyId, ic: int) -> SecurityContext:
+    return SecurityContext(
+        system_title=SENDER_ST,
+        peer_system_title=RECEIVER_ST,
+        global_unicast_key=ek,
+        global_broadcast_key=bk,
+        authentication_key=ak,
+        dedicated_key=dk,
+        counter_store=MemoryCounterStore({(SENDER_ST, int(key_id)): ic}),
+    )
+
+
+def _independent_tag_check(key: bytes, ic: int, sc: int, ak: bytes, payload: bytes) -> bytes:
+    """Open SC 0x30 / 0x10 payloads with cryptography's streaming GCM and a 12-byte tag."""
+    iv = SENDER_ST + ic.to_bytes(4, "big")
+    body, tag = payload[:-12], payload[-12:]
+    decryptor = Cipher(algorithms.AES(key), modes.GCM(iv, tag, min_tag_length=12)).decryptor()
+    if sc & 0x30 == 0x30:
+        decryptor.authenticate_additional_data(bytes((sc,)) + ak)
+        return decryptor.update(body) + decryptor.finalize()
+    decryptor.authenticate_additional_data(bytes((sc,)) + ak + body)
+    decryptor.finalize()
+    return body
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_gurux_glo_apdus_decipher_and_recipher_identically(seed: int) -> None:
+    ek, ak, bk, dk, plain, ic, sc = _case(seed)
+    wire = _gurux_encrypt(GLO[plain[0]], ek, ak, sc, ic, plain)
+    assert _receiver(ek, ak, bk, dk).unprotect(wire) == plain
+    ours = _sender(ek, ak, bk, dk, KeyId.GLOBAL_UNICAST_ENCRYPTION, ic).protect(plain, security=sc)
+    assert ours == wire
+    if sc & 0x10:
+        payload = CipheredApdu.from_bytes(wire).payload
+        assert _independent_tag_check(ek, ic, sc, ak, payload) == plain
+
+
+@pytest.mark.parametrize("seed", range(100, 112))
+def test_gurux_ded_apdus_use_the_dedicated_key(seed: int) -> None:
+    ek, ak, bk, dk, plain, ic, sc = _case(seed)
+    wire = _gurux_encrypt(DED[plain[0]], dk, ak, sc, ic, plain)
+    assert _receiver(ek, ak, bk, dk).unprotect(wire) == plain
+    ours = _sender(ek, ak, bk, dk, KeyId.DEDICATED, ic).protect(
+        plain, form=CipheringForm.DED, security=sc
+    )
+    assert ours == wire
+
+
+@pytest.mark.parametrize("seed", range(200, 212))
+def test_gurux_general_glo_and_ded(seed: int) -> None:
+    ek, ak, bk, dk, plain, ic, sc = _case(seed)
+    for tag, key, form, key_id in (
+        (0xDB, ek, CipheringForm.GENERAL_GLO, KeyId.GLOBAL_UNICAST_ENCRYPTION),
+        (0xDC, dk, CipheringForm.GENERAL_DED, KeyId.DEDICATED),
+    ):
+        wire = _gurux_encrypt(tag, key, ak, sc, ic, plain)
+        assert _receiver(ek, ak, bk, dk).unprotect(wire) == plain
+        ours = _sender(ek, ak, bk, dk, key_id, ic).protect(plain, form=form, security=sc)
+        assert ours == wire
+
+
+@pytest.mark.parametrize("seed", range(300, 306))
+def test_gurux_broadcast_key(seed: int) -> None:
+    ek, ak, bk, dk, plain, ic, sc = _case(seed)
+    wire = _gurux_encrypt(GLO[plain[0]], bk, ak, sc, ic, plain, broadcast=True)
+    assert CipheredApdu.from_bytes(wire).security_control == sc | 0x40
+    assert _receiver(ek, ak, bk, dk).unprotect(wire) == plain
+    ours = _sender(ek, ak, bk, dk, KeyId.GLOBAL_BROADCAST_ENCRYPTION, ic).protect(
+        plain, security=sc, broadcast=True
+    )
+    assert ours == wire
+
+
+@pytest.mark.parametrize("seed", range(400, 406))
+def test_gurux_deciphers_what_dlmskit_protects(seed: int) -> None:
+    ek, ak, bk, dk, plain, ic, sc = _case(seed)
+    ours = _sender(ek, ak, bk, dk, KeyId.GLOBAL_UNICAST_ENCRYPTION, ic).protect(
+        plain, form=CipheringForm.GENERAL_GLO, security=sc
+    )
+    settings = GXDLMSSettings(False, None)
+    p = AesGcmParameter(0, SENDER_ST, ek, ak)
+    p.settings = settings
+    assert bytes(GXDLMSChippering.decryptAesGcm(settings, p, GXByteBuffer(ours))) == plain
+
+
+# -- HLS against gurux GXSecure -------------------------------------------------------------
+
+
+def _gurux_secure(authentication: Authentication, challenge: bytes, secret: bytes) -> bytes:
+    settings = GXDLMSSettings(False, None)
+    settings.authentication = authentication
+    return bytes(GXSecure.secure(settings, None, 0, challenge, secret))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hls_transforms_match_gurux(seed: int) -> None:
+    rnd = random.Random(seed)
+    secret = rnd.randbytes(16)
+    stoc, ctos = rnd.randbytes(rnd.randrange(8, 65)), rnd.randbytes(16)
+    client = SecurityContext(system_title=RECEIVER_ST, peer_system_title=SENDER_ST)
+    for mechanism, auth in (
+        (HlsSecret(secret=secret), Authentication.HIGH),
+        (HlsMd5(secret=secret), Authentication.HIGH_MD5),
+        (HlsSha1(secret=secret), Authentication.HIGH_SHA1),
+    ):
+        assert mechanism.client_response(client, stoc=stoc, ctos=ctos) == _gurux_secure(
+            auth, stoc, secret
+        )
+    prepared = secret + RECEIVER_ST + SENDER_ST + stoc + ctos
+    expected = _gurux_secure(Authentication.HIGH_SHA256, b"", prepared)
+    assert expected == hashlib.sha256(prepared).digest()
+    assert HlsSha256(secret=secret).client_response(client, stoc=stoc, ctos=ctos) == expected
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_hls_gmac_matches_gurux(seed: int) -> None:
+    rnd = random.Random(seed)
+    ek, ak = rnd.randbytes(16), rnd.randbytes(16)
+    ic = rnd.randrange(0, 2**32 - 1)
+    stoc = rnd.randbytes(16)
+    settings = GXDLMSSettings(False, None)
+    settings.authentication = Authentication.HIGH_GMAC
+    cipher = GXCiphering(RECEIVER_ST)
+    cipher.blockCipherKey = ek
+    cipher.authenticationKey = ak
+    expected = bytes(GXSecure.secure(settings, cipher, ic, stoc, RECEIVER_ST))
+    client = SecurityContext(
+        system_title=RECEIVER_ST,
+        peer_system_title=SENDER_ST,
+        global_unicast_key=ek,
+        authentication_key=ak,
+        counter_store=MemoryCounterStore({(RECEIVER_ST, 0): ic}),
+    )
+    assert HlsGmac().client_response(client, stoc=stoc, ctos=b"") == expected
