@@ -27,11 +27,63 @@ from transports._gateway import (
     decode_gateway_apdu,
     encode_gateway_apdu,
 )
+from transports._hdlc_address import HdlcAddress, decode_address
+from transports._hdlc_connection import (
+    LLC_REQUEST,
+    LLC_RESPONSE,
+    TRANSITIONS,
+    HdlcConnection,
+    HdlcRole,
+    HdlcState,
+    HdlcStats,
+    HdlcTrigger,
+)
+from transports._hdlc_crc import crc16, crc16_bytes
+from transports._hdlc_events import NEED_DATA, ApduReceived, Connected, Disconnected, NeedData
+from transports._hdlc_frame import (
+    HdlcFrame,
+    HdlcFrameReader,
+    HdlcFrameType,
+    decode_frame,
+    encode_frame,
+)
+from transports._hdlc_parameters import HdlcParameters
+from transports._hdlc_stream import HdlcStreamTransport, accept_hdlc, open_hdlc, open_tcp_hdlc
+from transports._interface import ApduTransport, LinkAddress
+from transports._mode_e import (
+    BAUD_RATES,
+    ModeEAcknowledged,
+    ModeEClient,
+    ModeEIdentification,
+    ModeEMeter,
+    ModeERequest,
+    ModeEState,
+    baud_character,
+)
+from transports._serial import (
+    SerialStream,
+    answer_mode_e,
+    open_optical_probe,
+    open_serial,
+    open_serial_hdlc,
+    sign_on_mode_e,
+)
+from transports._tcp import WrapperStreamTransport, open_tcp_wrapper, serve_tcp_wrapper
+from transports._udp import UdpEndpoint, UdpPeerTransport, open_udp_endpoint
 from transports._wisun import (
     BorderRouter,
     BorderRouterStats,
     loopback_host,
     open_border_router,
+)
+from transports._wrapper import (
+    DEFAULT_MAX_APDU,
+    WRAPPER_HEADER_SIZE,
+    WRAPPER_VERSION,
+    Wpdu,
+    WrapperFramer,
+    decode_wpdu,
+    encode_wpdu,
 )
 
 __all__ = [
@@ -58,4 +110,60 @@ __all__ = [
     "fragment_datagram",
     "loopback_host",
     "open_border_router",
+    "LLC_REQUEST",
+    "LLC_RESPONSE",
+    "TRANSITIONS",
+    "HdlcAddress",
+    "decode_address",
+    "HdlcConnection",
+    "HdlcRole",
+    "HdlcState",
+    "HdlcStats",
+    "HdlcTrigger",
+    "crc16",
+    "crc16_bytes",
+    "NEED_DATA",
+    "ApduReceived",
+    "Connected",
+    "Disconnected",
+    "NeedData",
+    "HdlcFrame",
+    "HdlcFrameReader",
+    "HdlcFrameType",
+    "decode_frame",
+    "encode_frame",
+    "HdlcParameters",
+    "HdlcStreamTransport",
+    "accept_hdlc",
+    "open_hdlc",
+    "open_tcp_hdlc",
+    "ApduTransport",
+    "LinkAddress",
+    "BAUD_RATES",
+    "ModeEAcknowledged",
+    "ModeEClient",
+    "ModeEIdentification",
+    "ModeEMeter",
+    "ModeERequest",
+    "ModeEState",
+    "baud_character",
+    "SerialStream",
+    "answer_mode_e",
+    "open_optical_probe",
+    "open_serial",
+    "open_serial_hdlc",
+    "sign_on_mode_e",
+    "WrapperStreamTransport",
+    "open_tcp_wrapper",
+    "serve_tcp_wrapper",
+    "UdpEndpoint",
+    "UdpPeerTransport",
+    "open_udp_endpoint",
+    "DEFAULT_MAX_APDU",
+    "WRAPPER_HEADER_SIZE",
+    "WRAPPER_VERSION",
+    "Wpdu",
+    "WrapperFramer",
+    "decode_wpdu",
+    "encode_wpdu",
 ]

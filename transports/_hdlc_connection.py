@@ -269,10 +269,49 @@ class HdlcConnection:
 
     @property
     def sending(self) -> bool:
-        """True while segments of an APDU we send are still queued or unacknowledged."""
-        return bool(self._pending) or (
-            bool(self._unacked) and self.role is HdlcRole.CLIENT and self._poll_outstanding
+        """True while segments of an APDU we send wait for the peer to let them go out."""
+        return bool(self._pending)
+
+    @property
+    def can_poll(self) -> bool:
+        """Client: connected and not waiting for an answer, so :meth:`poll` would send RR."""
+        return (
+            self.role is HdlcRole.CLIENT
+            and self.state is HdlcState.CONNECTED
+            and not self._poll_outstanding
+            and not self._pending
         )
+
+    @property
+    def holding_poll(self) -> bool:
+        """Server: the client polled and we have not answered (we may transmit)."""
+        return self.role is HdlcRole.SERVER and self._has_poll
+
+    def poll(self, *, now: float | None = None) -> bytes:
+        """Client: RR with the poll bit, giving the server the right to send what it has."""
+        self._set_now(now)
+        if not self.can_poll:
+            return b""
+        self._rr()
+        self._after_poll_sent()
+        return self._drain()
+
+    def release_poll(self) -> bytes:
+        """Server: answer a held poll with RR when we will not reply with data now.
+
+        A server holds the poll after delivering an APDU so that the reply can go out at
+        once; an application that does not reply releases it so the client may go on.
+        """
+        if self.role is not HdlcRole.SERVER or not self._has_poll or self._pending:
+            return b""
+        self._reply_pending = False
+        if self._unacked:
+            self._retransmissions += 1
+            self._resend_unacked()
+        else:
+            self._rr()
+            self._has_poll = False
+        return self._drain()
 
     @property
     def stats(self) -> HdlcStats:
