@@ -508,9 +508,14 @@ class SecurityContext:
         )
 
     def _general_aad(self, sc: int, envelope: GeneralCiphering) -> bytes:
-        """SC || AK, extended with the header fields for suites 1 and 2 (dlms-facts 3.3)."""
+        """SC || AK || transaction-id .. other-information (each length-prefixed).
+
+        This is the AAD gurux-dlms uses for suites 1 and 2 (dlms-facts 3.3). It is used
+        for every suite here, so that no header field of a general-ciphering APDU can be
+        altered unnoticed once authentication is on.
+        """
         aad = self._aad_prefix(sc)
-        if sc & 0x30 == 0x30 and self._suite != SecuritySuite.AES_GCM_128:
+        if sc & 0x10:
             aad += envelope.header_fields()
         return aad
 
