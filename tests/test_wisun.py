@@ -17,10 +17,11 @@ from transports import (
     Direction,
     LossCause,
     OutageWindow,
+    decode_wpdu,
+    encode_wpdu,
     loopback_host,
     open_border_router,
 )
-from transports._wrapper import decode_wpdu, encode_wpdu
 
 HOST = loopback_host()
 FAMILY = socket.AF_INET6 if ":" in HOST else socket.AF_INET

@@ -50,6 +50,12 @@ from transports._hdlc_frame import (
 from transports._hdlc_parameters import HdlcParameters
 from transports._hdlc_stream import HdlcStreamTransport, accept_hdlc, open_hdlc, open_tcp_hdlc
 from transports._interface import ApduTransport, LinkAddress
+from transports._mesh import (
+    DataConcentrator,
+    DcuStats,
+    MeshMeter,
+    open_data_concentrator,
+)
 from transports._mode_e import (
     BAUD_RATES,
     ModeEAcknowledged,
@@ -95,6 +101,8 @@ __all__ = [
     "RF_MESH_DEFAULT",
     "WISUN_DEFAULT",
     "ChannelModel",
+    "DataConcentrator",
+    "DcuStats",
     "Direction",
     "GatewayRequest",
     "GatewayResponse",
@@ -102,6 +110,7 @@ __all__ = [
     "LossCause",
     "LowpanFrame",
     "LowpanReassembler",
+    "MeshMeter",
     "OutageWindow",
     "Transmission",
     "decode_gateway_apdu",
@@ -109,6 +118,7 @@ __all__ = [
     "encode_gateway_apdu",
     "fragment_datagram",
     "loopback_host",
+    "open_data_concentrator",
     "open_border_router",
     "LLC_REQUEST",
     "LLC_RESPONSE",
