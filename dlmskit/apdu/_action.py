@@ -272,6 +272,10 @@ class ActionResponseNormal(ChoiceApdu):
     @classmethod
     def _read_body(cls, r: ApduReader) -> ActionResponseNormal:
         iip = InvokeIdAndPriority._read(r)
+        if r.end - r.pos == 1:
+            # Some encoders stop after the result when no return parameters follow; read
+            # that as absent (re-encoded with the usage flag).
+            return cls(invoke_id_and_priority=iip, result=r.enum(ActionResult, "action-result"))
         single = ActionResponseWithOptionalData._read(r)
         return cls(
             invoke_id_and_priority=iip,
