@@ -1,0 +1,156 @@
+"""Events the association machines hand to their user (h11-style, one class each)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Final, TypeAlias
+
+import attrs
+
+from dlmskit.apdu import (
+    AcseServiceProviderDiagnostic,
+    AcseServiceUserDiagnostic,
+    ActionResult,
+    ApplicationContextName,
+    AssociationResult,
+    ConfirmedServiceError,
+    Conformance,
+    DataAccessResult,
+    DataNotification,
+    EventNotificationRequest,
+    ExceptionResponse,
+    MechanismName,
+    ReleaseResponseReason,
+)
+from dlmskit.axdr import Data
+
+__all__ = [
+    "NEED_DATA",
+    "ActionCompleted",
+    "AssociationAccepted",
+    "AssociationRejected",
+    "AuthenticationFailed",
+    "ConfirmedServiceErrorReceived",
+    "Event",
+    "ExceptionReceived",
+    "GetCompleted",
+    "NeedData",
+    "NotificationReceived",
+    "Released",
+    "SetCompleted",
+]
+
+
+class NeedData(enum.Enum):
+    """``next_event()`` has nothing until more bytes arrive."""
+
+    NEED_DATA = "NEED_DATA"
+
+
+NEED_DATA: Final = NeedData.NEED_DATA
+
+
+@attrs.frozen(kw_only=True)
+class AssociationAccepted:
+    """The association is established (after HLS passes 3 and 4 when they were needed)."""
+
+    application_context: ApplicationContextName
+    mechanism: MechanismName
+    conformance: Conformance
+    dlms_version: int
+    client_max_receive_pdu_size: int
+    server_max_receive_pdu_size: int
+    client_system_title: bytes | None = None
+    server_system_title: bytes | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AssociationRejected:
+    """The AARE said no; ``initiate_error`` carries the xDLMS reason when there is one."""
+
+    result: AssociationResult
+    diagnostic: AcseServiceUserDiagnostic | AcseServiceProviderDiagnostic
+    initiate_error: ConfirmedServiceError | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AuthenticationFailed:
+    """HLS pass 3 or 4 did not verify; the association is not established."""
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class GetCompleted:
+    """A GET finished; one result per requested attribute (data or data-access-result)."""
+
+    invoke_id: int
+    results: tuple[Data | DataAccessResult, ...]
+
+    @property
+    def result(self) -> Data | DataAccessResult:
+        """The result of a GET-Request-Normal."""
+        return self.results[0]
+
+
+@attrs.frozen(kw_only=True)
+class SetCompleted:
+    """A SET finished; one data-access-result per attribute written."""
+
+    invoke_id: int
+    results: tuple[DataAccessResult, ...]
+
+    @property
+    def result(self) -> DataAccessResult:
+        return self.results[0]
+
+
+@attrs.frozen(kw_only=True)
+class ActionCompleted:
+    """An ACTION finished with its result and optional return parameters."""
+
+    invoke_id: int
+    result: ActionResult
+    return_data: Data | DataAccessResult | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Released:
+    """The association was released (RLRQ/RLRE exchanged)."""
+
+    reason: ReleaseResponseReason | None = None
+
+
+@attrs.frozen(kw_only=True)
+class NotificationReceived:
+    """An unsolicited DATA-NOTIFICATION or EVENT-NOTIFICATION from the server."""
+
+    notification: DataNotification | EventNotificationRequest
+
+
+@attrs.frozen(kw_only=True)
+class ExceptionReceived:
+    """The peer answered a request with an EXCEPTION-Response."""
+
+    exception: ExceptionResponse
+
+
+@attrs.frozen(kw_only=True)
+class ConfirmedServiceErrorReceived:
+    """The peer answered a request with a confirmedServiceError."""
+
+    error: ConfirmedServiceError
+
+
+Event: TypeAlias = (
+    AssociationAccepted
+    | AssociationRejected
+    | AuthenticationFailed
+    | GetCompleted
+    | SetCompleted
+    | ActionCompleted
+    | Released
+    | NotificationReceived
+    | ExceptionReceived
+    | ConfirmedServiceErrorReceived
+)

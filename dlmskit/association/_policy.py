@@ -1,0 +1,133 @@
+"""What each side of an association proposes and accepts.
+
+:class:`ClientSettings` is what a client proposes in its AARQ; :class:`AssociationPolicy`
+is what a server grants one client SAP (Green Book 9.3.2: application context,
+authentication mechanism, conformance block and PDU sizes are negotiated per
+association; IS 15959 fixes one policy per client address: public client 16, meter
+reader 32, utility settings 48, push 64...).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+
+import attrs
+
+from dlmskit.apdu import ApplicationContextName, Conformance, MechanismName
+from dlmskit.association._gbt import MAX_WINDOW
+from dlmskit.association._security_seam import Ciphering, HlsMechanism, default_challenge
+from dlmskit.errors import LocalProtocolError
+
+__all__ = [
+    "DEFAULT_CONFORMANCE",
+    "AssociationPolicy",
+    "ClientSettings",
+    "InvokeIdPolicy",
+    "is_ciphered",
+]
+
+#: block transfer with get/set/action, multiple references, get, set, selective access,
+#: action: ``00 1E 1D``, the usual LN client proposal.
+DEFAULT_CONFORMANCE = Conformance(0x001E1D)
+
+
+class InvokeIdPolicy(enum.IntEnum):
+    """How the client numbers its confirmed requests (invoke-id, 4 bits)."""
+
+    #: Every request uses ``first_invoke_id``.
+    FIXED = 0
+    #: Each request takes the next id, 0..15 cyclically.
+    INCREMENT = 1
+
+
+def _check_pdu(_inst: object, _attr: object, value: int) -> None:
+    if not 12 <= value <= 0xFFFF:
+        raise LocalProtocolError(f"max receive PDU size must be 12..65535, got {value}")
+
+
+def _check_window(_inst: object, _attr: object, value: int) -> None:
+    if not 1 <= value <= MAX_WINDOW:
+        raise LocalProtocolError(f"GBT window must be 1..{MAX_WINDOW}, got {value}")
+
+
+def _check_mechanism(
+    mechanism: MechanismName,
+    password: bytes | None,
+    hls: HlsMechanism | None,
+    security: Ciphering | None,
+    context: ApplicationContextName,
+) -> None:
+    if mechanism == MechanismName.LOW and password is None:
+        raise LocalProtocolError("LLS (mechanism 1) needs a password")
+    if mechanism >= MechanismName.HIGH:
+        if hls is None:
+            raise LocalProtocolError(f"mechanism {mechanism.name} needs an HLS mechanism object")
+        if mechanism != hls.MECHANISM_ID:
+            raise LocalProtocolError(
+                f"HLS object implements mechanism {hls.MECHANISM_ID}, not {int(mechanism)}"
+            )
+        if mechanism >= MechanismName.HIGH_GMAC and security is None:
+            raise LocalProtocolError(f"mechanism {mechanism.name} needs a security context")
+    if is_ciphered(context) and security is None:
+        raise LocalProtocolError(f"context {context.name} needs a ciphering object")
+
+
+def is_ciphered(context: ApplicationContextName) -> bool:
+    return context in (ApplicationContextName.LN_CIPHERED, ApplicationContextName.SN_CIPHERED)
+
+
+@attrs.frozen(kw_only=True)
+class ClientSettings:
+    """What a client proposes: context, authentication, conformance, PDU size, GBT use."""
+
+    application_context: ApplicationContextName = ApplicationContextName.LN
+    mechanism: MechanismName = MechanismName.LOWEST
+    password: bytes | None = attrs.field(default=None, repr=False)
+    hls: HlsMechanism | None = attrs.field(default=None, repr=False)
+    #: Keys, system titles and counters: ciphers APDUs in the ciphered contexts and is
+    #: the context HLS mechanisms 5..7 compute with.
+    security: Ciphering | None = attrs.field(default=None, repr=False)
+    #: Source of our HLS challenge (CtoS for a client, StoC for a server).
+    challenge_source: Callable[[], bytes] = attrs.field(default=default_challenge, repr=False)
+    conformance: Conformance = DEFAULT_CONFORMANCE
+    max_receive_pdu_size: int = attrs.field(default=0xFFFF, validator=_check_pdu)
+    dlms_version: int = 6
+    invoke_id_policy: InvokeIdPolicy = InvokeIdPolicy.INCREMENT
+    first_invoke_id: int = attrs.field(default=1, validator=attrs.validators.in_(range(16)))
+    high_priority: bool = True
+    #: Send every request through general block transfer when it was negotiated.
+    use_general_block_transfer: bool = False
+    #: How many GBT blocks we accept before acknowledging (the window we advertise).
+    gbt_window: int = attrs.field(default=1, validator=_check_window)
+
+    def __attrs_post_init__(self) -> None:
+        _check_mechanism(
+            self.mechanism, self.password, self.hls, self.security, self.application_context
+        )
+
+
+@attrs.frozen(kw_only=True)
+class AssociationPolicy:
+    """What a server grants the client at one SAP."""
+
+    client_sap: int = 16
+    application_context: ApplicationContextName = ApplicationContextName.LN
+    mechanism: MechanismName = MechanismName.LOWEST
+    password: bytes | None = attrs.field(default=None, repr=False)
+    hls: HlsMechanism | None = attrs.field(default=None, repr=False)
+    #: Keys, system titles and counters: ciphers APDUs in the ciphered contexts and is
+    #: the context HLS mechanisms 5..7 compute with.
+    security: Ciphering | None = attrs.field(default=None, repr=False)
+    #: Source of our HLS challenge (CtoS for a client, StoC for a server).
+    challenge_source: Callable[[], bytes] = attrs.field(default=default_challenge, repr=False)
+    conformance: Conformance = DEFAULT_CONFORMANCE
+    max_receive_pdu_size: int = attrs.field(default=1024, validator=_check_pdu)
+    #: InitiateRequests proposing a smaller client max receive PDU are refused.
+    min_client_pdu_size: int = 64
+    gbt_window: int = attrs.field(default=1, validator=_check_window)
+
+    def __attrs_post_init__(self) -> None:
+        _check_mechanism(
+            self.mechanism, self.password, self.hls, self.security, self.application_context
+        )

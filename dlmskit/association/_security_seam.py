@@ -1,0 +1,70 @@
+"""Where security plugs into the association machines.
+
+The machines never touch a cipher. Ciphering of whole APDUs (Green Book 9.2.7: glo-/ded-
+service-specific and general ciphering) comes from a :class:`Ciphering` object and the
+HLS functions f() of passes 3 and 4 (Green Book 9.2.2.2, mechanisms 2..7) from an
+:class:`HlsMechanism`; ``dlmskit.security.SecurityContext`` and its ``Hls*`` classes
+satisfy both protocols, tests may provide others.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any, ClassVar, Protocol
+
+__all__ = ["Ciphering", "HlsMechanism", "default_challenge", "passwords_match"]
+
+
+class Ciphering(Protocol):
+    """Protects outgoing and unprotects incoming APDU bytes for one association.
+
+    The machine sets ``peer_system_title`` from the AARQ calling-AP-title (server) or
+    the AARE responding-AP-title (client): the IV of every APDU the peer protects
+    starts with it. ``unprotect`` raises a ``SecurityError`` (or ``DecodeError``) when
+    the APDU does not verify.
+    """
+
+    @property
+    def system_title(self) -> bytes: ...
+
+    @property
+    def peer_system_title(self) -> bytes | None: ...
+
+    @peer_system_title.setter
+    def peer_system_title(self, value: bytes | None) -> None: ...
+
+    def protect(self, apdu: bytes) -> bytes: ...
+
+    def unprotect(self, data: bytes) -> bytes: ...
+
+
+class HlsMechanism(Protocol):
+    """One HLS mechanism (2..7): f() for passes 3 and 4 and their checks.
+
+    ``ctx`` is the association's security context (keys, system titles, invocation
+    counters) or None when the mechanism needs none (2..4 hold their own secret). The
+    client sends ``client_response`` (f(StoC)) and checks pass 4 with ``client_check``;
+    the server checks pass 3 with ``server_check`` and answers ``server_response``
+    (f(CtoS)).
+    """
+
+    MECHANISM_ID: ClassVar[int]
+
+    def client_response(self, ctx: Any, *, stoc: bytes, ctos: bytes) -> bytes: ...
+
+    def server_check(self, ctx: Any, response: bytes, *, stoc: bytes, ctos: bytes) -> bool: ...
+
+    def server_response(self, ctx: Any, *, stoc: bytes, ctos: bytes) -> bytes: ...
+
+    def client_check(self, ctx: Any, response: bytes, *, stoc: bytes, ctos: bytes) -> bool: ...
+
+
+def default_challenge() -> bytes:
+    """A 16-byte random challenge (CtoS / StoC); 16 bytes suits every known meter."""
+    return secrets.token_bytes(16)
+
+
+def passwords_match(expected: bytes, given: bytes) -> bool:
+    """LLS (mechanism 1) password check in constant time."""
+    return hmac.compare_digest(expected, given)

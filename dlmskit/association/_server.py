@@ -1,0 +1,771 @@
+"""The server side of an xDLMS association, sans-IO (Green Book 9.3, IEC 62056-5-3).
+
+:class:`ServerAssociation` answers AARQs from one :class:`AssociationPolicy`, runs HLS
+passes 3 and 4, and serves GET/SET/ACTION from an :class:`ObjectTree`, with service
+block transfer or general block transfer when a response passes the client's max
+receive PDU size. It never raises on what the client sends: malformed or forbidden
+requests get an AARE rejection, a data-access-result or an EXCEPTION-Response.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from dlmskit.apdu import (
+    AARE,
+    AARQ,
+    ABSENT,
+    RLRE,
+    RLRQ,
+    AcseServiceUserDiagnostic,
+    ActionRequestNextPblock,
+    ActionRequestNormal,
+    ActionRequestWithFirstPblock,
+    ActionRequestWithPblock,
+    ActionResponseNextPblock,
+    ActionResponseNormal,
+    ActionResponseWithPblock,
+    ActionResult,
+    ApplicationReferenceError,
+    AssociationResult,
+    AuthenticationValue,
+    BerBitString,
+    ConfirmedServiceError,
+    ConfirmedServiceErrorChoice,
+    Conformance,
+    CosemAttributeDescriptor,
+    CosemMethodDescriptor,
+    DataAccessResult,
+    ExceptionResponse,
+    GetRequestNext,
+    GetRequestNormal,
+    GetRequestWithList,
+    GetResponseNormal,
+    GetResponseWithDatablock,
+    GetResponseWithList,
+    InitiateError,
+    InitiateRequest,
+    InitiateResponse,
+    InvokeIdAndPriority,
+    MechanismName,
+    ReleaseResponseReason,
+    SelectiveAccess,
+    ServiceErrorKind,
+    SetRequestNormal,
+    SetRequestWithDatablock,
+    SetRequestWithFirstDatablock,
+    SetRequestWithList,
+    SetResponseDatablock,
+    SetResponseLastDatablock,
+    SetResponseNormal,
+    SetResponseWithList,
+    StateError,
+    decode_apdu,
+)
+from dlmskit.association._blocks import BlockReassembler, BlockSegmenter, payload_size
+from dlmskit.association._endpoint import (
+    CIPHERED_TAGS,
+    DEFAULT_MAX_BLOCKS,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_REASSEMBLED_SIZE,
+    Endpoint,
+)
+from dlmskit.association._events import (
+    AssociationAccepted,
+    AssociationRejected,
+    AuthenticationFailed,
+    Released,
+)
+from dlmskit.association._objects import ObjectTree, RequestContext
+from dlmskit.association._policy import AssociationPolicy, is_ciphered
+from dlmskit.association._security_seam import passwords_match
+from dlmskit.association._state import AssociationState, Trigger
+from dlmskit.association._values import (
+    CURRENT_ASSOCIATION,
+    decode_data,
+    encode_data,
+    encode_get_results,
+    octet_string_value,
+)
+from dlmskit.axdr import Data, OctetString
+from dlmskit.errors import DlmsError, SecurityError
+
+__all__ = ["ServerAssociation"]
+
+_AUTHENTICATION = BerBitString.from_bits([True])
+_Diag = AcseServiceUserDiagnostic
+
+
+@attrs.define
+class _Upload:
+    """A SET datablock or ACTION pblock transfer from the client, in progress."""
+
+    invoke_id: int
+    descriptor: CosemAttributeDescriptor | CosemMethodDescriptor
+    access: SelectiveAccess | None
+    blocks: BlockReassembler
+
+
+@attrs.define
+class _Download:
+    """A long GET or ACTION response going out block by block."""
+
+    invoke_id: int
+    is_get: bool
+    blocks: BlockSegmenter
+
+
+class _Refused(Exception):
+    """Internal: answer the current request with this EXCEPTION-Response."""
+
+    def __init__(self, state: StateError, service: ServiceErrorKind) -> None:
+        super().__init__(f"{state.name}/{service.name}")
+        self.response = ExceptionResponse(state_error=state, service_error=service)
+
+
+class ServerAssociation(Endpoint):
+    """A server association machine for one client SAP: APDU bytes in, APDU bytes out."""
+
+    def __init__(
+        self,
+        policy: AssociationPolicy,
+        objects: ObjectTree,
+        *,
+        max_reassembled_size: int = DEFAULT_MAX_REASSEMBLED_SIZE,
+        max_blocks: int = DEFAULT_MAX_BLOCKS,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+    ) -> None:
+        super().__init__(
+            ciphering=policy.security if is_ciphered(policy.application_context) else None,
+            gbt_window=policy.gbt_window,
+            max_reassembled_size=max_reassembled_size,
+            max_blocks=max_blocks,
+            max_depth=max_depth,
+        )
+        self.policy = policy
+        self.objects = objects
+        self.conformance = Conformance(0)
+        self._accepted: AssociationAccepted | None = None
+        self._client_challenge = b""
+        self._server_challenge = b""
+        self._upload: _Upload | None = None
+        self._download: _Download | None = None
+        self._via_gbt = False
+        self._protected = False
+
+    @property
+    def negotiated(self) -> AssociationAccepted | None:
+        """What was granted, once the association is established."""
+        return self._accepted if self.state is AssociationState.ASSOCIATED else None
+
+    @property
+    def _own_title(self) -> bytes | None:
+        return None if self.policy.security is None else self.policy.security.system_title
+
+    def abort(self) -> None:
+        """The lower layer is gone: forget the association."""
+        if self.state is not AssociationState.ERROR:
+            self._machine.process(Trigger.ABORT)
+        self._clear()
+
+    def _clear(self) -> None:
+        self._upload = None
+        self._download = None
+        self._reset_transfer()
+
+    # -- receiving ---------------------------------------------------------------------
+
+    def receive_apdu(self, data: bytes) -> None:
+        """Feed one whole APDU from the client; the answer lands in ``data_to_send()``."""
+        data = bytes(data)
+        self._via_gbt = False
+        self._protected = False
+        try:
+            self._receive(data)
+        except _Refused as refused:
+            self._out.append(refused.response.to_bytes())
+        except SecurityError:
+            self._out.append(
+                ExceptionResponse(
+                    state_error=StateError.SERVICE_NOT_ALLOWED,
+                    service_error=ServiceErrorKind.DECIPHERING_ERROR,
+                ).to_bytes()
+            )
+        except Exception:
+            # Malformed or unknown APDU, or a fault in the object tree: the client gets
+            # an answer, never a crash of the server.
+            self._reset_transfer()
+            self._out.append(
+                ExceptionResponse(
+                    state_error=StateError.SERVICE_UNKNOWN,
+                    service_error=ServiceErrorKind.OTHER_REASON,
+                ).to_bytes()
+            )
+
+    def _receive(self, data: bytes) -> None:
+        if not data:
+            raise _Refused(StateError.SERVICE_UNKNOWN, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
+        if data[0] == 0xE0:
+            if (
+                self.state is not AssociationState.ASSOCIATED
+                or Conformance.GENERAL_BLOCK_TRANSFER not in self.conformance
+            ):
+                raise _Refused(
+                    StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.SERVICE_NOT_SUPPORTED
+                )
+            try:
+                whole = self._receive_gbt(data, expect_new=True)
+            except DlmsError:
+                self._reset_transfer()
+                raise
+            if whole is None or not whole:
+                return
+            data = whole
+            self._via_gbt = True
+        if data[0] == AARQ.TAG:
+            self._on_aarq(data)
+            return
+        if data[0] == RLRQ.TAG:
+            self._on_rlrq(RLRQ.from_bytes(data))
+            return
+        if self._ciphered and data[0] in CIPHERED_TAGS:
+            try:
+                data = self._unprotect(data)
+            except DlmsError:
+                raise _Refused(
+                    StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.DECIPHERING_ERROR
+                ) from None
+            self._protected = True
+        try:
+            apdu = decode_apdu(data)
+        except DlmsError:
+            raise _Refused(
+                StateError.SERVICE_UNKNOWN, ServiceErrorKind.SERVICE_NOT_SUPPORTED
+            ) from None
+        if self.state is AssociationState.AUTHENTICATING:
+            if isinstance(apdu, ActionRequestNormal) and apdu.method_descriptor == (
+                CURRENT_ASSOCIATION
+            ):
+                self._on_hls_pass_3(apdu)
+                return
+            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OPERATION_NOT_POSSIBLE)
+        if self.state is not AssociationState.ASSOCIATED:
+            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OPERATION_NOT_POSSIBLE)
+        if isinstance(apdu, GetRequestNormal | GetRequestNext | GetRequestWithList):
+            self._on_get(apdu)
+        elif isinstance(
+            apdu,
+            SetRequestNormal
+            | SetRequestWithFirstDatablock
+            | SetRequestWithDatablock
+            | SetRequestWithList,
+        ):
+            self._on_set(apdu)
+        elif isinstance(
+            apdu,
+            ActionRequestNormal
+            | ActionRequestWithFirstPblock
+            | ActionRequestWithPblock
+            | ActionRequestNextPblock,
+        ):
+            self._on_action(apdu)
+        else:
+            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
+
+    # -- association -------------------------------------------------------------------
+
+    def _aare(
+        self,
+        result: AssociationResult,
+        diagnostic: AcseServiceUserDiagnostic,
+        *,
+        user: bytes | None = None,
+        challenge: bytes | None = None,
+        mechanism: MechanismName | None = None,
+    ) -> None:
+        p = self.policy
+        send_title = self._ciphered or p.mechanism >= MechanismName.HIGH_GMAC
+        self._out.append(
+            AARE(
+                application_context_name=p.application_context,
+                result=result,
+                result_source_diagnostic=diagnostic,
+                responding_ap_title=self._own_title if send_title else None,
+                responder_acse_requirements=_AUTHENTICATION if mechanism is not None else None,
+                mechanism_name=mechanism,
+                responding_authentication_value=(
+                    None if challenge is None else AuthenticationValue(value=challenge)
+                ),
+                user_information=user,
+            ).to_bytes()
+        )
+
+    def _reject(
+        self,
+        diagnostic: AcseServiceUserDiagnostic,
+        error: InitiateError | ApplicationReferenceError | None = None,
+        result: AssociationResult = AssociationResult.REJECTED_PERMANENT,
+    ) -> None:
+        user = None
+        if error is not None:
+            service = ConfirmedServiceErrorChoice.INITIATE_ERROR
+            user = ConfirmedServiceError(service=service, error=error).to_bytes()
+        self._aare(result, diagnostic, user=user)
+        if self.state is AssociationState.ASSOCIATION_PENDING:
+            self._machine.process(Trigger.AARE_REJECTED)
+            self._events.append(AssociationRejected(result=result, diagnostic=diagnostic))
+
+    def _on_aarq(self, data: bytes) -> None:
+        p = self.policy
+        if self.state is not AssociationState.IDLE:
+            self._reject(_Diag.NO_REASON_GIVEN, result=AssociationResult.REJECTED_TRANSIENT)
+            return
+        try:
+            aarq = AARQ.from_bytes(data)
+        except DlmsError:
+            self._reject(_Diag.NO_REASON_GIVEN)
+            return
+        self._machine.process(Trigger.AARQ)
+        proposed = aarq.mechanism_name if aarq.mechanism_name is not None else MechanismName.LOWEST
+        auth = aarq.calling_authentication_value
+        if aarq.application_context_name != p.application_context:
+            return self._reject(_Diag.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
+        if proposed != p.mechanism:
+            if proposed == MechanismName.LOWEST:
+                return self._reject(_Diag.AUTHENTICATION_MECHANISM_NAME_REQUIRED)
+            return self._reject(_Diag.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNISED)
+        needs_title = self._ciphered or p.mechanism >= MechanismName.HIGH_GMAC
+        if needs_title and (aarq.calling_ap_title is None or len(aarq.calling_ap_title) != 8):
+            return self._reject(_Diag.CALLING_AP_TITLE_NOT_RECOGNIZED)
+        if p.mechanism == MechanismName.LOW:
+            assert p.password is not None
+            if auth is None or not passwords_match(p.password, auth.value):
+                return self._reject(_Diag.AUTHENTICATION_FAILURE)
+        elif p.mechanism >= MechanismName.HIGH and (auth is None or not 8 <= len(auth.value) <= 64):
+            return self._reject(_Diag.AUTHENTICATION_FAILURE)
+        if p.security is not None and aarq.calling_ap_title is not None:
+            p.security.peer_system_title = aarq.calling_ap_title
+        if aarq.user_information is None:
+            return self._reject(_Diag.NO_REASON_GIVEN)
+        try:
+            plain = self._unprotect(aarq.user_information)
+        except DlmsError:
+            return self._reject(_Diag.NO_REASON_GIVEN, ApplicationReferenceError.DECIPHERING_ERROR)
+        if self._ciphered and plain is aarq.user_information:
+            return self._reject(_Diag.NO_REASON_GIVEN, ApplicationReferenceError.DECIPHERING_ERROR)
+        try:
+            initiate = InitiateRequest.from_bytes(plain)
+        except DlmsError:
+            return self._reject(_Diag.NO_REASON_GIVEN, InitiateError.OTHER)
+        if initiate.proposed_dlms_version_number < 6:
+            return self._reject(_Diag.NO_REASON_GIVEN, InitiateError.DLMS_VERSION_TOO_LOW)
+        client_pdu = initiate.client_max_receive_pdu_size or 0xFFFF
+        if client_pdu < p.min_client_pdu_size:
+            return self._reject(_Diag.NO_REASON_GIVEN, InitiateError.PDU_SIZE_TOO_SHORT)
+        conformance = Conformance(initiate.proposed_conformance & p.conformance)
+        if not conformance:
+            return self._reject(_Diag.NO_REASON_GIVEN, InitiateError.INCOMPATIBLE_CONFORMANCE)
+        self.conformance = conformance
+        self.peer_max_pdu = client_pdu
+        response = InitiateResponse(
+            negotiated_conformance=conformance,
+            server_max_receive_pdu_size=p.max_receive_pdu_size,
+        ).to_bytes()
+        self._accepted = AssociationAccepted(
+            application_context=p.application_context,
+            mechanism=p.mechanism,
+            conformance=conformance,
+            dlms_version=6,
+            client_max_receive_pdu_size=client_pdu,
+            server_max_receive_pdu_size=p.max_receive_pdu_size,
+            client_system_title=aarq.calling_ap_title,
+            server_system_title=self._own_title,
+        )
+        user = self._protect(response)
+        if p.mechanism >= MechanismName.HIGH:
+            assert p.hls is not None and auth is not None
+            self._client_challenge = auth.value
+            self._server_challenge = p.challenge_source()
+            self._machine.process(Trigger.AARE_AUTHENTICATION_REQUIRED)
+            self._aare(
+                AssociationResult.ACCEPTED,
+                _Diag.AUTHENTICATION_REQUIRED,
+                user=user,
+                challenge=self._server_challenge,
+                mechanism=p.mechanism,
+            )
+            return None
+        self._machine.process(Trigger.AARE_ACCEPTED)
+        mechanism = p.mechanism if p.mechanism != MechanismName.LOWEST else None
+        self._aare(AssociationResult.ACCEPTED, _Diag.NULL, user=user, mechanism=mechanism)
+        self._events.append(self._accepted)
+        return None
+
+    def _on_hls_pass_3(self, apdu: ActionRequestNormal) -> None:
+        p = self.policy
+        assert p.hls is not None and self._accepted is not None
+        stoc, ctos = self._server_challenge, self._client_challenge
+        value = None if apdu.parameters is ABSENT else octet_string_value(apdu.parameters)
+        iip = apdu.invoke_id_and_priority
+        try:
+            verified = value is not None and p.hls.server_check(
+                p.security, value, stoc=stoc, ctos=ctos
+            )
+        except SecurityError:
+            verified = False
+        if not verified:
+            self._machine.process(Trigger.HLS_FAILED)
+            self._events.append(AuthenticationFailed(reason="f(StoC) from the client is wrong"))
+            self._respond(
+                ActionResponseNormal(
+                    invoke_id_and_priority=iip, result=ActionResult.READ_WRITE_DENIED
+                ).to_bytes()
+            )
+            return
+        answer = OctetString(p.hls.server_response(p.security, stoc=stoc, ctos=ctos))
+        self._machine.process(Trigger.HLS_VERIFIED)
+        self._respond(
+            ActionResponseNormal(
+                invoke_id_and_priority=iip, result=ActionResult.SUCCESS, return_parameters=answer
+            ).to_bytes()
+        )
+        self._events.append(self._accepted)
+
+    def _on_rlrq(self, apdu: RLRQ) -> None:
+        user = None
+        if apdu.user_information is not None and self._ciphered:
+            self._unprotect(apdu.user_information)
+            user = self._protect(
+                InitiateResponse(
+                    negotiated_conformance=self.conformance,
+                    server_max_receive_pdu_size=self.policy.max_receive_pdu_size,
+                ).to_bytes()
+            )
+        self._out.append(
+            RLRE(reason=ReleaseResponseReason.NORMAL, user_information=user).to_bytes()
+        )
+        if self.state is AssociationState.ASSOCIATED:
+            self._machine.process(Trigger.RLRQ)
+            self._machine.process(Trigger.RLRE)
+        elif self.state is not AssociationState.IDLE:
+            self._machine.process(Trigger.ABORT)
+        else:
+            return
+        self._clear()
+        self.conformance = Conformance(0)
+        self._events.append(Released(reason=ReleaseResponseReason.NORMAL))
+
+    # -- services ----------------------------------------------------------------------
+
+    def _ctx(self) -> RequestContext:
+        p = self.policy
+        return RequestContext(
+            client_sap=p.client_sap,
+            application_context=p.application_context,
+            mechanism=p.mechanism,
+            conformance=self.conformance,
+            authenticated=self._protected,
+        )
+
+    def _require(self, bit: Conformance) -> None:
+        if bit not in self.conformance:
+            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
+
+    def _read(
+        self, descriptor: CosemAttributeDescriptor, access: SelectiveAccess | None
+    ) -> Data | DataAccessResult:
+        if access is not None and Conformance.SELECTIVE_ACCESS not in self.conformance:
+            return DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
+        ctx = self._ctx()
+        mode = self.objects.attribute_access(ctx, descriptor)
+        if mode is None:
+            return DataAccessResult.OBJECT_UNDEFINED
+        if not mode.allows_read(authenticated=ctx.authenticated):
+            return DataAccessResult.READ_WRITE_DENIED
+        return self.objects.get(ctx, descriptor, access)
+
+    def _write(
+        self, descriptor: CosemAttributeDescriptor, access: SelectiveAccess | None, value: Data
+    ) -> DataAccessResult:
+        if access is not None and Conformance.SELECTIVE_ACCESS not in self.conformance:
+            return DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
+        ctx = self._ctx()
+        mode = self.objects.attribute_access(ctx, descriptor)
+        if mode is None:
+            return DataAccessResult.OBJECT_UNDEFINED
+        if not mode.allows_write(authenticated=ctx.authenticated):
+            return DataAccessResult.READ_WRITE_DENIED
+        return self.objects.set(ctx, descriptor, access, value)
+
+    def _invoke(
+        self, descriptor: CosemMethodDescriptor, parameters: Data | None
+    ) -> tuple[ActionResult, Data | None]:
+        ctx = self._ctx()
+        mode = self.objects.method_access(ctx, descriptor)
+        if mode is None:
+            return ActionResult.OBJECT_UNDEFINED, None
+        if not mode.allows(authenticated=ctx.authenticated):
+            return ActionResult.READ_WRITE_DENIED, None
+        return self.objects.action(ctx, descriptor, parameters)
+
+    def _on_get(self, apdu: GetRequestNormal | GetRequestNext | GetRequestWithList) -> None:
+        self._require(Conformance.GET)
+        iip = apdu.invoke_id_and_priority
+        if isinstance(apdu, GetRequestNext):
+            self._next_block(iip, apdu.block_number, is_get=True)
+            return
+        self._download = None
+        if isinstance(apdu, GetRequestNormal):
+            result = self._read(apdu.attribute_descriptor, apdu.access_selection)
+            response = GetResponseNormal(invoke_id_and_priority=iip, result=result).to_bytes()
+            raw = b"" if isinstance(result, DataAccessResult) else encode_data(result)
+        else:
+            self._require(Conformance.MULTIPLE_REFERENCES)
+            results = tuple(
+                self._read(item.attribute_descriptor, item.access_selection)
+                for item in apdu.attribute_descriptors
+            )
+            response = GetResponseWithList(invoke_id_and_priority=iip, results=results).to_bytes()
+            raw = encode_get_results(results)
+        if self._via_gbt or self._fits(len(response)):
+            self._respond(response)
+            return
+        self._require(Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ)
+        header = GetResponseWithDatablock(
+            invoke_id_and_priority=iip, last_block=False, block_number=1, result=b""
+        ).to_bytes()
+        self._start_download(iip, raw, len(header) - 1, is_get=True)
+
+    def _start_download(
+        self, iip: InvokeIdAndPriority, raw: bytes, overhead: int, *, is_get: bool
+    ) -> None:
+        size = payload_size(self.peer_max_pdu, overhead + self._cipher_overhead())
+        self._download = _Download(
+            invoke_id=iip.invoke_id, is_get=is_get, blocks=BlockSegmenter(raw, size)
+        )
+        self._next_block(iip, 0, is_get=is_get)
+
+    def _next_block(self, iip: InvokeIdAndPriority, acked: int, *, is_get: bool) -> None:
+        download = self._download
+        error: DataAccessResult | None = None
+        if download is None or download.is_get != is_get:
+            error = DataAccessResult.NO_LONG_GET_IN_PROGRESS
+        elif download.invoke_id != iip.invoke_id or acked != download.blocks.sent:
+            error = DataAccessResult.DATA_BLOCK_NUMBER_INVALID
+        if error is not None or download is None:
+            self._download = None
+            if is_get:
+                response = GetResponseWithDatablock(
+                    invoke_id_and_priority=iip,
+                    last_block=True,
+                    block_number=acked,
+                    result=error or DataAccessResult.OTHER_REASON,
+                )
+                self._respond(response.to_bytes())
+            else:
+                self._respond(
+                    ActionResponseNormal(
+                        invoke_id_and_priority=iip, result=ActionResult.NO_LONG_ACTION_IN_PROGRESS
+                    ).to_bytes()
+                )
+            return
+        number, last, chunk = download.blocks.next_block()
+        if last:
+            self._download = None
+        if is_get:
+            self._respond(
+                GetResponseWithDatablock(
+                    invoke_id_and_priority=iip, last_block=last, block_number=number, result=chunk
+                ).to_bytes()
+            )
+        else:
+            self._respond(
+                ActionResponseWithPblock(
+                    invoke_id_and_priority=iip, last_block=last, block_number=number, raw_data=chunk
+                ).to_bytes()
+            )
+
+    def _on_set(
+        self,
+        apdu: SetRequestNormal
+        | SetRequestWithFirstDatablock
+        | SetRequestWithDatablock
+        | SetRequestWithList,
+    ) -> None:
+        self._require(Conformance.SET)
+        iip = apdu.invoke_id_and_priority
+        if isinstance(apdu, SetRequestNormal):
+            self._upload = None
+            result = self._write(apdu.attribute_descriptor, apdu.access_selection, apdu.value)
+            self._respond(SetResponseNormal(invoke_id_and_priority=iip, result=result).to_bytes())
+            return
+        if isinstance(apdu, SetRequestWithList):
+            self._upload = None
+            self._require(Conformance.MULTIPLE_REFERENCES)
+            if len(apdu.values) != len(apdu.attribute_descriptors):
+                raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OTHER_REASON)
+            results = tuple(
+                self._write(item.attribute_descriptor, item.access_selection, value)
+                for item, value in zip(apdu.attribute_descriptors, apdu.values, strict=True)
+            )
+            self._respond(
+                SetResponseWithList(invoke_id_and_priority=iip, results=results).to_bytes()
+            )
+            return
+        self._require(Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE)
+        if isinstance(apdu, SetRequestWithFirstDatablock):
+            self._upload = _Upload(
+                invoke_id=iip.invoke_id,
+                descriptor=apdu.attribute_descriptor,
+                access=apdu.access_selection,
+                blocks=BlockReassembler(
+                    max_size=self.max_reassembled_size, max_blocks=self.max_blocks
+                ),
+            )
+        whole = self._add_block(iip, apdu.block_number, apdu.raw_data, apdu.last_block, is_set=True)
+        if whole is None:
+            if self._upload is None:
+                return
+            self._respond(
+                SetResponseDatablock(
+                    invoke_id_and_priority=iip, block_number=apdu.block_number
+                ).to_bytes()
+            )
+            return
+        upload, self._upload = self._upload, None
+        assert upload is not None and isinstance(upload.descriptor, CosemAttributeDescriptor)
+        try:
+            value = decode_data(whole, self.max_depth)
+        except DlmsError:
+            result = DataAccessResult.TYPE_UNMATCHED
+        else:
+            result = self._write(upload.descriptor, upload.access, value)
+        self._respond(
+            SetResponseLastDatablock(
+                invoke_id_and_priority=iip, result=result, block_number=apdu.block_number
+            ).to_bytes()
+        )
+
+    def _add_block(
+        self, iip: InvokeIdAndPriority, number: int, raw: bytes, last: bool, *, is_set: bool
+    ) -> bytes | None:
+        """Feed one SET datablock / ACTION pblock; answers the errors itself (None)."""
+        upload = self._upload
+        if (
+            upload is None
+            or upload.invoke_id != iip.invoke_id
+            or isinstance(upload.descriptor, CosemAttributeDescriptor) != is_set
+        ):
+            self._upload = None
+            self._block_error(iip, number, is_set, no_transfer=True)
+            return None
+        try:
+            return upload.blocks.add(number, raw, last=last)
+        except DlmsError:
+            self._upload = None
+            self._block_error(iip, number, is_set, no_transfer=False)
+            return None
+
+    def _block_error(
+        self, iip: InvokeIdAndPriority, number: int, is_set: bool, *, no_transfer: bool
+    ) -> None:
+        if is_set:
+            result = (
+                DataAccessResult.NO_LONG_SET_IN_PROGRESS
+                if no_transfer
+                else DataAccessResult.DATA_BLOCK_NUMBER_INVALID
+            )
+            self._respond(
+                SetResponseLastDatablock(
+                    invoke_id_and_priority=iip, result=result, block_number=number
+                ).to_bytes()
+            )
+        else:
+            action = (
+                ActionResult.NO_LONG_ACTION_IN_PROGRESS
+                if no_transfer
+                else ActionResult.DATA_BLOCK_UNAVAILABLE
+            )
+            self._respond(
+                ActionResponseNormal(invoke_id_and_priority=iip, result=action).to_bytes()
+            )
+
+    def _on_action(
+        self,
+        apdu: ActionRequestNormal
+        | ActionRequestWithFirstPblock
+        | ActionRequestWithPblock
+        | ActionRequestNextPblock,
+    ) -> None:
+        self._require(Conformance.ACTION)
+        iip = apdu.invoke_id_and_priority
+        if isinstance(apdu, ActionRequestNextPblock):
+            self._next_block(iip, apdu.block_number, is_get=False)
+            return
+        if isinstance(apdu, ActionRequestNormal):
+            self._upload = None
+            parameters = None if apdu.parameters is ABSENT else apdu.parameters
+            self._answer_action(iip, apdu.method_descriptor, parameters)
+            return
+        self._require(Conformance.BLOCK_TRANSFER_WITH_ACTION)
+        if isinstance(apdu, ActionRequestWithFirstPblock):
+            self._upload = _Upload(
+                invoke_id=iip.invoke_id,
+                descriptor=apdu.method_descriptor,
+                access=None,
+                blocks=BlockReassembler(
+                    max_size=self.max_reassembled_size, max_blocks=self.max_blocks
+                ),
+            )
+        whole = self._add_block(
+            iip, apdu.block_number, apdu.raw_data, apdu.last_block, is_set=False
+        )
+        if whole is None:
+            if self._upload is not None:
+                self._respond(
+                    ActionResponseNextPblock(
+                        invoke_id_and_priority=iip, block_number=apdu.block_number
+                    ).to_bytes()
+                )
+            return
+        upload, self._upload = self._upload, None
+        assert upload is not None and isinstance(upload.descriptor, CosemMethodDescriptor)
+        try:
+            parameters = decode_data(whole, self.max_depth)
+        except DlmsError:
+            self._respond(
+                ActionResponseNormal(
+                    invoke_id_and_priority=iip, result=ActionResult.TYPE_UNMATCHED
+                ).to_bytes()
+            )
+            return
+        self._answer_action(iip, upload.descriptor, parameters)
+
+    def _answer_action(
+        self, iip: InvokeIdAndPriority, descriptor: CosemMethodDescriptor, parameters: Data | None
+    ) -> None:
+        self._download = None
+        result, data = self._invoke(descriptor, parameters)
+        response = ActionResponseNormal(
+            invoke_id_and_priority=iip,
+            result=result,
+            return_parameters=ABSENT if data is None else data,
+        ).to_bytes()
+        if self._via_gbt or self._fits(len(response)):
+            self._respond(response)
+            return
+        if result != ActionResult.SUCCESS or data is None:
+            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.PDU_TOO_LONG)
+        self._require(Conformance.BLOCK_TRANSFER_WITH_ACTION)
+        header = ActionResponseWithPblock(
+            invoke_id_and_priority=iip, last_block=False, block_number=1, raw_data=b""
+        ).to_bytes()
+        self._start_download(iip, encode_data(data), len(header) - 1, is_get=False)
+
+    def _respond(self, apdu: bytes) -> None:
+        if self._protected:
+            apdu = self._protect(apdu)
+        if self._via_gbt:
+            self._send_gbt(apdu)
+        else:
+            self._out.append(apdu)
