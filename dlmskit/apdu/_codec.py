@@ -54,6 +54,14 @@ from dlmskit.apdu._set import (
     SetResponseNormal,
     SetResponseWithList,
 )
+from dlmskit.apdu._sn import (
+    InformationReportRequest,
+    ReadRequest,
+    ReadResponse,
+    UnconfirmedWriteRequest,
+    WriteRequest,
+    WriteResponse,
+)
 from dlmskit.errors import DecodeError
 
 __all__ = ["Apdu", "decode_apdu", "encode_apdu"]
@@ -109,6 +117,12 @@ Apdu: TypeAlias = (
     | InitiateResponse
     | ConfirmedServiceError
     | ExceptionResponse
+    | ReadRequest
+    | ReadResponse
+    | WriteRequest
+    | WriteResponse
+    | UnconfirmedWriteRequest
+    | InformationReportRequest
     | CipheredApdu
     | GeneralGloCiphering
     | GeneralDedCiphering
@@ -178,6 +192,12 @@ _SingleClass: TypeAlias = (
     | type[InitiateResponse]
     | type[ConfirmedServiceError]
     | type[ExceptionResponse]
+    | type[ReadRequest]
+    | type[ReadResponse]
+    | type[WriteRequest]
+    | type[WriteResponse]
+    | type[UnconfirmedWriteRequest]
+    | type[InformationReportRequest]
     | type[CipheredApdu]
     | type[GeneralGloCiphering]
     | type[GeneralDedCiphering]
@@ -199,6 +219,12 @@ _SINGLE: Final[tuple[_SingleClass, ...]] = (
     InitiateResponse,
     ConfirmedServiceError,
     ExceptionResponse,
+    ReadRequest,
+    ReadResponse,
+    WriteRequest,
+    WriteResponse,
+    UnconfirmedWriteRequest,
+    InformationReportRequest,
     GeneralGloCiphering,
     GeneralDedCiphering,
     GeneralCiphering,
