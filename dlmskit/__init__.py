@@ -7,7 +7,27 @@ sub-modules named in ``__all__``.
 
 from __future__ import annotations
 
-from dlmskit import axdr
+from dlmskit import apdu, axdr
+from dlmskit.apdu import (
+    ActionRequestNormal,
+    ActionResponseNormal,
+    ActionResult,
+    Apdu,
+    CosemAttributeDescriptor,
+    CosemMethodDescriptor,
+    DataAccessResult,
+    DataNotification,
+    EventNotificationRequest,
+    GeneralBlockTransfer,
+    GetRequestNormal,
+    GetResponseNormal,
+    InvokeIdAndPriority,
+    SelectiveAccess,
+    SetRequestNormal,
+    SetResponseNormal,
+    decode_apdu,
+    encode_apdu,
+)
 from dlmskit.errors import (
     DecodeError,
     DlmsError,
@@ -21,6 +41,25 @@ from dlmskit.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionRequestNormal",
+    "ActionResponseNormal",
+    "ActionResult",
+    "Apdu",
+    "CosemAttributeDescriptor",
+    "CosemMethodDescriptor",
+    "DataAccessResult",
+    "DataNotification",
+    "EventNotificationRequest",
+    "GeneralBlockTransfer",
+    "GetRequestNormal",
+    "GetResponseNormal",
+    "InvokeIdAndPriority",
+    "SelectiveAccess",
+    "SetRequestNormal",
+    "SetResponseNormal",
+    "apdu",
+    "decode_apdu",
+    "encode_apdu",
     "DecodeError",
     "DlmsError",
     "LocalProtocolError",
