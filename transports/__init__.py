@@ -27,6 +27,11 @@ from transports._gateway import (
     decode_gateway_apdu,
     encode_gateway_apdu,
 )
+from transports._gateway_mux import (
+    GatewayMeterTransport,
+    GatewayMultiplexer,
+    open_gateway_multiplexer,
+)
 from transports._hdlc_address import HdlcAddress, decode_address
 from transports._hdlc_connection import (
     LLC_REQUEST,
@@ -104,6 +109,8 @@ __all__ = [
     "DataConcentrator",
     "DcuStats",
     "Direction",
+    "GatewayMeterTransport",
+    "GatewayMultiplexer",
     "GatewayRequest",
     "GatewayResponse",
     "GatewayTag",
@@ -119,6 +126,7 @@ __all__ = [
     "fragment_datagram",
     "loopback_host",
     "open_data_concentrator",
+    "open_gateway_multiplexer",
     "open_border_router",
     "LLC_REQUEST",
     "LLC_RESPONSE",

@@ -24,9 +24,11 @@ datagram, as the UDP profile of IEC 62056-4-7.
 The mesh
 --------
 Every relayed datagram, both ways, goes through the ``ChannelModel`` for that meter
-(link key: the address in hex): hop count from the seed, per-hop latency, jitter and
-loss, bandwidth, outages. The DCU holds a request while the meter's route is down and
-drops it once it has waited ``request_timeout`` seconds. Per meter at most
+(link key: network-id and address in hex): hop count from the seed, per-hop latency,
+jitter and loss, bandwidth, outages. Per meter and direction the relay keeps order: a
+datagram never overtakes an earlier one (it waits behind it). The DCU holds a request
+while the meter's route is down and drops it once it has waited ``request_timeout``
+seconds. Per meter at most
 ``queue_limit`` requests may be queued or in flight on the mesh; a request beyond that is
 refused at once (backpressure instead of an unbounded queue), like a request for an
 unknown meter, with a gateway response carrying exception-response ``D8 01 01``
@@ -37,6 +39,7 @@ the moment the DCU opens.
 
 from __future__ import annotations
 
+import math
 import socket
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -109,6 +112,11 @@ class DcuStats:
     strangers: int = 0
 
 
+_Timed = tuple[float, bytes]
+"""(channel time, datagram): when a request reached the DCU, or when a datagram arrives."""
+_Fifo = tuple[trio.MemorySendChannel[_Timed], trio.MemoryReceiveChannel[_Timed]]
+
+
 @attrs.define(eq=False)
 class _Connection:
     stream: trio.SocketStream
@@ -129,10 +137,20 @@ class _Connection:
 
 @attrs.define(eq=False)
 class _Route:
+    """One meter's relay state: a FIFO of requests waiting for the mesh and, per direction,
+    a FIFO of datagrams on the mesh in arrival order."""
+
     meter: MeshMeter
     in_flight: int = 0
     owner: _Connection | None = None
     seq: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
+    last_arrival: dict[Direction, float] = attrs.field(
+        factory=lambda: dict.fromkeys(Direction, 0.0)
+    )
+    waiting: _Fifo = attrs.field(factory=lambda: trio.open_memory_channel[_Timed](math.inf))
+    on_mesh: dict[Direction, _Fifo] = attrs.field(
+        factory=lambda: {d: trio.open_memory_channel[_Timed](math.inf) for d in Direction}
+    )
 
 
 class DataConcentrator:
@@ -185,6 +203,9 @@ class DataConcentrator:
         route = _Route(meter=meter)
         self._routes[key] = route
         self._by_address[(meter.address[0], meter.address[1])] = route
+        self._nursery.start_soon(self._downlink, route)
+        for direction in Direction:
+            self._nursery.start_soon(self._deliver, route, direction)
 
     def queue_depth(self, meter: MeshMeter) -> int:
         """Requests for ``meter`` queued or in flight on the mesh."""
@@ -245,26 +266,44 @@ class DataConcentrator:
         route.owner = conn
         route.in_flight += 1
         relayed = encode_wpdu(wpdu.source, wpdu.destination, request.apdu)
-        self._nursery.start_soon(self._downlink, route, relayed, self.now())
+        route.waiting[0].send_nowait((self.now(), relayed))
 
-    async def _downlink(self, route: _Route, datagram: bytes, received: float) -> None:
-        try:
+    async def _downlink(self, route: _Route) -> None:
+        """Put the meter's waiting requests on the mesh in order, holding them while its
+        route is down and dropping those that wait longer than ``request_timeout``."""
+        link = route.meter.link
+        item: _Timed
+        async for item in route.waiting[1]:
+            received, datagram = item
             deadline = received + self.request_timeout
-            link = route.meter.link
-            route_up = self.channel.outage_end(link, self.now())
+            now = self.now()
+            route_up = self.channel.outage_end(link, now)
             if route_up >= deadline:
                 await trio.sleep_until(self._origin + deadline)
                 self.stats.timed_out += 1
-                return
-            await trio.sleep_until(self._origin + route_up)
-            tx = self._transmit(route, Direction.DOWNLINK, datagram)
-            if tx is None:
-                return
-            await trio.sleep_until(self._origin + tx)
-            self.stats.delivered[Direction.DOWNLINK] += 1
-            await self._south.sendto(datagram, route.meter.address)
-        finally:
-            route.in_flight -= 1
+                route.in_flight -= 1
+                continue
+            if route_up > now:
+                await trio.sleep_until(self._origin + route_up)
+            arrival = self._transmit(route, Direction.DOWNLINK, datagram)
+            if arrival is None:
+                route.in_flight -= 1
+                continue
+            route.on_mesh[Direction.DOWNLINK][0].send_nowait((arrival, datagram))
+
+    async def _deliver(self, route: _Route, direction: Direction) -> None:
+        """Hand the datagrams on the mesh to the meter (downlink) or the head-end (uplink)
+        at their arrival times, in order."""
+        item: _Timed
+        async for item in route.on_mesh[direction][1]:
+            arrival, datagram = item
+            await trio.sleep_until(self._origin + arrival)
+            if direction is Direction.DOWNLINK:
+                route.in_flight -= 1
+                self.stats.delivered[Direction.DOWNLINK] += 1
+                await self._south.sendto(datagram, route.meter.address)
+            else:
+                await self._to_head_end(route, datagram)
 
     def _transmit(self, route: _Route, direction: Direction, datagram: bytes) -> float | None:
         seq = route.seq[direction]
@@ -275,7 +314,10 @@ class DataConcentrator:
         )
         if tx.arrival is None:
             self.stats.lost[tx.cause] += 1
-        return tx.arrival
+            return None
+        arrival = max(tx.arrival, route.last_arrival[direction])
+        route.last_arrival[direction] = arrival
+        return arrival
 
     async def uplink_loop(self) -> None:
         while True:
@@ -285,16 +327,16 @@ class DataConcentrator:
                 self.stats.strangers += 1
                 continue
             try:
-                wpdu = decode_wpdu(data, max_apdu=self.max_apdu)
+                decode_wpdu(data, max_apdu=self.max_apdu)
             except DecodeError:
                 self.stats.malformed += 1
                 continue
             arrival = self._transmit(route, Direction.UPLINK, data)
             if arrival is not None:
-                self._nursery.start_soon(self._uplink, route, wpdu, arrival)
+                route.on_mesh[Direction.UPLINK][0].send_nowait((arrival, data))
 
-    async def _uplink(self, route: _Route, wpdu: Wpdu, arrival: float) -> None:
-        await trio.sleep_until(self._origin + arrival)
+    async def _to_head_end(self, route: _Route, datagram: bytes) -> None:
+        wpdu = decode_wpdu(datagram, max_apdu=self.max_apdu)
         response = GatewayResponse(
             network_id=route.meter.network_id,
             physical_device_address=route.meter.physical_device_address,
