@@ -235,8 +235,17 @@ def test_fields_out_of_order_are_rejected() -> None:
 
 
 def test_construction_is_validated() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(LocalProtocolError):
         AARQ(application_context_name=9)
+    with pytest.raises(LocalProtocolError):
+        AARQ(application_context_name=ApplicationContextName.LN, mechanism_name=8)
+    with pytest.raises(LocalProtocolError):
+        RLRQ(reason=2)
+    with pytest.raises(LocalProtocolError):
+        AuthenticationValue(form=4, value=b"")
+    assert AARQ(application_context_name=1, mechanism_name=5).mechanism_name is (
+        MechanismName.HIGH_GMAC
+    )
     with pytest.raises(LocalProtocolError):
         AARE(
             application_context_name=ApplicationContextName.LN,

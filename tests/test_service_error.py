@@ -123,6 +123,10 @@ def test_exception_response_counter_only_for_invocation_counter_error() -> None:
             invocation_counter=2**32,
         )
     with pytest.raises(LocalProtocolError):
+        ConfirmedServiceError(service=20, error=InitiateError.OTHER)
+    with pytest.raises(LocalProtocolError):
+        ExceptionResponse(state_error=3, service_error=ServiceErrorKind.OTHER_REASON)
+    with pytest.raises(LocalProtocolError):
         ConfirmedServiceError(service=ConfirmedServiceErrorChoice.READ, error=5)  # type: ignore[arg-type]
 
 

@@ -22,7 +22,6 @@ such an encoding and re-encoding it gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any, ClassVar, Final, Self, TypeVar
 
@@ -30,7 +29,6 @@ import attrs
 
 from dlmskit.apdu._ber import (
     CLASS_CONTEXT,
-    CLASS_UNIVERSAL,
     TAG_INTEGER,
     TAG_OBJECT_IDENTIFIER,
     TAG_OCTET_STRING,
@@ -38,10 +36,16 @@ from dlmskit.apdu._ber import (
     Tlv,
     decode_integer,
     decode_oid,
+    encode_explicit,
     encode_integer,
     encode_oid,
     encode_tlv,
-    iter_tlvs,
+    expect_form,
+    explicit_inner,
+    explicit_integer,
+    explicit_octets,
+    implicit_bits,
+    read_sequence,
     read_tlv,
 )
 from dlmskit.apdu._initiate import InitiateRequest, InitiateResponse
@@ -155,6 +159,37 @@ class AuthenticationValueForm(IntEnum):
     OTHER = 3
 
 
+def _member(enum: type[_E], value: int) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        raise LocalProtocolError(f"{value!r} is not a {enum.__name__}") from None
+
+
+def _to_form(value: int) -> AuthenticationValueForm:
+    return _member(AuthenticationValueForm, value)
+
+
+def _to_context(value: int) -> ApplicationContextName:
+    return _member(ApplicationContextName, value)
+
+
+def _to_result(value: int) -> AssociationResult:
+    return _member(AssociationResult, value)
+
+
+def _to_mechanism(value: int | None) -> MechanismName | None:
+    return None if value is None else _member(MechanismName, value)
+
+
+def _to_request_reason(value: int | None) -> ReleaseRequestReason | None:
+    return None if value is None else _member(ReleaseRequestReason, value)
+
+
+def _to_response_reason(value: int | None) -> ReleaseResponseReason | None:
+    return None if value is None else _member(ReleaseResponseReason, value)
+
+
 def _hidden(value: bytes) -> str:
     return f"<{len(value)} octets hidden>"
 
@@ -169,7 +204,7 @@ class AuthenticationValue:
     """
 
     form: AuthenticationValueForm = attrs.field(
-        default=AuthenticationValueForm.CHARSTRING, converter=AuthenticationValueForm
+        default=AuthenticationValueForm.CHARSTRING, converter=_to_form
     )
     value: bytes = attrs.field(repr=_hidden)
 
@@ -200,76 +235,6 @@ def _opt_int() -> Any:
 # -- decoding helpers ----------------------------------------------------------------------
 
 
-def _outer(data: bytes, tag: int, name: str) -> Tlv:
-    if not data or data[0] != tag:
-        raise DecodeError(f"not an {name}", offset=0, expected=f"tag {tag:#04x}")
-    tlv = read_tlv(data, 0, len(data))
-    if tlv.end != len(data):
-        raise DecodeError(
-            f"{len(data) - tlv.end} trailing octets after {name}", offset=tlv.end, expected="end"
-        )
-    return tlv
-
-
-def _fields(data: bytes, outer: Tlv, known: Mapping[int, str]) -> dict[str, Tlv]:
-    """Map field name to element; ascending, unique tags; unknown context tags skipped."""
-    found: dict[str, Tlv] = {}
-    last = -1
-    for tlv in iter_tlvs(data, outer.value_start, outer.end):
-        if tlv.tag_class != CLASS_CONTEXT:
-            raise DecodeError(
-                "non context-specific element in an ACSE APDU",
-                offset=tlv.start,
-                expected="context-specific tag",
-            )
-        name = known.get(tlv.number)
-        if name is None:
-            continue
-        if tlv.number <= last:
-            raise DecodeError(
-                f"{name} repeated or out of order", offset=tlv.start, expected="ascending tags"
-            )
-        last = tlv.number
-        found[name] = tlv
-    return found
-
-
-def _form(tlv: Tlv, constructed: bool, name: str) -> None:
-    if tlv.constructed != constructed:
-        raise DecodeError(
-            f"{name} has the wrong form",
-            offset=tlv.start,
-            expected="constructed" if constructed else "primitive",
-        )
-
-
-def _explicit(data: bytes, tlv: Tlv, inner_tag: int, name: str) -> Tlv:
-    """The single universal element inside an explicitly tagged field."""
-    _form(tlv, True, name)
-    inner = read_tlv(data, tlv.value_start, tlv.end)
-    if inner.tag_class != CLASS_UNIVERSAL or inner.constructed or inner.number != inner_tag:
-        raise DecodeError(
-            f"{name} holds the wrong type", offset=inner.start, expected=f"tag {inner_tag:#04x}"
-        )
-    if inner.end != tlv.end:
-        raise DecodeError(f"trailing octets in {name}", offset=inner.end, expected="end of field")
-    return inner
-
-
-def _octets(data: bytes, tlv: Tlv | None, name: str) -> bytes | None:
-    if tlv is None:
-        return None
-    inner = _explicit(data, tlv, TAG_OCTET_STRING, name)
-    return bytes(data[inner.value_start : inner.end])
-
-
-def _integer(data: bytes, tlv: Tlv | None, name: str) -> int | None:
-    if tlv is None:
-        return None
-    inner = _explicit(data, tlv, TAG_INTEGER, name)
-    return decode_integer(data, inner.value_start, inner.end)
-
-
 def _enum(enum: type[_E], value: int, offset: int, name: str) -> _E:
     try:
         return enum(value)
@@ -296,53 +261,46 @@ def _context_name(data: bytes, tlv: Tlv | None, apdu: str) -> ApplicationContext
         raise DecodeError(
             f"{apdu} without application-context-name", offset=0, expected="field [1]"
         )
-    inner = _explicit(data, tlv, TAG_OBJECT_IDENTIFIER, "application-context-name")
+    inner = explicit_inner(data, tlv, TAG_OBJECT_IDENTIFIER, "application-context-name")
     return _dlms_oid(data, inner.value_start, inner.end, _CONTEXT_ARC, ApplicationContextName)
 
 
 def _mechanism(data: bytes, tlv: Tlv | None) -> MechanismName | None:
     if tlv is None:
         return None
-    _form(tlv, False, "mechanism-name")
+    expect_form(tlv, False, "mechanism-name")
     return _dlms_oid(data, tlv.value_start, tlv.end, _MECHANISM_ARC, MechanismName)
-
-
-def _bits(data: bytes, tlv: Tlv | None, name: str) -> BerBitString | None:
-    if tlv is None:
-        return None
-    _form(tlv, False, name)
-    return BerBitString.from_contents(data, tlv.value_start, tlv.end)
 
 
 def _graphic(data: bytes, tlv: Tlv | None) -> bytes | None:
     if tlv is None:
         return None
-    _form(tlv, False, "implementation-information")
+    expect_form(tlv, False, "implementation-information")
     return bytes(data[tlv.value_start : tlv.end])
 
 
 def _auth(data: bytes, tlv: Tlv | None, name: str) -> AuthenticationValue | None:
     if tlv is None:
         return None
-    _form(tlv, True, name)
+    expect_form(tlv, True, name)
     inner = read_tlv(data, tlv.value_start, tlv.end)
     if inner.tag_class != CLASS_CONTEXT or inner.number > 3:
         raise DecodeError(f"unknown {name} alternative", offset=inner.start, expected="[0]..[3]")
     form = AuthenticationValueForm(inner.number)
-    _form(inner, form >= AuthenticationValueForm.EXTERNAL, name)
+    expect_form(inner, form >= AuthenticationValueForm.EXTERNAL, name)
     if inner.end != tlv.end:
         raise DecodeError(f"trailing octets in {name}", offset=inner.end, expected="end of field")
     return AuthenticationValue(form=form, value=bytes(data[inner.value_start : inner.end]))
 
 
 def _user_information(data: bytes, tlv: Tlv | None) -> bytes | None:
-    return _octets(data, tlv, "user-information")
+    return explicit_octets(data, tlv, "user-information")
 
 
 def _implicit_enum(data: bytes, tlv: Tlv | None, enum: type[_E], name: str) -> _E | None:
     if tlv is None:
         return None
-    _form(tlv, False, name)
+    expect_form(tlv, False, name)
     return _enum(enum, decode_integer(data, tlv.value_start, tlv.end), tlv.value_start, name)
 
 
@@ -351,14 +309,12 @@ def _implicit_enum(data: bytes, tlv: Tlv | None, enum: type[_E], name: str) -> _
 
 def _put_octets(out: list[bytes], number: int, value: bytes | None) -> None:
     if value is not None:
-        out.append(encode_tlv(_CONSTRUCTED | number, encode_tlv(TAG_OCTET_STRING, value)))
+        out.append(encode_explicit(number, TAG_OCTET_STRING, value))
 
 
 def _put_integer(out: list[bytes], number: int, value: int | None) -> None:
     if value is not None:
-        out.append(
-            encode_tlv(_CONSTRUCTED | number, encode_tlv(TAG_INTEGER, encode_integer(value)))
-        )
+        out.append(encode_explicit(number, TAG_INTEGER, encode_integer(value)))
 
 
 def _put_bits(out: list[bytes], number: int, value: BerBitString | None) -> None:
@@ -424,7 +380,7 @@ class AARQ:
     TAG: ClassVar[int] = 0x60
 
     protocol_version: BerBitString | None = None
-    application_context_name: ApplicationContextName = attrs.field(converter=ApplicationContextName)
+    application_context_name: ApplicationContextName = attrs.field(converter=_to_context)
     called_ap_title: bytes | None = _opt_bytes()
     called_ae_qualifier: bytes | None = _opt_bytes()
     called_ap_invocation_id: int | None = _opt_int()
@@ -434,7 +390,7 @@ class AARQ:
     calling_ap_invocation_id: int | None = _opt_int()
     calling_ae_invocation_id: int | None = _opt_int()
     sender_acse_requirements: BerBitString | None = None
-    mechanism_name: MechanismName | None = None
+    mechanism_name: MechanismName | None = attrs.field(default=None, converter=_to_mechanism)
     calling_authentication_value: AuthenticationValue | None = None
     implementation_information: bytes | None = _opt_bytes()
     user_information: bytes | None = _opt_bytes()
@@ -459,29 +415,32 @@ class AARQ:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        outer = _outer(data, cls.TAG, "AARQ")
-        f = _fields(data, outer, _AARQ_FIELDS)
+        f = read_sequence(data, cls.TAG, "AARQ", _AARQ_FIELDS)
         get = f.get
         return cls(
-            protocol_version=_bits(data, get("protocol_version"), "protocol-version"),
+            protocol_version=implicit_bits(data, get("protocol_version"), "protocol-version"),
             application_context_name=_context_name(data, get("application_context_name"), "AARQ"),
-            called_ap_title=_octets(data, get("called_ap_title"), "called-AP-title"),
-            called_ae_qualifier=_octets(data, get("called_ae_qualifier"), "called-AE-qualifier"),
-            called_ap_invocation_id=_integer(
+            called_ap_title=explicit_octets(data, get("called_ap_title"), "called-AP-title"),
+            called_ae_qualifier=explicit_octets(
+                data, get("called_ae_qualifier"), "called-AE-qualifier"
+            ),
+            called_ap_invocation_id=explicit_integer(
                 data, get("called_ap_invocation_id"), "called-AP-invocation-id"
             ),
-            called_ae_invocation_id=_integer(
+            called_ae_invocation_id=explicit_integer(
                 data, get("called_ae_invocation_id"), "called-AE-invocation-id"
             ),
-            calling_ap_title=_octets(data, get("calling_ap_title"), "calling-AP-title"),
-            calling_ae_qualifier=_octets(data, get("calling_ae_qualifier"), "calling-AE-qualifier"),
-            calling_ap_invocation_id=_integer(
+            calling_ap_title=explicit_octets(data, get("calling_ap_title"), "calling-AP-title"),
+            calling_ae_qualifier=explicit_octets(
+                data, get("calling_ae_qualifier"), "calling-AE-qualifier"
+            ),
+            calling_ap_invocation_id=explicit_integer(
                 data, get("calling_ap_invocation_id"), "calling-AP-invocation-id"
             ),
-            calling_ae_invocation_id=_integer(
+            calling_ae_invocation_id=explicit_integer(
                 data, get("calling_ae_invocation_id"), "calling-AE-invocation-id"
             ),
-            sender_acse_requirements=_bits(
+            sender_acse_requirements=implicit_bits(
                 data, get("sender_acse_requirements"), "sender-acse-requirements"
             ),
             mechanism_name=_mechanism(data, get("mechanism_name")),
@@ -534,7 +493,7 @@ def _diagnostic(
 ) -> AcseServiceUserDiagnostic | AcseServiceProviderDiagnostic:
     if tlv is None:
         raise DecodeError("AARE without result-source-diagnostic", offset=0, expected="field [3]")
-    _form(tlv, True, "result-source-diagnostic")
+    expect_form(tlv, True, "result-source-diagnostic")
     choice = read_tlv(data, tlv.value_start, tlv.end)
     if choice.end != tlv.end:
         raise DecodeError(
@@ -551,7 +510,7 @@ def _diagnostic(
             offset=choice.start,
             expected="acse-service-user [1] or acse-service-provider [2]",
         )
-    inner = _explicit(data, choice, TAG_INTEGER, "result-source-diagnostic")
+    inner = explicit_inner(data, choice, TAG_INTEGER, "result-source-diagnostic")
     value = decode_integer(data, inner.value_start, inner.end)
     return _enum(enum, value, inner.value_start, enum.__name__)
 
@@ -570,8 +529,8 @@ class AARE:
     TAG: ClassVar[int] = 0x61
 
     protocol_version: BerBitString | None = None
-    application_context_name: ApplicationContextName = attrs.field(converter=ApplicationContextName)
-    result: AssociationResult = attrs.field(converter=AssociationResult)
+    application_context_name: ApplicationContextName = attrs.field(converter=_to_context)
+    result: AssociationResult = attrs.field(converter=_to_result)
     result_source_diagnostic: AcseServiceUserDiagnostic | AcseServiceProviderDiagnostic = (
         attrs.field(validator=_check_diagnostic)
     )
@@ -580,7 +539,7 @@ class AARE:
     responding_ap_invocation_id: int | None = _opt_int()
     responding_ae_invocation_id: int | None = _opt_int()
     responder_acse_requirements: BerBitString | None = None
-    mechanism_name: MechanismName | None = None
+    mechanism_name: MechanismName | None = attrs.field(default=None, converter=_to_mechanism)
     responding_authentication_value: AuthenticationValue | None = None
     implementation_information: bytes | None = _opt_bytes()
     user_information: bytes | None = _opt_bytes()
@@ -590,12 +549,10 @@ class AARE:
         _put_bits(out, 0, self.protocol_version)
         _put_context_name(out, self.application_context_name)
         _put_integer(out, 2, self.result)
-        alternative = (
-            1 if isinstance(self.result_source_diagnostic, AcseServiceUserDiagnostic) else 2
-        )
-        choice = bytearray()
-        _put_integer_into(choice, alternative, self.result_source_diagnostic)
-        out.append(encode_tlv(_CONSTRUCTED | 3, bytes(choice)))
+        diagnostic = self.result_source_diagnostic
+        alternative = 1 if isinstance(diagnostic, AcseServiceUserDiagnostic) else 2
+        choice = encode_explicit(alternative, TAG_INTEGER, encode_integer(diagnostic))
+        out.append(encode_tlv(_CONSTRUCTED | 3, choice))
         _put_octets(out, 4, self.responding_ap_title)
         _put_octets(out, 5, self.responding_ae_qualifier)
         _put_integer(out, 6, self.responding_ap_invocation_id)
@@ -608,29 +565,30 @@ class AARE:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        outer = _outer(data, cls.TAG, "AARE")
-        f = _fields(data, outer, _AARE_FIELDS)
+        f = read_sequence(data, cls.TAG, "AARE", _AARE_FIELDS)
         get = f.get
         result_tlv = get("result")
-        result = _integer(data, result_tlv, "result")
+        result = explicit_integer(data, result_tlv, "result")
         if result is None or result_tlv is None:
             raise DecodeError("AARE without result", offset=0, expected="field [2]")
         return cls(
-            protocol_version=_bits(data, get("protocol_version"), "protocol-version"),
+            protocol_version=implicit_bits(data, get("protocol_version"), "protocol-version"),
             application_context_name=_context_name(data, get("application_context_name"), "AARE"),
             result=_enum(AssociationResult, result, result_tlv.value_start, "result"),
             result_source_diagnostic=_diagnostic(data, get("result_source_diagnostic")),
-            responding_ap_title=_octets(data, get("responding_ap_title"), "responding-AP-title"),
-            responding_ae_qualifier=_octets(
+            responding_ap_title=explicit_octets(
+                data, get("responding_ap_title"), "responding-AP-title"
+            ),
+            responding_ae_qualifier=explicit_octets(
                 data, get("responding_ae_qualifier"), "responding-AE-qualifier"
             ),
-            responding_ap_invocation_id=_integer(
+            responding_ap_invocation_id=explicit_integer(
                 data, get("responding_ap_invocation_id"), "responding-AP-invocation-id"
             ),
-            responding_ae_invocation_id=_integer(
+            responding_ae_invocation_id=explicit_integer(
                 data, get("responding_ae_invocation_id"), "responding-AE-invocation-id"
             ),
-            responder_acse_requirements=_bits(
+            responder_acse_requirements=implicit_bits(
                 data, get("responder_acse_requirements"), "responder-acse-requirements"
             ),
             mechanism_name=_mechanism(data, get("mechanism_name")),
@@ -651,10 +609,6 @@ class AARE:
         if info[0] == ConfirmedServiceError.TAG:
             return ConfirmedServiceError.from_bytes(info)
         return None
-
-
-def _put_integer_into(out: bytearray, number: int, value: int) -> None:
-    out += encode_tlv(_CONSTRUCTED | number, encode_tlv(TAG_INTEGER, encode_integer(value)))
 
 
 _RELEASE_FIELDS: Final = {0: "reason", 30: "user_information"}
@@ -678,7 +632,7 @@ class RLRQ:
 
     TAG: ClassVar[int] = 0x62
 
-    reason: ReleaseRequestReason | None = None
+    reason: ReleaseRequestReason | None = attrs.field(default=None, converter=_to_request_reason)
     user_information: bytes | None = _opt_bytes()
 
     def to_bytes(self) -> bytes:
@@ -686,8 +640,7 @@ class RLRQ:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        outer = _outer(data, cls.TAG, "RLRQ")
-        f = _fields(data, outer, _RELEASE_FIELDS)
+        f = read_sequence(data, cls.TAG, "RLRQ", _RELEASE_FIELDS)
         return cls(
             reason=_implicit_enum(data, f.get("reason"), ReleaseRequestReason, "RLRQ reason"),
             user_information=_user_information(data, f.get("user_information")),
@@ -700,7 +653,7 @@ class RLRE:
 
     TAG: ClassVar[int] = 0x63
 
-    reason: ReleaseResponseReason | None = None
+    reason: ReleaseResponseReason | None = attrs.field(default=None, converter=_to_response_reason)
     user_information: bytes | None = _opt_bytes()
 
     def to_bytes(self) -> bytes:
@@ -708,8 +661,7 @@ class RLRE:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        outer = _outer(data, cls.TAG, "RLRE")
-        f = _fields(data, outer, _RELEASE_FIELDS)
+        f = read_sequence(data, cls.TAG, "RLRE", _RELEASE_FIELDS)
         return cls(
             reason=_implicit_enum(data, f.get("reason"), ReleaseResponseReason, "RLRE reason"),
             user_information=_user_information(data, f.get("user_information")),

@@ -9,7 +9,7 @@ raises :class:`~dlmskit.errors.DecodeError` with the offset of the fault.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Final, Self
 
 import attrs
@@ -31,8 +31,15 @@ __all__ = [
     "encode_integer",
     "encode_length",
     "encode_oid",
+    "encode_explicit",
     "encode_tlv",
+    "expect_form",
+    "explicit_inner",
+    "explicit_integer",
+    "explicit_octets",
+    "implicit_bits",
     "iter_tlvs",
+    "read_sequence",
     "read_tlv",
 ]
 
@@ -301,3 +308,94 @@ class BerBitString:
                 f"BIT STRING with {unused} unused bits", offset=start, expected="0..7 unused bits"
             )
         return cls(data=bytes(data[start + 1 : end]), unused_bits=unused)
+
+
+# -- sequence and field readers ------------------------------------------------------------
+
+
+def read_sequence(data: Buffer, tag: int, name: str, known: Mapping[int, str]) -> dict[str, Tlv]:
+    """Fields of a constructed APDU filling ``data`` exactly, keyed by name.
+
+    Fields must be context-specific, in ascending tag order and unique. Context tags not
+    in ``known`` are skipped (ASN.1 extensibility); any other class is a DecodeError.
+    """
+    if not data or data[0] != tag:
+        raise DecodeError(f"not an {name}", offset=0, expected=f"tag {tag:#04x}")
+    outer = read_tlv(data, 0, len(data))
+    if outer.end != len(data):
+        raise DecodeError(
+            f"{len(data) - outer.end} trailing octets after {name}",
+            offset=outer.end,
+            expected="end",
+        )
+    found: dict[str, Tlv] = {}
+    last = -1
+    for tlv in iter_tlvs(data, outer.value_start, outer.end):
+        if tlv.tag_class != CLASS_CONTEXT:
+            raise DecodeError(
+                f"non context-specific element in an {name}",
+                offset=tlv.start,
+                expected="context-specific tag",
+            )
+        field = known.get(tlv.number)
+        if field is None:
+            continue
+        if tlv.number <= last:
+            raise DecodeError(
+                f"{field} repeated or out of order", offset=tlv.start, expected="ascending tags"
+            )
+        last = tlv.number
+        found[field] = tlv
+    return found
+
+
+def expect_form(tlv: Tlv, constructed: bool, name: str) -> None:
+    """Raise DecodeError unless the element has the given form."""
+    if tlv.constructed != constructed:
+        raise DecodeError(
+            f"{name} has the wrong form",
+            offset=tlv.start,
+            expected="constructed" if constructed else "primitive",
+        )
+
+
+def explicit_inner(data: Buffer, tlv: Tlv, inner_tag: int, name: str) -> Tlv:
+    """The single primitive universal element inside an explicitly tagged field."""
+    expect_form(tlv, True, name)
+    inner = read_tlv(data, tlv.value_start, tlv.end)
+    if inner.tag_class != CLASS_UNIVERSAL or inner.constructed or inner.number != inner_tag:
+        raise DecodeError(
+            f"{name} holds the wrong type", offset=inner.start, expected=f"tag {inner_tag:#04x}"
+        )
+    if inner.end != tlv.end:
+        raise DecodeError(f"trailing octets in {name}", offset=inner.end, expected="end of field")
+    return inner
+
+
+def explicit_octets(data: Buffer, tlv: Tlv | None, name: str) -> bytes | None:
+    """``[n] { OCTET STRING }`` contents, or None for an absent field."""
+    if tlv is None:
+        return None
+    inner = explicit_inner(data, tlv, TAG_OCTET_STRING, name)
+    return bytes(data[inner.value_start : inner.end])
+
+
+def explicit_integer(data: Buffer, tlv: Tlv | None, name: str) -> int | None:
+    """``[n] { INTEGER }`` value, or None for an absent field."""
+    if tlv is None:
+        return None
+    inner = explicit_inner(data, tlv, TAG_INTEGER, name)
+    return decode_integer(data, inner.value_start, inner.end)
+
+
+def implicit_bits(data: Buffer, tlv: Tlv | None, name: str) -> BerBitString | None:
+    """``[n] IMPLICIT BIT STRING`` value, or None for an absent field."""
+    if tlv is None:
+        return None
+    expect_form(tlv, False, name)
+    return BerBitString.from_contents(data, tlv.value_start, tlv.end)
+
+
+def encode_explicit(number: int, inner_tag: int, contents: bytes) -> bytes:
+    """``[number]`` constructed context tag around one universal primitive element."""
+    return encode_tlv(CLASS_CONTEXT | 0x20 | number, encode_tlv(inner_tag, contents))

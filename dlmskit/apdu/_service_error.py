@@ -220,6 +220,17 @@ def _enum_member(enum: type[E], value: int, offset: int, what: str) -> E:
         ) from None
 
 
+def _member(enum: type[E], value: int) -> E:
+    try:
+        return enum(value)
+    except ValueError:
+        raise LocalProtocolError(f"{value!r} is not a {enum.__name__}") from None
+
+
+def _to_service(value: int) -> ConfirmedServiceErrorChoice:
+    return _member(ConfirmedServiceErrorChoice, value)
+
+
 def _check_length(data: bytes, tag: int, name: str) -> None:
     if not data:
         raise DecodeError(f"empty {name}", offset=0, expected=f"tag {tag:#04x}")
@@ -237,7 +248,7 @@ class ConfirmedServiceError:
 
     TAG: ClassVar[int] = 0x0E
 
-    service: ConfirmedServiceErrorChoice = attrs.field(converter=ConfirmedServiceErrorChoice)
+    service: ConfirmedServiceErrorChoice = attrs.field(converter=_to_service)
     error: ServiceErrorValue = attrs.field(validator=_check_error)
 
     @property
@@ -281,6 +292,14 @@ class ServiceErrorKind(IntEnum):
     INVOCATION_COUNTER_ERROR = 6
 
 
+def _to_state(value: int) -> StateError:
+    return _member(StateError, value)
+
+
+def _to_kind(value: int) -> ServiceErrorKind:
+    return _member(ServiceErrorKind, value)
+
+
 def _check_counter(
     instance: ExceptionResponse, attribute: attrs.Attribute[int | None], value: int | None
 ) -> None:
@@ -303,8 +322,8 @@ class ExceptionResponse:
 
     TAG: ClassVar[int] = 0xD8
 
-    state_error: StateError = attrs.field(converter=StateError)
-    service_error: ServiceErrorKind = attrs.field(converter=ServiceErrorKind)
+    state_error: StateError = attrs.field(converter=_to_state)
+    service_error: ServiceErrorKind = attrs.field(converter=_to_kind)
     invocation_counter: int | None = attrs.field(default=None, validator=_check_counter)
 
     def to_bytes(self) -> bytes:
