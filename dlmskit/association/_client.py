@@ -65,6 +65,7 @@ from dlmskit.apdu import (
 )
 from dlmskit.association._blocks import BlockReassembler, BlockSegmenter, payload_size
 from dlmskit.association._endpoint import (
+    CIPHERED_TAGS,
     DEFAULT_MAX_BLOCKS,
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_REASSEMBLED_SIZE,
@@ -97,6 +98,9 @@ from dlmskit.errors import DlmsError, LocalProtocolError, RemoteProtocolError, S
 __all__ = ["ClientAssociation"]
 
 _ACSE_REQUIREMENTS_AUTHENTICATION = BerBitString.from_bits([True])
+#: What a server may send in clear inside a ciphered association: an EXCEPTION-Response
+#: (it may be answering an APDU it could not decipher) and the RLRE.
+_PLAIN_ALLOWED = frozenset({ExceptionResponse.TAG, RLRE.TAG})
 
 
 class _Kind(enum.Enum):
@@ -381,6 +385,8 @@ class ClientAssociation(Endpoint):
         if self.state is AssociationState.ASSOCIATION_PENDING:
             self._on_aare(data)
             return
+        if self._ciphered and data[0] not in CIPHERED_TAGS and data[0] not in _PLAIN_ALLOWED:
+            raise SecurityError(f"unprotected APDU 0x{data[0]:02X} in a ciphered association")
         apdu = decode_apdu(self._unprotect(data))
         if isinstance(apdu, RLRE):
             self._on_rlre(apdu)

@@ -236,6 +236,8 @@ class ServerAssociation(Endpoint):
                     StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.DECIPHERING_ERROR
                 ) from None
             self._protected = True
+        elif self._ciphered and self.state is not AssociationState.IDLE:
+            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.DECIPHERING_ERROR)
         try:
             apdu = decode_apdu(data)
         except DlmsError:
