@@ -13,7 +13,9 @@ meters are told apart by port. Whatever the head-end sends there:
 2. is cut into 6LoWPAN fragments when the channel has a ``frame_payload``; each fragment
    arrives (or not) at its own time and a reassembler on the far side rebuilds the
    datagram, so the loss of any fragment loses the datagram;
-3. is sent from the router to the meter's own UDP endpoint.
+3. is sent from the router to the meter's own UDP endpoint, in order: per meter and
+   direction a datagram never overtakes an earlier one still on its way (a route is one
+   FIFO path), while a lost one holds nothing up.
 
 Meter replies go the same way back and reach the head-end from the meter's address. A
 datagram a meter sends before the head-end ever spoke to it (a push) goes to
@@ -82,6 +84,15 @@ class _Meter:
     north: trio.socket.SocketType
     peer: tuple[str, int] | None = None
     seq: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
+    released: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
+    """Per direction, the sequence number of the next datagram to hand over."""
+    ready: dict[Direction, dict[int, bytes | None]] = attrs.field(
+        factory=lambda: {d: {} for d in Direction}
+    )
+    """Reassembled datagrams (``None``: lost) waiting for earlier ones, by sequence number."""
+    lock: dict[Direction, trio.StrictFIFOLock] = attrs.field(
+        factory=lambda: {d: trio.StrictFIFOLock() for d in Direction}
+    )
 
 
 class BorderRouter:
@@ -166,28 +177,28 @@ class BorderRouter:
         )
         if tx.cause in (LossCause.TOO_BIG, LossCause.OUTAGE):
             self.stats.lost[tx.cause] += 1
+            self._settle(meter, direction, seq, None)
             return
         if self.channel.frame_payload is None:
             frames = [data]
         else:
-            try:
-                frames = fragment_datagram(
-                    data, tag=self._tag, frame_payload=self.channel.frame_payload
-                )
-            except LocalProtocolError:
-                self.stats.lost[LossCause.TOO_BIG] += 1
-                return
+            frames = fragment_datagram(
+                data, tag=self._tag, frame_payload=self.channel.frame_payload
+            )
             self._tag = (self._tag + 1) & 0xFFFF
         self.stats.fragments += len(frames)
         if not tx.delivered:
             self.stats.lost[LossCause.LOSS] += 1
+            self._settle(meter, direction, seq, None)
         for frame, arrival in zip(frames, tx.frame_arrivals, strict=True):
             if arrival is None:
                 self.stats.fragments_lost += 1
                 continue
-            self._nursery.start_soon(self._arrive, meter, direction, frame, arrival)
+            self._nursery.start_soon(self._arrive, meter, direction, seq, frame, arrival)
 
-    async def _arrive(self, meter: _Meter, direction: Direction, frame: bytes, at: float) -> None:
+    async def _arrive(
+        self, meter: _Meter, direction: Direction, seq: int, frame: bytes, at: float
+    ) -> None:
         await trio.sleep_until(self._origin + at)
         if self.channel.frame_payload is None:
             datagram: bytes | None = frame
@@ -195,18 +206,39 @@ class BorderRouter:
             datagram = self._reassemblers[direction].receive(
                 frame, now=self.now(), source=meter.meter_id
             )
-        if datagram is None:
+        if datagram is not None:
+            await self._hand_over(meter, direction, self._settle(meter, direction, seq, datagram))
+
+    def _settle(
+        self, meter: _Meter, direction: Direction, seq: int, datagram: bytes | None
+    ) -> list[bytes]:
+        """Record datagram ``seq`` as reassembled (or lost, ``None``); return the datagrams
+        now due, in order: a datagram never overtakes an earlier one still on its way."""
+        ready = meter.ready[direction]
+        ready[seq] = datagram
+        due = []
+        while meter.released[direction] in ready:
+            item = ready.pop(meter.released[direction])
+            meter.released[direction] += 1
+            if item is not None:
+                due.append(item)
+        return due
+
+    async def _hand_over(self, meter: _Meter, direction: Direction, due: list[bytes]) -> None:
+        if not due:
             return
-        if direction is Direction.DOWNLINK:
-            self.stats.delivered[direction] += 1
-            await self._south.sendto(datagram, meter.address)
-            return
-        destination = meter.peer or self.push_destination
-        if destination is None:
-            self.stats.no_destination += 1
-            return
-        self.stats.delivered[direction] += 1
-        await meter.north.sendto(datagram, destination)
+        async with meter.lock[direction]:
+            for datagram in due:
+                if direction is Direction.DOWNLINK:
+                    self.stats.delivered[direction] += 1
+                    await self._south.sendto(datagram, meter.address)
+                    continue
+                destination = meter.peer or self.push_destination
+                if destination is None:
+                    self.stats.no_destination += 1
+                    continue
+                self.stats.delivered[direction] += 1
+                await meter.north.sendto(datagram, destination)
 
 
 @asynccontextmanager
