@@ -13,8 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import struct
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -61,50 +60,87 @@ def _utf8(raw: bytes) -> Data:
     return str.__new__(Utf8String, raw.decode("utf-8"))
 
 
-def _float32(value: float) -> Data:
-    return float.__new__(Float32, value)
+# A column builder turns the unpacked values of one member (one per row) into values.
+_Column = Callable[[Sequence[Any], int], Iterable[Data]]
 
 
-# tag -> (struct code, body size, constructor of one value)
-_FIXED: dict[int, tuple[str, int, Callable[[Any], Data]]] = {
-    DataType.BOOLEAN: ("?", 1, bool),
-    DataType.INTEGER: ("b", 1, partial(int.__new__, Integer)),
-    DataType.UNSIGNED: ("B", 1, partial(int.__new__, Unsigned)),
-    DataType.ENUM: ("B", 1, partial(int.__new__, Enum)),
-    DataType.BCD: ("B", 1, partial(int.__new__, Bcd)),
-    DataType.LONG: ("h", 2, partial(int.__new__, Long)),
-    DataType.LONG_UNSIGNED: ("H", 2, partial(int.__new__, LongUnsigned)),
-    DataType.DOUBLE_LONG: ("i", 4, partial(int.__new__, DoubleLong)),
-    DataType.DOUBLE_LONG_UNSIGNED: ("I", 4, partial(int.__new__, DoubleLongUnsigned)),
-    DataType.LONG64: ("q", 8, partial(int.__new__, Long64)),
-    DataType.LONG64_UNSIGNED: ("Q", 8, partial(int.__new__, Long64Unsigned)),
-    DataType.FLOAT32: ("f", 4, _float32),
-    DataType.FLOAT64: ("d", 8, partial(float.__new__, Float64)),
-    DataType.DATE_TIME: ("12s", 12, DateTime.from_bytes),
-    DataType.DATE: ("5s", 5, Date.from_bytes),
-    DataType.TIME: ("4s", 4, Time.from_bytes),
+def _table(cls: Callable[[int], Data], signed: bool) -> _Column:
+    # Every one-octet value is built once; a negative index reads the signed half.
+    table: tuple[Data, ...] = tuple(cls(i - 256 if signed and i > 127 else i) for i in range(256))
+    getter: Callable[[int], Data] = table.__getitem__
+    return lambda column, count: map(getter, column)
+
+
+def _construct(cls: type[int] | type[float]) -> _Column:
+    # starmap(int.__new__, (cls, v) ...) builds the subclass in C, skipping the range check
+    # (struct already bounded the value) and the Python-level __new__; it is faster than
+    # map() with two iterables.
+    new = int.__new__ if issubclass(cls, int) else float.__new__
+    return lambda column, count: itertools.starmap(
+        new,
+        zip(itertools.repeat(cls, count), column, strict=True),
+    )
+
+
+def _each(make: Callable[[Any], Data]) -> _Column:
+    return lambda column, count: map(make, column)
+
+
+def _as_is(column: Sequence[Any], count: int) -> Iterable[Data]:
+    return column
+
+
+def _constant(value: Data) -> _Column:
+    return lambda column, count: itertools.repeat(value, count)
+
+
+# tag -> (struct code, body size, column builder)
+_FIXED: dict[int, tuple[str, int, _Column]] = {
+    DataType.BOOLEAN: ("?", 1, _as_is),
+    DataType.INTEGER: ("b", 1, _table(Integer, signed=True)),
+    DataType.UNSIGNED: ("B", 1, _table(Unsigned, signed=False)),
+    DataType.ENUM: ("B", 1, _table(Enum, signed=False)),
+    DataType.BCD: ("B", 1, _table(Bcd, signed=False)),
+    DataType.LONG: ("h", 2, _construct(Long)),
+    DataType.LONG_UNSIGNED: ("H", 2, _construct(LongUnsigned)),
+    DataType.DOUBLE_LONG: ("i", 4, _construct(DoubleLong)),
+    DataType.DOUBLE_LONG_UNSIGNED: ("I", 4, _construct(DoubleLongUnsigned)),
+    DataType.LONG64: ("q", 8, _construct(Long64)),
+    DataType.LONG64_UNSIGNED: ("Q", 8, _construct(Long64Unsigned)),
+    DataType.FLOAT32: ("f", 4, _construct(Float32)),
+    DataType.FLOAT64: ("d", 8, _construct(Float64)),
+    DataType.DATE_TIME: ("12s", 12, _each(DateTime.from_bytes)),
+    DataType.DATE: ("5s", 5, _each(Date.from_bytes)),
+    DataType.TIME: ("4s", 4, _each(Time.from_bytes)),
 }
-_STRINGS: dict[int, Callable[[bytes], Data]] = {
-    DataType.OCTET_STRING: partial(bytes.__new__, OctetString),
-    DataType.VISIBLE_STRING: _visible,
-    DataType.UTF8_STRING: _utf8,
+_STRINGS: dict[int, _Column] = {
+    DataType.OCTET_STRING: _each(OctetString),
+    DataType.VISIBLE_STRING: _each(_visible),
+    DataType.UTF8_STRING: _each(_utf8),
 }
 _EMPTY: dict[int, Data] = {DataType.NULL_DATA: None, DataType.DONT_CARE: DONT_CARE}
+
+# Arrays up to this many rows are read with one struct for the whole array (cached per
+# shape and row count); longer ones row by row with iter_unpack.
+_WHOLE_ARRAY_ROWS = 1024
 
 
 @attrs.frozen
 class _Shape:
     """How to read rows of one signature."""
 
-    unpack: Callable[[Buffer], Iterable[tuple[Any, ...]]]
+    row_format: str
     size: int
     checks: tuple[tuple[int, int], ...]  # (offset in row, expected octet)
-    columns: tuple[Callable[[Any], Data] | Data, ...]  # constructor, or the constant value
+    columns: tuple[_Column, ...]  # one per member that carries a value
+    empties: tuple[tuple[int, Data], ...]  # (member index, constant) for null-data etc.
+    members: int
     structure: bool
     has_float32: bool
 
 
-_cache: dict[bytes, _Shape] = {}
+_shapes: dict[bytes, _Shape] = {}
+_whole: dict[tuple[bytes, int], Callable[[Buffer], tuple[Any, ...]]] = {}
 
 
 def _signature(buf: Buffer, pos: int, end: int) -> bytes | None:
@@ -143,9 +179,10 @@ def _signature(buf: Buffer, pos: int, end: int) -> bytes | None:
 
 
 def _compile(sig: bytes) -> _Shape:
-    fmt = [">"]
+    fmt: list[str] = []
     checks: list[tuple[int, int]] = []
-    columns: list[Callable[[Any], Data] | Data] = []
+    columns: list[_Column] = []
+    empties: list[tuple[int, Data]] = []
     offset = 0
     i = 0
     structure = sig[0] == DataType.STRUCTURE
@@ -155,16 +192,17 @@ def _compile(sig: bytes) -> _Shape:
         offset = 2
         i = 2
     has_float32 = False
+    member = 0
     while i < len(sig):
         tag = sig[i]
         checks.append((offset, tag))
         offset += 1
         fixed = _FIXED.get(tag)
         if fixed is not None:
-            code, size, make = fixed
+            code, size, column = fixed
             fmt.append("x" + code)
             offset += size
-            columns.append(make)
+            columns.append(column)
             has_float32 = has_float32 or tag == DataType.FLOAT32
             i += 1
         elif tag in _STRINGS:
@@ -176,17 +214,35 @@ def _compile(sig: bytes) -> _Shape:
             i += 2
         else:
             fmt.append("x")
-            columns.append(_EMPTY[tag])
+            empties.append((member, _EMPTY[tag]))
             i += 1
-    compiled = struct.Struct("".join(fmt))
+        member += 1
+    row_format = "".join(fmt)
     return _Shape(
-        unpack=compiled.iter_unpack,
-        size=compiled.size,
+        row_format=row_format,
+        size=struct.calcsize(">" + row_format),
         checks=tuple(checks),
         columns=tuple(columns),
+        empties=tuple(empties),
+        members=member,
         structure=structure,
         has_float32=has_float32,
     )
+
+
+def _unpack_columns(shape: _Shape, sig: bytes, region: bytes, count: int) -> list[Sequence[Any]]:
+    """The unpacked values, one sequence per value-carrying member."""
+    width = len(shape.columns)
+    if count <= _WHOLE_ARRAY_ROWS:
+        unpack = _whole.get((sig, count))
+        if unpack is None:
+            if len(_whole) >= _CACHE_LIMIT:
+                _whole.clear()
+            unpack = _whole[sig, count] = struct.Struct(">" + shape.row_format * count).unpack
+        flat = unpack(region)
+        return [flat[i::width] for i in range(width)]
+    rows = struct.Struct(">" + shape.row_format).iter_unpack(region)
+    return list(zip(*rows, strict=True)) if width else []
 
 
 def decode_uniform_array(
@@ -201,11 +257,11 @@ def decode_uniform_array(
     sig = _signature(buf, pos, end)
     if sig is None:
         return None
-    shape = _cache.get(sig)
+    shape = _shapes.get(sig)
     if shape is None:
-        if len(_cache) >= _CACHE_LIMIT:
-            _cache.clear()
-        shape = _cache[sig] = _compile(sig)
+        if len(_shapes) >= _CACHE_LIMIT:
+            _shapes.clear()
+        shape = _shapes[sig] = _compile(sig)
     if shape.structure and not structures:
         return None
     size = shape.size
@@ -216,25 +272,17 @@ def decode_uniform_array(
     for offset, octet in shape.checks:
         if region[offset::size] != bytes((octet,)) * count:
             return None
-    rows = shape.unpack(region)
+    raw_columns = _unpack_columns(shape, sig, region, count)
     try:
-        if len(shape.columns) == 1:
-            make = shape.columns[0]
-            if callable(make):
-                values: list[Data] = list(map(make, (row[0] for row in rows)))
-            else:
-                values = [make] * count
-            if shape.structure:
-                values = list(map(Structure, zip(values)))
+        built = [
+            column(values, count) for column, values in zip(shape.columns, raw_columns, strict=True)
+        ]
+        for member, constant in shape.empties:
+            built.insert(member, itertools.repeat(constant, count))
+        if shape.structure:
+            values: list[Data] = list(map(Structure, zip(*built)))  # noqa: B905
         else:
-            columns = iter(zip(*rows, strict=True))
-            built: list[Iterable[Data]] = []
-            for make in shape.columns:
-                if callable(make):
-                    built.append(map(make, next(columns)))
-                else:
-                    built.append(itertools.repeat(make, count))
-            values = list(map(Structure, zip(*built, strict=True)))
+            values = list(built[0])
         if shape.has_float32 and _any_nan(values):
             return None
     except (DecodeError, UnicodeDecodeError):

@@ -1,0 +1,124 @@
+"""A-XDR profile buffer: decode and encode rate, dlmskit against gurux-dlms, same bytes.
+
+The input is the GET-Response-Normal a meter sends for one day of its block-load profile:
+96 rows of {date-time as octet-string(12), status unsigned, 4 x double-long-unsigned}.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from _harness import Measurement, rate
+from gurux_dlms import GXArray, GXByteBuffer, GXDLMSSettings, GXStructure, GXUInt8, GXUInt32
+from gurux_dlms.enums import DataType as GT
+from gurux_dlms.internal._GXCommon import _GXCommon
+from gurux_dlms.internal._GXDataInfo import _GXDataInfo
+
+from dlmskit.axdr import (
+    Array,
+    DateTime,
+    DeviationSign,
+    DoubleLongUnsigned,
+    OctetString,
+    Structure,
+    Unsigned,
+    decode_from,
+    encode,
+)
+
+ROWS = 96
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+GET_RESPONSE_NORMAL = bytes.fromhex("C401C100")  # get-response, normal, invoke-id 1, data
+
+
+def profile_rows() -> Array:
+    start = dt.datetime(2024, 1, 1, tzinfo=IST)
+    rows = []
+    for i in range(ROWS):
+        stamp = DateTime.from_datetime(
+            start + dt.timedelta(minutes=15 * i), sign=DeviationSign.BLUE_BOOK
+        )
+        rows.append(
+            Structure(
+                [
+                    OctetString(stamp.to_bytes()),
+                    Unsigned(0),
+                    DoubleLongUnsigned(230_000 + 17 * i),
+                    DoubleLongUnsigned(52_000 + 5 * i),
+                    DoubleLongUnsigned(1_200 * i),
+                    DoubleLongUnsigned(410 * i),
+                ]
+            )
+        )
+    return Array(rows)
+
+
+def to_gurux(rows: Array) -> Any:
+    out = GXArray()
+    for row in rows:
+        assert isinstance(row, Structure)
+        g = GXStructure()
+        stamp, status, *values = row
+        assert isinstance(stamp, bytes) and isinstance(status, int)
+        g.extend([bytes(stamp), GXUInt8(status), *(GXUInt32(v) for v in values)])
+        out.append(g)
+    return out
+
+
+def run() -> list[Measurement]:
+    rows = profile_rows()
+    apdu = GET_RESPONSE_NORMAL + encode(rows)
+    data_offset = len(GET_RESPONSE_NORMAL)
+    settings = GXDLMSSettings(True, None)
+
+    def ours_decode() -> object:
+        value, _ = decode_from(apdu, data_offset)
+        return value
+
+    gurux_buffer = GXByteBuffer(bytearray(apdu))
+
+    def gurux_decode() -> object:
+        gurux_buffer.position = data_offset
+        return _GXCommon.getData(settings, gurux_buffer, _GXDataInfo())
+
+    # Same bytes, same rows: check both read what was written before timing anything.
+    decoded = ours_decode()
+    assert decoded == rows
+    theirs: Any = gurux_decode()
+    row5 = rows[5]
+    assert isinstance(row5, Structure)
+    assert len(theirs) == ROWS and [int(v) for v in theirs[5][2:]] == list(row5[2:])
+
+    ours = rate(ours_decode) * ROWS
+    peer = rate(gurux_decode, repeats=3) * ROWS
+
+    grows = to_gurux(rows)
+
+    def gurux_encode() -> object:
+        buff = GXByteBuffer()
+        _GXCommon.setData(settings, buff, GT.ARRAY, grows)
+        return buff
+
+    assert bytes(gurux_encode().array()) == encode(rows)  # type: ignore[attr-defined]
+    ours_enc = rate(lambda: encode(rows)) * ROWS
+    peer_enc = rate(gurux_encode, repeats=3) * ROWS
+    return [
+        Measurement(
+            name=f"A-XDR profile decode ({ROWS} rows)",
+            unit="rows/s",
+            ours=ours,
+            peer_name="gurux-dlms",
+            peer=peer,
+            target=20,
+            note="GET-Response-Normal Data part; date-time octet-string(12), unsigned, 4 x u32",
+        ),
+        Measurement(
+            name=f"A-XDR profile encode ({ROWS} rows)",
+            unit="rows/s",
+            ours=ours_enc,
+            peer_name="gurux-dlms",
+            peer=peer_enc,
+            note="same rows, typed values to octets",
+        ),
+    ]
