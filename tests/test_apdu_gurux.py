@@ -22,6 +22,7 @@ from dlmskit.apdu import (
     ActionRequestNormal,
     ActionRequestWithFirstPblock,
     ActionRequestWithPblock,
+    ActionResponseNextPblock,
     ActionResponseNormal,
     ActionResult,
     CosemAttributeDescriptor,
@@ -42,6 +43,10 @@ from dlmskit.apdu import (
     SetRequestNormal,
     SetRequestWithDatablock,
     SetRequestWithFirstDatablock,
+    SetRequestWithList,
+    SetResponseDatablock,
+    SetResponseLastDatablock,
+    SetResponseWithList,
     decode_apdu,
 )
 from dlmskit.axdr import (
@@ -379,6 +384,19 @@ _TRANSLATED = [
         long_invoke_id_and_priority=LongInvokeIdAndPriority(invoke_id=1),
         notification_body=Unsigned(5),
     ),
+    GetRequestNext(invoke_id_and_priority=C1, block_number=7),
+    SetResponseDatablock(invoke_id_and_priority=C1, block_number=3),
+    SetRequestWithList(
+        invoke_id_and_priority=C1,
+        attribute_descriptors=[
+            CosemAttributeDescriptorWithSelection(
+                attribute_descriptor=CosemAttributeDescriptor(
+                    class_id=1, instance_id="0.0.96.1.0.255", attribute_id=2
+                )
+            )
+        ],
+        values=[OctetString(b"ab")],
+    ),
 ]
 
 
@@ -405,6 +423,23 @@ _PARSED = [
             results=[AccessResponseGet(result=DataAccessResult.SUCCESS)],
         ),
         ['<UInt8 Value="05" />', "<AccessResponseGet>", '<Result Value="Success" />'],
+    ),
+    (
+        SetResponseLastDatablock(
+            invoke_id_and_priority=C1, result=DataAccessResult.SUCCESS, block_number=4
+        ),
+        ["<SetResponseWithLastDataBlock>", '<BlockNumber Value="00000004" />'],
+    ),
+    (
+        SetResponseWithList(
+            invoke_id_and_priority=C1,
+            results=[DataAccessResult.SUCCESS, DataAccessResult.TYPE_UNMATCHED],
+        ),
+        ['<DataAccessResult Value="Success" />', '<DataAccessResult Value="UnmatchedType" />'],
+    ),
+    (
+        ActionResponseNextPblock(invoke_id_and_priority=C1, block_number=2),
+        ["<ActionResponseNextBlock>", '<BlockNumber Value="00000002" />'],
     ),
 ]
 
