@@ -457,6 +457,12 @@ def test_huge_lengths_fail_before_allocating() -> None:
         decode_apdu(bytes.fromhex("E0 81 0001 0000 84FFFFFFF0"))
 
 
+def test_deep_nesting_is_a_decode_error() -> None:
+    nested = bytes.fromhex("C401C100") + b"\x01\x01" * 5000 + b"\x00"
+    with pytest.raises(DecodeError):
+        decode_apdu(nested)
+
+
 def test_unknown_tag_and_choice_are_named() -> None:
     with pytest.raises(DecodeError, match="0x42"):
         decode_apdu(b"\x42\x00")
