@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from dlmskit.apdu import (
+    AARE,
     AARQ,
     RLRQ,
+    AcseServiceUserDiagnostic,
     ApplicationContextName,
     AuthenticationValue,
     BerBitString,
@@ -15,6 +17,7 @@ from dlmskit.apdu import (
     MechanismName,
     ReleaseRequestReason,
 )
+from dlmskit.errors import DecodeError
 
 
 def _released(protected: bool, ciphered: bool) -> bytes:
@@ -88,3 +91,35 @@ def test_gurux_server_parses_our_aarq(mechanism: MechanismName) -> None:
     assert server.dlmsVersion == 6
     gurux_bits = int(server.negotiatedConformance)  # ours AND the server's own block
     assert {n for n in range(24) if gurux_bits >> n & 1} == {19, 20, 23}
+
+
+@pytest.mark.parametrize("mechanism", [MechanismName.HIGH, MechanismName.HIGH_SHA256])
+def test_gurux_python_hls_aare_length_fault(mechanism: MechanismName) -> None:
+    """gurux-dlms 1.0.203 (Python) writes the AA length without the inner 80 header.
+
+    That AARE is malformed BER and is rejected; with the length corrected (as the
+    GuruxDLMS.c server writes it) every field decodes and re-encodes byte for byte.
+    """
+    from gurux_dlms._GXAPDU import _GXAPDU
+    from gurux_dlms.enums import Authentication
+    from gurux_dlms.GXByteBuffer import GXByteBuffer
+    from gurux_dlms.GXDLMSSettings import GXDLMSSettings
+
+    stoc = bytes(range(1, 17))
+    server = GXDLMSSettings(True, None)
+    server.authentication = Authentication(int(mechanism))
+    server.stoCChallenge = stoc
+    server.negotiatedConformance = server.proposedConformance
+    buffer = GXByteBuffer()
+    _GXAPDU.generateAARE(server, buffer, 0, 14, None, None, None)
+    faulty = bytes(buffer.array())
+    at = faulty.index(b"\xaa\x10\x80\x10")
+    with pytest.raises(DecodeError):
+        AARE.from_bytes(faulty)
+    fixed = bytearray(faulty)
+    fixed[at + 1] = 0x12
+    aare = AARE.from_bytes(bytes(fixed))
+    assert aare.result_source_diagnostic is AcseServiceUserDiagnostic.AUTHENTICATION_REQUIRED
+    assert aare.mechanism_name is mechanism
+    assert aare.responding_authentication_value == AuthenticationValue(value=stoc)
+    assert aare.to_bytes() == bytes(fixed)
