@@ -199,3 +199,42 @@ def test_garbage_gives_value_or_decode_error(data: bytes) -> None:
             except DecodeError:
                 continue
             assert value.to_bytes() == candidate
+
+
+@pytest.mark.parametrize(
+    ("response", "counter"),
+    [
+        (
+            ExceptionResponse(
+                state_error=StateError.SERVICE_NOT_ALLOWED,
+                service_error=ServiceErrorKind.INVOCATION_COUNTER_ERROR,
+                invocation_counter=1234,
+            ),
+            1234,
+        ),
+        (
+            ExceptionResponse(
+                state_error=StateError.SERVICE_UNKNOWN,
+                service_error=ServiceErrorKind.SERVICE_NOT_SUPPORTED,
+            ),
+            None,
+        ),
+    ],
+)
+def test_gurux_client_reads_our_exception_response(
+    response: ExceptionResponse, counter: int | None
+) -> None:
+    from gurux_dlms import GXReplyData
+    from gurux_dlms.enums import Authentication, InterfaceType
+    from gurux_dlms.GXByteBuffer import GXByteBuffer
+    from gurux_dlms.GXDLMSExceptionResponse import GXDLMSExceptionResponse
+    from gurux_dlms.secure import GXDLMSSecureClient
+
+    client = GXDLMSSecureClient(True, 16, 1, Authentication.NONE, None, InterfaceType.WRAPPER)
+    wire = response.to_bytes()
+    frame = bytes.fromhex("000100010010") + len(wire).to_bytes(2, "big") + wire
+    with pytest.raises(GXDLMSExceptionResponse) as caught:
+        client.getData(GXByteBuffer(frame), GXReplyData())
+    assert caught.value.exceptionStateError == response.state_error
+    assert caught.value.exceptionServiceError == response.service_error
+    assert caught.value.serviceErrorValue == counter
