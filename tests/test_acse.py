@@ -443,6 +443,9 @@ def test_round_trip(apdu: AARQ | AARE | RLRQ | RLRE) -> None:
     decoded = type(apdu).from_bytes(wire)
     assert decoded == apdu
     assert decoded.to_bytes() == wire
+    for cut in range(0, len(wire), max(1, len(wire) // 16)):
+        with pytest.raises(DecodeError):
+            type(apdu).from_bytes(wire[:cut])
 
 
 ALL = (AARQ, AARE, RLRQ, RLRE)
