@@ -72,6 +72,8 @@ from transports._mode_e import (
     baud_character,
 )
 from transports._serial import (
+    SIGN_ON_LINE,
+    LineSettings,
     SerialStream,
     answer_mode_e,
     open_optical_probe,
@@ -166,6 +168,8 @@ __all__ = [
     "ModeEState",
     "baud_character",
     "SerialStream",
+    "SIGN_ON_LINE",
+    "LineSettings",
     "answer_mode_e",
     "open_optical_probe",
     "open_serial",

@@ -188,6 +188,7 @@ class HdlcStreamTransport:
                 async with self._pump_lock:
                     if not self._apdus:
                         await self._pump(polling=True)
+            self._next_poll = -math.inf  # data flows: the next receive may poll at once
             return self._apdus.popleft()
 
     async def aclose(self) -> None:

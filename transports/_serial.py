@@ -9,8 +9,10 @@ descriptor).
 from __future__ import annotations
 
 import os
+import termios
 from collections.abc import Callable
 
+import attrs
 import serial
 import trio
 
@@ -27,6 +29,8 @@ from transports._mode_e import (
 )
 
 __all__ = [
+    "SIGN_ON_LINE",
+    "LineSettings",
     "SerialStream",
     "answer_mode_e",
     "open_optical_probe",
@@ -38,28 +42,55 @@ __all__ = [
 _PARITY = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
 
 
+@attrs.frozen(kw_only=True)
+class LineSettings:
+    """Serial line settings: baud rate, data bits, parity (``"N"``, ``"E"``, ``"O"``), stop bits."""
+
+    baudrate: int
+    bytesize: int = 8
+    parity: str = attrs.field(default="N", validator=attrs.validators.in_(_PARITY))
+    stopbits: int = 1
+
+
+#: IEC 62056-21 sign-on: 300 Bd, 7 data bits, even parity, 1 stop bit.
+SIGN_ON_LINE = LineSettings(baudrate=300, bytesize=7, parity="E")
+
+
+def _wake_on_first_byte(fd: int) -> None:
+    """VMIN=1, VTIME=0: with O_NONBLOCK an empty port then reads EAGAIN (so trio waits)
+    and an empty read means hang-up, instead of VMIN=0's "0 bytes, try again"."""
+    attributes = termios.tcgetattr(fd)
+    attributes[6][termios.VMIN] = 1
+    attributes[6][termios.VTIME] = 0
+    termios.tcsetattr(fd, termios.TCSANOW, attributes)
+
+
 class SerialStream(trio.abc.Stream):
     """A pyserial port as a ``trio.abc.Stream``."""
 
     def __init__(self, port: serial.Serial) -> None:
         self.port = port
+        _wake_on_first_byte(port.fd)
         self._fd = trio.lowlevel.FdStream(os.dup(port.fd))
 
     @property
     def name(self) -> str:
         return str(self.port.port)
 
-    def configure(
-        self, *, baudrate: int, bytesize: int = 8, parity: str = "N", stopbits: int = 1
-    ) -> None:
+    def configure(self, line: LineSettings) -> None:
         """Change line settings (mode E switches from 300 Bd 7E1 to the agreed rate 8N1)."""
         try:
-            self.port.baudrate = baudrate
-            self.port.bytesize = bytesize
-            self.port.parity = _PARITY[parity]
-            self.port.stopbits = stopbits
-        except (serial.SerialException, ValueError, OSError) as exc:
-            raise TransportError(f"cannot configure {self.name}: {exc}") from exc
+            self.port.apply_settings(
+                {
+                    "baudrate": line.baudrate,
+                    "bytesize": line.bytesize,
+                    "parity": _PARITY[line.parity],
+                    "stopbits": line.stopbits,
+                }
+            )
+            _wake_on_first_byte(self.port.fd)
+        except (serial.SerialException, ValueError, OSError, termios.error) as exc:
+            raise TransportError(f"cannot configure {self.name} as {line}: {exc}") from exc
 
     async def drain(self) -> None:
         """Wait until every written byte has left the port (before a baud switch)."""
@@ -85,27 +116,24 @@ class SerialStream(trio.abc.Stream):
             self.port.close()
 
 
-def open_serial(
-    device: str,
-    *,
-    baudrate: int = 9600,
-    bytesize: int = 8,
-    parity: str = "N",
-    stopbits: int = 1,
-) -> SerialStream:
-    """Open ``device`` raw, non-blocking, with the given line settings."""
+def open_serial(device: str, line: LineSettings | None = None) -> SerialStream:
+    """Open ``device`` raw, non-blocking, with ``line`` settings (default 9600 8N1)."""
+    line = line if line is not None else LineSettings(baudrate=9600)
     try:
         port = serial.Serial(
             port=device,
-            baudrate=baudrate,
-            bytesize=bytesize,
-            parity=_PARITY[parity],
-            stopbits=stopbits,
-            timeout=0,
+            baudrate=line.baudrate,
+            bytesize=line.bytesize,
+            parity=_PARITY[line.parity],
+            stopbits=line.stopbits,
         )
-    except (serial.SerialException, ValueError, OSError) as exc:
-        raise TransportError(f"cannot open {device}: {exc}") from exc
-    return SerialStream(port)
+    except (serial.SerialException, ValueError, OSError, termios.error) as exc:
+        raise TransportError(f"cannot open {device} as {line}: {exc}") from exc
+    try:
+        return SerialStream(port)
+    except (OSError, termios.error) as exc:
+        port.close()
+        raise TransportError(f"cannot set up {device}: {exc}") from exc
 
 
 async def open_serial_hdlc(
@@ -119,7 +147,7 @@ async def open_serial_hdlc(
     max_retries: int = 3,
 ) -> HdlcStreamTransport:
     """HDLC straight over a serial line (RS-485, or an optical port already in mode E)."""
-    stream = open_serial(device, baudrate=baudrate)
+    stream = open_serial(device, LineSettings(baudrate=baudrate))
     try:
         return await open_hdlc(
             stream,
@@ -175,14 +203,16 @@ async def open_optical_probe(
     device_address: str = "",
     baud_char: str | None = None,
     handover_delay: float = 0.3,
+    sign_on_line: LineSettings = SIGN_ON_LINE,
     identification_timeout: float = 2.0,
     parameters: HdlcParameters | None = None,
     response_timeout: float = 3.0,
     max_retries: int = 3,
 ) -> HdlcStreamTransport:
     """Optical probe: mode E sign-on at 300 Bd 7E1, ACK, switch to the agreed rate 8N1,
-    wait ``handover_delay``, then SNRM/UA."""
-    stream = open_serial(device, baudrate=300, bytesize=7, parity="E")
+    wait ``handover_delay``, then SNRM/UA. ``sign_on_line`` is the standard's 300 Bd 7E1
+    unless a port cannot do it."""
+    stream = open_serial(device, sign_on_line)
     try:
         ident, _ = await sign_on_mode_e(
             stream,
@@ -192,7 +222,8 @@ async def open_optical_probe(
         )
         await stream.drain()
         await trio.sleep(handover_delay)
-        stream.configure(baudrate=ident.baudrate if baud_char is None else BAUD_RATES[baud_char])
+        rate = ident.baudrate if baud_char is None else BAUD_RATES[baud_char]
+        stream.configure(LineSettings(baudrate=rate))
         return await open_hdlc(
             stream,
             server_address=server_address,

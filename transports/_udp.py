@@ -186,6 +186,8 @@ class UdpEndpoint:
         while True:
             try:
                 data, address = await self.socket.recvfrom(_MAX_DATAGRAM)
+            except trio.ClosedResourceError:
+                return
             except OSError as exc:
                 if self._closed:
                     return

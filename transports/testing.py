@@ -182,7 +182,15 @@ async def _cancellation(a: ApduTransport, b: ApduTransport) -> None:
 
 
 async def _close(closer: ApduTransport, other: ApduTransport, detects_peer_close: bool) -> None:
-    await closer.aclose()
+    """The peer is blocked in ``receive_apdu`` when ``closer`` closes (the usual case: a
+    reader task); it must see ``TransportError``, and so must a later receive."""
+    async with trio.open_nursery() as nursery:
+        if detects_peer_close:
+            nursery.start_soon(
+                _expect_transport_error, other.receive_apdu, "receive while the peer closes"
+            )
+            await trio.sleep(0.01)
+        await closer.aclose()
     await _expect_transport_error(closer.receive_apdu, "receive after local aclose")
     await _expect_transport_error(lambda: closer.send_apdu(b"\x01"), "send after local aclose")
     if detects_peer_close:
