@@ -1,0 +1,82 @@
+"""COSEM definitions as data: units, capture objects, interface classes, IS 15959-2.
+
+Sans-IO: nothing here talks to a meter; it says what the objects are, so codecs, clients,
+simulators and head-ends agree on attribute indices, types and profile layouts.
+"""
+
+from __future__ import annotations
+
+from dlmskit.cosem._capture import CaptureObject, ScalerUnit
+from dlmskit.cosem._classdefs import INTERFACE_CLASSES, interface_class
+from dlmskit.cosem._classes import (
+    AttributeAccess,
+    AttributeDef,
+    InterfaceClass,
+    MethodDef,
+    generic_interface_class,
+)
+from dlmskit.cosem._is15959 import ALERT_PUSH as IS15959_ALERT_PUSH
+from dlmskit.cosem._is15959 import ASSOCIATIONS as IS15959_ASSOCIATIONS
+from dlmskit.cosem._is15959 import BLOCK_LOAD_CAPTURE_PERIOD as IS15959_BLOCK_LOAD_CAPTURE_PERIOD
+from dlmskit.cosem._is15959 import DAILY_LOAD_CAPTURE_PERIOD as IS15959_DAILY_LOAD_CAPTURE_PERIOD
+from dlmskit.cosem._is15959 import (
+    DEFAULT_ESWF_SINGLE_PHASE as IS15959_DEFAULT_ESWF_SINGLE_PHASE,
+)
+from dlmskit.cosem._is15959 import ESW as IS15959_ESW
+from dlmskit.cosem._is15959 import ESW_BITS_SINGLE_PHASE as IS15959_ESW_BITS_SINGLE_PHASE
+from dlmskit.cosem._is15959 import ESW_BITS_THREE_PHASE as IS15959_ESW_BITS_THREE_PHASE
+from dlmskit.cosem._is15959 import ESWF as IS15959_ESWF
+from dlmskit.cosem._is15959 import EVENT_CODES as IS15959_EVENT_CODES
+from dlmskit.cosem._is15959 import PUSH_PORT as IS15959_PUSH_PORT
+from dlmskit.cosem._is15959 import PUSH_RETRIES as IS15959_PUSH_RETRIES
+from dlmskit.cosem._is15959 import SINGLE_PHASE as IS15959_SINGLE_PHASE
+from dlmskit.cosem._is15959 import THREE_PHASE as IS15959_THREE_PHASE
+from dlmskit.cosem._is15959 import (
+    AssociationProfile,
+    CompanionProfile,
+    EventCode,
+    EventLogDefinition,
+    ProfileDefinition,
+    ProfileKind,
+    PushSetupDefinition,
+    esw_bits,
+    esw_from_bits,
+)
+from dlmskit.cosem._units import Unit, unit_symbol
+
+__all__ = [
+    "INTERFACE_CLASSES",
+    "IS15959_ALERT_PUSH",
+    "IS15959_ASSOCIATIONS",
+    "IS15959_BLOCK_LOAD_CAPTURE_PERIOD",
+    "IS15959_DAILY_LOAD_CAPTURE_PERIOD",
+    "IS15959_DEFAULT_ESWF_SINGLE_PHASE",
+    "IS15959_ESW",
+    "IS15959_ESWF",
+    "IS15959_ESW_BITS_SINGLE_PHASE",
+    "IS15959_ESW_BITS_THREE_PHASE",
+    "IS15959_EVENT_CODES",
+    "IS15959_PUSH_PORT",
+    "IS15959_PUSH_RETRIES",
+    "IS15959_SINGLE_PHASE",
+    "IS15959_THREE_PHASE",
+    "AssociationProfile",
+    "AttributeAccess",
+    "AttributeDef",
+    "CaptureObject",
+    "CompanionProfile",
+    "EventCode",
+    "EventLogDefinition",
+    "InterfaceClass",
+    "MethodDef",
+    "ProfileDefinition",
+    "ProfileKind",
+    "PushSetupDefinition",
+    "ScalerUnit",
+    "Unit",
+    "esw_bits",
+    "esw_from_bits",
+    "generic_interface_class",
+    "interface_class",
+    "unit_symbol",
+]
