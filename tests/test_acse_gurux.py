@@ -123,3 +123,17 @@ def test_gurux_python_hls_aare_length_fault(mechanism: MechanismName) -> None:
     assert aare.mechanism_name is mechanism
     assert aare.responding_authentication_value == AuthenticationValue(value=stoc)
     assert aare.to_bytes() == bytes(fixed)
+
+
+@pytest.mark.parametrize("bits", ["1", "100001", "01"])
+def test_gurux_protocol_version(bits: str) -> None:
+    from gurux_dlms import GXDLMSClient
+    from gurux_dlms.enums import InterfaceType
+
+    client = GXDLMSClient(True, 16, 1, interfaceType=InterfaceType.WRAPPER)
+    client.settings.protocolVersion = bits
+    (frame,) = client.aarqRequest()
+    wire = bytes(frame)[8:]
+    aarq = AARQ.from_bytes(wire)
+    assert aarq.protocol_version == BerBitString.from_bits(c == "1" for c in bits)
+    assert aarq.to_bytes() == wire
