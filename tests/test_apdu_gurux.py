@@ -67,19 +67,25 @@ from gurux_dlms import (  # noqa: E402
     GXByteBuffer,
     GXDateTime,
     GXDLMSClient,
+    GXDLMSSettings,
     GXDLMSTranslator,
 )
 from gurux_dlms.enums import (  # noqa: E402
     AccessServiceCommandType,
     Authentication,
+    Command,
     Conformance,
     DataType,
+    ErrorCode,
     InterfaceType,
     RequestTypes,
     TranslatorOutputType,
 )
+from gurux_dlms.GXDLMS import GXDLMS  # noqa: E402
 from gurux_dlms.GXDLMSAccessItem import GXDLMSAccessItem  # noqa: E402
+from gurux_dlms.GXDLMSLNParameters import GXDLMSLNParameters  # noqa: E402
 from gurux_dlms.GXDLMSNotify import GXDLMSNotify  # noqa: E402
+from gurux_dlms.internal._GXCommon import _GXCommon  # noqa: E402
 from gurux_dlms.objects import (  # noqa: E402
     GXDLMSCaptureObject,
     GXDLMSClock,
@@ -363,6 +369,30 @@ def test_general_block_transfer_from_gurux_push() -> None:
     inner = decode_apdu(b"".join(f.block_data for f in frames))
     assert isinstance(inner, DataNotification)
     assert inner.notification_body[0] == VisibleString("X" * 200)  # type: ignore[index]
+
+
+def test_get_response_datablocks_from_gurux_server_side() -> None:
+    settings = GXDLMSSettings(True, None)
+    settings.interfaceType = InterfaceType.WRAPPER
+    settings.maxPduSize = 64
+    value = GXByteBuffer()
+    _GXCommon.setData(settings, value, DataType.OCTET_STRING, b"q" * 150)
+    blocks = []
+    for number, kind in ((1, 1), (2, 2)):
+        params = GXDLMSLNParameters(
+            settings, 0xC1, Command.GET_RESPONSE, kind, None, value, ErrorCode.OK
+        )
+        out = GXByteBuffer()
+        GXDLMS.getLNPdu(params, out)
+        wire = bytes(out.array())
+        apdu = decode_apdu(wire)
+        assert isinstance(apdu, GetResponseWithDatablock)
+        assert (apdu.last_block, apdu.block_number) == (False, number)
+        assert isinstance(apdu.result, bytes)
+        assert apdu.to_bytes() == wire
+        blocks.append(apdu.result)
+        settings.increaseBlockIndex()
+    assert b"".join(blocks).startswith(b"\x09\x81\x96" + b"q" * 40)
 
 
 # Responses: gurux's translator re-encodes its own parse of our bytes; both sides agree.
