@@ -7,7 +7,7 @@ sub-modules named in ``__all__``.
 
 from __future__ import annotations
 
-from dlmskit import apdu, axdr
+from dlmskit import apdu, axdr, cosem
 from dlmskit.apdu import (
     ActionRequestNormal,
     ActionResponseNormal,
@@ -69,4 +69,5 @@ __all__ = [
     "TransportError",
     "__version__",
     "axdr",
+    "cosem",
 ]
