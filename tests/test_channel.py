@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 import statistics
+import subprocess
+import sys
 
 import attrs
 import pytest
@@ -244,3 +247,40 @@ def test_transmit_is_consistent(seed: int, seq: int, at: float, size: int) -> No
     else:
         assert t.arrival is None
         assert t.cause is not LossCause.NONE
+
+
+def test_decisions_are_the_same_in_another_process() -> None:
+    """Simulators and tests run in different processes, with different hash seeds."""
+    script = (
+        "from transports import WISUN_DEFAULT as m\n"
+        "m = m.with_seed(77)\n"
+        "print([m.hops_for(f'meter-{i}') for i in range(20)])\n"
+        "print([m.transmit(link='meter-3', seq=s, at=s * 60.0, size=900).arrival"
+        " for s in range(20)])\n"
+        "print(m.outage_windows('meter-3', 0.0, 86400.0 * 30))\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for hash_seed in (1, 2)
+    }
+    model = WISUN_DEFAULT.with_seed(77)
+    here = "\n".join(
+        [
+            str([model.hops_for(f"meter-{i}") for i in range(20)]),
+            str(
+                [
+                    model.transmit(link="meter-3", seq=s, at=s * 60.0, size=900).arrival
+                    for s in range(20)
+                ]
+            ),
+            str(model.outage_windows("meter-3", 0.0, 86400.0 * 30)),
+        ]
+    )
+    assert outputs == {here + "\n"}
+    assert "OutageWindow" in here

@@ -326,3 +326,21 @@ async def test_invalid_configuration() -> None:
             pass
     with pytest.raises(LocalProtocolError):
         MeshMeter(physical_device_address=b"", address=("::1", 1))
+
+
+async def test_garbage_and_strangers_on_the_meter_side_are_counted(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    meter_sock = trio.socket.socket(FAMILY, socket.SOCK_DGRAM)
+    stranger = trio.socket.socket(FAMILY, socket.SOCK_DGRAM)
+    await meter_sock.bind((HOST, 0))
+    await stranger.bind((HOST, 0))
+    meter = MeshMeter(physical_device_address=_eui(1), address=meter_sock.getsockname()[:2])
+    with meter_sock, stranger:
+        async with open_data_concentrator(channel=QUIET, meters=[meter]) as dcu:
+            for garbage in (b"", b"\x00\x01", bytes.fromhex("0001000100100005C4")):
+                await meter_sock.sendto(garbage, dcu.meter_side_address)
+            await stranger.sendto(encode_wpdu(1, 0x10, b"\xc4\x01"), dcu.meter_side_address)
+            await trio.sleep(1)
+    assert (dcu.stats.malformed, dcu.stats.strangers) == (3, 1)
+    assert dcu.stats.relayed[Direction.UPLINK] == 0

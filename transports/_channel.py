@@ -27,6 +27,7 @@ parameters); they are starting points, not measurements of any one network.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Iterator
@@ -128,7 +129,7 @@ def _check_hop_weights(
         raise LocalProtocolError("hop_weights needs at least one positive weight")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class ChannelModel:
     """Parameters of a simulated channel and the seed of all its random decisions.
 
@@ -186,21 +187,13 @@ class ChannelModel:
         """Hop count of ``link``: drawn once from ``hop_weights``, fixed for the seed."""
         if len(self.hop_weights) == 1:
             return 1
-        rng = self._rng("hops", link)
-        return rng.choices(range(1, len(self.hop_weights) + 1), weights=self.hop_weights)[0]
+        return _hops(self, link)
 
     def idle_timeout_for(self, link: str) -> float | None:
         """NAT idle timeout of ``link``'s session, or ``None`` if the channel has none."""
         if self.idle_timeout is None:
             return None
         return self._rng("idle", link).uniform(*self.idle_timeout)
-
-    def _slot_outage(self, link: str, slot: int) -> OutageWindow | None:
-        rng = self._rng("outage", link, slot)
-        if rng.random() >= self.outage_probability:
-            return None
-        start = (slot + rng.random()) * self.outage_slot
-        return OutageWindow(start=start, end=start + rng.uniform(*self.outage_duration), link=link)
 
     def outage_windows(self, link: str, start: float, end: float) -> tuple[OutageWindow, ...]:
         """Outage windows of ``link`` that overlap ``[start, end)``, sorted by start."""
@@ -214,7 +207,7 @@ class ChannelModel:
             first = math.floor((start - longest) / self.outage_slot)
             last = math.floor(end / self.outage_slot)
             for slot in range(first, last + 1):
-                window = self._slot_outage(link, slot)
+                window = _slot_outage(self, link, slot)
                 if window is not None and window.start < end and window.end > start:
                     found.append(window)
         return tuple(sorted(found, key=lambda w: (w.start, w.end)))
@@ -308,6 +301,22 @@ class ChannelModel:
             yield self.transmit(
                 link=link, seq=seq, at=start + seq * interval, size=size, direction=direction
             )
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _hops(model: ChannelModel, link: str) -> int:
+    rng = model._rng("hops", link)
+    return rng.choices(range(1, len(model.hop_weights) + 1), weights=model.hop_weights)[0]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _slot_outage(model: ChannelModel, link: str, slot: int) -> OutageWindow | None:
+    """The stochastic outage of ``link`` that starts in time slot ``slot``, if any."""
+    rng = model._rng("outage", link, slot)
+    if rng.random() >= model.outage_probability:
+        return None
+    start = (slot + rng.random()) * model.outage_slot
+    return OutageWindow(start=start, end=start + rng.uniform(*model.outage_duration), link=link)
 
 
 _MESH_HOPS = (0.15, 0.20, 0.20, 0.15, 0.10, 0.08, 0.07, 0.05)
