@@ -327,3 +327,41 @@ def test_decode_error_names_offset() -> None:
     with pytest.raises(DecodeError) as info:
         decode(bytes.fromhex("0202 1101 07"))
     assert info.value.offset == 4
+
+
+def test_int_like_values_are_refused_with_a_hint() -> None:
+    with pytest.raises(LocalProtocolError, match="ambiguous"):
+        encode([DataType.UNSIGNED])
+
+
+def test_compact_array_encoder_refuses_what_the_decoder_would() -> None:
+    nothing = TypeDescription(type=DataType.NULL_DATA)
+    with pytest.raises(LocalProtocolError):
+        encode(CompactArray(type_description=nothing, values=[None]))
+    assert encode(CompactArray(type_description=nothing, values=[])) == b"\x13\x00\x00"
+    explosive = TypeDescription.structure(
+        TypeDescription(type=DataType.UNSIGNED), TypeDescription.array(100, nothing)
+    )
+    with pytest.raises(LocalProtocolError, match="too many"):
+        encode(
+            CompactArray(
+                type_description=explosive, values=[Structure([Unsigned(1), Array([None] * 100)])]
+            )
+        )
+    with pytest.raises(LocalProtocolError):
+        encode(
+            CompactArray(
+                type_description=TypeDescription(type=DataType.UNSIGNED), values=[LongUnsigned(300)]
+            )
+        )
+    with pytest.raises(LocalProtocolError):
+        TypeDescription(type=DataType.ARRAY, count=2)
+
+
+def test_any_buffer_type() -> None:
+    raw = encode(Array([LongUnsigned(i) for i in range(10)]))
+    expected = decode(raw)
+    assert decode(bytearray(raw)) == expected
+    assert decode(memoryview(raw)) == expected
+    wide = memoryview(raw).cast("H")  # a memoryview of another format
+    assert len(raw) % 2 == 0 and decode(wide) == expected

@@ -101,6 +101,15 @@ def _measure(desc: TypeDescription) -> tuple[int, int]:
     return _FIXED_SIZE.get(desc.type, 1), 1
 
 
+def _reasonable(min_size: int, nodes: int) -> bool:
+    """False when a description makes a few octets stand for very many values.
+
+    Arrays of null-data (or of empty arrays) cost no octets; without this bound a
+    ten-octet description could ask for billions of values.
+    """
+    return nodes <= 2 * min_size + 64
+
+
 def _decode_body(desc: TypeDescription, buf: Buffer, pos: int, end: int) -> tuple[Data, int]:
     if desc.type is DataType.STRUCTURE:
         items: list[Data] = []
@@ -136,8 +145,7 @@ def decode_compact_array(
                 expected="empty contents",
             )
         return CompactArray(type_description=desc, values=()), stop
-    if nodes > 2 * min_size + 64:
-        # Arrays of null-data etc. could make a few octets stand for billions of values.
+    if not _reasonable(min_size, nodes):
         raise DecodeError(
             "type description expands to too many values for its size",
             offset=pos,
@@ -193,10 +201,14 @@ def _encode_body(out: bytearray, desc: TypeDescription, value: object) -> None:
 def encode_compact_array(out: bytearray, value: CompactArray) -> None:
     """Append a compact-array body (after its tag)."""
     encode_type_description(out, value.type_description)
+    if value.values:
+        min_size, nodes = _measure(value.type_description)
+        if min_size == 0:
+            raise LocalProtocolError("a compact-array of zero-size elements cannot carry values")
+        if not _reasonable(min_size, nodes):
+            raise LocalProtocolError("type description expands to too many values for its size")
     contents = bytearray()
     for item in value.values:
         _encode_body(contents, value.type_description, item)
-    if contents == b"" and value.values and _measure(value.type_description)[0] == 0:
-        raise LocalProtocolError("a compact-array of zero-size elements cannot carry values")
     out += encode_length(len(contents))
     out += contents

@@ -109,6 +109,8 @@ def decode_from(
 
 def decode(data: Buffer, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Data:
     """Decode ``data``, which must hold exactly one ``Data``."""
+    if isinstance(data, memoryview) and data.format != "B":
+        data = data.cast("B")
     value, stop = decode_from(data, 0, max_depth=max_depth)
     if stop != len(data):
         raise DecodeError(

@@ -103,16 +103,17 @@ def data_type_of(value: object) -> DataType:
         return tag
     if type(value) is str:
         return DataType.VISIBLE_STRING if value.isascii() else DataType.UTF8_STRING
-    if type(value) is int:
-        raise LocalProtocolError(
-            f"a plain int ({value}) is ambiguous in A-XDR: wrap it, e.g. Unsigned({value}), "
-            f"LongUnsigned({value}) or DoubleLongUnsigned({value})"
-        )
     for base, base_tag in _BASES:
         if isinstance(value, base):
             return base_tag
     if isinstance(value, str):
         return DataType.VISIBLE_STRING if value.isascii() else DataType.UTF8_STRING
+    if isinstance(value, int):
+        number = int(value)
+        raise LocalProtocolError(
+            f"a plain int ({number}) is ambiguous in A-XDR: wrap it, e.g. Unsigned({number}), "
+            f"LongUnsigned({number}) or DoubleLongUnsigned({number})"
+        )
     raise LocalProtocolError(f"cannot encode a {type(value).__name__} as A-XDR Data")
 
 
