@@ -201,6 +201,36 @@ def test_read_rows_by_range_matches_the_range_descriptor_builder() -> None:
     assert selection == expected
 
 
+def test_read_rows_with_selected_columns() -> None:
+    profile = _profile()
+    clock = GXDLMSClock("0.0.1.0.0.255")
+    register = GXDLMSRegister("1.0.1.8.0.255")
+    profile.captureObjects.append((register, GXDLMSCaptureObject(2, 0)))
+    columns = [(clock, GXDLMSCaptureObject(2, 0)), (register, GXDLMSCaptureObject(2, 0))]
+    start = datetime.datetime(2024, 1, 1)
+    end = datetime.datetime(2024, 1, 2)
+    (message,) = client().readRowsByRange(profile, start, end, columns)
+    apdu = decoded(message)
+    assert isinstance(apdu, GetRequestNormal) and apdu.access_selection is not None
+    _, low, high, _ = apdu.access_selection.parameters  # type: ignore[misc]
+    assert isinstance(low, OctetString) and isinstance(high, OctetString)
+    clock_time = CosemAttributeDescriptor(class_id=8, instance_id=CLOCK, attribute_id=2)
+    energy = CosemAttributeDescriptor(class_id=3, instance_id="1.0.1.8.0.255", attribute_id=2)
+    assert apdu.access_selection == SelectiveAccess.range_descriptor(
+        restricting_object=clock_time,
+        from_value=low,
+        to_value=high,
+        selected_values=[clock_time, energy],
+    )
+    # gurux sends (first column, column count) as from/to selected value.
+    (message,) = client().readRowsByEntry(profile, 5, 10, [columns[1]])
+    apdu = decoded(message)
+    assert isinstance(apdu, GetRequestNormal)
+    assert apdu.access_selection == SelectiveAccess.entry_descriptor(
+        from_entry=5, to_entry=14, from_selected_value=2, to_selected_value=1
+    )
+
+
 def test_get_request_next_from_gurux_receiver_ready() -> None:
     c = client()
     c.read(GXDLMSClock("0.0.1.0.0.255"), 2)
