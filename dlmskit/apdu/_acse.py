@@ -22,6 +22,7 @@ such an encoding and re-encoding it gives the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from enum import IntEnum
 from typing import Any, ClassVar, Final, Self, TypeVar
 
@@ -232,7 +233,22 @@ def _opt_int() -> Any:
     return attrs.field(default=None, validator=_check_int)
 
 
-# -- decoding helpers ----------------------------------------------------------------------
+# -- field codecs --------------------------------------------------------------------------
+#
+# Each ACSE field is described once, by its tag number, attribute name and a codec: the
+# decoder gets the field's element, the encoder the tag number and a present value.
+
+_Decoder = Callable[[bytes, Tlv, str], Any]
+_Encoder = Callable[[int, Any], bytes]
+
+
+@attrs.frozen
+class _Field:
+    name: str
+    label: str
+    decode: _Decoder
+    encode: _Encoder
+    required: bool = False
 
 
 def _enum(enum: type[_E], value: int, offset: int, name: str) -> _E:
@@ -247,122 +263,185 @@ def _enum(enum: type[_E], value: int, offset: int, name: str) -> _E:
 def _dlms_oid(data: bytes, start: int, end: int, arc: tuple[int, ...], enum: type[_E]) -> _E:
     oid = decode_oid(data, start, end)
     if len(oid) != len(arc) + 1 or oid[: len(arc)] != arc:
-        dotted = ".".join(map(str, oid))
         raise DecodeError(
-            f"unsupported object identifier {dotted}",
+            f"unsupported object identifier {'.'.join(map(str, oid))}",
             offset=start,
             expected=".".join(map(str, arc)) + ".x",
         )
     return _enum(enum, oid[-1], start, enum.__name__)
 
 
-def _context_name(data: bytes, tlv: Tlv | None, apdu: str) -> ApplicationContextName:
-    if tlv is None:
-        raise DecodeError(
-            f"{apdu} without application-context-name", offset=0, expected="field [1]"
-        )
-    inner = explicit_inner(data, tlv, TAG_OBJECT_IDENTIFIER, "application-context-name")
+def _decode_context(data: bytes, tlv: Tlv, label: str) -> ApplicationContextName:
+    inner = explicit_inner(data, tlv, TAG_OBJECT_IDENTIFIER, label)
     return _dlms_oid(data, inner.value_start, inner.end, _CONTEXT_ARC, ApplicationContextName)
 
 
-def _mechanism(data: bytes, tlv: Tlv | None) -> MechanismName | None:
-    if tlv is None:
-        return None
-    expect_form(tlv, False, "mechanism-name")
+def _encode_context(number: int, value: ApplicationContextName) -> bytes:
+    return encode_explicit(number, TAG_OBJECT_IDENTIFIER, encode_oid((*_CONTEXT_ARC, value)))
+
+
+def _decode_mechanism(data: bytes, tlv: Tlv, label: str) -> MechanismName:
+    expect_form(tlv, False, label)
     return _dlms_oid(data, tlv.value_start, tlv.end, _MECHANISM_ARC, MechanismName)
 
 
-def _graphic(data: bytes, tlv: Tlv | None) -> bytes | None:
-    if tlv is None:
-        return None
-    expect_form(tlv, False, "implementation-information")
+def _encode_mechanism(number: int, value: MechanismName) -> bytes:
+    return encode_tlv(_PRIMITIVE | number, encode_oid((*_MECHANISM_ARC, value)))
+
+
+def _encode_bits(number: int, value: BerBitString) -> bytes:
+    return encode_tlv(_PRIMITIVE | number, value.contents())
+
+
+def _encode_octets(number: int, value: bytes) -> bytes:
+    return encode_explicit(number, TAG_OCTET_STRING, value)
+
+
+def _encode_integer(number: int, value: int) -> bytes:
+    return encode_explicit(number, TAG_INTEGER, encode_integer(value))
+
+
+def _decode_graphic(data: bytes, tlv: Tlv, label: str) -> bytes:
+    expect_form(tlv, False, label)
     return bytes(data[tlv.value_start : tlv.end])
 
 
-def _auth(data: bytes, tlv: Tlv | None, name: str) -> AuthenticationValue | None:
-    if tlv is None:
-        return None
-    expect_form(tlv, True, name)
+def _encode_graphic(number: int, value: bytes) -> bytes:
+    return encode_tlv(_PRIMITIVE | number, value)
+
+
+def _decode_auth(data: bytes, tlv: Tlv, label: str) -> AuthenticationValue:
+    expect_form(tlv, True, label)
     inner = read_tlv(data, tlv.value_start, tlv.end)
     if inner.tag_class != CLASS_CONTEXT or inner.number > 3:
-        raise DecodeError(f"unknown {name} alternative", offset=inner.start, expected="[0]..[3]")
+        raise DecodeError(f"unknown {label} alternative", offset=inner.start, expected="[0]..[3]")
     form = AuthenticationValueForm(inner.number)
-    expect_form(inner, form >= AuthenticationValueForm.EXTERNAL, name)
+    expect_form(inner, form >= AuthenticationValueForm.EXTERNAL, label)
     if inner.end != tlv.end:
-        raise DecodeError(f"trailing octets in {name}", offset=inner.end, expected="end of field")
+        raise DecodeError(f"trailing octets in {label}", offset=inner.end, expected="end of field")
     return AuthenticationValue(form=form, value=bytes(data[inner.value_start : inner.end]))
 
 
-def _user_information(data: bytes, tlv: Tlv | None) -> bytes | None:
-    return explicit_octets(data, tlv, "user-information")
+def _encode_auth(number: int, value: AuthenticationValue) -> bytes:
+    return encode_tlv(_CONSTRUCTED | number, value._encode())
 
 
-def _implicit_enum(data: bytes, tlv: Tlv | None, enum: type[_E], name: str) -> _E | None:
-    if tlv is None:
-        return None
-    expect_form(tlv, False, name)
-    return _enum(enum, decode_integer(data, tlv.value_start, tlv.end), tlv.value_start, name)
+def _decode_result(data: bytes, tlv: Tlv, label: str) -> AssociationResult:
+    inner = explicit_inner(data, tlv, TAG_INTEGER, label)
+    value = decode_integer(data, inner.value_start, inner.end)
+    return _enum(AssociationResult, value, inner.value_start, label)
 
 
-# -- encoding helpers ----------------------------------------------------------------------
+_Diagnostic = AcseServiceUserDiagnostic | AcseServiceProviderDiagnostic
 
 
-def _put_octets(out: list[bytes], number: int, value: bytes | None) -> None:
-    if value is not None:
-        out.append(encode_explicit(number, TAG_OCTET_STRING, value))
+def _decode_diagnostic(data: bytes, tlv: Tlv, label: str) -> _Diagnostic:
+    expect_form(tlv, True, label)
+    choice = read_tlv(data, tlv.value_start, tlv.end)
+    if choice.end != tlv.end:
+        raise DecodeError(f"trailing octets in {label}", offset=choice.end, expected="end")
+    enum: type[AcseServiceUserDiagnostic] | type[AcseServiceProviderDiagnostic]
+    if choice.is_(CLASS_CONTEXT, 1, constructed=True):
+        enum = AcseServiceUserDiagnostic
+    elif choice.is_(CLASS_CONTEXT, 2, constructed=True):
+        enum = AcseServiceProviderDiagnostic
+    else:
+        raise DecodeError(
+            f"unknown {label} alternative",
+            offset=choice.start,
+            expected="acse-service-user [1] or acse-service-provider [2]",
+        )
+    inner = explicit_inner(data, choice, TAG_INTEGER, label)
+    value = decode_integer(data, inner.value_start, inner.end)
+    return _enum(enum, value, inner.value_start, enum.__name__)
 
 
-def _put_integer(out: list[bytes], number: int, value: int | None) -> None:
-    if value is not None:
-        out.append(encode_explicit(number, TAG_INTEGER, encode_integer(value)))
+def _encode_diagnostic(number: int, value: _Diagnostic) -> bytes:
+    alternative = 1 if isinstance(value, AcseServiceUserDiagnostic) else 2
+    choice = encode_explicit(alternative, TAG_INTEGER, encode_integer(value))
+    return encode_tlv(_CONSTRUCTED | number, choice)
 
 
-def _put_bits(out: list[bytes], number: int, value: BerBitString | None) -> None:
-    if value is not None:
-        out.append(encode_tlv(_PRIMITIVE | number, value.contents()))
+def _implicit_enum(enum: type[_E]) -> _Decoder:
+    def decode(data: bytes, tlv: Tlv, label: str) -> _E:
+        expect_form(tlv, False, label)
+        value = decode_integer(data, tlv.value_start, tlv.end)
+        return _enum(enum, value, tlv.value_start, label)
+
+    return decode
 
 
-def _put_context_name(out: list[bytes], value: ApplicationContextName) -> None:
-    oid = encode_tlv(TAG_OBJECT_IDENTIFIER, encode_oid((*_CONTEXT_ARC, value)))
-    out.append(encode_tlv(_CONSTRUCTED | 1, oid))
+def _encode_implicit_integer(number: int, value: int) -> bytes:
+    return encode_tlv(_PRIMITIVE | number, encode_integer(value))
 
 
-def _put_mechanism(out: list[bytes], number: int, value: MechanismName | None) -> None:
-    if value is not None:
-        out.append(encode_tlv(_PRIMITIVE | number, encode_oid((*_MECHANISM_ARC, value))))
+_BITS: Final = (implicit_bits, _encode_bits)
+_OCTETS: Final = (explicit_octets, _encode_octets)
+_INTEGER: Final = (explicit_integer, _encode_integer)
 
 
-def _put_auth(out: list[bytes], number: int, value: AuthenticationValue | None) -> None:
-    if value is not None:
-        out.append(encode_tlv(_CONSTRUCTED | number, value._encode()))
+def _field(
+    name: str, label: str, codec: tuple[_Decoder, _Encoder], required: bool = False
+) -> _Field:
+    return _Field(name=name, label=label, decode=codec[0], encode=codec[1], required=required)
 
 
-def _put_tail(out: list[bytes], implementation: bytes | None, user: bytes | None) -> None:
-    if implementation is not None:
-        out.append(encode_tlv(_PRIMITIVE | 29, implementation))
-    _put_octets(out, 30, user)
+_PROTOCOL_VERSION: Final = _field("protocol_version", "protocol-version", _BITS)
+_CONTEXT_NAME: Final = _field(
+    "application_context_name",
+    "application-context-name",
+    (_decode_context, _encode_context),
+    required=True,
+)
+_IMPLEMENTATION: Final = _field(
+    "implementation_information",
+    "implementation-information",
+    (_decode_graphic, _encode_graphic),
+)
+_USER_INFORMATION: Final = _field("user_information", "user-information", _OCTETS)
 
 
-def _apdu(tag: int, fields: list[bytes]) -> bytes:
-    return encode_tlv(tag, b"".join(fields))
+def _encode_apdu(tag: int, fields: Mapping[int, _Field], apdu: object) -> bytes:
+    body = bytearray()
+    for number, field in fields.items():
+        value = getattr(apdu, field.name)
+        if value is not None:
+            body += field.encode(number, value)
+    return encode_tlv(tag, bytes(body))
+
+
+def _decode_apdu(data: bytes, tag: int, name: str, fields: Mapping[int, _Field]) -> dict[str, Any]:
+    found = read_sequence(data, tag, name, {n: f.name for n, f in fields.items()})
+    values: dict[str, Any] = {}
+    for number, field in fields.items():
+        tlv = found.get(field.name)
+        if tlv is not None:
+            values[field.name] = field.decode(data, tlv, field.label)
+        elif field.required:
+            raise DecodeError(f"{name} without {field.label}", offset=0, expected=f"[{number}]")
+    return values
 
 
 _AARQ_FIELDS: Final = {
-    0: "protocol_version",
-    1: "application_context_name",
-    2: "called_ap_title",
-    3: "called_ae_qualifier",
-    4: "called_ap_invocation_id",
-    5: "called_ae_invocation_id",
-    6: "calling_ap_title",
-    7: "calling_ae_qualifier",
-    8: "calling_ap_invocation_id",
-    9: "calling_ae_invocation_id",
-    10: "sender_acse_requirements",
-    11: "mechanism_name",
-    12: "calling_authentication_value",
-    29: "implementation_information",
-    30: "user_information",
+    0: _PROTOCOL_VERSION,
+    1: _CONTEXT_NAME,
+    2: _field("called_ap_title", "called-AP-title", _OCTETS),
+    3: _field("called_ae_qualifier", "called-AE-qualifier", _OCTETS),
+    4: _field("called_ap_invocation_id", "called-AP-invocation-id", _INTEGER),
+    5: _field("called_ae_invocation_id", "called-AE-invocation-id", _INTEGER),
+    6: _field("calling_ap_title", "calling-AP-title", _OCTETS),
+    7: _field("calling_ae_qualifier", "calling-AE-qualifier", _OCTETS),
+    8: _field("calling_ap_invocation_id", "calling-AP-invocation-id", _INTEGER),
+    9: _field("calling_ae_invocation_id", "calling-AE-invocation-id", _INTEGER),
+    10: _field("sender_acse_requirements", "sender-acse-requirements", _BITS),
+    11: _field("mechanism_name", "mechanism-name", (_decode_mechanism, _encode_mechanism)),
+    12: _field(
+        "calling_authentication_value",
+        "calling-authentication-value",
+        (_decode_auth, _encode_auth),
+    ),
+    29: _IMPLEMENTATION,
+    30: _USER_INFORMATION,
 }
 
 
@@ -396,60 +475,11 @@ class AARQ:
     user_information: bytes | None = _opt_bytes()
 
     def to_bytes(self) -> bytes:
-        out: list[bytes] = []
-        _put_bits(out, 0, self.protocol_version)
-        _put_context_name(out, self.application_context_name)
-        _put_octets(out, 2, self.called_ap_title)
-        _put_octets(out, 3, self.called_ae_qualifier)
-        _put_integer(out, 4, self.called_ap_invocation_id)
-        _put_integer(out, 5, self.called_ae_invocation_id)
-        _put_octets(out, 6, self.calling_ap_title)
-        _put_octets(out, 7, self.calling_ae_qualifier)
-        _put_integer(out, 8, self.calling_ap_invocation_id)
-        _put_integer(out, 9, self.calling_ae_invocation_id)
-        _put_bits(out, 10, self.sender_acse_requirements)
-        _put_mechanism(out, 11, self.mechanism_name)
-        _put_auth(out, 12, self.calling_authentication_value)
-        _put_tail(out, self.implementation_information, self.user_information)
-        return _apdu(self.TAG, out)
+        return _encode_apdu(self.TAG, _AARQ_FIELDS, self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        f = read_sequence(data, cls.TAG, "AARQ", _AARQ_FIELDS)
-        get = f.get
-        return cls(
-            protocol_version=implicit_bits(data, get("protocol_version"), "protocol-version"),
-            application_context_name=_context_name(data, get("application_context_name"), "AARQ"),
-            called_ap_title=explicit_octets(data, get("called_ap_title"), "called-AP-title"),
-            called_ae_qualifier=explicit_octets(
-                data, get("called_ae_qualifier"), "called-AE-qualifier"
-            ),
-            called_ap_invocation_id=explicit_integer(
-                data, get("called_ap_invocation_id"), "called-AP-invocation-id"
-            ),
-            called_ae_invocation_id=explicit_integer(
-                data, get("called_ae_invocation_id"), "called-AE-invocation-id"
-            ),
-            calling_ap_title=explicit_octets(data, get("calling_ap_title"), "calling-AP-title"),
-            calling_ae_qualifier=explicit_octets(
-                data, get("calling_ae_qualifier"), "calling-AE-qualifier"
-            ),
-            calling_ap_invocation_id=explicit_integer(
-                data, get("calling_ap_invocation_id"), "calling-AP-invocation-id"
-            ),
-            calling_ae_invocation_id=explicit_integer(
-                data, get("calling_ae_invocation_id"), "calling-AE-invocation-id"
-            ),
-            sender_acse_requirements=implicit_bits(
-                data, get("sender_acse_requirements"), "sender-acse-requirements"
-            ),
-            mechanism_name=_mechanism(data, get("mechanism_name")),
-            calling_authentication_value=_auth(
-                data, get("calling_authentication_value"), "calling-authentication-value"
-            ),
-            implementation_information=_graphic(data, get("implementation_information")),
-            user_information=_user_information(data, get("user_information")),
-        )
+        return cls(**_decode_apdu(data, cls.TAG, "AARQ", _AARQ_FIELDS))
 
     def initiate_request(self) -> InitiateRequest | None:
         """The user-information as an InitiateRequest; None if absent or ciphered."""
@@ -459,23 +489,29 @@ class AARQ:
 
 
 _AARE_FIELDS: Final = {
-    0: "protocol_version",
-    1: "application_context_name",
-    2: "result",
-    3: "result_source_diagnostic",
-    4: "responding_ap_title",
-    5: "responding_ae_qualifier",
-    6: "responding_ap_invocation_id",
-    7: "responding_ae_invocation_id",
-    8: "responder_acse_requirements",
-    9: "mechanism_name",
-    10: "responding_authentication_value",
-    29: "implementation_information",
-    30: "user_information",
+    0: _PROTOCOL_VERSION,
+    1: _CONTEXT_NAME,
+    2: _field("result", "result", (_decode_result, _encode_integer), required=True),
+    3: _field(
+        "result_source_diagnostic",
+        "result-source-diagnostic",
+        (_decode_diagnostic, _encode_diagnostic),
+        required=True,
+    ),
+    4: _field("responding_ap_title", "responding-AP-title", _OCTETS),
+    5: _field("responding_ae_qualifier", "responding-AE-qualifier", _OCTETS),
+    6: _field("responding_ap_invocation_id", "responding-AP-invocation-id", _INTEGER),
+    7: _field("responding_ae_invocation_id", "responding-AE-invocation-id", _INTEGER),
+    8: _field("responder_acse_requirements", "responder-acse-requirements", _BITS),
+    9: _field("mechanism_name", "mechanism-name", (_decode_mechanism, _encode_mechanism)),
+    10: _field(
+        "responding_authentication_value",
+        "responding-authentication-value",
+        (_decode_auth, _encode_auth),
+    ),
+    29: _IMPLEMENTATION,
+    30: _USER_INFORMATION,
 }
-
-
-_Diagnostic = AcseServiceUserDiagnostic | AcseServiceProviderDiagnostic
 
 
 def _check_diagnostic(
@@ -486,33 +522,6 @@ def _check_diagnostic(
             "result_source_diagnostic must be an AcseServiceUserDiagnostic or an "
             f"AcseServiceProviderDiagnostic, not {value!r}"
         )
-
-
-def _diagnostic(
-    data: bytes, tlv: Tlv | None
-) -> AcseServiceUserDiagnostic | AcseServiceProviderDiagnostic:
-    if tlv is None:
-        raise DecodeError("AARE without result-source-diagnostic", offset=0, expected="field [3]")
-    expect_form(tlv, True, "result-source-diagnostic")
-    choice = read_tlv(data, tlv.value_start, tlv.end)
-    if choice.end != tlv.end:
-        raise DecodeError(
-            "trailing octets in result-source-diagnostic", offset=choice.end, expected="end"
-        )
-    enum: type[AcseServiceUserDiagnostic] | type[AcseServiceProviderDiagnostic]
-    if choice.is_(CLASS_CONTEXT, 1, constructed=True):
-        enum = AcseServiceUserDiagnostic
-    elif choice.is_(CLASS_CONTEXT, 2, constructed=True):
-        enum = AcseServiceProviderDiagnostic
-    else:
-        raise DecodeError(
-            "unknown result-source-diagnostic alternative",
-            offset=choice.start,
-            expected="acse-service-user [1] or acse-service-provider [2]",
-        )
-    inner = explicit_inner(data, choice, TAG_INTEGER, "result-source-diagnostic")
-    value = decode_integer(data, inner.value_start, inner.end)
-    return _enum(enum, value, inner.value_start, enum.__name__)
 
 
 @attrs.frozen(kw_only=True)
@@ -531,9 +540,7 @@ class AARE:
     protocol_version: BerBitString | None = None
     application_context_name: ApplicationContextName = attrs.field(converter=_to_context)
     result: AssociationResult = attrs.field(converter=_to_result)
-    result_source_diagnostic: AcseServiceUserDiagnostic | AcseServiceProviderDiagnostic = (
-        attrs.field(validator=_check_diagnostic)
-    )
+    result_source_diagnostic: _Diagnostic = attrs.field(validator=_check_diagnostic)
     responding_ap_title: bytes | None = _opt_bytes()
     responding_ae_qualifier: bytes | None = _opt_bytes()
     responding_ap_invocation_id: int | None = _opt_int()
@@ -545,59 +552,11 @@ class AARE:
     user_information: bytes | None = _opt_bytes()
 
     def to_bytes(self) -> bytes:
-        out: list[bytes] = []
-        _put_bits(out, 0, self.protocol_version)
-        _put_context_name(out, self.application_context_name)
-        _put_integer(out, 2, self.result)
-        diagnostic = self.result_source_diagnostic
-        alternative = 1 if isinstance(diagnostic, AcseServiceUserDiagnostic) else 2
-        choice = encode_explicit(alternative, TAG_INTEGER, encode_integer(diagnostic))
-        out.append(encode_tlv(_CONSTRUCTED | 3, choice))
-        _put_octets(out, 4, self.responding_ap_title)
-        _put_octets(out, 5, self.responding_ae_qualifier)
-        _put_integer(out, 6, self.responding_ap_invocation_id)
-        _put_integer(out, 7, self.responding_ae_invocation_id)
-        _put_bits(out, 8, self.responder_acse_requirements)
-        _put_mechanism(out, 9, self.mechanism_name)
-        _put_auth(out, 10, self.responding_authentication_value)
-        _put_tail(out, self.implementation_information, self.user_information)
-        return _apdu(self.TAG, out)
+        return _encode_apdu(self.TAG, _AARE_FIELDS, self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        f = read_sequence(data, cls.TAG, "AARE", _AARE_FIELDS)
-        get = f.get
-        result_tlv = get("result")
-        result = explicit_integer(data, result_tlv, "result")
-        if result is None or result_tlv is None:
-            raise DecodeError("AARE without result", offset=0, expected="field [2]")
-        return cls(
-            protocol_version=implicit_bits(data, get("protocol_version"), "protocol-version"),
-            application_context_name=_context_name(data, get("application_context_name"), "AARE"),
-            result=_enum(AssociationResult, result, result_tlv.value_start, "result"),
-            result_source_diagnostic=_diagnostic(data, get("result_source_diagnostic")),
-            responding_ap_title=explicit_octets(
-                data, get("responding_ap_title"), "responding-AP-title"
-            ),
-            responding_ae_qualifier=explicit_octets(
-                data, get("responding_ae_qualifier"), "responding-AE-qualifier"
-            ),
-            responding_ap_invocation_id=explicit_integer(
-                data, get("responding_ap_invocation_id"), "responding-AP-invocation-id"
-            ),
-            responding_ae_invocation_id=explicit_integer(
-                data, get("responding_ae_invocation_id"), "responding-AE-invocation-id"
-            ),
-            responder_acse_requirements=implicit_bits(
-                data, get("responder_acse_requirements"), "responder-acse-requirements"
-            ),
-            mechanism_name=_mechanism(data, get("mechanism_name")),
-            responding_authentication_value=_auth(
-                data, get("responding_authentication_value"), "responding-authentication-value"
-            ),
-            implementation_information=_graphic(data, get("implementation_information")),
-            user_information=_user_information(data, get("user_information")),
-        )
+        return cls(**_decode_apdu(data, cls.TAG, "AARE", _AARE_FIELDS))
 
     def initiate_response(self) -> InitiateResponse | ConfirmedServiceError | None:
         """The user-information decoded when not ciphered; None if absent or ciphered."""
@@ -611,15 +570,18 @@ class AARE:
         return None
 
 
-_RELEASE_FIELDS: Final = {0: "reason", 30: "user_information"}
-
-
-def _release_encode(tag: int, reason: int | None, user: bytes | None) -> bytes:
-    out: list[bytes] = []
-    if reason is not None:
-        out.append(encode_tlv(_PRIMITIVE | 0, encode_integer(reason)))
-    _put_octets(out, 30, user)
-    return _apdu(tag, out)
+_RLRQ_FIELDS: Final = {
+    0: _field(
+        "reason", "RLRQ reason", (_implicit_enum(ReleaseRequestReason), _encode_implicit_integer)
+    ),
+    30: _USER_INFORMATION,
+}
+_RLRE_FIELDS: Final = {
+    0: _field(
+        "reason", "RLRE reason", (_implicit_enum(ReleaseResponseReason), _encode_implicit_integer)
+    ),
+    30: _USER_INFORMATION,
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -636,15 +598,11 @@ class RLRQ:
     user_information: bytes | None = _opt_bytes()
 
     def to_bytes(self) -> bytes:
-        return _release_encode(self.TAG, self.reason, self.user_information)
+        return _encode_apdu(self.TAG, _RLRQ_FIELDS, self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        f = read_sequence(data, cls.TAG, "RLRQ", _RELEASE_FIELDS)
-        return cls(
-            reason=_implicit_enum(data, f.get("reason"), ReleaseRequestReason, "RLRQ reason"),
-            user_information=_user_information(data, f.get("user_information")),
-        )
+        return cls(**_decode_apdu(data, cls.TAG, "RLRQ", _RLRQ_FIELDS))
 
 
 @attrs.frozen(kw_only=True)
@@ -657,12 +615,8 @@ class RLRE:
     user_information: bytes | None = _opt_bytes()
 
     def to_bytes(self) -> bytes:
-        return _release_encode(self.TAG, self.reason, self.user_information)
+        return _encode_apdu(self.TAG, _RLRE_FIELDS, self)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        f = read_sequence(data, cls.TAG, "RLRE", _RELEASE_FIELDS)
-        return cls(
-            reason=_implicit_enum(data, f.get("reason"), ReleaseResponseReason, "RLRE reason"),
-            user_information=_user_information(data, f.get("user_information")),
-        )
+        return cls(**_decode_apdu(data, cls.TAG, "RLRE", _RLRE_FIELDS))
