@@ -428,3 +428,37 @@ def test_garbage_gives_value_or_decode_error(tag: int, body: bytes) -> None:
         except DecodeError:
             continue
         assert value.to_bytes()[0] == tag
+
+
+@pytest.mark.parametrize(
+    ("xml", "expected"),
+    [
+        (
+            '<ReadResponse Qty="02" ><Data><UInt16 Value="0005" /></Data>'
+            '<DataAccessError Value="UndefinedObject" /></ReadResponse>',
+            ReadResponse(results=[LongUnsigned(5), DataAccessResult.OBJECT_UNDEFINED]),
+        ),
+        (
+            '<WriteResponse Qty="02" ><Success /><DataAccessError Value="ReadWriteDenied" />'
+            "</WriteResponse>",
+            WriteResponse(results=[DataAccessResult.SUCCESS, DataAccessResult.READ_WRITE_DENIED]),
+        ),
+        (
+            '<InformationReportRequest><ListOfVariableAccessSpecification Qty="01" >'
+            '<VariableName Value="0108" /></ListOfVariableAccessSpecification>'
+            '<ListOfData Qty="01" ><UInt8 Value="01" /></ListOfData></InformationReportRequest>',
+            InformationReportRequest(variables=[VariableName(name=0x0108)], values=[Unsigned(1)]),
+        ),
+        (
+            '<WriteRequest><ListOfVariableAccessSpecification Qty="01" >'
+            '<VariableName Value="0108" /></ListOfVariableAccessSpecification>'
+            '<ListOfData Qty="01" ><OctetString Value="0102" /></ListOfData></WriteRequest>',
+            WriteRequest(variables=[VariableName(name=0x0108)], values=[OctetString(b"\x01\x02")]),
+        ),
+    ],
+)
+def test_gurux_translator_encodings(xml: str, expected: SnApdu) -> None:
+    from gurux_dlms.GXDLMSTranslator import GXDLMSTranslator
+
+    wire = bytes(GXDLMSTranslator().xmlToPdu(xml).array())
+    assert _parse(wire, type(expected)) == expected
