@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import struct
 from collections.abc import Callable
+from hmac import compare_digest
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -59,6 +61,32 @@ _CIPHER_KEYS = (
     KeyId.GLOBAL_BROADCAST_ENCRYPTION,
     KeyId.DEDICATED,
 )
+# enum members as module constants: attribute access on an enum class costs more than an APDU
+# header, and protect/unprotect are the hot path of every head-end and simulator
+_UNICAST = KeyId.GLOBAL_UNICAST_ENCRYPTION
+_BROADCAST = KeyId.GLOBAL_BROADCAST_ENCRYPTION
+_DEDICATED = KeyId.DEDICATED
+_GLO = CipheringForm.GLO
+_DED = CipheringForm.DED
+_GENERAL_GLO = CipheringForm.GENERAL_GLO
+_GENERAL_DED = CipheringForm.GENERAL_DED
+_GENERAL = CipheringForm.GENERAL
+_SHORT_LENGTH = tuple(bytes((n,)) for n in range(0x80))
+_GLO_HEAD: tuple[bytes | None, ...] = tuple(
+    bytes((_PLAIN_TO_CIPHERED[t][0],)) if t in _PLAIN_TO_CIPHERED else None for t in range(256)
+)
+_DED_HEAD: tuple[bytes | None, ...] = tuple(
+    bytes((_PLAIN_TO_CIPHERED[t][1],)) if t in _PLAIN_TO_CIPHERED else None for t in range(256)
+)
+_TAG_LENGTH = 12
+_SC_IC = struct.Struct(">BI")
+_IV = struct.Struct(">8sI")
+_SHORT_HEADER = struct.Struct(">BBBI")  # tag, length < 0x80, SC, IC
+
+# (SC byte, SC, AES-GCM, SC || AK, counter key)
+_SendPlan = tuple[bytes, int, AESGCM, bytes, KeyId]
+# (AES-GCM, SC || AK, last accepted counters of that key by system title)
+_ReceivePlan = tuple[AESGCM, bytes, dict[bytes, int]]
 
 
 def _title(value: bytes | None, name: str) -> bytes | None:
@@ -91,7 +119,9 @@ class SecurityContext:
         "_peer_signing_key",
         "_peer_title",
         "_random",
+        "_receive_plans",
         "_received",
+        "_send_plans",
         "_signing_key",
         "_store",
         "_suite",
@@ -131,8 +161,11 @@ class SecurityContext:
         self._keys: dict[KeyId, bytes] = {}
         self._aead: dict[KeyId, AESGCM] = {}
         self._aad: dict[int, bytes] = {}
+        self._send_plans: dict[object, _SendPlan] = {}
+        self._receive_plans: dict[int, _ReceivePlan] = {}
         self._ak = b""
-        self._received: dict[tuple[bytes, KeyId], int] = {}
+        # last accepted counter per key, then per sender system title
+        self._received: dict[KeyId, dict[bytes, int]] = {k: {} for k in KeyId}
         self._signing_key = signing_key
         self._peer_signing_key = peer_signing_key
         self._agreement_key = key_agreement_key
@@ -168,6 +201,8 @@ class SecurityContext:
                 f" got {len(key)}"
             )
         self._keys[key_id] = key
+        self._send_plans.clear()
+        self._receive_plans.clear()
         if key_id in _CIPHER_KEYS:
             self._aead[key_id] = new_aead(key)
         if key_id == KeyId.AUTHENTICATION:
@@ -205,6 +240,8 @@ class SecurityContext:
         the peer's last accepted counters under the dedicated key is cleared.
         """
         self._forget_received(KeyId.DEDICATED)
+        self._send_plans.clear()
+        self._receive_plans.clear()
         if key is None:
             self._keys.pop(KeyId.DEDICATED, None)
             self._aead.pop(KeyId.DEDICATED, None)
@@ -227,18 +264,18 @@ class SecurityContext:
             self._forget_received(key_id)
 
     def _forget_received(self, key_id: KeyId) -> None:
-        for pair in [p for p in self._received if p[1] == key_id]:
-            del self._received[pair]
+        self._received[key_id].clear()
 
     def last_accepted(self, system_title: bytes, key_id: KeyId) -> int | None:
         """The last invocation counter accepted from ``system_title`` under ``key_id``."""
-        return self._received.get((bytes(system_title), KeyId(key_id)))
+        return self._received[KeyId(key_id)].get(bytes(system_title))
 
     def set_last_accepted(self, system_title: bytes, key_id: KeyId, value: int) -> None:
         """Seed the replay check (e.g. from a persisted value); only moves forward."""
-        pair = (bytes(system_title), KeyId(key_id))
-        if value > self._received.get(pair, -1):
-            self._received[pair] = value
+        received = self._received[KeyId(key_id)]
+        title = bytes(system_title)
+        if value > received.get(title, -1):
+            received[title] = value
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -283,27 +320,50 @@ class SecurityContext:
                 f" ({SecurityControl(self._min_security)!r})"
             )
 
-    def _check_counter(self, title: bytes, key_id: KeyId, ic: int) -> tuple[bytes, KeyId]:
-        pair = (title, key_id)
-        last = self._received.get(pair)
+    def _check_counter(self, title: bytes, key_id: KeyId, ic: int) -> dict[bytes, int]:
+        """Raise for a replayed counter; return where to record it once accepted."""
+        received = self._received[key_id]
+        last = received.get(title)
         if last is not None and ic <= last:
             raise InvocationCounterError(system_title=title, received=ic, expected=last + 1)
-        return pair
+        return received
+
+    def _receive_plan(self, sc: int, dedicated: bool) -> _ReceivePlan:
+        """Check a received SC once per (SC, key kind) and remember what it needs."""
+        self._check_received_sc(sc)
+        key_id = _DEDICATED if dedicated else _UNICAST
+        if sc & 0x40:
+            if dedicated:
+                raise SecurityError("broadcast key bit set on a dedicated-key APDU")
+            key_id = _BROADCAST
+        plan = (self._aead_for(key_id), self._aad_prefix(sc), self._received[key_id])
+        self._receive_plans[sc | 0x100 if dedicated else sc] = plan
+        return plan
 
     def _open(
-        self, title: bytes, sc: int, ic: int, payload: bytes, key_id: KeyId, plain: int | None
+        self, title: bytes, sc: int, ic: int, payload: bytes, dedicated: bool, plain: int | None
     ) -> bytes:
-        self._check_received_sc(sc)
-        if sc & 0x40:
-            if key_id == KeyId.DEDICATED:
-                raise SecurityError("broadcast key bit set on a dedicated-key APDU")
-            key_id = KeyId.GLOBAL_BROADCAST_ENCRYPTION
-        pair = self._check_counter(title, key_id, ic)
-        aead = self._aead_for(key_id)
-        result = gcm_open(aead, title + ic.to_bytes(4, "big"), sc, self._aad_prefix(sc), payload)
+        plan = self._receive_plans.get(sc | 0x100 if dedicated else sc)
+        if plan is None:
+            plan = self._receive_plan(sc, dedicated)
+        aead, aad, received = plan
+        last = received.get(title)
+        if last is not None and ic <= last:
+            raise InvocationCounterError(system_title=title, received=ic, expected=last + 1)
+        iv = title + ic.to_bytes(4, "big")
+        if sc & 0x30 == 0x30:
+            # inline gcm_open for the common case: see _cipher for why two encryptions
+            n = len(payload) - _TAG_LENGTH
+            if n < 0:
+                raise SecurityError("ciphered payload is shorter than the 12-byte tag")
+            result = aead.encrypt(iv, payload[:n], None)[:n]
+            if not compare_digest(aead.encrypt(iv, result, aad)[n:-4], payload[n:]):
+                raise SecurityError("authentication tag did not verify")
+        else:
+            result = gcm_open(aead, iv, sc, aad, payload)
         if plain is not None and (not result or result[0] != plain):
             raise SecurityError("ciphered tag does not match the protected APDU")
-        self._received[pair] = ic
+        received[title] = ic
         return result
 
     def _peer(self) -> bytes:
@@ -313,11 +373,32 @@ class SecurityContext:
 
     # -- protect / unprotect ----------------------------------------------------------
 
+    def _send_plan(
+        self, form: CipheringForm, security: SecurityControl | int, broadcast: bool
+    ) -> _SendPlan:
+        """Validate a protect request once per (form, security, broadcast) and remember it."""
+        sc = self._security_byte(security, broadcast)
+        dedicated = form is _DED or form is _GENERAL_DED
+        if dedicated:
+            if broadcast:
+                raise LocalProtocolError("the broadcast key cannot be used with the dedicated key")
+            key_id = _DEDICATED
+        else:
+            key_id = _BROADCAST if broadcast else _UNICAST
+        aead = self._aead.get(key_id)
+        if aead is None:
+            raise LocalProtocolError(f"no {key_id.name} key is set in this security context")
+        plan = (bytes((sc,)), sc, aead, self._aad_prefix(sc), key_id)
+        self._send_plans[
+            security if form is _GLO and not broadcast else (form, security, broadcast)
+        ] = plan
+        return plan
+
     def protect(
         self,
         apdu: bytes,
         *,
-        form: CipheringForm = CipheringForm.GLO,
+        form: CipheringForm = _GLO,
         security: SecurityControl | int = SecurityControl.AUTHENTICATED_ENCRYPTED,
         broadcast: bool = False,
     ) -> bytes:
@@ -325,38 +406,46 @@ class SecurityContext:
 
         Uses the next invocation counter of (own system title, key) from the store.
         """
-        if form is CipheringForm.GENERAL:
-            return self.protect_general(apdu, security=security, broadcast=broadcast)
+        if type(apdu) is not bytes:
+            apdu = bytes(apdu)
         if not apdu:
             raise LocalProtocolError("cannot protect an empty APDU")
-        sc = self._security_byte(security, broadcast)
-        dedicated = form is CipheringForm.DED or form is CipheringForm.GENERAL_DED
-        if dedicated:
-            if broadcast:
-                raise LocalProtocolError("the broadcast key cannot be used with the dedicated key")
-            key_id = KeyId.DEDICATED
-        elif broadcast:
-            key_id = KeyId.GLOBAL_BROADCAST_ENCRYPTION
+        if form is _GLO and not broadcast:
+            plan = self._send_plans.get(security)
+            if plan is None:
+                plan = self._send_plan(form, security, broadcast)
+            head = _GLO_HEAD[apdu[0]]
         else:
-            key_id = KeyId.GLOBAL_UNICAST_ENCRYPTION
-        aead = self._aead.get(key_id)
-        if aead is None:
-            raise LocalProtocolError(f"no {key_id.name} key is set in this security context")
-        if form is CipheringForm.GLO or form is CipheringForm.DED:
-            pair = _PLAIN_TO_CIPHERED.get(apdu[0])
-            if pair is None:
-                raise LocalProtocolError(
-                    f"APDU tag 0x{apdu[0]:02X} has no service-specific ciphered form;"
-                    " use CipheringForm.GENERAL_GLO"
-                )
-            head = bytes((pair[1] if dedicated else pair[0],))
+            if form is _GENERAL:
+                return self.protect_general(apdu, security=security, broadcast=broadcast)
+            plan = self._send_plans.get((form, security, broadcast))
+            if plan is None:
+                plan = self._send_plan(form, security, broadcast)
+            if form is _DED:
+                head = _DED_HEAD[apdu[0]]
+            elif form is _GENERAL_DED:
+                head = b"\xdc\x08" + self._title
+            else:
+                head = b"\xdb\x08" + self._title if form is _GENERAL_GLO else _GLO_HEAD[apdu[0]]
+        if head is None:
+            raise LocalProtocolError(
+                f"APDU tag 0x{apdu[0]:02X} has no service-specific ciphered form;"
+                " use CipheringForm.GENERAL_GLO"
+            )
+        sc_byte, sc, aead, aad, key_id = plan
+        title = self._title
+        ic = self._store.next(title, key_id)
+        if sc & 0x30 == 0x30:
+            sealed = aead.encrypt(_IV.pack(title, ic), apdu, aad)
+            n = len(sealed) + 1  # SC, IC and a 12-byte tag: 5 + len(apdu) + 12
+            if n < 0x80 and len(head) == 1:
+                return _SHORT_HEADER.pack(head[0], n, sc, ic) + sealed[:-4]
+            payload = sealed[:-4]
         else:
-            head = b"\xdc\x08" + self._title if dedicated else b"\xdb\x08" + self._title
-        aad = self._aad_prefix(sc)
-        ic = self._store.next(self._title, key_id)
-        ic_bytes = ic.to_bytes(4, "big")
-        payload = gcm_seal(aead, self._title + ic_bytes, sc, aad, bytes(apdu))
-        return b"".join((head, _encode_length(5 + len(payload)), bytes((sc,)), ic_bytes, payload))
+            payload = gcm_seal(aead, _IV.pack(title, ic), sc, aad, apdu)
+            n = 5 + len(payload)
+        length = _SHORT_LENGTH[n] if n < 0x80 else _encode_length(n)
+        return b"".join((head, length, sc_byte, ic.to_bytes(4, "big"), payload))
 
     def unprotect(self, data: bytes) -> bytes:
         """Check and remove the protection of a ciphered APDU; return the plain APDU.
@@ -364,17 +453,23 @@ class SecurityContext:
         Raises DecodeError for malformed envelopes, SecurityError (or its subclass
         InvocationCounterError) when the tag, key, suite, policy or counter is wrong.
         """
+        if type(data) is not bytes:
+            data = bytes(data)
         if not data:
             raise DecodeError("empty input", offset=0, expected="ciphered APDU")
         tag = data[0]
         entry = _CIPHERED_TO_PLAIN.get(tag)
         if entry is not None:
-            length, offset = _decode_length(data, 1)
-            if offset + length != len(data):
+            n = len(data)
+            if n > 1 and data[1] < 0x80:
+                length, offset = data[1], 2
+            else:
+                length, offset = _decode_length(data, 1)
+            if offset + length != n:
                 raise DecodeError(
-                    f"{len(data) - offset - length} trailing bytes",
-                    offset=offset + length,
-                    expected="end of APDU",
+                    f"length {length} does not match the {n - offset} bytes that follow",
+                    offset=offset - 1,
+                    expected="the length of the rest of the APDU",
                 )
             if length < 5:
                 raise DecodeError(
@@ -382,11 +477,33 @@ class SecurityContext:
                     offset=offset,
                     expected="security control and invocation counter",
                 )
-            sc = data[offset]
-            ic = int.from_bytes(data[offset + 1 : offset + 5], "big")
+            # the service-specific forms are the hot path: _open, inlined
             plain, dedicated = entry
-            key_id = KeyId.DEDICATED if dedicated else KeyId.GLOBAL_UNICAST_ENCRYPTION
-            return self._open(self._peer(), sc, ic, bytes(data[offset + 5 :]), key_id, plain)
+            title = self._peer_title or self._peer()
+            sc, ic = _SC_IC.unpack_from(data, offset)
+            plan = self._receive_plans.get(sc | 0x100 if dedicated else sc)
+            if plan is None:
+                plan = self._receive_plan(sc, dedicated)
+            aead, aad, received = plan
+            last = received.get(title)
+            if last is not None and ic <= last:
+                raise InvocationCounterError(system_title=title, received=ic, expected=last + 1)
+            iv = title + data[offset + 1 : offset + 5]
+            if sc & 0x30 == 0x30:
+                end = n - _TAG_LENGTH
+                start = offset + 5
+                if end < start:
+                    raise SecurityError("ciphered payload is shorter than the 12-byte tag")
+                size = end - start
+                result = aead.encrypt(iv, data[start:end], None)[:size]
+                if not compare_digest(aead.encrypt(iv, result, aad)[size:-4], data[end:]):
+                    raise SecurityError("authentication tag did not verify")
+            else:
+                result = gcm_open(aead, iv, sc, aad, data[offset + 5 :])
+            if not result or result[0] != plain:
+                raise SecurityError("ciphered tag does not match the protected APDU")
+            received[title] = ic
+            return result
         if tag == 0xDB or tag == 0xDC:
             envelope: GeneralGloCiphering | GeneralDedCiphering = (
                 GeneralGloCiphering.from_bytes(data)
@@ -401,13 +518,12 @@ class SecurityContext:
                     f"system title {title.hex().upper()} is not the peer's"
                     f" {self._peer_title.hex().upper()}"
                 )
-            key_id = KeyId.DEDICATED if tag == 0xDC else KeyId.GLOBAL_UNICAST_ENCRYPTION
             return self._open(
                 title,
                 envelope.security_control,
                 envelope.invocation_counter,
                 envelope.payload,
-                key_id,
+                tag == 0xDC,
                 None,
             )
         if tag == 0xDD:
@@ -535,20 +651,20 @@ class SecurityContext:
             key_id = (
                 KeyId.GLOBAL_BROADCAST_ENCRYPTION if broadcast else KeyId.GLOBAL_UNICAST_ENCRYPTION
             )
-            pair = self._check_counter(title, key_id, envelope.invocation_counter)
+            received = self._check_counter(title, key_id, envelope.invocation_counter)
             aead = self._aead_for(key_id)
         elif isinstance(info, WrappedKey):
-            pair = self._check_counter(title, KeyId.MASTER, envelope.invocation_counter)
+            received = self._check_counter(title, KeyId.MASTER, envelope.invocation_counter)
             master = self._keys.get(KeyId.MASTER)
             if master is None or info.kek_id != 0:
                 raise SecurityError("no key-encrypting key to unwrap the content key")
             aead = new_aead(unwrap_key(master, info.key_ciphered_data))
         else:
-            pair = self._check_counter(title, KeyId.MASTER, envelope.invocation_counter)
+            received = self._check_counter(title, KeyId.MASTER, envelope.invocation_counter)
             aead = new_aead(self._agreed_key(info, title))
         iv = title + envelope.invocation_counter.to_bytes(4, "big")
         plain = gcm_open(aead, iv, sc, self._general_aad(sc, envelope), envelope.payload)
-        self._received[pair] = envelope.invocation_counter
+        received[title] = envelope.invocation_counter
         return plain
 
     def _agreed_key(self, info: AgreedKey, originator: bytes) -> bytes:
@@ -595,11 +711,11 @@ class SecurityContext:
         title = self._peer()
         aead = self._aead_for(KeyId.GLOBAL_UNICAST_ENCRYPTION)
         ic = int.from_bytes(response[1:5], "big")
-        pair = self._check_counter(title, KeyId.GLOBAL_UNICAST_ENCRYPTION, ic)
+        received = self._check_counter(title, KeyId.GLOBAL_UNICAST_ENCRYPTION, ic)
         aad = self._aad_prefix(response[0]) + bytes(challenge)
         ok = hmac.compare_digest(gmac(aead, title + response[1:5], aad), response[5:])
         if ok:
-            self._received[pair] = ic
+            received[title] = ic
         return ok
 
     def sign(self, data: bytes) -> bytes:
