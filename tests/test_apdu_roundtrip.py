@@ -501,3 +501,32 @@ def test_construction_is_validated() -> None:
         GetRequestNext(block_number=-1)
     with pytest.raises(LocalProtocolError):
         GeneralBlockTransfer(last_block=True, window=64, block_number=1, block_data=b"")
+
+
+@FAST
+@given(attributes, methods)
+def test_descriptor_round_trip(attribute: CosemAttributeDescriptor, method: Any) -> None:
+    assert len(attribute.to_bytes()) == 9
+    assert CosemAttributeDescriptor.from_bytes(attribute.to_bytes()) == attribute
+    assert CosemMethodDescriptor.from_bytes(method.to_bytes()) == method
+    with pytest.raises(DecodeError):
+        CosemAttributeDescriptor.from_bytes(attribute.to_bytes()[:-1])
+
+
+def test_every_invoke_id_byte() -> None:
+    for byte in range(256):
+        if byte & 0x30:
+            with pytest.raises(LocalProtocolError):
+                InvokeIdAndPriority.from_byte(byte)
+        else:
+            assert InvokeIdAndPriority.from_byte(byte).to_byte() == byte
+
+
+@FAST
+@given(st.integers(0, 0xFFFFFFFF))
+def test_every_long_invoke_id(value: int) -> None:
+    if value & 0x0F000000:
+        with pytest.raises(LocalProtocolError):
+            LongInvokeIdAndPriority.from_int(value)
+    else:
+        assert LongInvokeIdAndPriority.from_int(value).to_int() == value
