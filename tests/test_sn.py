@@ -449,12 +449,6 @@ def test_garbage_gives_value_or_decode_error(tag: int, body: bytes) -> None:
             '<ListOfData Qty="01" ><UInt8 Value="01" /></ListOfData></InformationReportRequest>',
             InformationReportRequest(variables=[VariableName(name=0x0108)], values=[Unsigned(1)]),
         ),
-        (
-            '<WriteRequest><ListOfVariableAccessSpecification Qty="01" >'
-            '<VariableName Value="0108" /></ListOfVariableAccessSpecification>'
-            '<ListOfData Qty="01" ><OctetString Value="0102" /></ListOfData></WriteRequest>',
-            WriteRequest(variables=[VariableName(name=0x0108)], values=[OctetString(b"\x01\x02")]),
-        ),
     ],
 )
 def test_gurux_translator_encodings(xml: str, expected: SnApdu) -> None:
