@@ -7,7 +7,7 @@ sub-modules named in ``__all__``.
 
 from __future__ import annotations
 
-from dlmskit import apdu, axdr, cosem
+from dlmskit import apdu, axdr, cosem, security
 from dlmskit.apdu import (
     ActionRequestNormal,
     ActionResponseNormal,
@@ -36,6 +36,13 @@ from dlmskit.errors import (
     SecurityError,
     ServiceError,
     TransportError,
+)
+from dlmskit.security import (
+    CipheringForm,
+    InvocationCounterError,
+    SecurityContext,
+    SecurityControl,
+    SecuritySuite,
 )
 
 __version__ = "0.1.0"
@@ -70,4 +77,10 @@ __all__ = [
     "__version__",
     "axdr",
     "cosem",
+    "security",
+    "CipheringForm",
+    "InvocationCounterError",
+    "SecurityContext",
+    "SecurityControl",
+    "SecuritySuite",
 ]
