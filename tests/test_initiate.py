@@ -200,3 +200,36 @@ def test_garbage_gives_value_or_decode_error(
         except DecodeError:
             continue
         assert value.to_bytes()[0] == cls.TAG
+
+
+def test_green_book_ciphered_aarq_decrypts_to_the_initiate_request() -> None:
+    """Envelope from the AARQ, opened with AES-GCM (Green Book keys), gives the vector."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    from dlmskit.apdu import AARQ, CipheredApdu
+
+    aarq = AARQ.from_bytes(
+        bytes.fromhex(
+            "6066A109060760857405080103A60A04084D4D4D0000BC614E8A0207808B0760857405080201"
+            "AC0A80083132333435363738BE34043221303001234567801302FF8A7874133D414CED25B4"
+            "2534D28DB0047720606B175BD52211BE6841DB204D39EE6FDB8E356855"
+        )
+    )
+    assert aarq.user_information is not None and aarq.calling_ap_title is not None
+    envelope = CipheredApdu.from_bytes(aarq.user_information)
+    assert (envelope.tag, envelope.security_control) == (0x21, 0x30)
+    assert envelope.invocation_counter == 0x01234567
+    encryption_key = bytes(range(16))
+    authentication_key = bytes(range(0xD0, 0xE0))
+    iv = aarq.calling_ap_title + envelope.invocation_counter.to_bytes(4, "big")
+    ciphertext, tag = envelope.payload[:-12], envelope.payload[-12:]
+    decryptor = Cipher(
+        algorithms.AES(encryption_key), modes.GCM(iv, tag, min_tag_length=12)
+    ).decryptor()
+    decryptor.authenticate_additional_data(bytes((0x30,)) + authentication_key)
+    plaintext = decryptor.update(ciphertext) + decryptor.finalize()
+    assert plaintext == GREEN_BOOK_INITIATE
+    request = InitiateRequest.from_bytes(plaintext)
+    assert request.dedicated_key == bytes.fromhex("00112233445566778899AABBCCDDEEFF")
+    assert Conformance.ATTRIBUTE0_SUPPORTED_WITH_SET not in request.proposed_conformance
+    assert Conformance.ATTRIBUTE0_SUPPORTED_WITH_GET in request.proposed_conformance
