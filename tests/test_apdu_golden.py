@@ -15,6 +15,7 @@ from dlmskit.apdu import (
     CosemMethodDescriptor,
     DataAccessResult,
     DataNotification,
+    EventNotificationRequest,
     GeneralBlockTransfer,
     GetRequestNormal,
     GetResponseNormal,
@@ -234,4 +235,24 @@ def test_general_block_transfer_block_control() -> None:
     streaming = decode_apdu(hexbytes("E0 7F 0001 0000 00"))
     assert streaming == GeneralBlockTransfer(
         last_block=False, streaming=True, window=63, block_number=1, block_data=b""
+    )
+
+
+def test_event_notification_time_forms() -> None:
+    stamp = "07E80101FF0A000000FEB600"
+    body = "0046 000060030AFF 02 0300"
+    with_length = hexbytes(f"C2 01 0C {stamp} {body}")
+    fixed = hexbytes(f"C2 01 {stamp} {body}")
+    expected = EventNotificationRequest(
+        time=DateTime.from_bytes(hexbytes(stamp)),
+        attribute_descriptor=CosemAttributeDescriptor(
+            class_id=70, instance_id="0.0.96.3.10.255", attribute_id=2
+        ),
+        value=False,
+    )
+    assert expected.to_bytes() == with_length
+    assert decode_apdu(with_length) == expected
+    assert decode_apdu(fixed) == expected
+    assert decode_apdu(hexbytes(f"C2 00 {body}")) == EventNotificationRequest(
+        attribute_descriptor=expected.attribute_descriptor, value=False
     )

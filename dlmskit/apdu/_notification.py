@@ -30,7 +30,9 @@ _DEFAULT_LONG_IIP: Final = LongInvokeIdAndPriority()
 class EventNotificationRequest(TaggedApdu):
     """EVENT-NOTIFICATION-Request: a server reports an attribute value on its own.
 
-    ``time`` is OPTIONAL; when present it is a 12-byte date-time octet string.
+    ``time`` is OPTIONAL; when present it is sent as a 12-byte octet string with its
+    length (``0C``). The older ASN.1 (Cosem-Date-Time, a fixed-size OCTET STRING) sends
+    the 12 bytes without a length; that form is read too, and re-encoded with it.
     """
 
     TAG = 0xC2
@@ -53,7 +55,11 @@ class EventNotificationRequest(TaggedApdu):
         time: DateTime | None = None
         if r.flag("time usage flag"):
             pos = r.pos
-            time = read_date_time(r, "time")
+            if r.pos < r.end and r.buf[r.pos] != 12:
+                # Fixed-size form: a date-time never starts with 0x0C (year 3072 and on).
+                time = DateTime.from_bytes(r.raw(12, "time"), pos)
+            else:
+                time = read_date_time(r, "time")
             if time is None:
                 raise DecodeError("empty time octet string", offset=pos, expected="12 bytes")
         descriptor = CosemAttributeDescriptor._read(r)
