@@ -1,4 +1,4 @@
-"""BER helpers used by the ACSE APDUs: lengths, INTEGER, OBJECT IDENTIFIER, BIT STRING."""
+"""BER primitives of the ACSE APDUs: lengths, INTEGER, OBJECT IDENTIFIER, BIT STRING."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""BER tag/length/value helpers for the ACSE APDUs (ITU-T X.690, definite lengths only).
+"""BER tag/length/value encoding for the ACSE APDUs (ITU-T X.690, definite lengths only).
 
 DLMS/COSEM uses BER only for the association control APDUs (AARQ, AARE, RLRQ, RLRE);
 everything else is A-XDR. Only what those APDUs need is here: identifiers, definite
