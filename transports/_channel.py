@@ -216,14 +216,21 @@ class ChannelModel:
         """Whether ``link``'s route is down at time ``at``."""
         return any(w.contains(at) for w in self.outage_windows(link, at, at + 1e-9))
 
-    def outage_end(self, link: str, at: float) -> float:
-        """When the outage that covers ``at`` ends (``at`` itself if the route is up)."""
+    def outage_end(self, link: str, at: float, *, limit: float | None = None) -> float:
+        """When the outage that covers ``at`` ends (``at`` itself if the route is up).
+
+        Back-to-back windows count as one outage. The search stops once past ``limit``
+        (default: a day after ``at``) and returns a time at or after ``limit`` then, so a
+        channel that is always down still gives an answer.
+        """
+        stop = at + 86400.0 if limit is None else limit
         t = at
-        while True:
+        while t < stop:
             covering = [w.end for w in self.outage_windows(link, t, t + 1e-9) if w.contains(t)]
             if not covering:
                 return t
             t = max(covering)
+        return t
 
     def frame_sizes(self, size: int) -> tuple[int, ...]:
         """Wire sizes of the link frames that carry a ``size``-byte datagram."""

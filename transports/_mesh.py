@@ -28,13 +28,14 @@ Every relayed datagram, both ways, goes through the ``ChannelModel`` for that me
 jitter and loss, bandwidth, outages. Per meter and direction the relay keeps order: a
 datagram never overtakes an earlier one (it waits behind it). The DCU holds a request
 while the meter's route is down and drops it once it has waited ``request_timeout``
-seconds. Per meter at most
-``queue_limit`` requests may be queued or in flight on the mesh; a request beyond that is
-refused at once (backpressure instead of an unbounded queue), like a request for an
-unknown meter, with a gateway response carrying exception-response ``D8 01 01``
-(service-not-allowed, operation-not-possible). An APDU that is not a gateway request is
-answered with ``D8 01 02`` (service-not-allowed, service-not-supported). Channel time 0 is
-the moment the DCU opens.
+seconds. Per meter at most ``queue_limit`` requests may be queued or in flight on the
+mesh; a request beyond that is refused at once (backpressure instead of an unbounded
+queue), like a request for an unknown meter, with a gateway response carrying
+exception-response ``D8 01 01`` (service-not-allowed, operation-not-possible). An APDU
+that is not a gateway request is answered with ``D8 01 02`` (service-not-allowed,
+service-not-supported). Towards the head-end at most ``uplink_limit`` datagrams per meter
+wait on the mesh; more are dropped and counted. Channel time 0 is the moment the DCU
+opens.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ class DcuStats:
     """Requests dropped after waiting ``request_timeout`` for a route."""
     no_head_end: int = 0
     """Meter APDUs dropped because no head-end connection was open."""
+    uplink_overflow: int = 0
+    """Meter datagrams dropped because ``uplink_limit`` were already waiting for the
+    head-end (a head-end that stops reading must not make the DCU grow without bound)."""
     malformed: int = 0
     """Broken wrapper streams and undecodable meter datagrams."""
     strangers: int = 0
@@ -142,6 +146,7 @@ class _Route:
 
     meter: MeshMeter
     in_flight: int = 0
+    uplink_pending: int = 0
     owner: _Connection | None = None
     seq: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
     last_arrival: dict[Direction, float] = attrs.field(
@@ -165,11 +170,13 @@ class DataConcentrator:
         listeners: list[trio.SocketListener],
         queue_limit: int,
         request_timeout: float,
+        uplink_limit: int,
         max_apdu: int,
     ) -> None:
         self.channel = channel
         self.queue_limit = queue_limit
         self.request_timeout = request_timeout
+        self.uplink_limit = uplink_limit
         self.max_apdu = max_apdu
         self.stats = DcuStats()
         self._nursery = nursery
@@ -277,7 +284,7 @@ class DataConcentrator:
             received, datagram = item
             deadline = received + self.request_timeout
             now = self.now()
-            route_up = self.channel.outage_end(link, now)
+            route_up = self.channel.outage_end(link, now, limit=deadline)
             if route_up >= deadline:
                 await trio.sleep_until(self._origin + deadline)
                 self.stats.timed_out += 1
@@ -303,7 +310,10 @@ class DataConcentrator:
                 self.stats.delivered[Direction.DOWNLINK] += 1
                 await self._south.sendto(datagram, route.meter.address)
             else:
-                await self._to_head_end(route, datagram)
+                try:
+                    await self._to_head_end(route, datagram)
+                finally:
+                    route.uplink_pending -= 1
 
     def _transmit(self, route: _Route, direction: Direction, datagram: bytes) -> float | None:
         seq = route.seq[direction]
@@ -331,8 +341,12 @@ class DataConcentrator:
             except DecodeError:
                 self.stats.malformed += 1
                 continue
+            if route.uplink_pending >= self.uplink_limit:
+                self.stats.uplink_overflow += 1
+                continue
             arrival = self._transmit(route, Direction.UPLINK, data)
             if arrival is not None:
+                route.uplink_pending += 1
                 route.on_mesh[Direction.UPLINK][0].send_nowait((arrival, data))
 
     async def _to_head_end(self, route: _Route, datagram: bytes) -> None:
@@ -361,6 +375,7 @@ async def open_data_concentrator(
     port: int = 0,
     queue_limit: int = 4,
     request_timeout: float = 60.0,
+    uplink_limit: int = 64,
     max_apdu: int = 0xFFFF,
 ) -> AsyncIterator[DataConcentrator]:
     """Run a DCU for the duration of the ``async with`` block.
@@ -373,6 +388,8 @@ async def open_data_concentrator(
         raise LocalProtocolError("queue_limit must be at least 1")
     if request_timeout <= 0:
         raise LocalProtocolError("request_timeout must be positive")
+    if uplink_limit < 1:
+        raise LocalProtocolError("uplink_limit must be at least 1")
     bind_host = loopback_host() if host is None else host
     family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
     south = trio.socket.socket(family, socket.SOCK_DGRAM)
@@ -388,6 +405,7 @@ async def open_data_concentrator(
                     listeners=listeners,
                     queue_limit=queue_limit,
                     request_timeout=request_timeout,
+                    uplink_limit=uplink_limit,
                     max_apdu=max_apdu,
                 )
                 for meter in meters:
