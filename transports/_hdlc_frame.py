@@ -188,10 +188,15 @@ def encode_frame(frame: HdlcFrame) -> bytes:
 
 
 def _parse_header(
-    buf: bytes | bytearray, start: int, length: int
+    buf: bytes | bytearray, start: int, length: int, *, limit: int | None = None
 ) -> tuple[HdlcAddress, HdlcAddress, int, int]:
-    """Addresses, control and header end of the frame whose opening flag is at ``start``."""
+    """Addresses, control and header end of the frame whose opening flag is at ``start``.
+
+    ``limit`` bounds reading to the bytes received so far.
+    """
     end = start + 1 + length
+    if limit is not None:
+        end = min(end, limit)
     destination, pos = decode_address(buf, start + 3, end)
     source, pos = decode_address(buf, pos, end)
     if pos >= end:
@@ -249,10 +254,10 @@ class HdlcFrameReader:
 
     Feed bytes with :meth:`feed`; :meth:`next_frame` returns the next valid frame or
     ``None`` when more bytes are needed. Bytes that do not start a frame with a valid
-    header are skipped (``garbage_bytes``); a frame whose header checks but whose FCS
-    does not is dropped whole (``bad_fcs``); a header that fails its HCS is treated as
-    garbage from that flag on (``bad_hcs``). The reader never waits for more than one
-    maximum-size frame, so a stray flag cannot stall it for long.
+    header are skipped (``garbage_bytes``); a frame whose FCS fails is dropped
+    (``bad_fcs``) and a header that fails its HCS is garbage (``bad_hcs``); either way the
+    search resumes at the next flag. A stray flag holds the reader for at most a header's
+    worth of bytes (until its HCS can be checked).
     """
 
     def __init__(self) -> None:
@@ -308,21 +313,25 @@ class HdlcFrameReader:
             if fmt & 0xF000 != _FORMAT_TYPE_3 or length < 7:
                 self._skip(1)
                 continue
-            if avail < 1 + min(length, _MAX_HEADER + 2):
-                self._compact()
-                return None
+            end = pos + 1 + length  # index of the closing flag
             try:
-                destination, source, control, hdr_end = _parse_header(buf, pos, length)
+                destination, source, control, hdr_end = _parse_header(buf, pos, length, limit=size)
             except DecodeError:
+                if size < min(end, pos + 1 + _MAX_HEADER):
+                    self._compact()
+                    return None  # the header may still be completed by more bytes
                 self._skip(1)
                 continue
-            end = pos + 1 + length  # index of the closing flag
             fcs_at = end - 2
             has_info = fcs_at > hdr_end
             if has_info:
-                if fcs_at < hdr_end + 3 or crc16(buf, pos + 1, hdr_end) != (
-                    buf[hdr_end] | (buf[hdr_end + 1] << 8)
-                ):
+                if fcs_at < hdr_end + 3:
+                    self._skip(1)
+                    continue
+                if size < hdr_end + 2:
+                    self._compact()
+                    return None
+                if crc16(buf, pos + 1, hdr_end) != (buf[hdr_end] | (buf[hdr_end + 1] << 8)):
                     self.bad_hcs += 1
                     self._skip(1)
                     continue
@@ -336,13 +345,10 @@ class HdlcFrameReader:
                 self._skip(1)
                 continue
             if crc16(buf, pos + 1, fcs_at) != (buf[fcs_at] | (buf[fcs_at + 1] << 8)):
-                if has_info:
-                    self.bad_fcs += 1
-                    self.garbage_bytes += end - pos
-                    self._pos = end
-                else:
-                    self.bad_fcs += 1
-                    self._skip(1)
+                # Resynchronise from the next flag rather than jumping the whole frame: a
+                # truncated frame followed by good ones must not swallow them.
+                self.bad_fcs += 1
+                self._skip(1)
                 continue
             self._pos = end  # the closing flag may open the next frame
             self.frames += 1
