@@ -109,7 +109,7 @@ def test_gurux_server_frames_round_trip(control: int, info: bytes) -> None:
 
 
 def _drain(conn: HdlcConnection) -> list[object]:
-    events = []
+    events: list[object] = []
     while (event := conn.next_event()) is not NEED_DATA:
         events.append(event)
     return events
