@@ -8,7 +8,7 @@ those six bytes, so hashing, equality and ordering are those of the bytes.
 from __future__ import annotations
 
 import re
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, final
 
 __all__ = ["ObisCode", "ObisError", "ObisLike", "as_obis"]
 
@@ -29,6 +29,19 @@ _IEC: Final = re.compile(
 )
 
 
+# Interning: a head-end sees the same few hundred logical names in every profile it reads,
+# so conversions from bytes and text return a shared instance (bounded, cleared when full).
+_INTERN_LIMIT: Final = 4096
+_BY_BYTES: dict[bytes, ObisCode] = {}
+_BY_TEXT: dict[str, ObisCode] = {}
+
+
+def _remember(table: dict[Any, ObisCode], key: object, code: ObisCode) -> None:
+    if len(table) >= _INTERN_LIMIT:
+        table.clear()
+    table[key] = code
+
+
 def _check_field(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ObisError(f"OBIS value group {name} must be an int, got {type(value).__name__}")
@@ -37,6 +50,7 @@ def _check_field(name: str, value: object) -> int:
     return int(value)
 
 
+@final
 class ObisCode:
     """An OBIS code A.B.C.D.E.F; immutable, hashable, ordered by its six bytes.
 
@@ -46,8 +60,9 @@ class ObisCode:
     '0.0.1.0.0.255'
     """
 
-    __slots__ = ("_bytes",)
+    __slots__ = ("_bytes", "_text")
     _bytes: bytes
+    _text: str | None
 
     def __init__(self, a: int, b: int, c: int, d: int, e: int, f: int = 255) -> None:
         raw = bytes(
@@ -61,35 +76,53 @@ class ObisCode:
             )
         )
         object.__setattr__(self, "_bytes", raw)
+        object.__setattr__(self, "_text", None)
 
     @classmethod
     def _from_raw(cls, raw: bytes) -> ObisCode:
         self = object.__new__(cls)
         object.__setattr__(self, "_bytes", raw)
+        object.__setattr__(self, "_text", None)
         return self
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> ObisCode:
         """The code from a COSEM logical_name: exactly six bytes."""
-        if not isinstance(data, bytes | bytearray | memoryview):
+        if isinstance(data, bytes):
+            hit = _BY_BYTES.get(data)
+            if hit is not None:
+                return hit
+            raw = bytes(data)
+        elif isinstance(data, bytearray | memoryview):
+            raw = bytes(data)
+            hit = _BY_BYTES.get(raw)
+            if hit is not None:
+                return hit
+        else:
             raise ObisError(f"OBIS bytes must be bytes-like, got {type(data).__name__}")
-        raw = bytes(data)
         if len(raw) != 6:
             raise ObisError(f"an OBIS code is 6 bytes, got {len(raw)}")
-        return cls._from_raw(raw)
+        code = cls._from_raw(raw)
+        _remember(_BY_BYTES, raw, code)
+        return code
 
     @classmethod
     def parse(cls, text: str) -> ObisCode:
         """Parse "1.0.1.8.0.255", "1-0:1.8.0*255", "1-0:1.8.0" or "1.0.1.8.0" (F = 255)."""
         if not isinstance(text, str):
             raise ObisError(f"OBIS text must be str, got {type(text).__name__}")
+        hit = _BY_TEXT.get(text)
+        if hit is not None:
+            return hit
         stripped = text.strip()
         match = _DOTTED.fullmatch(stripped) or _IEC.fullmatch(stripped)
         if match is None:
             raise ObisError(f"not an OBIS code: {text!r}")
         groups = match.groups()
         f = groups[5]
-        return cls._from_raw(bytes([*(int(g) for g in groups[:5]), 255 if f is None else int(f)]))
+        code = cls._from_raw(bytes([*(int(g) for g in groups[:5]), 255 if f is None else int(f)]))
+        _remember(_BY_TEXT, text, code)
+        return code
 
     @property
     def a(self) -> int:
@@ -160,8 +193,12 @@ class ObisCode:
         )
 
     def __str__(self) -> str:
-        r = self._bytes
-        return f"{r[0]}.{r[1]}.{r[2]}.{r[3]}.{r[4]}.{r[5]}"
+        text = self._text
+        if text is None:
+            r = self._bytes
+            text = f"{r[0]}.{r[1]}.{r[2]}.{r[3]}.{r[4]}.{r[5]}"
+            object.__setattr__(self, "_text", text)
+        return text
 
     def __repr__(self) -> str:
         r = self._bytes

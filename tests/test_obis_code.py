@@ -209,3 +209,20 @@ def test_from_bytes_garbage(data: bytes) -> None:
     else:
         with pytest.raises(ObisError):
             ObisCode.from_bytes(data)
+
+
+def test_conversions_share_instances_and_stay_bounded() -> None:
+    from obis import _code
+
+    raw = bytes.fromhex("0100011D00FF")
+    first = ObisCode.from_bytes(raw)
+    assert ObisCode.from_bytes(bytearray(raw)) is first
+    assert ObisCode.parse("1-0:1.29.0*255") is ObisCode.parse("1-0:1.29.0*255")
+    assert str(first) == "1.0.1.29.0.255"
+    assert str(first) is str(first)
+    for n in range(_code._INTERN_LIMIT + 10):
+        ObisCode.from_bytes(n.to_bytes(6, "big"))
+        ObisCode.parse(f"1.0.{n % 256}.{n // 256}.0.255")
+    assert len(_code._BY_BYTES) <= _code._INTERN_LIMIT
+    assert len(_code._BY_TEXT) <= _code._INTERN_LIMIT
+    assert ObisCode.from_bytes(raw) == first
