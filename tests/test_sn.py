@@ -456,3 +456,30 @@ def test_gurux_translator_encodings(xml: str, expected: SnApdu) -> None:
 
     wire = bytes(GXDLMSTranslator().xmlToPdu(xml).array())
     assert _parse(wire, type(expected)) == expected
+
+
+def test_gurux_information_report() -> None:
+    from gurux_dlms.enums import DataType, InterfaceType
+    from gurux_dlms.GXDLMSNotify import GXDLMSNotify
+    from gurux_dlms.GXDLMSTranslator import GXDLMSTranslator
+    from gurux_dlms.objects import GXDLMSData
+
+    notify = GXDLMSNotify(False, 16, 1, InterfaceType.WRAPPER)
+    data = GXDLMSData("0.0.96.1.0.255")
+    data.shortName = 0x0100
+    data.value = 5
+    data.setDataType(2, DataType.UINT16)
+    wire = _apdu(notify.generateReport(None, [(data, 2)]))
+    report = _parse(wire, InformationReportRequest)
+    assert report == InformationReportRequest(
+        variables=[VariableName(name=0x0108)], values=[LongUnsigned(5)]
+    )
+    # With a current-time, gurux reads the length octet and 12 octets, then the same lists.
+    stamp = DateTime.from_bytes(bytes.fromhex("07E80101FF0C0000008000FF"))
+    timed = InformationReportRequest(
+        current_time=stamp, variables=report.variables, values=report.values
+    ).to_bytes()
+    assert timed[1] == 12
+    xml = GXDLMSTranslator().pduToXml(timed)
+    assert '<VariableName Value="0108" />' in xml
+    assert '<UInt16 Value="0005" />' in xml
