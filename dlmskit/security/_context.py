@@ -12,6 +12,7 @@ import struct
 from collections.abc import Callable
 from hmac import compare_digest
 
+import attrs
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -28,7 +29,6 @@ from dlmskit.apdu._ciphered import (
     WrappedKey,
     _decode_length,
     _encode_length,
-    _key_info_to_bytes,
 )
 from dlmskit.errors import DecodeError, LocalProtocolError, SecurityError
 from dlmskit.security._cipher import gcm_open, gcm_seal, gmac, new_aead
@@ -44,14 +44,16 @@ from dlmskit.security._counters import (
     InvocationCounterStore,
     MemoryCounterStore,
 )
-from dlmskit.security._kdf import KeyAgreementScheme, derive_key, ecdh_shared_secret
-from dlmskit.security._keywrap import unwrap_key, wrap_key
+from dlmskit.security._general import (
+    agreed_content_key,
+    general_aad,
+    new_agreed_key,
+    new_wrapped_key,
+    unwrapped_content_key,
+)
 from dlmskit.security._signing import (
     ecdsa_sign,
     ecdsa_verify,
-    generate_key_pair,
-    public_key_from_bytes,
-    public_key_to_bytes,
 )
 
 __all__ = ["SecurityContext"]
@@ -340,32 +342,6 @@ class SecurityContext:
         self._receive_plans[sc | 0x100 if dedicated else sc] = plan
         return plan
 
-    def _open(
-        self, title: bytes, sc: int, ic: int, payload: bytes, dedicated: bool, plain: int | None
-    ) -> bytes:
-        plan = self._receive_plans.get(sc | 0x100 if dedicated else sc)
-        if plan is None:
-            plan = self._receive_plan(sc, dedicated)
-        aead, aad, received = plan
-        last = received.get(title)
-        if last is not None and ic <= last:
-            raise InvocationCounterError(system_title=title, received=ic, expected=last + 1)
-        iv = title + ic.to_bytes(4, "big")
-        if sc & 0x30 == 0x30:
-            # inline gcm_open for the common case: see _cipher for why two encryptions
-            n = len(payload) - _TAG_LENGTH
-            if n < 0:
-                raise SecurityError("ciphered payload is shorter than the 12-byte tag")
-            result = aead.encrypt(iv, payload[:n], None)[:n]
-            if not compare_digest(aead.encrypt(iv, result, aad)[n:-4], payload[n:]):
-                raise SecurityError("authentication tag did not verify")
-        else:
-            result = gcm_open(aead, iv, sc, aad, payload)
-        if plain is not None and (not result or result[0] != plain):
-            raise SecurityError("ciphered tag does not match the protected APDU")
-        received[title] = ic
-        return result
-
     def _peer(self) -> bytes:
         if self._peer_title is None:
             raise LocalProtocolError("the peer system title is not known yet")
@@ -458,9 +434,10 @@ class SecurityContext:
         if not data:
             raise DecodeError("empty input", offset=0, expected="ciphered APDU")
         tag = data[0]
+        n = len(data)
         entry = _CIPHERED_TO_PLAIN.get(tag)
+        plain: int | None
         if entry is not None:
-            n = len(data)
             if n > 1 and data[1] < 0x80:
                 length, offset = data[1], 2
             else:
@@ -477,34 +454,9 @@ class SecurityContext:
                     offset=offset,
                     expected="security control and invocation counter",
                 )
-            # the service-specific forms are the hot path: _open, inlined
             plain, dedicated = entry
             title = self._peer_title or self._peer()
-            sc, ic = _SC_IC.unpack_from(data, offset)
-            plan = self._receive_plans.get(sc | 0x100 if dedicated else sc)
-            if plan is None:
-                plan = self._receive_plan(sc, dedicated)
-            aead, aad, received = plan
-            last = received.get(title)
-            if last is not None and ic <= last:
-                raise InvocationCounterError(system_title=title, received=ic, expected=last + 1)
-            iv = title + data[offset + 1 : offset + 5]
-            if sc & 0x30 == 0x30:
-                end = n - _TAG_LENGTH
-                start = offset + 5
-                if end < start:
-                    raise SecurityError("ciphered payload is shorter than the 12-byte tag")
-                size = end - start
-                result = aead.encrypt(iv, data[start:end], None)[:size]
-                if not compare_digest(aead.encrypt(iv, result, aad)[size:-4], data[end:]):
-                    raise SecurityError("authentication tag did not verify")
-            else:
-                result = gcm_open(aead, iv, sc, aad, data[offset + 5 :])
-            if not result or result[0] != plain:
-                raise SecurityError("ciphered tag does not match the protected APDU")
-            received[title] = ic
-            return result
-        if tag == 0xDB or tag == 0xDC:
+        elif tag == 0xDB or tag == 0xDC:
             envelope: GeneralGloCiphering | GeneralDedCiphering = (
                 GeneralGloCiphering.from_bytes(data)
                 if tag == 0xDB
@@ -518,21 +470,42 @@ class SecurityContext:
                     f"system title {title.hex().upper()} is not the peer's"
                     f" {self._peer_title.hex().upper()}"
                 )
-            return self._open(
-                title,
-                envelope.security_control,
-                envelope.invocation_counter,
-                envelope.payload,
-                tag == 0xDC,
-                None,
-            )
-        if tag == 0xDD:
+            plain, dedicated = None, tag == 0xDC
+            offset = n - len(envelope.payload) - 5
+        elif tag == 0xDD:
             return self._unprotect_general(GeneralCiphering.from_bytes(data))
-        raise DecodeError(
-            f"tag 0x{tag:02X} is not a ciphered APDU",
-            offset=0,
-            expected="glo-, ded- or general ciphering tag",
-        )
+        else:
+            raise DecodeError(
+                f"tag 0x{tag:02X} is not a ciphered APDU",
+                offset=0,
+                expected="glo-, ded- or general ciphering tag",
+            )
+        # data[offset:] is SC || IC || payload
+        sc, ic = _SC_IC.unpack_from(data, offset)
+        plan = self._receive_plans.get(sc | 0x100 if dedicated else sc)
+        if plan is None:
+            plan = self._receive_plan(sc, dedicated)
+        aead, aad, received = plan
+        last = received.get(title)
+        if last is not None and ic <= last:
+            raise InvocationCounterError(system_title=title, received=ic, expected=last + 1)
+        iv = title + data[offset + 1 : offset + 5]
+        if sc & 0x30 == 0x30:
+            # gcm_open, inlined for the common case (see _cipher for the two encryptions)
+            end = n - _TAG_LENGTH
+            start = offset + 5
+            if end < start:
+                raise SecurityError("ciphered payload is shorter than the 12-byte tag")
+            size = end - start
+            result = aead.encrypt(iv, data[start:end], None)[:size]
+            if not compare_digest(aead.encrypt(iv, result, aad)[size:-4], data[end:]):
+                raise SecurityError("authentication tag did not verify")
+        else:
+            result = gcm_open(aead, iv, sc, aad, data[offset + 5 :])
+        if plain is not None and (not result or result[0] != plain):
+            raise SecurityError("ciphered tag does not match the protected APDU")
+        received[title] = ic
+        return result
 
     # -- general-ciphering ------------------------------------------------------------
 
@@ -560,9 +533,7 @@ class SecurityContext:
         recipient = self._peer()
         info: KeyInfo
         if key_info is IdentifiedKey:
-            key_id = (
-                KeyId.GLOBAL_BROADCAST_ENCRYPTION if broadcast else KeyId.GLOBAL_UNICAST_ENCRYPTION
-            )
+            key_id = _BROADCAST if broadcast else _UNICAST
             aead = self._aead.get(key_id)
             if aead is None:
                 raise LocalProtocolError(f"no {key_id.name} key is set in this security context")
@@ -572,29 +543,21 @@ class SecurityContext:
             if master is None:
                 raise LocalProtocolError("no MASTER key is set to wrap a content key")
             content_key = self._random(key_length(self._suite))
-            key_id = KeyId.MASTER
-            aead = new_aead(content_key)
-            info = WrappedKey(kek_id=0, key_ciphered_data=wrap_key(master, content_key))
+            key_id, aead = KeyId.MASTER, new_aead(content_key)
+            info = new_wrapped_key(master, content_key)
         elif key_info is AgreedKey:
             if self._peer_agreement_key is None:
                 raise LocalProtocolError("no peer key-agreement key is set for an agreed key")
-            ephemeral = generate_key_pair(self._suite)
-            z = ecdh_shared_secret(ephemeral, self._peer_agreement_key)
-            content_key = derive_key(
-                z,
+            if self._suite == SecuritySuite.AES_GCM_128:
+                raise LocalProtocolError("agreed keys need security suite 1 or 2")
+            content_key, info = new_agreed_key(
                 suite=self._suite,
-                party_u_system_title=self._title,
-                party_v_system_title=recipient,
+                peer_agreement_key=self._peer_agreement_key,
+                signing_key=self._signing_key,
+                originator=self._title,
+                recipient=recipient,
             )
-            public = public_key_to_bytes(ephemeral.public_key())
-            if self._signing_key is not None:
-                public += ecdsa_sign(self._signing_key, public)
-            key_id = KeyId.MASTER
-            aead = new_aead(content_key)
-            info = AgreedKey(
-                key_parameters=bytes((KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN,)),
-                key_ciphered_data=public,
-            )
+            key_id, aead = KeyId.MASTER, new_aead(content_key)
         else:
             raise LocalProtocolError(f"unknown key-info kind {key_info!r}")
         ic = self._store.next(self._title, key_id)
@@ -609,31 +572,9 @@ class SecurityContext:
             invocation_counter=ic,
             payload=b"",
         )
-        aad = self._general_aad(sc, envelope)
-        payload = gcm_seal(aead, self._title + ic.to_bytes(4, "big"), sc, aad, bytes(apdu))
-        return b"".join(
-            (
-                b"\xdd",
-                envelope.header_fields(),
-                _key_info_to_bytes(info),
-                _encode_length(5 + len(payload)),
-                bytes((sc,)),
-                ic.to_bytes(4, "big"),
-                payload,
-            )
-        )
-
-    def _general_aad(self, sc: int, envelope: GeneralCiphering) -> bytes:
-        """SC || AK || transaction-id .. other-information (each length-prefixed).
-
-        This is the AAD gurux-dlms uses for suites 1 and 2 (dlms-facts 3.3). It is used
-        for every suite here, so that no header field of a general-ciphering APDU can be
-        altered unnoticed once authentication is on.
-        """
-        aad = self._aad_prefix(sc)
-        if sc & 0x10:
-            aad += envelope.header_fields()
-        return aad
+        aad = general_aad(self._aad_prefix(sc), sc, envelope)
+        payload = gcm_seal(aead, _IV.pack(self._title, ic), sc, aad, bytes(apdu))
+        return attrs.evolve(envelope, payload=payload).to_bytes()
 
     def _unprotect_general(self, envelope: GeneralCiphering) -> bytes:
         title = envelope.originator_system_title
@@ -646,44 +587,30 @@ class SecurityContext:
         sc = envelope.security_control
         self._check_received_sc(sc)
         info = envelope.key_info
+        ic = envelope.invocation_counter
         if info is None or isinstance(info, IdentifiedKey):
             broadcast = (info is not None and info.key_id == 1) or bool(sc & 0x40)
-            key_id = (
-                KeyId.GLOBAL_BROADCAST_ENCRYPTION if broadcast else KeyId.GLOBAL_UNICAST_ENCRYPTION
-            )
-            received = self._check_counter(title, key_id, envelope.invocation_counter)
+            key_id = _BROADCAST if broadcast else _UNICAST
+            received = self._check_counter(title, key_id, ic)
             aead = self._aead_for(key_id)
         elif isinstance(info, WrappedKey):
-            received = self._check_counter(title, KeyId.MASTER, envelope.invocation_counter)
-            master = self._keys.get(KeyId.MASTER)
-            if master is None or info.kek_id != 0:
-                raise SecurityError("no key-encrypting key to unwrap the content key")
-            aead = new_aead(unwrap_key(master, info.key_ciphered_data))
+            received = self._check_counter(title, KeyId.MASTER, ic)
+            aead = new_aead(unwrapped_content_key(info, self._keys.get(KeyId.MASTER)))
         else:
-            received = self._check_counter(title, KeyId.MASTER, envelope.invocation_counter)
-            aead = new_aead(self._agreed_key(info, title))
-        iv = title + envelope.invocation_counter.to_bytes(4, "big")
-        plain = gcm_open(aead, iv, sc, self._general_aad(sc, envelope), envelope.payload)
-        received[title] = envelope.invocation_counter
+            received = self._check_counter(title, KeyId.MASTER, ic)
+            content_key = agreed_content_key(
+                info,
+                suite=self._suite,
+                agreement_key=self._agreement_key,
+                peer_signing_key=self._peer_signing_key,
+                originator=title,
+                recipient=self._title,
+            )
+            aead = new_aead(content_key)
+        aad = general_aad(self._aad_prefix(sc), sc, envelope)
+        plain = gcm_open(aead, _IV.pack(title, ic), sc, aad, envelope.payload)
+        received[title] = ic
         return plain
-
-    def _agreed_key(self, info: AgreedKey, originator: bytes) -> bytes:
-        if info.key_parameters != bytes((KeyAgreementScheme.ONE_PASS_DIFFIE_HELLMAN,)):
-            raise SecurityError("only one-pass Diffie-Hellman agreed keys are supported")
-        if self._agreement_key is None:
-            raise SecurityError("no key-agreement key is set to derive the agreed key")
-        size = 32 if self._suite == SecuritySuite.ECDH_ECDSA_AES_GCM_128_SHA_256 else 48
-        data = info.key_ciphered_data
-        public, signature = data[: 2 * size], data[2 * size :]
-        if self._peer_signing_key is not None and not ecdsa_verify(
-            self._peer_signing_key, public, signature
-        ):
-            raise SecurityError("signature of the ephemeral public key did not verify")
-        ephemeral = public_key_from_bytes(public, self._suite)
-        z = ecdh_shared_secret(self._agreement_key, ephemeral)
-        return derive_key(
-            z, suite=self._suite, party_u_system_title=originator, party_v_system_title=self._title
-        )
 
     # -- HLS helpers (mechanisms 5 and 7) ---------------------------------------------
 
