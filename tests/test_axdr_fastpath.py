@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import dlmskit.axdr._fastencode as fastencode
 import dlmskit.axdr._fastpath as fastpath
 from dlmskit.axdr import (
     DONT_CARE,
@@ -129,7 +130,7 @@ def same_shape_arrays(draw: st.DrawFn) -> Array:
     return Array([row[0] for row in body])
 
 
-@settings(max_examples=200)
+@settings(max_examples=120)
 @given(same_shape_arrays())
 def test_fast_path_equals_general_path(value: Array) -> None:
     raw = encode(value)
@@ -147,7 +148,7 @@ def test_fast_path_equals_general_path(value: Array) -> None:
     assert (taken is None) == has_nan32
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(same_shape_arrays(), st.integers(0, 1 << 30), st.integers(0, 255))
 def test_fast_path_on_one_changed_octet(value: Array, where: int, octet: int) -> None:
     """Change any one octet: both paths agree on the value or on failing."""
@@ -231,3 +232,61 @@ def test_float32_nan_rows_keep_their_bits() -> None:
     )
     raw = b"\x01\x06" + rows
     assert encode(decode(raw)) == raw
+
+
+@contextmanager
+def general_encoder_only() -> Iterator[None]:
+    saved = fastencode.MIN_ROWS
+    fastencode.MIN_ROWS = 1 << 62
+    try:
+        yield
+    finally:
+        fastencode.MIN_ROWS = saved
+
+
+def general_encode(value: Any) -> bytes:
+    with general_encoder_only():
+        return encode(value)
+
+
+@settings(max_examples=120)
+@given(same_shape_arrays())
+def test_fast_encoder_equals_general_encoder(value: Array) -> None:
+    raw = encode(value)
+    assert raw == general_encode(value)
+    assert strict_equal(decode(raw), value)
+    # Rows made only of the types the fast encoder packs do take it.
+    cells = [c for row in value for c in (row if isinstance(row, Structure) else (row,))]
+    packable = all(type(c) in fastencode._CODES for c in cells)
+    assert fastencode.encode_uniform_array(bytearray(), value) == packable
+
+
+def test_fast_encoder_is_taken_for_profile_rows() -> None:
+    value = profile(96)
+    out = bytearray()
+    assert fastencode.encode_uniform_array(out, value)
+    assert bytes(out) == general_encode(value)
+    plain = [tuple(row) for row in value if isinstance(row, Structure)]  # plain tuples too
+    assert len(plain) == 96
+    out = bytearray()
+    assert fastencode.encode_uniform_array(out, plain)
+    assert bytes(out) == general_encode(value)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda rows: rows.__setitem__(9, Structure([*rows[9][:5], LongUnsigned(1)])),
+        lambda rows: rows.__setitem__(9, Structure(rows[9][:5])),
+        lambda rows: rows.__setitem__(9, Array(rows[9])),
+        lambda rows: rows.__setitem__(9, Structure([OctetString(b"short"), *rows[9][1:]])),
+        lambda rows: rows.__setitem__(9, Structure([None, *rows[9][1:]])),
+    ],
+)
+def test_fast_encoder_declines_mixed_rows(change: Any) -> None:
+    rows = list(profile(12))
+    change(rows)
+    out = bytearray()
+    assert not fastencode.encode_uniform_array(out, rows)
+    assert out == b""
+    assert encode(Array(rows)) == general_encode(Array(rows))

@@ -13,6 +13,7 @@ from typing import Any
 
 from dlmskit.axdr._compact import encode_compact_array
 from dlmskit.axdr._datetime import Date, DateTime, Time
+from dlmskit.axdr._fastencode import MIN_ROWS, encode_uniform_array
 from dlmskit.axdr._length import encode_length
 from dlmskit.axdr._scalar import encode_simple
 from dlmskit.axdr._types import (
@@ -135,12 +136,15 @@ def _encode_into(out: bytearray, value: Encodable) -> None:
         if tag is None:
             tag = data_type_of(item)
         if tag == DataType.ARRAY or tag == DataType.STRUCTURE:
-            out.append(tag)
-            out += encode_length(len(item))
-            if item:
-                if len(stack) >= MAX_ENCODE_DEPTH:
-                    raise LocalProtocolError(f"data nested deeper than {MAX_ENCODE_DEPTH}")
-                stack.append(iter(item))
+            if tag == DataType.ARRAY and len(item) >= MIN_ROWS and encode_uniform_array(out, item):
+                pass  # written whole by the same-shape fast path
+            else:
+                out.append(tag)
+                out += encode_length(len(item))
+                if item:
+                    if len(stack) >= MAX_ENCODE_DEPTH:
+                        raise LocalProtocolError(f"data nested deeper than {MAX_ENCODE_DEPTH}")
+                    stack.append(iter(item))
         elif tag == DataType.COMPACT_ARRAY:
             out.append(tag)
             encode_compact_array(out, item)
