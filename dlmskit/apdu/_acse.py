@@ -1,4 +1,4 @@
-"""ACSE APDUs: AARQ, AARE, RLRQ, RLRE (ISO/IEC 8650-1 as profiled by Green Book 9.3).
+"""ACSE APDUs: AARQ, AARE, RLRQ, RLRE (ISO/IEC 8650-1, as profiled by the Green Book).
 
 These four are BER encoded, unlike every other xDLMS APDU. Fields follow the ACSE
 ASN.1 with the DLMS profile's forms: AP-titles and AE-qualifiers are OCTET STRINGs,

@@ -1,4 +1,4 @@
-"""xDLMS InitiateRequest / InitiateResponse and the conformance block (Green Book 9.4, 9.5).
+"""xDLMS InitiateRequest / InitiateResponse and the conformance block (xDLMS ASN.1, Green Book).
 
 These two APDUs travel inside the user-information field of the AARQ and AARE. They are
 A-XDR encoded, except that the conformance block keeps its BER form

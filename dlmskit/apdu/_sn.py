@@ -2,7 +2,7 @@
 
 SN referencing addresses attributes by a 16-bit variable name: the object's base name
 plus 8 per attribute after the first (and, for methods, an offset given by the
-interface class). The ASN.1 (Green Book 9.5, xDLMS) types ObjectName as Integer16; the
+interface class). The xDLMS ASN.1 types ObjectName as Integer16; the
 names are conventionally written as unsigned hex (0xFA00), so dlmskit keeps them as
 0..0xFFFF. All six APDUs are A-XDR encoded; Data values use :mod:`dlmskit.axdr`.
 
