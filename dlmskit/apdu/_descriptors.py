@@ -97,7 +97,11 @@ class ApduReader:
         return pos
 
     def u8(self, expected: str) -> int:
-        return self.buf[self._take(1, expected)]
+        pos = self.pos
+        if pos >= self.end:
+            raise DecodeError("APDU truncated", offset=pos, expected=expected)
+        self.pos = pos + 1
+        return self.buf[pos]
 
     def i8(self, expected: str) -> int:
         value = self.buf[self._take(1, expected)]
@@ -113,7 +117,7 @@ class ApduReader:
 
     def flag(self, expected: str) -> bool:
         """A-XDR BOOLEAN or OPTIONAL usage flag: zero is false, anything else true."""
-        return self.buf[self._take(1, expected)] != 0
+        return self.u8(expected) != 0
 
     def raw(self, n: int, expected: str) -> bytes:
         pos = self._take(n, expected)
@@ -239,8 +243,10 @@ class ChoiceApdu(TaggedApdu):
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Self:
         r = ApduReader(data)
-        tag = r.u8("APDU tag")
-        choice = r.u8("service choice")
+        if r.end < 2:
+            raise DecodeError("APDU truncated", offset=r.end, expected="APDU tag and choice")
+        tag, choice = r.buf[0], r.buf[1]
+        r.pos = 2
         if tag != cls.TAG or choice != cls.CHOICE:
             raise DecodeError(
                 f"header {tag:02X} {choice:02X} is not {cls.__name__}",
