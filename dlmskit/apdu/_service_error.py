@@ -1,9 +1,10 @@
 """ConfirmedServiceError (0x0E) and EXCEPTION-Response (0xD8), xDLMS error APDUs.
 
-ConfirmedServiceError answers an initiate, read or write request that failed (Green Book
-9.5, xDLMS ASN.1): a CHOICE naming the failed service, each carrying a ServiceError
-CHOICE whose alternatives are IMPLICIT ENUMERATED, so the A-XDR form is three octets,
-e.g. ``0E 01 06 03`` = initiateError / initiate / pdu-size-too-short.
+ConfirmedServiceError answers an initiate, read or write request that failed (xDLMS
+ASN.1): a CHOICE naming the failed service, each carrying a ServiceError CHOICE whose
+alternatives are IMPLICIT ENUMERATED, so the A-XDR form is three octets, e.g.
+``0E 01 06 03`` = initiateError / initiate / pdu-size-too-short. The ServiceError tags
+follow the ASN.1: load-data-set [7], change-scope [8] reserved, task [9].
 
 EXCEPTION-Response tells the client its request could not be handled at all:
 ``D8 <state-error> <service-error>``; invocation-counter-error carries the counter the
