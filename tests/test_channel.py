@@ -124,9 +124,12 @@ def test_bandwidth_adds_serialisation_delay() -> None:
 
 
 def test_mtu_drops_too_big() -> None:
-    t = WISUN_DEFAULT.transmit(link="m", seq=0, at=0.0, size=1281)
+    # IPv6 minimum MTU 1280 less 40 bytes of IPv6 and 8 of UDP header.
+    t = WISUN_DEFAULT.transmit(link="m", seq=0, at=0.0, size=1233)
     assert not t.delivered
     assert t.cause is LossCause.TOO_BIG
+    fits = attrs.evolve(WISUN_DEFAULT, hop_loss=0.0, outage_probability=0.0)
+    assert fits.transmit(link="m", seq=0, at=0.0, size=1232).delivered
 
 
 def test_scheduled_outage_for_one_link_and_for_all() -> None:
@@ -299,3 +302,42 @@ def test_outage_end_stops_at_the_limit_on_a_channel_always_down() -> None:
     )
     assert scheduled.outage_end("m", 5.0) == 25.0
     assert scheduled.outage_end("m", 5.0, limit=12.0) == 25.0
+
+
+def test_reliable_transmission_turns_loss_into_delay() -> None:
+    model = ChannelModel(name="tcp", seed=3, hop_latency=0.2, hop_loss=0.3)
+    sample = [
+        model.transmit_reliably(link="m", seq=s, at=s * 100.0, size=100, rto=1.0)
+        for s in range(500)
+    ]
+    assert sample == [
+        model.transmit_reliably(link="m", seq=s, at=s * 100.0, size=100, rto=1.0)
+        for s in range(500)
+    ]
+    for s, t in enumerate(sample):
+        first = model.transmit(link="m", seq=s, at=s * 100.0, size=100)
+        assert (t.attempts == 1) == first.delivered
+        if t.attempts == 1:
+            assert t == first
+    delivered = [t for t in sample if t.delivered]
+    assert len(delivered) >= 495
+    for t in delivered:
+        # attempt k leaves after 1 + 2 + ... + 2^(k-2) seconds of timeouts.
+        assert t.latency == pytest.approx(0.2 + (2 ** (t.attempts - 1) - 1), abs=1e-9)
+    retried = [t for t in delivered if t.attempts > 1]
+    assert abs(len(retried) / len(sample) - 0.3) < 0.07
+    assert max(t.attempts for t in sample) <= 8
+
+
+def test_reliable_transmission_waits_out_an_outage() -> None:
+    model = ChannelModel(
+        name="tcp-out", hop_latency=0.1, outages=(OutageWindow(start=10.0, end=15.0),)
+    )
+    t = model.transmit_reliably(link="m", seq=0, at=10.0, size=10, rto=1.0)
+    # Attempts at 10, 11, 13 fall in the outage; the one at 17 gets through.
+    assert (t.delivered, t.attempts, t.sent_at) == (True, 4, 10.0)
+    assert t.arrival == pytest.approx(17.1)
+    gone = model.transmit_reliably(link="m", seq=1, at=10.0, size=10, rto=1.0, max_attempts=2)
+    assert (gone.delivered, gone.cause, gone.attempts) == (False, LossCause.OUTAGE, 2)
+    with pytest.raises(LocalProtocolError):
+        model.transmit_reliably(link="m", seq=0, at=0.0, size=10, rto=0.0)

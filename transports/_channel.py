@@ -112,6 +112,8 @@ class Transmission:
     hops: int
     frame_arrivals: tuple[float | None, ...]
     """Arrival time of each link frame (``None``: lost); empty when not sent at all."""
+    attempts: int = 1
+    """Transmissions it took (``transmit_reliably``); 1 for a datagram."""
 
     @property
     def latency(self) -> float | None:
@@ -145,7 +147,9 @@ class ChannelModel:
     hop_loss: float = attrs.field(default=0.0, validator=_probability)
     hop_weights: tuple[float, ...] = attrs.field(default=(1.0,), validator=_check_hop_weights)
     mtu: int | None = None
-    """Largest datagram the channel carries; larger ones are lost (``TOO_BIG``)."""
+    """Largest packet the channel carries; larger ones are lost (``TOO_BIG``)."""
+    ip_overhead: int = attrs.field(default=0, validator=_non_negative)
+    """Network header bytes (IPv6 40 + UDP 8) a datagram adds against ``mtu``."""
     frame_payload: int | None = None
     """Link frame payload for 6LoWPAN fragmentation; ``None``: one frame per datagram."""
     bandwidth: float | None = None
@@ -246,9 +250,42 @@ class ChannelModel:
         direction: Direction = Direction.DOWNLINK,
     ) -> Transmission:
         """Decide the fate of datagram number ``seq`` of ``size`` bytes sent at ``at``."""
+        return self._decide(link, seq, 0, at, size, direction)
+
+    def transmit_reliably(
+        self,
+        *,
+        link: str,
+        seq: int,
+        at: float,
+        size: int,
+        direction: Direction = Direction.DOWNLINK,
+        rto: float = 1.0,
+        max_attempts: int = 8,
+    ) -> Transmission:
+        """Like ``transmit`` for a stream transport (TCP over cellular): a lost segment is
+        sent again after a retransmission timeout that starts at ``rto`` and doubles on
+        every attempt, so loss and outages become delay. The result is the first attempt
+        that got through (``attempts`` says which), or the last one after
+        ``max_attempts`` failures, when a real stack would give up on the session."""
+        if rto <= 0 or max_attempts < 1:
+            raise LocalProtocolError("rto must be positive and max_attempts at least 1")
+        t = at
+        timeout = rto
+        for attempt in range(max_attempts):
+            tx = self._decide(link, seq, attempt, t, size, direction)
+            if tx.delivered or tx.cause is LossCause.TOO_BIG:
+                break
+            t += timeout
+            timeout *= 2
+        return attrs.evolve(tx, sent_at=at, attempts=attempt + 1)
+
+    def _decide(
+        self, link: str, seq: int, attempt: int, at: float, size: int, direction: Direction
+    ) -> Transmission:
         hops = self.hops_for(link)
         too_big = self.frame_payload is not None and size > MAX_DATAGRAM_SIZE
-        if too_big or (self.mtu is not None and size > self.mtu):
+        if too_big or (self.mtu is not None and size + self.ip_overhead > self.mtu):
             return Transmission(
                 delivered=False,
                 cause=LossCause.TOO_BIG,
@@ -266,7 +303,10 @@ class ChannelModel:
                 hops=hops,
                 frame_arrivals=(),
             )
-        rng = self._rng("tx", link, int(direction), seq)
+        if attempt:
+            rng = self._rng("tx", link, int(direction), seq, attempt)
+        else:
+            rng = self._rng("tx", link, int(direction), seq)
         arrivals: list[float | None] = []
         queued = 0.0
         low = self.hop_latency - self.hop_jitter
@@ -337,6 +377,7 @@ WISUN_DEFAULT = ChannelModel(
     hop_loss=0.01,
     hop_weights=_MESH_HOPS,
     mtu=1280,
+    ip_overhead=48,
     frame_payload=255,
     bandwidth=None,
     outage_slot=3600.0,
@@ -345,8 +386,8 @@ WISUN_DEFAULT = ChannelModel(
 )
 """Wi-SUN FAN: RTT = 2 x (121 + 66 x hops) ms fits the measured 373 ms (1 hop) .. 899 ms
 (5 hops) of TI SWRA714A; 1 % frame loss per hop after MAC retries (dlms-facts §5 gives
-1-5 % raw); 1-8 hops, median 3; IPv6 MTU 1280; 255-byte FAN MAC frames fragment larger
-datagrams; a 30-120 s route outage in about 2 % of hours per link."""
+1-5 % raw); 1-8 hops, median 3; IPv6 MTU 1280 (so UDP payloads up to 1232 bytes);
+255-byte FAN MAC frames fragment larger datagrams; a 30-120 s route outage in about 2 % of hours per link."""
 
 RF_MESH_DEFAULT = ChannelModel(
     name="rf-mesh",
@@ -391,6 +432,7 @@ NB_IOT = ChannelModel(
     hop_jitter=2.25,
     hop_loss=0.01,
     mtu=1280,
+    ip_overhead=48,
     bandwidth=2500.0,
     idle_timeout=(120.0, 300.0),
 )
