@@ -6,7 +6,7 @@ import pytest
 from gurux_dlms._GXObjectFactory import _GXObjectFactory
 from gurux_dlms.enums import ObjectType
 
-from dlmskit.axdr import DataType
+from dlmskit.axdr import DataType, Enum, Unsigned, decode
 from dlmskit.cosem import (
     INTERFACE_CLASSES,
     AttributeAccess,
@@ -449,3 +449,43 @@ def test_agrees_with_gurux_object_model(class_id: int) -> None:
             continue
         theirs = int(gurux.getDataType(attribute.index))
         assert (0 if attribute.type is None else int(attribute.type)) == theirs, attribute
+
+
+def test_date_time_attributes() -> None:
+    flagged = {(d.class_id, a.name) for d in INTERFACE_CLASSES for a in d.attributes if a.date_time}
+    assert flagged == {
+        (4, "capture_time"),
+        (5, "capture_time"),
+        (5, "start_time_current"),
+        (8, "time"),
+        (8, "daylight_savings_begin"),
+        (8, "daylight_savings_end"),
+        (20, "activate_passive_calendar_time"),
+        (40, "last_confirmation_date_time"),
+    }
+    for d in INTERFACE_CLASSES:
+        for a in d.attributes:
+            if a.date_time:
+                assert a.type is DataType.OCTET_STRING
+
+
+def test_accepts_decoded_values() -> None:
+    clock_time = interface_class(8).attribute("time")
+    assert clock_time is not None
+    stamp = bytes.fromhex("07E8010101000000 00FEB600")
+    assert clock_time.accepts(decode(bytes([9, 12]) + stamp))
+    assert clock_time.accepts(decode(bytes([25]) + stamp))
+    assert not clock_time.accepts(decode(bytes.fromhex("0600000001")))
+    assert not clock_time.accepts(5)  # a plain int has no A-XDR type
+    scaler_unit = interface_class(3).attribute("scaler_unit")
+    assert scaler_unit is not None
+    assert scaler_unit.accepts(decode(bytes.fromhex("02020FFD161E")))
+    assert not scaler_unit.accepts(decode(bytes.fromhex("01020FFD161E")))
+    value = interface_class(3).attribute("value")
+    assert value is not None
+    assert value.accepts(decode(bytes.fromhex("0600000001")))
+    assert value.accepts(None)
+    status = interface_class(8).attribute("status")
+    assert status is not None
+    assert status.accepts(Unsigned(0))
+    assert not status.accepts(Enum(0))

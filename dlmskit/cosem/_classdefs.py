@@ -28,6 +28,20 @@ RW = AttributeAccess.READ_AND_WRITE
 WO = AttributeAccess.WRITE_ONLY
 
 _Attr = tuple[str, DataType | None, bool, AttributeAccess]
+
+# Octet-string attributes that hold a date-time (Blue Book: octet-string formatted as
+# date-time, 12 octets).
+_DATE_TIMES: Final = frozenset(
+    {
+        "time",
+        "capture_time",
+        "start_time_current",
+        "daylight_savings_begin",
+        "daylight_savings_end",
+        "activate_passive_calendar_time",
+        "last_confirmation_date_time",
+    }
+)
 _Meth = tuple[str, DataType | None]
 
 
@@ -41,7 +55,9 @@ def _cls(
         attributes=(
             LOGICAL_NAME,
             *(
-                AttributeDef(index=i, name=n, type=t, static=s, access=a)
+                AttributeDef(
+                    index=i, name=n, type=t, static=s, access=a, date_time=n in _DATE_TIMES
+                )
                 for i, (n, t, s, a) in enumerate(attrs, start=2)
             ),
         ),

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
-from dlmskit.axdr import DataType
+from dlmskit.axdr import DataType, data_type_of
+from dlmskit.errors import LocalProtocolError
 
 __all__ = [
     "AttributeAccess",
@@ -48,6 +49,18 @@ class AttributeDef:
     type: DataType | None
     static: bool
     access: AttributeAccess = AttributeAccess.READ_ONLY
+    date_time: bool = False
+    """An octet-string holding a 12-octet date-time (meters also send tag 25 date-time)."""
+
+    def accepts(self, value: object) -> bool:
+        """Whether a decoded value has this attribute's type (``type`` ``None``: any)."""
+        if self.type is None:
+            return True
+        try:
+            tag = data_type_of(value)
+        except LocalProtocolError:
+            return False
+        return tag is self.type or (self.date_time and tag is DataType.DATE_TIME)
 
 
 @attrs.frozen(kw_only=True)
