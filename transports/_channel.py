@@ -148,7 +148,7 @@ class ChannelModel:
     hop_weights: tuple[float, ...] = attrs.field(default=(1.0,), validator=_check_hop_weights)
     mtu: int | None = None
     """Largest packet the channel carries; larger ones are lost (``TOO_BIG``)."""
-    ip_overhead: int = attrs.field(default=0, validator=_non_negative)
+    ip_overhead: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     """Network header bytes (IPv6 40 + UDP 8) a datagram adds against ``mtu``."""
     frame_payload: int | None = None
     """Link frame payload for 6LoWPAN fragmentation; ``None``: one frame per datagram."""
@@ -387,7 +387,8 @@ WISUN_DEFAULT = ChannelModel(
 """Wi-SUN FAN: RTT = 2 x (121 + 66 x hops) ms fits the measured 373 ms (1 hop) .. 899 ms
 (5 hops) of TI SWRA714A; 1 % frame loss per hop after MAC retries (dlms-facts §5 gives
 1-5 % raw); 1-8 hops, median 3; IPv6 MTU 1280 (so UDP payloads up to 1232 bytes);
-255-byte FAN MAC frames fragment larger datagrams; a 30-120 s route outage in about 2 % of hours per link."""
+255-byte FAN MAC frames fragment larger datagrams; a 30-120 s route outage in about 2 %
+of hours per link."""
 
 RF_MESH_DEFAULT = ChannelModel(
     name="rf-mesh",
