@@ -218,6 +218,7 @@ def test_cellular_presets_rtt_range(model: ChannelModel, low: float, high: float
         {"frame_payload": 8},
         {"outage_duration": (50.0, 10.0)},
         {"base_latency": -1.0},
+        {"ip_overhead": -1},
     ],
 )
 def test_invalid_parameters_rejected(kwargs: dict[str, object]) -> None:

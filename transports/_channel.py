@@ -83,6 +83,11 @@ def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) ->
         raise LocalProtocolError(f"{attribute.name} must be >= 0, got {value}")
 
 
+def _non_negative_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 0:
+        raise LocalProtocolError(f"{attribute.name} must be >= 0, got {value}")
+
+
 @attrs.frozen(kw_only=True)
 class OutageWindow:
     """The route of ``link`` (or of every link when ``link`` is ``None``) is down in
@@ -148,7 +153,7 @@ class ChannelModel:
     hop_weights: tuple[float, ...] = attrs.field(default=(1.0,), validator=_check_hop_weights)
     mtu: int | None = None
     """Largest packet the channel carries; larger ones are lost (``TOO_BIG``)."""
-    ip_overhead: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    ip_overhead: int = attrs.field(default=0, validator=_non_negative_int)
     """Network header bytes (IPv6 40 + UDP 8) a datagram adds against ``mtu``."""
     frame_payload: int | None = None
     """Link frame payload for 6LoWPAN fragmentation; ``None``: one frame per datagram."""
