@@ -46,6 +46,7 @@ from dlmskit.apdu import (
     SetRequestWithList,
     SetResponseDatablock,
     SetResponseLastDatablock,
+    SetResponseNormal,
     SetResponseWithList,
     decode_apdu,
 )
@@ -423,6 +424,55 @@ def test_get_response_datablocks_from_gurux_server_side() -> None:
         blocks.append(apdu.result)
         settings.increaseBlockIndex()
     assert b"".join(blocks).startswith(b"\x09\x81\x96" + b"q" * 40)
+
+
+def _server_pdu(command: int, kind: int, body: Any, status: int) -> bytes:
+    settings = GXDLMSSettings(True, None)
+    settings.interfaceType = InterfaceType.WRAPPER
+    out = GXByteBuffer()
+    GXDLMS.getLNPdu(GXDLMSLNParameters(settings, 0xC1, command, kind, None, body, status), out)
+    return bytes(out.array())
+
+
+def test_normal_responses_from_gurux_server_side() -> None:
+    value = GXByteBuffer()
+    _GXCommon.setData(None, value, DataType.UINT32, 12345)
+    # The gurux server puts the return-parameters usage flag and CHOICE into the body.
+    reply = GXByteBuffer()
+    reply.setUInt8(1)
+    reply.setUInt8(0)
+    _GXCommon.setData(None, reply, DataType.UINT8, 7)
+    no_reply = GXByteBuffer()
+    no_reply.setUInt8(0)
+    cases = [
+        (
+            _server_pdu(Command.GET_RESPONSE, 1, value, ErrorCode.OK),
+            GetResponseNormal(invoke_id_and_priority=C1, result=DoubleLongUnsigned(12345)),
+        ),
+        (
+            _server_pdu(Command.GET_RESPONSE, 1, GXByteBuffer(), ErrorCode.READ_WRITE_DENIED),
+            GetResponseNormal(invoke_id_and_priority=C1, result=DataAccessResult.READ_WRITE_DENIED),
+        ),
+        (
+            _server_pdu(Command.SET_RESPONSE, 1, None, ErrorCode.UNDEFINED_OBJECT),
+            SetResponseNormal(invoke_id_and_priority=C1, result=DataAccessResult.OBJECT_UNDEFINED),
+        ),
+        (
+            _server_pdu(Command.METHOD_RESPONSE, 1, reply, ErrorCode.OK),
+            ActionResponseNormal(
+                invoke_id_and_priority=C1,
+                result=ActionResult.SUCCESS,
+                return_parameters=Unsigned(7),
+            ),
+        ),
+        (
+            _server_pdu(Command.METHOD_RESPONSE, 1, no_reply, ErrorCode.READ_WRITE_DENIED),
+            ActionResponseNormal(invoke_id_and_priority=C1, result=ActionResult.READ_WRITE_DENIED),
+        ),
+    ]
+    for wire, expected in cases:
+        assert decode_apdu(wire) == expected
+        assert expected.to_bytes() == wire
 
 
 # Responses: gurux's translator re-encodes its own parse of our bytes; both sides agree.
