@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from gurux_dlms._GXObjectFactory import _GXObjectFactory
 from gurux_dlms.enums import ObjectType
@@ -219,3 +221,44 @@ def test_capture_object_validates() -> None:
         CaptureObject.of(8, "0.0.1.0.0.255", 200)
     with pytest.raises(ValueError):
         CaptureObject.of(8, "not obis", 2)
+
+
+_elements = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-128, 127).map(Integer),
+    st.integers(0, 0xFFFF).map(LongUnsigned),
+    st.integers(0, 0xFFFFFFFF).map(DoubleLongUnsigned),
+    st.integers(0, 255).map(Enum),
+    st.binary(max_size=8).map(OctetString),
+)
+_shapes = st.one_of(
+    _elements,
+    st.lists(_elements, max_size=5).map(Structure),
+    st.lists(_elements, max_size=5).map(Array),
+)
+
+
+@settings(max_examples=200)
+@given(_shapes)
+def test_from_data_gives_a_value_or_decode_error(value: object) -> None:
+    for reader in (CaptureObject.from_data, ScalerUnit.from_data):
+        try:
+            result = reader(value)  # type: ignore[arg-type]
+        except DecodeError:
+            continue
+        # Integer widths are not enforced on input: the element values must survive.
+        assert isinstance(value, Structure)
+        assert list(result.to_data()) == list(value)
+
+
+@settings(max_examples=200)
+@given(st.binary(max_size=40))
+def test_decoded_garbage_gives_a_value_or_decode_error(raw: bytes) -> None:
+    try:
+        value = decode(raw)
+    except DecodeError:
+        return
+    for reader in (CaptureObject.from_data, ScalerUnit.from_data):
+        with contextlib.suppress(DecodeError):
+            reader(value)
