@@ -425,7 +425,7 @@ def test_server_releases_the_poll_when_it_will_not_reply() -> None:
     assert link.server.holding_poll
     rr = decode_frame(link.server.release_poll())
     assert rr.frame_type is HdlcFrameType.RR and rr.receive_sequence == 1
-    assert not link.server.holding_poll
+    assert [link.server.holding_poll] == [False]
     assert link.server.release_poll() == b""
 
 

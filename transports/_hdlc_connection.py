@@ -374,11 +374,21 @@ class HdlcConnection:
                 self._send_window()
         return self._drain()
 
-    def send_unnumbered(self, apdu: bytes, *, poll: bool = False) -> bytes:
-        """A UI frame carrying ``apdu`` (with LLC header): unsolicited pushes over HDLC."""
+    def send_unnumbered(
+        self, apdu: bytes, *, poll: bool = False, destination: HdlcAddress | None = None
+    ) -> bytes:
+        """A UI frame carrying ``apdu`` (with LLC header): unsolicited pushes over HDLC.
+
+        ``destination`` defaults to the peer; a server that has no client yet must name
+        one (the push client, e.g. ``HdlcAddress.client(0x40)``).
+        """
+        if destination is None:
+            if self.role is HdlcRole.SERVER and self.client_address is None:
+                raise LocalProtocolError("no client address yet: give the push destination")
+            destination = self._peer
         info = self._llc_out + bytes(apdu)
         frame = HdlcFrame.u_frame(
-            HdlcFrameType.UI, destination=self._peer, source=self._own, poll=poll, info=info
+            HdlcFrameType.UI, destination=destination, source=self._own, poll=poll, info=info
         )
         try:
             return frame.encode()
