@@ -263,6 +263,8 @@ def test_event_codes(e: int) -> None:
     assert {c.code for c in log.codes} == FACTS_EVENT_CODES[e]
     assert all(c.verified for c in log.codes)
     assert log.entries == FACTS_DEPTHS[e]
+    profile = IS15959_SINGLE_PHASE.profile(log.logical_name)
+    assert profile is not None and profile.profile_entries == FACTS_DEPTHS[e]
     assert str(log.event_code_object) == f"0.0.96.11.{e}.255"
     assert IS15959_SINGLE_PHASE.event_log(log.event_code_object) is log
     assert IS15959_EVENT_CODES[log.logical_name] == log.codes

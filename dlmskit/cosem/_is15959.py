@@ -388,6 +388,8 @@ class ProfileDefinition:
     capture_objects: tuple[CaptureObject, ...]
     scaler_profile: ObisCode | None
     capture_period: int | None
+    profile_entries: int | None = None
+    """Depth where the sources give one (event logs); ``None``: the meter's own."""
 
 
 def _scaler_columns(columns: Iterable[CaptureObject]) -> tuple[CaptureObject, ...]:
@@ -499,6 +501,7 @@ def _profiles(
         columns: tuple[CaptureObject, ...],
         scaler: str | None,
         period: int | None,
+        entries: int | None = None,
     ) -> ProfileDefinition:
         return ProfileDefinition(
             logical_name=_ln(text),
@@ -507,6 +510,7 @@ def _profiles(
             capture_objects=columns,
             scaler_profile=None if scaler is None else _ln(scaler),
             capture_period=period,
+            profile_entries=entries,
         )
 
     def events(e: int) -> tuple[CaptureObject, ...]:
@@ -518,7 +522,7 @@ def _profiles(
 
     s = ProfileKind.SCALER
     ev_scaler = _scaler_columns(event_analog)
-    log_names = [log.name for log in _event_logs((), ())]
+    logs = _event_logs((), ())
     return (
         p("1.0.94.91.0.255", "Instantaneous profile", ProfileKind.INSTANTANEOUS, instantaneous,
           "1.0.94.91.3.255", 0),
@@ -536,9 +540,9 @@ def _profiles(
           "1.0.94.91.6.255", 0),
         p("1.0.94.91.6.255", "Billing scaler profile", s, _scaler_columns(_BILLING), None, 0),
         *(
-            p(f"0.0.99.98.{e}.255", name, ProfileKind.EVENT, events(e),
-              "1.0.94.91.7.255" if e in (0, 1, 4) else None, 0)
-            for e, name in enumerate(log_names)
+            p(f"0.0.99.98.{e}.255", log.name, ProfileKind.EVENT, events(e),
+              "1.0.94.91.7.255" if e in (0, 1, 4) else None, 0, log.entries)
+            for e, log in enumerate(logs)
         ),
         p("1.0.94.91.7.255", "Event scaler profile", s, ev_scaler, None, 0),
         p("0.0.94.91.10.255", "Name plate details", ProfileKind.NAME_PLATE, _NAME_PLATE,
