@@ -64,7 +64,7 @@ def test_long_invoke_id_and_priority_bits() -> None:
     full = LongInvokeIdAndPriority(
         invoke_id=0x123456,
         self_descriptive=True,
-        break_on_error=True,
+        processing_option=True,
         confirmed=True,
         high_priority=True,
     )

@@ -116,7 +116,7 @@ long_iips = st.builds(
     LongInvokeIdAndPriority,
     invoke_id=st.integers(0, 0xFFFFFF),
     self_descriptive=st.booleans(),
-    break_on_error=st.booleans(),
+    processing_option=st.booleans(),
     confirmed=st.booleans(),
     high_priority=st.booleans(),
 )

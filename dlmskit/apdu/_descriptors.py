@@ -312,12 +312,13 @@ class LongInvokeIdAndPriority:
     """Long-Invoke-Id-And-Priority (Unsigned32) of data-notification and access.
 
     Bits 0-23 long-invoke-id, 24-27 reserved (zero), 28 self-descriptive, 29 processing
-    option (break on error), 30 service-class (confirmed), 31 priority (high).
+    option (set: break on error, clear: continue), 30 service-class (set: confirmed),
+    31 priority (set: high).
     """
 
     invoke_id: int = attrs.field(default=0, validator=in_range(0, 0xFFFFFF))
     self_descriptive: bool = False
-    break_on_error: bool = False
+    processing_option: bool = False
     confirmed: bool = False
     high_priority: bool = False
 
@@ -325,7 +326,7 @@ class LongInvokeIdAndPriority:
         return (
             self.invoke_id
             | (1 << 28 if self.self_descriptive else 0)
-            | (1 << 29 if self.break_on_error else 0)
+            | (1 << 29 if self.processing_option else 0)
             | (1 << 30 if self.confirmed else 0)
             | (1 << 31 if self.high_priority else 0)
         )
@@ -338,7 +339,7 @@ class LongInvokeIdAndPriority:
         return cls(
             invoke_id=value & 0xFFFFFF,
             self_descriptive=bool(value & (1 << 28)),
-            break_on_error=bool(value & (1 << 29)),
+            processing_option=bool(value & (1 << 29)),
             confirmed=bool(value & (1 << 30)),
             high_priority=bool(value & (1 << 31)),
         )
