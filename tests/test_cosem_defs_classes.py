@@ -18,6 +18,7 @@ from dlmskit.cosem import (
 )
 
 REQUIRED = [1, 3, 4, 5, 7, 8, 9, 11, 15, 17, 18, 20, 21, 22, 23, 40, 41, 42, 45, 48, 64, 70, 71]
+EXTRA = [19, 47]
 
 # (class_id, version, attribute names from index 2) per dlms-facts.md 7.2.
 FACTS_ATTRIBUTES: list[tuple[int, int, list[str]]] = [
@@ -363,6 +364,7 @@ def test_versions() -> None:
     assert len(interface_class(64, 0).methods) == 2
     # IEC HDLC setup is described at version 1 only; version 0 falls back to generic.
     assert not interface_class(23, 0).known
+    assert interface_class(47, 0).attributes == interface_class(47, 1).attributes
 
 
 def test_generic_fallback() -> None:
@@ -373,7 +375,7 @@ def test_generic_fallback() -> None:
     assert unknown.attribute(2) is None
     assert unknown.attribute_type(5) is None
     assert unknown.methods == ()
-    assert generic_interface_class(47) == interface_class(47, 0)
+    assert generic_interface_class(9999) == interface_class(9999, 0)
     with pytest.raises(ValueError):
         generic_interface_class(70000)
 
@@ -387,7 +389,7 @@ def test_definitions_are_consistent() -> None:
         assert [a.index for a in definition] == list(range(1, len(definition.attributes) + 1))
         assert len({a.name for a in definition.attributes}) == len(definition.attributes)
         assert len({m.name for m in definition.methods}) == len(definition.methods)
-    assert {c for c, _ in seen} == set(REQUIRED)
+    assert {c for c, _ in seen} == set(REQUIRED) | set(EXTRA)
 
 
 def test_validation() -> None:
@@ -431,12 +433,13 @@ GURUX_TYPE_DEVIATIONS = {
     (22, 2),
     (40, 13),
     (45, 4),
+    (47, 8),
 }
 # Gurux gives Extended register no methods; dlms-facts 7.2 lists M1 reset.
 GURUX_METHOD_DEVIATIONS = {4}
 
 
-@pytest.mark.parametrize("class_id", REQUIRED)
+@pytest.mark.parametrize("class_id", REQUIRED + EXTRA)
 def test_agrees_with_gurux_object_model(class_id: int) -> None:
     gurux = _GXObjectFactory.createObject(ObjectType(class_id))
     ours = interface_class(class_id, gurux.version)
@@ -462,6 +465,7 @@ def test_date_time_attributes() -> None:
         (8, "daylight_savings_end"),
         (20, "activate_passive_calendar_time"),
         (40, "last_confirmation_date_time"),
+        (47, "capture_time"),
     }
     for d in INTERFACE_CLASSES:
         for a in d.attributes:
@@ -489,3 +493,11 @@ def test_accepts_decoded_values() -> None:
     assert status is not None
     assert status.accepts(Unsigned(0))
     assert not status.accepts(Enum(0))
+
+
+def test_catalogued_classes_are_described() -> None:
+    """Every interface class the OBIS catalogue names has a definition here."""
+    import obis
+
+    classes = {e.interface_class for e in obis.entries() if e.interface_class is not None}
+    assert {c for c in classes if not interface_class(c).known} == set()

@@ -134,6 +134,17 @@ _PROFILE: Final[list[_Attr]] = [
 ]
 _PROFILE_METHODS: Final[list[_Meth]] = [("reset", T.INTEGER), ("capture", T.INTEGER)]
 
+# Version 1 changed the contents of cell_info, not the attribute list.
+_GSM_DIAGNOSTIC: Final[list[_Attr]] = [
+    ("operator", T.VISIBLE_STRING, D, RO),
+    ("status", T.ENUM, D, RO),
+    ("cs_attachment", T.ENUM, D, RO),
+    ("ps_status", T.ENUM, D, RO),
+    ("cell_info", T.STRUCTURE, D, RO),
+    ("adjacent_cells", T.ARRAY, D, RO),
+    ("capture_time", T.OCTET_STRING, D, RO),
+]
+
 INTERFACE_CLASSES: Final[tuple[InterfaceClass, ...]] = (
     _cls(1, "Data", 0, [("value", None, D, RW)], []),
     _cls(3, "Register", 0, _REGISTER, _RESET),
@@ -242,6 +253,22 @@ INTERFACE_CLASSES: Final[tuple[InterfaceClass, ...]] = (
             ("image_verify", T.INTEGER),
             ("image_activate", T.INTEGER),
         ],
+    ),
+    _cls(
+        19,
+        "IEC local port setup",
+        1,
+        [
+            ("default_mode", T.ENUM, S, RW),
+            ("default_baud", T.ENUM, S, RW),
+            ("prop_baud", T.ENUM, S, RW),
+            ("response_time", T.ENUM, S, RW),
+            ("device_addr", T.OCTET_STRING, S, RW),
+            ("pass_p1", T.OCTET_STRING, S, WO),
+            ("pass_p2", T.OCTET_STRING, S, WO),
+            ("pass_w5", T.OCTET_STRING, S, WO),
+        ],
+        [],
     ),
     _cls(
         20,
@@ -359,6 +386,7 @@ INTERFACE_CLASSES: Final[tuple[InterfaceClass, ...]] = (
         ],
         [],
     ),
+    *(_cls(47, "GSM diagnostic", version, _GSM_DIAGNOSTIC, []) for version in (0, 1)),
     _cls(
         48,
         "IPv6 setup",
