@@ -20,6 +20,9 @@ from dlmskit.axdr import (
     DateTime,
     DeviationSign,
     DoubleLongUnsigned,
+    Enum,
+    Integer,
+    LongUnsigned,
     OctetString,
     Structure,
     Unsigned,
@@ -66,6 +69,32 @@ def to_gurux(rows: Array) -> Any:
     return out
 
 
+def object_list(entries: int = 60) -> Array:
+    """An Association LN object_list: nested structures the fast path does not cover."""
+    rows = []
+    for i in range(entries):
+        attributes = Array([Structure([Integer(a), Enum(1), None]) for a in range(1, 4)])
+        methods = Array([Structure([Integer(1), True])])
+        rows.append(
+            Structure(
+                [
+                    LongUnsigned(3),
+                    Unsigned(0),
+                    OctetString(bytes([1, 0, 1, 8, i % 256, 255])),
+                    Structure([attributes, methods]),
+                ]
+            )
+        )
+    return Array(rows)
+
+
+def count_values(value: object) -> int:
+    """Every value in the tree, containers included."""
+    if isinstance(value, tuple):
+        return 1 + sum(count_values(item) for item in value)
+    return 1
+
+
 def run() -> list[Measurement]:
     rows = profile_rows()
     apdu = GET_RESPONSE_NORMAL + encode(rows)
@@ -103,6 +132,17 @@ def run() -> list[Measurement]:
     assert bytes(gurux_encode().array()) == encode(rows)  # type: ignore[attr-defined]
     ours_enc = rate(lambda: encode(rows)) * ROWS
     peer_enc = rate(gurux_encode, repeats=3) * ROWS
+    nested = encode(object_list())
+    nested_buffer = GXByteBuffer(bytearray(nested))
+
+    def gurux_nested() -> object:
+        nested_buffer.position = 0
+        return _GXCommon.getData(settings, nested_buffer, _GXDataInfo())
+
+    values_per_list = count_values(object_list())
+    ours_nested = rate(lambda: decode_from(nested, 0)) * values_per_list
+    peer_nested = rate(gurux_nested, repeats=3) * values_per_list
+
     return [
         Measurement(
             name=f"A-XDR profile decode ({ROWS} rows)",
@@ -120,5 +160,13 @@ def run() -> list[Measurement]:
             peer_name="gurux-dlms",
             peer=peer_enc,
             note="same rows, typed values to octets",
+        ),
+        Measurement(
+            name="A-XDR nested decode (object_list, 60 objects)",
+            unit="values/s",
+            ours=ours_nested,
+            peer_name="gurux-dlms",
+            peer=peer_nested,
+            note="general decoder: structures holding arrays of structures",
         ),
     ]

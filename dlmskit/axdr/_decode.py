@@ -9,7 +9,7 @@ before anything is built, so a length field claiming 2**32 octets costs nothing.
 from __future__ import annotations
 
 from dlmskit.axdr._compact import decode_compact_array
-from dlmskit.axdr._fastpath import decode_uniform_array
+from dlmskit.axdr._fastpath import MIN_ROWS, decode_uniform_array
 from dlmskit.axdr._scalar import (
     BYTE_BODIES,
     FIXED_BODIES,
@@ -18,7 +18,7 @@ from dlmskit.axdr._scalar import (
     read_length,
     truncated,
 )
-from dlmskit.axdr._types import Array, Data, DataType, Structure
+from dlmskit.axdr._types import Array, Data, DataType, OctetString, Structure
 from dlmskit.errors import DecodeError
 
 __all__ = ["DEFAULT_MAX_DEPTH", "decode", "decode_from"]
@@ -40,8 +40,12 @@ def decode_from(
     if offset < 0 or offset > end:
         raise DecodeError("offset outside the data", offset=offset, expected="Data")
     pos = offset
-    # Open containers, innermost last: [items so far, items still to read, class].
-    stack: list[tuple[list[Data], list[int], type[Array] | type[Structure]]] = []
+    # The innermost open array/structure: its elements so far, how many it still needs
+    # and its class; ``items is None`` means no container is open (top level).
+    items: list[Data] | None = None
+    remaining = 0
+    kind: type[Array] | type[Structure] = Array
+    parents: list[tuple[list[Data] | None, int, type[Array] | type[Structure]]] = []
     fixed_table = FIXED_BODIES
     byte_table = BYTE_BODIES
     while True:
@@ -58,7 +62,7 @@ def decode_from(
             value = make(unpack(buf, pos)[0])
             pos += size
         elif tag == 2 or tag == 1:
-            if len(stack) >= max_depth:
+            if len(parents) >= max_depth:
                 raise DecodeError(
                     f"nesting deeper than {max_depth}", offset=pos - 1, expected="shallower data"
                 )
@@ -74,37 +78,47 @@ def decode_from(
             else:
                 fast = (
                     decode_uniform_array(
-                        buf, pos, count, end, structures=len(stack) + 1 < max_depth
+                        buf, pos, count, end, structures=len(parents) + 1 < max_depth
                     )
-                    if tag == 1
+                    if tag == 1 and count >= MIN_ROWS
                     else None
                 )
                 if fast is None:
-                    stack.append(([], [count], Array if tag == 1 else Structure))
+                    parents.append((items, remaining, kind))
+                    items = []
+                    remaining = count
+                    kind = Array if tag == 1 else Structure
                     continue
                 value, pos = fast
         else:
-            byte = byte_table.get(tag)
-            if byte is not None:
+            table = byte_table.get(tag)
+            if table is not None:
                 if pos >= end:
                     raise truncated(tag, pos, 1, 0)
-                value = byte(buf[pos])
+                value = table[buf[pos]]
                 pos += 1
+            elif tag == 0:
+                value = None
+            elif tag == 9:
+                size, pos = read_length(buf, pos, end, tag)
+                if pos + size > end:
+                    raise truncated(tag, pos, size, end - pos)
+                value = OctetString(buf[pos : pos + size])
+                pos += size
             elif tag == DataType.COMPACT_ARRAY:
-                value, pos = decode_compact_array(buf, pos, end, max_depth - len(stack))
+                value, pos = decode_compact_array(buf, pos, end, max_depth - len(parents))
             else:
                 value, pos = decode_simple(tag, buf, pos, end)
         # Hand the finished value to the open containers, closing those now full.
-        while stack:
-            items, remaining, cls = stack[-1]
+        while True:
+            if items is None:
+                return value, pos
             items.append(value)
-            remaining[0] -= 1
-            if remaining[0]:
+            remaining -= 1
+            if remaining:
                 break
-            stack.pop()
-            value = cls(items)
-        else:
-            return value, pos
+            value = kind(items)
+            items, remaining, kind = parents.pop()
 
 
 def decode(data: Buffer, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Data:

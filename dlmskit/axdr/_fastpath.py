@@ -19,26 +19,22 @@ from typing import Any
 import attrs
 
 from dlmskit.axdr._datetime import Date, DateTime, Time
-from dlmskit.axdr._scalar import Buffer
+from dlmskit.axdr._scalar import BYTE_BODIES, Buffer
 from dlmskit.axdr._types import (
     DONT_CARE,
     Array,
-    Bcd,
     Data,
     DataType,
     DoubleLong,
     DoubleLongUnsigned,
-    Enum,
     Float32,
     Float64,
-    Integer,
     Long,
     Long64,
     Long64Unsigned,
     LongUnsigned,
     OctetString,
     Structure,
-    Unsigned,
     Utf8String,
     VisibleString,
 )
@@ -64,10 +60,10 @@ def _utf8(raw: bytes) -> Data:
 _Column = Callable[[Sequence[Any], int], Iterable[Data]]
 
 
-def _table(cls: Callable[[int], Data], signed: bool) -> _Column:
-    # Every one-octet value is built once; a negative index reads the signed half.
-    table: tuple[Data, ...] = tuple(cls(i - 256 if signed and i > 127 else i) for i in range(256))
-    getter: Callable[[int], Data] = table.__getitem__
+def _table(tag: int) -> _Column:
+    # Every one-octet value exists once (see BYTE_BODIES); struct's signed "b" gives a
+    # negative index, which reads the upper half of the integer table: the same value.
+    getter: Callable[[int], Data] = BYTE_BODIES[tag].__getitem__
     return lambda column, count: map(getter, column)
 
 
@@ -97,10 +93,10 @@ def _constant(value: Data) -> _Column:
 # tag -> (struct code, body size, column builder)
 _FIXED: dict[int, tuple[str, int, _Column]] = {
     DataType.BOOLEAN: ("?", 1, _as_is),
-    DataType.INTEGER: ("b", 1, _table(Integer, signed=True)),
-    DataType.UNSIGNED: ("B", 1, _table(Unsigned, signed=False)),
-    DataType.ENUM: ("B", 1, _table(Enum, signed=False)),
-    DataType.BCD: ("B", 1, _table(Bcd, signed=False)),
+    DataType.INTEGER: ("b", 1, _table(DataType.INTEGER)),
+    DataType.UNSIGNED: ("B", 1, _table(DataType.UNSIGNED)),
+    DataType.ENUM: ("B", 1, _table(DataType.ENUM)),
+    DataType.BCD: ("B", 1, _table(DataType.BCD)),
     DataType.LONG: ("h", 2, _construct(Long)),
     DataType.LONG_UNSIGNED: ("H", 2, _construct(LongUnsigned)),
     DataType.DOUBLE_LONG: ("i", 4, _construct(DoubleLong)),

@@ -75,17 +75,17 @@ _F64 = struct.Struct(">d")
 FIXED_BODIES[DataType.FLOAT64] = (8, _F64.unpack_from, partial(float.__new__, Float64))
 
 
-def _integer(octet: int) -> Data:
-    return int.__new__(Integer, octet - 256 if octet > 127 else octet)
+def _octet_table(make: Callable[[int], Data]) -> tuple[Data, ...]:
+    return tuple(make(octet) for octet in range(256))
 
 
-# One-octet bodies: tag -> constructor from the octet's value (boolean: any non-zero is True).
-BYTE_BODIES: dict[int, Callable[[int], Data]] = {
-    DataType.UNSIGNED: partial(int.__new__, Unsigned),
-    DataType.ENUM: partial(int.__new__, Enum),
-    DataType.BCD: partial(int.__new__, Bcd),
-    DataType.INTEGER: _integer,
-    DataType.BOOLEAN: bool,
+# One-octet bodies: tag -> the value of each octet, built once (boolean: non-zero is True).
+BYTE_BODIES: dict[int, tuple[Data, ...]] = {
+    DataType.UNSIGNED: _octet_table(Unsigned),
+    DataType.ENUM: _octet_table(Enum),
+    DataType.BCD: _octet_table(Bcd),
+    DataType.INTEGER: _octet_table(lambda octet: Integer(octet - 256 if octet > 127 else octet)),
+    DataType.BOOLEAN: _octet_table(bool),
 }
 
 TYPE_NAMES: dict[int, str] = {tag: tag.name.lower().replace("_", "-") for tag in DataType}
@@ -140,11 +140,11 @@ def decode_simple(tag: int, buf: Buffer, pos: int, end: int) -> tuple[Data, int]
         if pos + size > end:
             raise truncated(tag, pos, size, end - pos)
         return make(unpack(buf, pos)[0]), pos + size
-    byte = BYTE_BODIES.get(tag)
-    if byte is not None:
+    table = BYTE_BODIES.get(tag)
+    if table is not None:
         if pos >= end:
             raise truncated(tag, pos, 1, 0)
-        return byte(buf[pos]), pos + 1
+        return table[buf[pos]], pos + 1
     if (
         tag == DataType.OCTET_STRING
         or tag == DataType.VISIBLE_STRING
