@@ -20,6 +20,7 @@ from transports._channel_lowpan import (
     decode_lowpan_frame,
     fragment_datagram,
 )
+from transports._channel_stream import ChannelStream, open_channel_stream
 from transports._gateway import (
     GatewayRequest,
     GatewayResponse,
@@ -108,6 +109,7 @@ __all__ = [
     "RF_MESH_DEFAULT",
     "WISUN_DEFAULT",
     "ChannelModel",
+    "ChannelStream",
     "DataConcentrator",
     "DcuStats",
     "Direction",
@@ -127,6 +129,7 @@ __all__ = [
     "encode_gateway_apdu",
     "fragment_datagram",
     "loopback_host",
+    "open_channel_stream",
     "open_data_concentrator",
     "open_gateway_multiplexer",
     "open_border_router",
