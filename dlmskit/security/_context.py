@@ -74,21 +74,30 @@ _GENERAL_GLO = CipheringForm.GENERAL_GLO
 _GENERAL_DED = CipheringForm.GENERAL_DED
 _GENERAL = CipheringForm.GENERAL
 _SHORT_LENGTH = tuple(bytes((n,)) for n in range(0x80))
-_GLO_HEAD: tuple[bytes | None, ...] = tuple(
-    bytes((_PLAIN_TO_CIPHERED[t][0],)) if t in _PLAIN_TO_CIPHERED else None for t in range(256)
-)
-_DED_HEAD: tuple[bytes | None, ...] = tuple(
-    bytes((_PLAIN_TO_CIPHERED[t][1],)) if t in _PLAIN_TO_CIPHERED else None for t in range(256)
-)
+# plain tag -> glo- / ded- tag, 0 where there is none
+_GLO_TAG = tuple(_PLAIN_TO_CIPHERED[t][0] if t in _PLAIN_TO_CIPHERED else 0 for t in range(256))
+_DED_TAG = tuple(_PLAIN_TO_CIPHERED[t][1] if t in _PLAIN_TO_CIPHERED else 0 for t in range(256))
 _TAG_LENGTH = 12
-_SC_IC = struct.Struct(">BI")
 _IV = struct.Struct(">8sI")
 _SHORT_HEADER = struct.Struct(">BBBI")  # tag, length < 0x80, SC, IC
 
 # (SC byte, SC, AES-GCM, SC || AK, counter key)
 _SendPlan = tuple[bytes, int, AESGCM, bytes, KeyId]
 # (AES-GCM, SC || AK, last accepted counters of that key by system title)
-_ReceivePlan = tuple[AESGCM, bytes, dict[bytes, int]]
+_ReceivePlan = tuple[AESGCM, bytes, dict[bytes, bytes]]
+# (plain tag, AES-GCM, SC || AK, last accepted counters), by ciphered tag << 8 | SC
+_FastPlan = tuple[int, AESGCM, bytes, dict[bytes, bytes]]
+
+
+def _check_replay(received: dict[bytes, bytes], title: bytes, ic: bytes) -> None:
+    """Raise InvocationCounterError unless ``ic`` is above the last accepted counter."""
+    last = received.get(title)
+    if last is not None and ic <= last:
+        raise InvocationCounterError(
+            system_title=title,
+            received=int.from_bytes(ic, "big"),
+            expected=int.from_bytes(last, "big") + 1,
+        )
 
 
 def _title(value: bytes | None, name: str) -> bytes | None:
@@ -115,6 +124,7 @@ class SecurityContext:
         "_aead",
         "_agreement_key",
         "_ak",
+        "_fast_receive",
         "_keys",
         "_min_security",
         "_peer_agreement_key",
@@ -165,9 +175,12 @@ class SecurityContext:
         self._aad: dict[int, bytes] = {}
         self._send_plans: dict[object, _SendPlan] = {}
         self._receive_plans: dict[int, _ReceivePlan] = {}
+        self._fast_receive: dict[int, _FastPlan] = {}
         self._ak = b""
-        # last accepted counter per key, then per sender system title
-        self._received: dict[KeyId, dict[bytes, int]] = {k: {} for k in KeyId}
+        # last accepted counter per key, then per sender system title, kept as the 4
+        # big-endian bytes of the header: equal-length big-endian bytes order like the
+        # integers, so the replay check needs no conversion
+        self._received: dict[KeyId, dict[bytes, bytes]] = {k: {} for k in KeyId}
         self._signing_key = signing_key
         self._peer_signing_key = peer_signing_key
         self._agreement_key = key_agreement_key
@@ -205,6 +218,7 @@ class SecurityContext:
         self._keys[key_id] = key
         self._send_plans.clear()
         self._receive_plans.clear()
+        self._fast_receive.clear()
         if key_id in _CIPHER_KEYS:
             self._aead[key_id] = new_aead(key)
         if key_id == KeyId.AUTHENTICATION:
@@ -244,6 +258,7 @@ class SecurityContext:
         self._forget_received(KeyId.DEDICATED)
         self._send_plans.clear()
         self._receive_plans.clear()
+        self._fast_receive.clear()
         if key is None:
             self._keys.pop(KeyId.DEDICATED, None)
             self._aead.pop(KeyId.DEDICATED, None)
@@ -270,14 +285,16 @@ class SecurityContext:
 
     def last_accepted(self, system_title: bytes, key_id: KeyId) -> int | None:
         """The last invocation counter accepted from ``system_title`` under ``key_id``."""
-        return self._received[KeyId(key_id)].get(bytes(system_title))
+        last = self._received[KeyId(key_id)].get(bytes(system_title))
+        return None if last is None else int.from_bytes(last, "big")
 
     def set_last_accepted(self, system_title: bytes, key_id: KeyId, value: int) -> None:
         """Seed the replay check (e.g. from a persisted value); only moves forward."""
         received = self._received[KeyId(key_id)]
         title = bytes(system_title)
-        if value > received.get(title, -1):
-            received[title] = value
+        last = received.get(title)
+        if last is None or value > int.from_bytes(last, "big"):
+            received[title] = value.to_bytes(4, "big")
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -322,12 +339,10 @@ class SecurityContext:
                 f" ({SecurityControl(self._min_security)!r})"
             )
 
-    def _check_counter(self, title: bytes, key_id: KeyId, ic: int) -> dict[bytes, int]:
+    def _check_counter(self, title: bytes, key_id: KeyId, ic: int) -> dict[bytes, bytes]:
         """Raise for a replayed counter; return where to record it once accepted."""
         received = self._received[key_id]
-        last = received.get(title)
-        if last is not None and ic <= last:
-            raise InvocationCounterError(system_title=title, received=ic, expected=last + 1)
+        _check_replay(received, title, ic.to_bytes(4, "big"))
         return received
 
     def _receive_plan(self, sc: int, dedicated: bool) -> _ReceivePlan:
@@ -382,28 +397,24 @@ class SecurityContext:
 
         Uses the next invocation counter of (own system title, key) from the store.
         """
-        if type(apdu) is not bytes:
-            apdu = bytes(apdu)
         if not apdu:
             raise LocalProtocolError("cannot protect an empty APDU")
         if form is _GLO and not broadcast:
-            plan = self._send_plans.get(security)
-            if plan is None:
-                plan = self._send_plan(form, security, broadcast)
-            head = _GLO_HEAD[apdu[0]]
+            plan = self._send_plans.get(security) or self._send_plan(form, security, broadcast)
+            tag = _GLO_TAG[apdu[0]]
+            general = False
         else:
             if form is _GENERAL:
                 return self.protect_general(apdu, security=security, broadcast=broadcast)
-            plan = self._send_plans.get((form, security, broadcast))
-            if plan is None:
-                plan = self._send_plan(form, security, broadcast)
-            if form is _DED:
-                head = _DED_HEAD[apdu[0]]
-            elif form is _GENERAL_DED:
-                head = b"\xdc\x08" + self._title
+            plan = self._send_plans.get((form, security, broadcast)) or self._send_plan(
+                form, security, broadcast
+            )
+            general = form is _GENERAL_GLO or form is _GENERAL_DED
+            if general:
+                tag = 0xDC if form is _GENERAL_DED else 0xDB
             else:
-                head = b"\xdb\x08" + self._title if form is _GENERAL_GLO else _GLO_HEAD[apdu[0]]
-        if head is None:
+                tag = (_DED_TAG if form is _DED else _GLO_TAG)[apdu[0]]
+        if not tag:
             raise LocalProtocolError(
                 f"APDU tag 0x{apdu[0]:02X} has no service-specific ciphered form;"
                 " use CipheringForm.GENERAL_GLO"
@@ -414,12 +425,13 @@ class SecurityContext:
         if sc & 0x30 == 0x30:
             sealed = aead.encrypt(_IV.pack(title, ic), apdu, aad)
             n = len(sealed) + 1  # SC, IC and a 12-byte tag: 5 + len(apdu) + 12
-            if n < 0x80 and len(head) == 1:
-                return _SHORT_HEADER.pack(head[0], n, sc, ic) + sealed[:-4]
+            if n < 0x80 and not general:
+                return _SHORT_HEADER.pack(tag, n, sc, ic) + sealed[:-4]
             payload = sealed[:-4]
         else:
-            payload = gcm_seal(aead, _IV.pack(title, ic), sc, aad, apdu)
+            payload = gcm_seal(aead, _IV.pack(title, ic), sc, aad, bytes(apdu))
             n = 5 + len(payload)
+        head = bytes((tag, 8)) + title if general else bytes((tag,))
         length = _SHORT_LENGTH[n] if n < 0x80 else _encode_length(n)
         return b"".join((head, length, sc_byte, ic.to_bytes(4, "big"), payload))
 
@@ -431,10 +443,30 @@ class SecurityContext:
         """
         if type(data) is not bytes:
             data = bytes(data)
+        n = len(data)
+        # fast path: a service-specific APDU, short length, SC already accepted with both
+        # authentication and encryption; the same checks as below, in fewer steps
+        if n > 19 and data[1] == n - 2 and n < 0x82:
+            fast = self._fast_receive.get(data[0] << 8 | data[2])
+            title = self._peer_title
+            if fast is not None and title is not None:
+                fast_tag, aead, aad, received = fast
+                ic_bytes = data[3:7]
+                last = received.get(title)
+                if last is not None and ic_bytes <= last:
+                    _check_replay(received, title, ic_bytes)
+                iv = title + ic_bytes
+                size = n - 19
+                result = aead.encrypt(iv, data[7:-12], None)[:size]
+                if not compare_digest(aead.encrypt(iv, result, aad)[size:-4], data[-12:]):
+                    raise SecurityError("authentication tag did not verify")
+                if result[0] != fast_tag:
+                    raise SecurityError("ciphered tag does not match the protected APDU")
+                received[title] = ic_bytes
+                return result
         if not data:
             raise DecodeError("empty input", offset=0, expected="ciphered APDU")
         tag = data[0]
-        n = len(data)
         entry = _CIPHERED_TO_PLAIN.get(tag)
         plain: int | None
         if entry is not None:
@@ -481,15 +513,14 @@ class SecurityContext:
                 expected="glo-, ded- or general ciphering tag",
             )
         # data[offset:] is SC || IC || payload
-        sc, ic = _SC_IC.unpack_from(data, offset)
+        sc = data[offset]
         plan = self._receive_plans.get(sc | 0x100 if dedicated else sc)
         if plan is None:
             plan = self._receive_plan(sc, dedicated)
         aead, aad, received = plan
-        last = received.get(title)
-        if last is not None and ic <= last:
-            raise InvocationCounterError(system_title=title, received=ic, expected=last + 1)
-        iv = title + data[offset + 1 : offset + 5]
+        ic_bytes = data[offset + 1 : offset + 5]
+        _check_replay(received, title, ic_bytes)
+        iv = title + ic_bytes
         if sc & 0x30 == 0x30:
             # gcm_open, inlined for the common case (see _cipher for the two encryptions)
             end = n - _TAG_LENGTH
@@ -502,9 +533,12 @@ class SecurityContext:
                 raise SecurityError("authentication tag did not verify")
         else:
             result = gcm_open(aead, iv, sc, aad, data[offset + 5 :])
-        if plain is not None and (not result or result[0] != plain):
-            raise SecurityError("ciphered tag does not match the protected APDU")
-        received[title] = ic
+        if plain is not None:
+            if not result or result[0] != plain:
+                raise SecurityError("ciphered tag does not match the protected APDU")
+            if sc & 0x30 == 0x30:
+                self._fast_receive[tag << 8 | sc] = (plain, aead, aad, received)
+        received[title] = ic_bytes
         return result
 
     # -- general-ciphering ------------------------------------------------------------
@@ -609,7 +643,7 @@ class SecurityContext:
             aead = new_aead(content_key)
         aad = general_aad(self._aad_prefix(sc), sc, envelope)
         plain = gcm_open(aead, _IV.pack(title, ic), sc, aad, envelope.payload)
-        received[title] = ic
+        received[title] = ic.to_bytes(4, "big")
         return plain
 
     # -- HLS helpers (mechanisms 5 and 7) ---------------------------------------------
@@ -642,7 +676,7 @@ class SecurityContext:
         aad = self._aad_prefix(response[0]) + bytes(challenge)
         ok = hmac.compare_digest(gmac(aead, title + response[1:5], aad), response[5:])
         if ok:
-            received[title] = ic
+            received[title] = response[1:5]
         return ok
 
     def sign(self, data: bytes) -> bytes:
