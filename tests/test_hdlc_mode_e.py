@@ -31,7 +31,7 @@ def test_full_sign_on_and_hand_over() -> None:
     meter = ModeEMeter(manufacturer="DLK", baud_char="5", identification="SIM-0001")
     request = client.request()
     assert request == b"/?!\r\n"
-    assert client.state is ModeEState.WAIT_IDENTIFICATION
+    assert [client.state] == [ModeEState.WAIT_IDENTIFICATION]
     meter.receive_data(request)
     assert meter.next_event() == ModeERequest(device_address="")
     identification = meter.data_to_send()
@@ -44,7 +44,7 @@ def test_full_sign_on_and_hand_over() -> None:
     assert ident.baudrate == 9600
     ack = client.acknowledge()
     assert ack == b"\x06252\r\n"
-    assert client.state is ModeEState.HDLC
+    assert [client.state] == [ModeEState.HDLC]
     meter.receive_data(ack)
     event = meter.next_event()
     assert event == ModeEAcknowledged(protocol_control="2", baud_char="5", mode_control="2")
