@@ -220,3 +220,21 @@ def test_garbage_at_offsets(raw: bytes, offset: int) -> None:
         decode_from(memoryview(raw), offset)
     except DecodeError as error:
         assert 0 <= error.offset <= max(len(raw), offset)
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(sorted(DataType)), st.binary(max_size=80))
+def test_garbage_after_each_tag(tag: DataType, body: bytes) -> None:
+    check(bytes((tag,)) + body)
+
+
+@settings(max_examples=150)
+@given(
+    st.sampled_from([0x01, 0x02, 0x09, 0x11, 0x12, 0x06, 0x00]),
+    st.lists(st.sampled_from([0x01, 0x02, 0x04, 0x80, 0x81, 0xFF]), max_size=6),
+    st.binary(max_size=40),
+)
+def test_compact_array_garbage(member: int, description: list[int], contents: bytes) -> None:
+    """Plausible descriptions with arbitrary contents and lengths."""
+    check(b"\x13\x02" + bytes([len(description) + 1, member, *description]) + contents)
+    check(b"\x13\x01\x00" + bytes([len(contents) % 5, member]) + contents)

@@ -16,6 +16,7 @@ from gurux_dlms import (
     GXArray,
     GXBitString,
     GXByteBuffer,
+    GXDate,
     GXDateTime,
     GXDLMSSettings,
     GXEnum,
@@ -26,6 +27,7 @@ from gurux_dlms import (
     GXInt32,
     GXInt64,
     GXStructure,
+    GXTime,
     GXUInt8,
     GXUInt16,
     GXUInt32,
@@ -46,6 +48,7 @@ from dlmskit.axdr import (
     CompactArray,
     Data,
     DataType,
+    Date,
     DateTime,
     DeviationSign,
     DoubleLong,
@@ -60,6 +63,7 @@ from dlmskit.axdr import (
     LongUnsigned,
     OctetString,
     Structure,
+    Time,
     TypeDescription,
     Unsigned,
     Utf8String,
@@ -347,3 +351,17 @@ def test_gurux_reads_our_compact_arrays(
     assert gurux_decode(raw) == expected
     back = decode(raw)
     assert isinstance(back, CompactArray) and back.values == tuple(values)
+
+
+def test_date_and_time_match_gurux() -> None:
+    golden_date = gurux_encode(GT.DATE, GXDate(dt.datetime(2024, 3, 17)))
+    ours_date = Date(year=2024, month=3, day=17)  # gurux leaves day of week unspecified
+    assert encode(ours_date) == golden_date
+    assert decode(golden_date) == ours_date
+    golden_time = gurux_encode(GT.TIME, GXTime(dt.datetime(2024, 3, 17, 13, 5, 9)))
+    ours_time = Time(hour=13, minute=5, second=9, hundredths=0)
+    assert encode(ours_time) == golden_time
+    assert decode(golden_time) == ours_time
+    # A date sent as octet-string(5), as in single action schedules.
+    as_octets = decode(gurux_encode(GT.OCTET_STRING, GXDate(dt.datetime(2024, 3, 17))))
+    assert isinstance(as_octets, OctetString) and as_octets.as_date() == ours_date
