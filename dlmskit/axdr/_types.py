@@ -9,14 +9,12 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, ClassVar, Self, TypeAlias, Union
+from typing import ClassVar, Self, TypeAlias, Union
 
 import attrs
 
+from dlmskit.axdr._datetime import Date, DateTime, Time
 from dlmskit.errors import LocalProtocolError
-
-if TYPE_CHECKING:
-    from dlmskit.axdr._datetime import Date, DateTime, Time
 
 __all__ = [
     "DONT_CARE",
@@ -259,20 +257,14 @@ class OctetString(bytes):
 
     def as_datetime(self) -> DateTime:
         """Read a 12-octet string as a ``DateTime`` (meters often send date-time this way)."""
-        from dlmskit.axdr._datetime import DateTime
-
         return DateTime.from_bytes(self)
 
     def as_date(self) -> Date:
         """Read a 5-octet string as a ``Date``."""
-        from dlmskit.axdr._datetime import Date
-
         return Date.from_bytes(self)
 
     def as_time(self) -> Time:
         """Read a 4-octet string as a ``Time``."""
-        from dlmskit.axdr._datetime import Time
-
         return Time.from_bytes(self)
 
 
@@ -445,34 +437,33 @@ class CompactArray:
     TAG: ClassVar[DataType] = DataType.COMPACT_ARRAY
 
 
-Data: TypeAlias = Union[
-    None,
-    bool,
-    Integer,
-    Long,
-    DoubleLong,
-    Long64,
-    Unsigned,
-    LongUnsigned,
-    DoubleLongUnsigned,
-    Long64Unsigned,
-    Enum,
-    Bcd,
-    Float32,
-    Float64,
-    OctetString,
-    VisibleString,
-    Utf8String,
-    BitString,
-    Array,
-    Structure,
-    CompactArray,
-    "DateTime",
-    "Date",
-    "Time",
-    DontCare,
-    None,
-]
+Data: TypeAlias = (
+    bool
+    | Integer
+    | Long
+    | DoubleLong
+    | Long64
+    | Unsigned
+    | LongUnsigned
+    | DoubleLongUnsigned
+    | Long64Unsigned
+    | Enum
+    | Bcd
+    | Float32
+    | Float64
+    | OctetString
+    | VisibleString
+    | Utf8String
+    | BitString
+    | Array
+    | Structure
+    | CompactArray
+    | DateTime
+    | Date
+    | Time
+    | DontCare
+    | None
+)
 """Any decoded A-XDR value."""
 
 Encodable: TypeAlias = Union[  # noqa: UP007
