@@ -263,3 +263,36 @@ async def test_datagrams_keep_their_order_despite_jitter(
         assert tx.arrival is not None
         arrivals.append(tx.arrival)
     assert arrivals != sorted(arrivals)
+
+
+async def test_each_meter_on_its_own_ipv4_loopback_address(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    meter_socks = []
+    for _ in range(3):
+        sock = trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        await sock.bind(("127.0.0.1", 0))
+        meter_socks.append(sock)
+
+    async def answer(sock: trio.socket.SocketType) -> None:
+        data, sender = await sock.recvfrom(65535)
+        await sock.sendto(_response_to(data), sender)
+
+    async with (
+        open_border_router(channel=QUIET, host="127.0.0.1") as router,
+        trio.open_nursery() as nursery,
+    ):
+        for n, sock in enumerate(meter_socks):
+            routed = await router.add_meter(
+                f"m{n}", sock.getsockname(), routed_address=(f"127.0.7.{n + 1}", 0)
+            )
+            assert routed[0] == f"127.0.7.{n + 1}"
+            nursery.start_soon(answer, sock)
+        head_end = trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        await head_end.bind(("127.0.0.1", 0))
+        with head_end:
+            for n in range(3):
+                result = await _exchange(head_end, router.address_of(f"m{n}"), _request(n), 5.0)
+                assert result is not None and result[0] == _response_to(_request(n))
+    for sock in meter_socks:
+        sock.close()

@@ -6,7 +6,8 @@ routes it into the mesh. On one machine every endpoint lives on loopback, so the
 gives each meter an address of its own on the head-end side: ``BorderRouter.address_of``
 returns ``(host, port)``, a UDP socket the router binds for that meter. The host is the
 IPv6 loopback ``::1`` when the machine has it, else ``127.0.0.1`` (``loopback_host``);
-meters are told apart by port. Whatever the head-end sends there:
+meters are told apart by port, or, on IPv4, each gets an address of the 127.0.0.0/8
+range on port 4059 (``add_meter(..., routed_address=...)``). Whatever the head-end sends there:
 
 1. is decided by the ``ChannelModel`` for that meter (hop count from the seed, per-hop
    latency and jitter, per-frame loss, outages, MTU);
@@ -32,7 +33,7 @@ from contextlib import asynccontextmanager
 import attrs
 import trio
 
-from dlmskit.errors import LocalProtocolError
+from dlmskit.errors import LocalProtocolError, TransportError
 from transports._channel import WISUN_DEFAULT, ChannelModel, Direction, LossCause
 from transports._channel_lowpan import LowpanReassembler, fragment_datagram
 
@@ -140,12 +141,28 @@ class BorderRouter:
     def hops_of(self, meter_id: str) -> int:
         return self.channel.hops_for(meter_id)
 
-    async def add_meter(self, meter_id: str, address: tuple[str, int]) -> tuple[str, int]:
-        """Route ``meter_id`` whose UDP endpoint is ``address``; return its head-end address."""
+    async def add_meter(
+        self,
+        meter_id: str,
+        address: tuple[str, int],
+        *,
+        routed_address: tuple[str, int] | None = None,
+    ) -> tuple[str, int]:
+        """Route ``meter_id`` whose UDP endpoint is ``address``; return its head-end address.
+
+        ``routed_address`` picks that address, e.g. ``("127.0.3.7", 4059)`` to give every
+        meter its own IPv4 loopback address on the DLMS port; by default the router's host
+        and a free port.
+        """
         if meter_id in self._meters:
             raise LocalProtocolError(f"meter {meter_id!r} already routed")
-        north = trio.socket.socket(_family(self.host), socket.SOCK_DGRAM)
-        await north.bind((self.host, 0))
+        bind = (self.host, 0) if routed_address is None else routed_address
+        north = trio.socket.socket(_family(bind[0]), socket.SOCK_DGRAM)
+        try:
+            await north.bind(bind)
+        except OSError as exc:
+            north.close()
+            raise TransportError(f"cannot bind {bind}: {exc}") from exc
         meter = _Meter(meter_id=meter_id, address=(address[0], address[1]), north=north)
         self._meters[meter_id] = meter
         self._by_address[meter.address] = meter
