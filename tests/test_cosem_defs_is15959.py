@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import obis
 from dlmskit.apdu import ApplicationContextName, Conformance, MechanismName
-from dlmskit.axdr import Array, decode, encode
+from dlmskit.axdr import Array, Structure, decode, encode
 from dlmskit.cosem import (
     IS15959_ALERT_PUSH,
     IS15959_ASSOCIATIONS,
@@ -25,10 +25,14 @@ from dlmskit.cosem import (
     CaptureObject,
     CompanionProfile,
     ProfileKind,
+    ScalerUnit,
+    Unit,
     esw_bits,
     esw_from_bits,
     interface_class,
+    scalers_from_row,
 )
+from dlmskit.errors import DecodeError
 from dlmskit.security import SecurityControl, SecuritySuite
 from obis import ObisCode
 
@@ -405,3 +409,23 @@ def test_block_load_capture_objects_encode() -> None:
     decoded = decode(raw)
     assert isinstance(decoded, Array)
     assert tuple(CaptureObject.from_data(item) for item in decoded) == block.capture_objects
+
+
+def test_scalers_from_a_block_load_scaler_row() -> None:
+    scaler_profile = IS15959_SINGLE_PHASE.scaler_profile_of(ObisCode.parse("1.0.99.1.0.255"))
+    assert scaler_profile is not None
+    # A meter's one-row scaler buffer: V -1 V, four block energies 0 Wh / VAh, I -2 A.
+    units = [(-1, Unit.VOLT), (0, Unit.WATT_HOUR), (0, Unit.VOLT_AMPERE_HOUR)]
+    units += [(0, Unit.WATT_HOUR), (0, Unit.VOLT_AMPERE_HOUR), (-2, Unit.AMPERE)]
+    row = Structure(ScalerUnit(scaler=s, unit=u).to_data() for s, u in units)
+    buffer = decode(encode(Array([row])))
+    assert isinstance(buffer, Array)
+    scalers = scalers_from_row(scaler_profile.capture_objects, buffer[0])
+    assert scalers[ObisCode.parse("1.0.12.27.0.255")] == ScalerUnit(scaler=-1, unit=Unit.VOLT)
+    assert scalers[ObisCode.parse("1.0.11.27.0.255")].scale(523) == 5.23
+    assert scalers[ObisCode.parse("1.0.1.29.0.255")].symbol == "Wh"
+    assert len(scalers) == 6
+    with pytest.raises(DecodeError):
+        scalers_from_row(scaler_profile.capture_objects, Structure(list(row)[:5]))
+    with pytest.raises(DecodeError):
+        scalers_from_row(scaler_profile.capture_objects, Array(row))

@@ -6,7 +6,7 @@ simulators and head-ends agree on attribute indices, types and profile layouts.
 
 from __future__ import annotations
 
-from dlmskit.cosem._capture import CaptureObject, ScalerUnit
+from dlmskit.cosem._capture import CaptureObject, ScalerUnit, scalers_from_row
 from dlmskit.cosem._classdefs import INTERFACE_CLASSES, interface_class
 from dlmskit.cosem._classes import (
     AttributeAccess,
@@ -78,5 +78,6 @@ __all__ = [
     "esw_from_bits",
     "generic_interface_class",
     "interface_class",
+    "scalers_from_row",
     "unit_symbol",
 ]

@@ -9,7 +9,7 @@ profile's ``capture_objects`` and of a push setup's ``push_object_list``;
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -18,7 +18,7 @@ from dlmskit.cosem._units import Unit, unit_symbol
 from dlmskit.errors import DecodeError
 from obis import ObisCode, ObisLike, as_obis
 
-__all__ = ["CaptureObject", "ScalerUnit"]
+__all__ = ["CaptureObject", "ScalerUnit", "scalers_from_row"]
 
 
 def _check_range(lo: int, hi: int) -> Callable[[object, attrs.Attribute[int], int], None]:
@@ -140,3 +140,23 @@ class ScalerUnit:
 
     def __str__(self) -> str:
         return f"10^{self.scaler} {self.symbol}".rstrip()
+
+
+def scalers_from_row(
+    capture_objects: Sequence[CaptureObject], row: Data
+) -> dict[ObisCode, ScalerUnit]:
+    """Map each register of a scaler profile to its ``scaler_unit``.
+
+    ``row`` is one entry of a scaler profile's buffer (IS 15959: 1.0.94.91.3..7.255), a
+    structure with one ``scaler_unit`` per capture object (attribute 3 of a register).
+    """
+    if not isinstance(row, Structure) or len(row) != len(capture_objects):
+        raise DecodeError(
+            "scaler profile row does not match its capture objects",
+            expected=f"structure of {len(capture_objects)} scaler_unit values",
+        )
+    scalers: dict[ObisCode, ScalerUnit] = {}
+    for column, value in zip(capture_objects, row, strict=True):
+        if column.attribute_index == 3:
+            scalers[column.logical_name] = ScalerUnit.from_data(value)
+    return scalers
