@@ -2,9 +2,27 @@
 
 ``decode``/``decode_from`` turn octets into typed values that keep their DLMS type, and
 ``encode``/``encode_into`` turn them back, so ``encode(decode(b)) == b`` for every
-canonical encoding (lengths in their minimal form, see ``decode_length``; booleans as
-00/01).  Every decoder raises ``dlmskit.errors.DecodeError`` on malformed input and
-nothing else.
+canonical encoding and ``decode(encode(v)) == v``. Every decoder raises
+``dlmskit.errors.DecodeError`` (with the offset) on malformed input and nothing else.
+
+Choices made where the standard or practice leaves room:
+
+* Lengths: the minimal form (< 0x80, 0x81, 0x82, 0x84) is canonical and is what
+  ``encode_length`` writes; 0x83 and non-minimal forms (``81 05``) are accepted on
+  decoding and re-encoded minimally; 0x80 and 0x85+ are errors.
+* boolean: any non-zero octet decodes as ``True``; ``True`` is written 01 (as Gurux).
+* visible-string: one octet a character (U+0000..U+00FF), so any octets round-trip;
+  utf8-string must be valid UTF-8.
+* float32/float64 keep their exact bits, NaN payloads included.
+* date, time, date-time: fields out of their range (month 13, hour 24, deviation beyond
+  +-720, reserved day values) are a ``DecodeError``; "not specified" fields are ``None``.
+  The same 12 octets inside an octet-string stay an ``OctetString`` (read them with
+  ``as_datetime()``). Converting to ``datetime`` takes an explicit ``DeviationSign``.
+* Nesting: the decoder is iterative; ``max_depth`` (default 64) bounds arrays,
+  structures and compact-array descriptions; the encoder writes up to 4096 levels.
+* Arrays of same-shape rows (profile buffers) are decoded and encoded through one
+  precompiled ``struct.Struct`` per shape, every tag and length octet checked; any
+  other array goes through the general code, with identical results.
 """
 
 from __future__ import annotations
