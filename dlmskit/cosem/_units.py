@@ -73,6 +73,8 @@ class Unit(enum.IntEnum):
     PER_CUBIC_METRE = 55
     PERCENT = 56
     AMPERE_HOUR = 57
+    # 58 and 59 are not assigned in the editions this table follows (nor in the
+    # independent enumeration it was checked against).
     WATT_HOUR_PER_CUBIC_METRE = 60
     JOULE_PER_CUBIC_METRE = 61
     MOLE_PERCENT = 62
@@ -81,9 +83,11 @@ class Unit(enum.IntEnum):
     JOULE_PER_KILOGRAM = 65
     GRAM_PER_SQUARE_CENTIMETRE = 66
     ATMOSPHERE = 67
+    # 68 and 69: not assigned, as 58 and 59.
     DBM = 70
     DB_MICROVOLT = 71
     DB = 72
+    # 73..252: not assigned here (128..174 are imperial units in recent editions).
     RESERVED = 253
     OTHER = 254
     COUNT = 255
