@@ -164,6 +164,8 @@ def test_capture_object_golden_bytes() -> None:
     assert CaptureObject.from_data(decode(raw)) == clock
     assert clock.logical_name == ObisCode(0, 0, 1, 0, 0, 255)
     assert clock.data_index == 0
+    assert str(clock) == "8/0.0.1.0.0.255/2"
+    assert str(CaptureObject.of(7, "1.0.99.1.0.255", 2, 3)) == "7/1.0.99.1.0.255/2/3"
 
 
 def _gurux_capture_objects(columns: list[CaptureObject]) -> bytes:

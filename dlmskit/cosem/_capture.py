@@ -50,6 +50,10 @@ class CaptureObject:
             data_index=data_index,
         )
 
+    def __str__(self) -> str:
+        text = f"{self.class_id}/{self.logical_name}/{self.attribute_index}"
+        return text if not self.data_index else f"{text}/{self.data_index}"
+
     def to_data(self) -> Structure:
         """The A-XDR ``capture_object_definition`` structure."""
         return Structure(
