@@ -64,7 +64,10 @@ FORMS = [CipheringForm.GLO, CipheringForm.DED, CipheringForm.GENERAL_GLO, Cipher
 )
 def test_every_single_bit_flip_is_rejected(form: CipheringForm, security: SecurityControl) -> None:
     client, server = pair()
+    warm = client.protect(GET_CLOCK, form=form, security=security)
     wire = client.protect(GET_CLOCK, form=form, security=security)
+    # open one genuine APDU first, so the tampered ones meet the warmed-up receive path
+    assert server.unprotect(warm) == GET_CLOCK
     for i in range(len(wire)):
         for bit in range(8):
             tampered = bytearray(wire)
@@ -429,3 +432,65 @@ def test_system_titles_are_checked() -> None:
         ctx.unprotect(ctx.protect(GET_CLOCK))
     ctx.peer_system_title = CLIENT_ST
     assert ctx.unprotect(ctx.protect(GET_CLOCK)) == GET_CLOCK
+
+
+def test_warm_receive_path_keeps_every_check() -> None:
+    client, server = pair()
+    first = client.protect(GET_CLOCK)
+    second = client.protect(GET_CLOCK)
+    third = client.protect(GET_CLOCK)
+    assert server.unprotect(second) == GET_CLOCK
+    with pytest.raises(InvocationCounterError) as info:
+        server.unprotect(first)
+    assert info.value.expected == 2 and info.value.received == 0
+    assert server.unprotect(bytearray(third)) == GET_CLOCK
+    assert server.unprotect(memoryview(client.protect(GET_CLOCK))) == GET_CLOCK
+    # a different key, installed after the path warmed up, is used at once
+    server.change_key(KeyId.GLOBAL_UNICAST_ENCRYPTION, BK)
+    with pytest.raises(SecurityError, match="tag did not verify"):
+        server.unprotect(client.protect(GET_CLOCK))
+    client.change_key(KeyId.GLOBAL_UNICAST_ENCRYPTION, BK)
+    assert server.unprotect(client.protect(GET_CLOCK)) == GET_CLOCK
+    # so is a changed peer title
+    server.peer_system_title = bytes.fromhex("4D4D4D0000000077")
+    with pytest.raises(SecurityError):
+        server.unprotect(client.protect(GET_CLOCK))
+    # and the plain-tag check
+    server.peer_system_title = CLIENT_ST
+    wire = bytearray(client.protect(GET_CLOCK))
+    wire[0] = 0xCC
+    with pytest.raises(SecurityError, match="does not match"):
+        server.unprotect(bytes(wire))
+
+
+@pytest.mark.parametrize("size", [1, 110, 111, 112, 200, 70000])
+def test_lengths_around_the_short_form(size: int) -> None:
+    client, server = pair()
+    apdu = b"\xc4" + bytes(size - 1)
+    for form in FORMS:
+        for _ in range(2):  # cold and warm receive paths
+            wire = client.protect(apdu, form=form)
+            assert server.unprotect(wire) == apdu
+    wire = client.protect(apdu)
+    content = size + 17
+    if content < 0x80:
+        assert wire[1] == content
+    elif content <= 0xFF:
+        assert wire[1:3] == bytes((0x81, content))
+    elif content <= 0xFFFF:
+        assert wire[1:4] == b"\x82" + content.to_bytes(2, "big")
+    else:
+        assert wire[1:6] == b"\x84" + content.to_bytes(4, "big")
+
+
+def test_seeded_replay_state() -> None:
+    client, server = pair()
+    server.set_last_accepted(CLIENT_ST, KeyId.GLOBAL_UNICAST_ENCRYPTION, 10)
+    server.set_last_accepted(CLIENT_ST, KeyId.GLOBAL_UNICAST_ENCRYPTION, 5)  # never backwards
+    assert server.last_accepted(CLIENT_ST, KeyId.GLOBAL_UNICAST_ENCRYPTION) == 10
+    with pytest.raises(InvocationCounterError) as info:
+        server.unprotect(client.protect(GET_CLOCK))
+    assert info.value.expected == 11
+    client.counter_store.reset(CLIENT_ST, int(KeyId.GLOBAL_UNICAST_ENCRYPTION), 11)
+    assert server.unprotect(client.protect(GET_CLOCK)) == GET_CLOCK
+    assert server.last_accepted(CLIENT_ST, KeyId.GLOBAL_UNICAST_ENCRYPTION) == 11
