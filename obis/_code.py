@@ -1,4 +1,4 @@
-"""The OBIS code value type (IEC 62056-6-1, Blue Book 7.3).
+"""The OBIS code value type (IEC 62056-6-1; DLMS UA Blue Book, OBIS chapter).
 
 An OBIS code names a COSEM object with six value groups A-B:C.D.E*F, each 0..255. On the
 wire (COSEM logical_name) it is an octet-string of exactly six bytes. The value type keeps
