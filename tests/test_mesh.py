@@ -385,3 +385,22 @@ async def test_garbage_from_head_ends_never_stops_the_dcu(
         await head_end.send(meters[0], _get(7))
         assert (await head_end.receive_response()).apdu == _answer(_get(7))
     assert dcu.stats.malformed + dcu.stats.not_gateway + dcu.stats.unknown_meter > 20
+
+
+async def test_unsendable_meter_address_is_counted_not_fatal(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # An address of the other family cannot be reached from the DCU's meter-side socket.
+    wrong = MeshMeter(
+        physical_device_address=_eui(9), address=("127.0.0.1" if ":" in HOST else "::1", 9)
+    )
+    async with _meters(1) as meters, open_data_concentrator(channel=QUIET) as dcu:
+        dcu.add_meter(wrong)
+        dcu.add_meter(meters[0])
+        head_end = _HeadEnd(await trio.open_tcp_stream(*dcu.address))
+        await head_end.send(wrong, _get(1))
+        await trio.sleep(10)
+        assert dcu.stats.send_errors == 1
+        assert dcu.stats.delivered[Direction.DOWNLINK] == 0
+        await head_end.send(meters[0], _get(2))
+        assert (await head_end.receive_response()).apdu == _answer(_get(2))

@@ -113,6 +113,8 @@ class DcuStats:
     head-end (a head-end that stops reading must not make the DCU grow without bound)."""
     malformed: int = 0
     """Broken wrapper streams and undecodable meter datagrams."""
+    send_errors: int = 0
+    """Datagrams the operating system refused to send to a meter."""
     strangers: int = 0
 
 
@@ -235,7 +237,7 @@ class DataConcentrator:
                     try:
                         framer.feed(data)
                         while (wpdu := framer.next_wpdu()) is not None:
-                            self._request(conn, wpdu)
+                            await self._request(conn, wpdu)
                     except DecodeError:
                         self.stats.malformed += 1
                         return
@@ -243,11 +245,11 @@ class DataConcentrator:
             conn.open = False
             self._connections.remove(conn)
 
-    def _reply(self, conn: _Connection, wpdu: Wpdu, apdu: bytes) -> None:
-        data = encode_wpdu(wpdu.destination, wpdu.source, apdu)
-        self._nursery.start_soon(conn.send, data)
+    async def _reply(self, conn: _Connection, wpdu: Wpdu, apdu: bytes) -> None:
+        # Sent by the connection's reader: a head-end that does not read stops being read.
+        await conn.send(encode_wpdu(wpdu.destination, wpdu.source, apdu))
 
-    def _request(self, conn: _Connection, wpdu: Wpdu) -> None:
+    async def _request(self, conn: _Connection, wpdu: Wpdu) -> None:
         self.stats.requests += 1
         try:
             request = decode_gateway_apdu(wpdu.apdu)
@@ -255,7 +257,7 @@ class DataConcentrator:
             request = None
         if not isinstance(request, GatewayRequest):
             self.stats.not_gateway += 1
-            self._reply(conn, wpdu, NOT_SUPPORTED)
+            await self._reply(conn, wpdu, NOT_SUPPORTED)
             return
         route = self._routes.get((request.network_id, request.physical_device_address))
         if route is None or route.in_flight >= self.queue_limit:
@@ -268,7 +270,7 @@ class DataConcentrator:
                 physical_device_address=request.physical_device_address,
                 apdu=REFUSED,
             )
-            self._reply(conn, wpdu, encode_gateway_apdu(refusal))
+            await self._reply(conn, wpdu, encode_gateway_apdu(refusal))
             return
         route.owner = conn
         route.in_flight += 1
@@ -308,7 +310,11 @@ class DataConcentrator:
             if direction is Direction.DOWNLINK:
                 route.in_flight -= 1
                 self.stats.delivered[Direction.DOWNLINK] += 1
-                await self._south.sendto(datagram, route.meter.address)
+                try:
+                    await self._south.sendto(datagram, route.meter.address)
+                except OSError:
+                    self.stats.delivered[Direction.DOWNLINK] -= 1
+                    self.stats.send_errors += 1
             else:
                 try:
                     await self._to_head_end(route, datagram)

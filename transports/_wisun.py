@@ -76,6 +76,8 @@ class BorderRouterStats:
     """Meter datagrams dropped because no head-end address was known."""
     strangers: int = 0
     """Datagrams from unknown senders, ignored."""
+    send_errors: int = 0
+    """Datagrams the operating system refused to send."""
 
 
 @attrs.define
@@ -247,15 +249,18 @@ class BorderRouter:
         async with meter.lock[direction]:
             for datagram in due:
                 if direction is Direction.DOWNLINK:
-                    self.stats.delivered[direction] += 1
-                    await self._south.sendto(datagram, meter.address)
-                    continue
-                destination = meter.peer or self.push_destination
-                if destination is None:
+                    sock, destination = self._south, meter.address
+                elif (peer := meter.peer or self.push_destination) is not None:
+                    sock, destination = meter.north, peer
+                else:
                     self.stats.no_destination += 1
                     continue
                 self.stats.delivered[direction] += 1
-                await meter.north.sendto(datagram, destination)
+                try:
+                    await sock.sendto(datagram, destination)
+                except OSError:
+                    self.stats.delivered[direction] -= 1
+                    self.stats.send_errors += 1
 
 
 @asynccontextmanager
