@@ -13,13 +13,14 @@ import random
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from gurux_dlms.AesGcmParameter import AesGcmParameter
-from gurux_dlms.enums import Authentication
+from gurux_dlms.enums import Authentication, InterfaceType
 from gurux_dlms.enums.Security import Security
 from gurux_dlms.GXByteBuffer import GXByteBuffer
 from gurux_dlms.GXCiphering import GXCiphering
 from gurux_dlms.GXDLMSChippering import GXDLMSChippering
 from gurux_dlms.GXDLMSSettings import GXDLMSSettings
 from gurux_dlms.GXSecure import GXSecure
+from gurux_dlms.secure.GXDLMSSecureClient import GXDLMSSecureClient
 
 from dlmskit.apdu._ciphered import CipheredApdu
 from dlmskit.security import (
@@ -33,6 +34,9 @@ from dlmskit.security import (
     MemoryCounterStore,
     SecurityContext,
     SecurityControl,
+    TransferredKey,
+    build_key_transfer,
+    wrap_key,
 )
 
 SENDER_ST = bytes.fromhex("4D4D4D0000BC614E")
@@ -225,3 +229,61 @@ def test_hls_gmac_matches_gurux(seed: int) -> None:
         counter_store=MemoryCounterStore({(RECEIVER_ST, 0): ic}),
     )
     assert HlsGmac().client_response(client, stoc=stoc, ctos=b"") == expected
+
+
+# -- a whole ciphered AARQ built by the gurux client --------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gurux_ciphered_aarq_initiate_request(seed: int) -> None:
+    rnd = random.Random(seed)
+    ek, ak, dk = rnd.randbytes(16), rnd.randbytes(16), rnd.randbytes(16)
+    ic = rnd.randrange(0, 2**32)
+    client = GXDLMSSecureClient(True, 48, 1, Authentication.LOW, "12345678", InterfaceType.WRAPPER)
+    client.ciphering.security = Security.AUTHENTICATION_ENCRYPTION
+    client.ciphering.systemTitle = RECEIVER_ST
+    client.ciphering.blockCipherKey = ek
+    client.ciphering.authenticationKey = ak
+    client.ciphering.invocationCounter = ic
+    client.ciphering.dedicatedKey = dk
+    (frame,) = client.aarqRequest()
+    aarq = bytes(frame)[8:]  # after the 8-byte wrapper header
+    assert aarq[0] == 0x60
+    title_at = aarq.index(bytes.fromhex("A60A0408")) + 4
+    calling_title = aarq[title_at : title_at + 8]
+    assert calling_title == RECEIVER_ST
+    user_information = aarq[aarq.index(b"\xbe") :]
+    assert user_information[2] == 0x04 and user_information[3] == len(user_information) - 4
+    glo_initiate = user_information[4:]
+    meter = SecurityContext(
+        system_title=SENDER_ST,
+        peer_system_title=calling_title,
+        global_unicast_key=ek,
+        authentication_key=ak,
+    )
+    initiate = meter.unprotect(glo_initiate)
+    assert initiate[:3] == b"\x01\x01\x10" and initiate[3:19] == dk
+    assert meter.last_accepted(RECEIVER_ST, KeyId.GLOBAL_UNICAST_ENCRYPTION) == ic
+    # dlmskit, as the client, ciphers the same InitiateRequest to the same bytes
+    ours = SecurityContext(
+        system_title=RECEIVER_ST,
+        global_unicast_key=ek,
+        authentication_key=ak,
+        counter_store=MemoryCounterStore({(RECEIVER_ST, 0): ic}),
+    )
+    assert ours.protect(initiate) == glo_initiate
+
+
+def test_gurux_key_wrap_and_key_transfer_data() -> None:
+    rnd = random.Random(7)
+    kek = rnd.randbytes(16)
+    keys = [(KeyId(i), rnd.randbytes(16)) for i in (0, 1, 2)]
+    expected = bytearray(b"\x01\x03")
+    for key_id, key in keys:
+        wrapped = bytes(GXDLMSSecureClient.encrypt(kek, key))
+        assert wrap_key(kek, key) == wrapped
+        expected += bytes((0x02, 0x02, 0x16, key_id, 0x09, len(wrapped))) + wrapped
+    transfer = build_key_transfer(
+        [TransferredKey(key_id=key_id, key=key) for key_id, key in keys], kek=kek
+    )
+    assert transfer == bytes(expected)
