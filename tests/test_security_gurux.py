@@ -21,6 +21,7 @@ from gurux_dlms.GXDLMSChippering import GXDLMSChippering
 from gurux_dlms.GXDLMSSettings import GXDLMSSettings
 from gurux_dlms.GXSecure import GXSecure
 from gurux_dlms.secure.GXDLMSSecureClient import GXDLMSSecureClient
+from gurux_dlms.secure.GXDLMSSecureNotify import GXDLMSSecureNotify
 
 from dlmskit.apdu._ciphered import CipheredApdu
 from dlmskit.security import (
@@ -30,6 +31,7 @@ from dlmskit.security import (
     HlsSecret,
     HlsSha1,
     HlsSha256,
+    InvocationCounterError,
     KeyId,
     MemoryCounterStore,
     SecurityContext,
@@ -287,3 +289,29 @@ def test_gurux_key_wrap_and_key_transfer_data() -> None:
         [TransferredKey(key_id=key_id, key=key) for key_id, key in keys], kek=kek
     )
     assert transfer == bytes(expected)
+
+
+def test_gurux_ciphered_push_is_opened_and_replay_refused() -> None:
+    notify = GXDLMSSecureNotify(True, 1, 64, InterfaceType.WRAPPER)
+    notify.ciphering.security = Security.AUTHENTICATION_ENCRYPTION
+    notify.ciphering.systemTitle = SENDER_ST
+    notify.ciphering.blockCipherKey = bytes(range(16))
+    notify.ciphering.authenticationKey = bytes(range(0xD0, 0xE0))
+    notify.ciphering.invocationCounter = 77
+    body = GXByteBuffer()
+    body.set(bytes.fromhex("0903616263"))  # octet-string "abc"
+    (frame,) = notify.generateDataNotificationMessages(None, body)
+    apdu = bytes(frame)[8:]
+    assert apdu[0] == 0xDB and apdu[2:10] == SENDER_ST
+    # a head-end context that learns the meter's title from the push itself
+    head_end = SecurityContext(
+        system_title=RECEIVER_ST,
+        global_unicast_key=bytes(range(16)),
+        authentication_key=bytes(range(0xD0, 0xE0)),
+    )
+    plain = head_end.unprotect(apdu)
+    assert plain[0] == 0x0F and plain.endswith(bytes.fromhex("0903616263"))
+    assert head_end.last_accepted(SENDER_ST, KeyId.GLOBAL_UNICAST_ENCRYPTION) == 77
+    with pytest.raises(InvocationCounterError) as info:
+        head_end.unprotect(apdu)
+    assert info.value.expected == 78
