@@ -21,6 +21,7 @@ from transports import (
     decode_address,
     decode_frame,
 )
+from transports._hdlc_crc import crc16_table
 
 CLIENT = HdlcAddress.client(0x10)
 SERVER = HdlcAddress.server(1, 0x11)
@@ -342,3 +343,12 @@ def test_frame_round_trip(
 def test_parameters_garbage_value_or_decode_error(data: bytes) -> None:
     with contextlib.suppress(DecodeError):
         HdlcParameters.decode(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600), st.integers(0, 20), st.integers(0, 20))
+def test_fast_crc_equals_the_table_driven_reference(data: bytes, lead: int, tail: int) -> None:
+    assert crc16(data) == crc16_table(data)
+    end = max(lead, len(data) - tail)
+    assert crc16(bytearray(data), lead, end) == crc16_table(data[lead:end])
+    assert crc16(memoryview(data)) == crc16_table(data)
