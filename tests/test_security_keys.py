@@ -31,9 +31,11 @@ from dlmskit.security import (
     ecdsa_verify,
     export_certificate,
     generate_key_pair,
+    key_agreement_entry,
     load_certificate,
     parse_key_data,
     parse_key_transfer,
+    peer_ephemeral_key,
     public_key_from_bytes,
     public_key_to_bytes,
     sign_general,
@@ -277,3 +279,50 @@ def test_certificates_import_export() -> None:
     )
     with pytest.raises(SecurityError, match="not an ECDSA"):
         certificate_public_key(rsa_cert)
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_key_agreement_method_data_ephemeral_unified_model(suite: SecuritySuite) -> None:
+    client_title, server_title = (
+        bytes.fromhex("4D4D4D0000000001"),
+        bytes.fromhex("4D4D4D0000BC614E"),
+    )
+    client_sign, server_sign = generate_key_pair(suite), generate_key_pair(suite)
+    client_eph, server_eph = generate_key_pair(suite), generate_key_pair(suite)
+    request = build_key_data([key_agreement_entry(0, client_eph, client_sign)])
+    response = build_key_data([key_agreement_entry(0, server_eph, server_sign)])
+    size = 32 if suite == SUITES[0] else 48
+    assert len(parse_key_data(request)[0].data) == 4 * size
+
+    # server side
+    (entry,) = parse_key_data(request)
+    client_public = peer_ephemeral_key(
+        entry, suite=suite, peer_signing_key=client_sign.public_key()
+    )
+    server_key = derive_key(
+        ecdh_shared_secret(server_eph, client_public),
+        suite=suite,
+        party_u_system_title=client_title,
+        party_v_system_title=server_title,
+    )
+    # client side
+    (entry,) = parse_key_data(response)
+    server_public = peer_ephemeral_key(
+        entry, suite=suite, peer_signing_key=server_sign.public_key()
+    )
+    client_key = derive_key(
+        ecdh_shared_secret(client_eph, server_public),
+        suite=suite,
+        party_u_system_title=client_title,
+        party_v_system_title=server_title,
+    )
+    assert client_key == server_key
+    # a signature by anyone else is refused
+    with pytest.raises(SecurityError, match="did not verify"):
+        peer_ephemeral_key(entry, suite=suite, peer_signing_key=client_sign.public_key())
+    with pytest.raises(SecurityError):
+        peer_ephemeral_key(
+            KeyDataEntry(key_id=0, data=entry.data[:-1]),
+            suite=suite,
+            peer_signing_key=server_sign.public_key(),
+        )

@@ -76,6 +76,8 @@ from dlmskit.security._kdf import (
     concat_kdf,
     derive_key,
     ecdh_shared_secret,
+    key_agreement_entry,
+    peer_ephemeral_key,
 )
 from dlmskit.security._keywrap import (
     KeyDataEntry,
@@ -138,11 +140,13 @@ __all__ = [
     "ecdsa_verify",
     "export_certificate",
     "generate_key_pair",
+    "key_agreement_entry",
     "key_length",
     "load_certificate",
     "new_challenge",
     "parse_key_data",
     "parse_key_transfer",
+    "peer_ephemeral_key",
     "public_key_from_bytes",
     "public_key_to_bytes",
     "sign_general",

@@ -4,6 +4,10 @@ Green Book 9.2.3.4.6: the derived key is
 ``Hash(00000001 || Z || AlgorithmID || ST-U || ST-V)`` truncated to the key length, where
 Z is the ECDH shared secret, U the initiator and V the responder of the agreement, and
 AlgorithmID names the cipher the key is for. Green Book Table C.2 is a worked example.
+
+Security setup key_agreement (method 3) exchanges signed ephemeral public keys
+(Ephemeral Unified Model C(2e, 0s)); each side then computes Z from its own ephemeral
+private key and the peer's ephemeral public key.
 """
 
 from __future__ import annotations
@@ -14,8 +18,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 
-from dlmskit.errors import LocalProtocolError
+from dlmskit.errors import LocalProtocolError, SecurityError
 from dlmskit.security._control import SecuritySuite, key_length
+from dlmskit.security._keywrap import KeyDataEntry
+from dlmskit.security._signing import (
+    ecdsa_sign,
+    ecdsa_verify,
+    public_key_from_bytes,
+    public_key_to_bytes,
+)
 
 __all__ = [
     "AlgorithmId",
@@ -23,6 +34,8 @@ __all__ = [
     "concat_kdf",
     "derive_key",
     "ecdh_shared_secret",
+    "key_agreement_entry",
+    "peer_ephemeral_key",
 ]
 
 
@@ -67,3 +80,27 @@ def derive_key(
     algorithm = AlgorithmId.AES_GCM_256 if sha384 else AlgorithmId.AES_GCM_128
     other_info = algorithm.value + bytes(party_u_system_title) + bytes(party_v_system_title)
     return concat_kdf(z, other_info, length=key_length(suite), sha384=sha384)
+
+
+def key_agreement_entry(
+    key_id: int,
+    ephemeral_key: ec.EllipticCurvePrivateKey,
+    signing_key: ec.EllipticCurvePrivateKey,
+) -> KeyDataEntry:
+    """One element of key_agreement data (Security setup method 3, Ephemeral Unified Model
+    C(2e, 0s)): key_data = ephemeral public key X || Y || ECDSA signature of it."""
+    public = public_key_to_bytes(ephemeral_key.public_key())
+    return KeyDataEntry(key_id=key_id, data=public + ecdsa_sign(signing_key, public))
+
+
+def peer_ephemeral_key(
+    entry: KeyDataEntry, *, suite: SecuritySuite, peer_signing_key: ec.EllipticCurvePublicKey
+) -> ec.EllipticCurvePublicKey:
+    """The peer's ephemeral public key from its key_agreement element, signature checked."""
+    size = 32 if suite == SecuritySuite.ECDH_ECDSA_AES_GCM_128_SHA_256 else 48
+    if suite == SecuritySuite.AES_GCM_128:
+        raise LocalProtocolError("security suite 0 has no key agreement")
+    public, signature = entry.data[: 2 * size], entry.data[2 * size :]
+    if len(signature) != 2 * size or not ecdsa_verify(peer_signing_key, public, signature):
+        raise SecurityError("key_agreement signature of the ephemeral key did not verify")
+    return public_key_from_bytes(public, suite)
