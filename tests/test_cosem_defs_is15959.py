@@ -429,3 +429,68 @@ def test_scalers_from_a_block_load_scaler_row() -> None:
         scalers_from_row(scaler_profile.capture_objects, Structure(list(row)[:5]))
     with pytest.raises(DecodeError):
         scalers_from_row(scaler_profile.capture_objects, Array(row))
+
+
+@pytest.mark.parametrize("variant", [IS15959_SINGLE_PHASE, IS15959_THREE_PHASE], ids=str)
+def test_object_list(variant: CompanionProfile) -> None:
+    objects = variant.objects()
+    assert len(objects) == len(set(objects))
+    assert list(objects) == sorted(objects, key=lambda item: (item[1], item[0]))
+    names = [ln for _, ln in objects]
+    assert len(names) == len(set(names)), "one class per logical name"
+    for class_id, ln in objects:
+        entry = obis.lookup(ln)
+        assert entry is not None and entry.interface_class == class_id, (class_id, ln)
+        assert interface_class(class_id).known
+    listed = {(c, str(ln)) for c, ln in objects}
+    # Objects of dlms-facts.md 6.2-6.4 every variant carries.
+    for class_id, text in [
+        (8, "0.0.1.0.0.255"),
+        (1, "0.0.42.0.0.255"),
+        (15, "0.0.40.0.0.255"),
+        *((15, f"0.0.40.0.{e}.255") for e in range(1, 6)),
+        *((64, f"0.0.43.0.{e}.255") for e in range(2, 6)),
+        *((1, f"0.0.43.1.{e}.255") for e in range(2, 6)),
+        (18, "0.0.44.0.0.255"),
+        (20, "0.0.13.0.0.255"),
+        (9, "0.0.10.0.1.255"),
+        (22, "0.0.15.0.0.255"),
+        (22, "0.0.15.0.2.255"),
+        (22, "0.0.15.0.4.255"),
+        (22, "0.3.15.0.4.255"),
+        (23, "0.0.22.0.0.255"),
+        (41, "0.0.25.0.0.255"),
+        (42, "0.0.25.1.0.255"),
+        (45, "0.0.25.4.0.255"),
+        (47, "0.0.25.6.0.255"),
+        (48, "0.0.25.7.0.255"),
+        *((40, f"0.{b}.25.9.0.255") for b in range(5)),
+        (70, "0.0.96.3.10.255"),
+        (71, "0.0.17.0.0.255"),
+        (1, "0.0.94.91.18.255"),
+        (1, "0.0.94.91.26.255"),
+        *((1, f"0.0.94.96.{e}.255") for e in range(19, 26)),
+        *((3, f"1.0.1.8.{e}.255") for e in range(9)),
+        *((4, f"1.0.{c}.6.0.255") for c in (1, 2, 9, 10)),
+        *((7, f"1.0.94.91.{e}.255") for e in (0, 3, 4, 5, 6, 7)),
+        (7, "0.0.94.91.10.255"),
+        *((7, f"0.0.99.98.{e}.255") for e in range(7)),
+        *((1, f"0.0.96.11.{e}.255") for e in range(7)),
+    ]:
+        assert (class_id, text) in listed, (class_id, text)
+
+
+def test_three_phase_object_list_adds_per_phase_registers() -> None:
+    one = {(c, str(ln)) for c, ln in IS15959_SINGLE_PHASE.objects()}
+    three = {(c, str(ln)) for c, ln in IS15959_THREE_PHASE.objects()}
+    added = {ln for _, ln in three - one}
+    assert {f"1.0.{c}.7.0.255" for c in (31, 51, 71, 32, 52, 72, 33, 53, 73)} <= added
+    assert {f"1.0.{c}.27.0.255" for c in (31, 51, 71, 32, 52, 72)} <= added
+    # Any-phase voltage/current and the event current give way to per-phase registers.
+    assert {ln for _, ln in one - three} == {
+        "1.0.12.7.0.255",
+        "1.0.11.7.0.255",
+        "1.0.12.27.0.255",
+        "1.0.11.27.0.255",
+        "1.0.94.91.14.255",
+    }

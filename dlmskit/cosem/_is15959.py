@@ -633,6 +633,27 @@ class CompanionProfile:
     push_setups: tuple[PushSetupDefinition, ...]
     event_logs: tuple[EventLogDefinition, ...]
     esw_bits: Mapping[int, str]
+    other_objects: tuple[tuple[int, ObisCode], ...] = ()
+    """Mandated objects not referenced by a profile, push setup or association."""
+
+    def objects(self) -> tuple[tuple[int, ObisCode], ...]:
+        """Every (class_id, logical name) the meter carries, in logical-name order."""
+        found: set[tuple[int, ObisCode]] = set(self.other_objects)
+        for profile in self.profiles:
+            found.add((7, profile.logical_name))
+            found.update((c.class_id, c.logical_name) for c in profile.capture_objects)
+        for push in self.push_setups:
+            found.add((40, push.logical_name))
+            found.update((c.class_id, c.logical_name) for c in push.push_object_list)
+            if push.trigger is not None:
+                found.add((22, push.trigger))
+        for association in self.associations:
+            found.add((15, association.logical_name))
+            if association.security_setup is not None:
+                found.add((64, association.security_setup))
+            if association.invocation_counter is not None:
+                found.add((1, association.invocation_counter))
+        return tuple(sorted(found, key=lambda item: (item[1], item[0])))
 
     def profile(self, logical_name: ObisCode) -> ProfileDefinition | None:
         """The profile with this logical name, or ``None``."""
@@ -669,6 +690,60 @@ class CompanionProfile:
         return next((a for a in self.associations if a.client_sap == client_sap), None)
 
 
+def _objects(*groups: tuple[int, Iterable[str]]) -> tuple[tuple[int, ObisCode], ...]:
+    return tuple((class_id, _ln(text)) for class_id, texts in groups for text in texts)
+
+
+_OTHER_OBJECTS: Final = _objects(
+    (
+        1,
+        (
+            "0.0.0.1.1.255",
+            "0.0.42.0.0.255",
+            "0.0.94.91.26.255",
+            "1.0.0.8.0.255",
+            "1.0.0.8.4.255",
+            "1.0.0.8.5.255",
+            *(f"0.0.94.96.{e}.255" for e in range(19, 26)),
+            "0.0.96.13.0.255",
+            "1.0.96.128.25.255",
+            "1.0.96.128.30.255",
+            "0.0.96.10.1.255",
+        ),
+    ),
+    (
+        3,
+        (
+            *(f"1.0.{c}.8.{e}.255" for c in (1, 9) for e in range(1, 9)),
+            "0.0.94.91.8.255",
+            "0.0.96.9.0.255",
+        ),
+    ),
+    (
+        4,
+        (
+            *(f"1.0.{c}.6.{e}.255" for c in (1, 9) for e in range(1, 9)),
+            "1.0.2.6.0.255",
+            "1.0.10.6.0.255",
+        ),
+    ),
+    (9, ("0.0.10.0.1.255", "0.0.10.0.100.255", "0.0.10.0.107.255", "0.0.10.0.108.255")),
+    (15, ("0.0.40.0.0.255",)),
+    (18, ("0.0.44.0.0.255",)),
+    (20, ("0.0.13.0.0.255",)),
+    (22, ("0.0.15.0.0.255", "0.0.15.0.2.255")),
+    (23, ("0.0.22.0.0.255",)),
+    (41, ("0.0.25.0.0.255",)),
+    (42, ("0.0.25.1.0.255",)),
+    (45, ("0.0.25.4.0.255",)),
+    (47, ("0.0.25.6.0.255",)),
+    (48, ("0.0.25.7.0.255",)),
+)
+"""The rest of the IS 15959-2 object list: counters, capture periods, prepaid
+registers, TZ registers and MDs, scripts, image transfer, calendar, schedules, and the
+communication setups."""
+
+
 SINGLE_PHASE: Final = CompanionProfile(
     name="IS 15959-2 single-phase smart meter",
     associations=ASSOCIATIONS,
@@ -680,6 +755,7 @@ SINGLE_PHASE: Final = CompanionProfile(
     ),
     event_logs=_event_logs(_VOLTAGE_EVENTS, _CURRENT_EVENTS),
     esw_bits=ESW_BITS_SINGLE_PHASE,
+    other_objects=_OTHER_OBJECTS,
 )
 
 THREE_PHASE: Final = CompanionProfile(
@@ -696,6 +772,7 @@ THREE_PHASE: Final = CompanionProfile(
     ),
     event_logs=_event_logs(_THREE_PHASE_VOLTAGE_EVENTS, _THREE_PHASE_CURRENT_EVENTS),
     esw_bits=ESW_BITS_THREE_PHASE,
+    other_objects=_OTHER_OBJECTS,
 )
 """Three-phase variant: an assumption, the standard's three-phase tables were not available.
 
