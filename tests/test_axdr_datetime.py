@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import struct
 
 import pytest
 from hypothesis import given, settings
@@ -136,3 +137,46 @@ def test_datetime_round_trip(naive: dt.datetime, minutes: int, sign: DeviationSi
     assert DateTime.from_bytes(value.to_bytes()) == value
     back = value.to_datetime(sign=sign)
     assert back == moment and back.utcoffset() == moment.utcoffset()
+
+
+def _field(octet: int) -> int | None:
+    return None if octet == 0xFF else octet
+
+
+@settings(max_examples=200)
+@given(
+    st.tuples(
+        st.integers(0, 0xFFFF),
+        *(
+            st.sampled_from([0, 1, 7, 12, 13, 23, 24, 31, 59, 60, 99, 100, 0xFD, 0xFE, 0xFF])
+            for _ in range(7)
+        ),
+        st.sampled_from([-0x8000, -721, -720, -330, 0, 330, 720, 721]),
+        st.integers(0, 0xFF),
+    )
+)
+def test_from_bytes_agrees_with_the_validating_constructor(fields: tuple[int, ...]) -> None:
+    """from_bytes builds in-range values without re-running validators: same result."""
+    year, month, day, dow, hour, minute, second, hundredths, deviation, status = fields
+    raw = struct.pack(">HBBBBBBBhB", *fields)
+    try:
+        expected = DateTime(
+            year=None if year == 0xFFFF else year,
+            month=_field(month),
+            day=_field(day),
+            day_of_week=_field(dow),
+            hour=_field(hour),
+            minute=_field(minute),
+            second=_field(second),
+            hundredths=_field(hundredths),
+            deviation=None if deviation == -0x8000 else deviation,
+            clock_status=_field(status),
+        )
+    except LocalProtocolError:
+        with pytest.raises(DecodeError):
+            DateTime.from_bytes(raw)
+        return
+    value = DateTime.from_bytes(raw)
+    assert value == expected and hash(value) == hash(expected)
+    assert type(value.clock_status) is type(expected.clock_status)
+    assert value.to_bytes() == raw

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import functools
 import struct
+from collections.abc import Callable
 from typing import ClassVar
 
 import attrs
@@ -89,6 +91,21 @@ _FIELD_OFFSET = {
     "deviation": 9,
     "clock_status": 11,
 }
+
+
+def _octets(*ranges: range) -> tuple[bool, ...]:
+    """A table of 256 flags: which octet values are allowed (0xFF, "not specified", always)."""
+    allowed = {octet for r in ranges for octet in r} | {0xFF}
+    return tuple(octet in allowed for octet in range(256))
+
+
+_MONTH_OK = _octets(range(1, 13), range(0xFD, 0xFF))
+_DAY_OK = _octets(range(1, 32), range(0xFD, 0xFF))
+_DOW_OK = _octets(range(1, 8))
+_HOUR_OK = _octets(range(24))
+_MINUTE_OK = _octets(range(60))
+_HUNDREDTHS_OK = _octets(range(100))
+_STATUS = tuple(ClockStatus(octet) for octet in range(0xFF))
 
 
 def _nullable(value: int, unspecified: int) -> int | None:
@@ -224,6 +241,11 @@ class Time:
         )
 
 
+@functools.lru_cache(maxsize=64)
+def _zone(sign: DeviationSign, deviation: int) -> _dt.timezone:
+    return _dt.timezone(sign.utc_offset(deviation))
+
+
 def _require_plain(year: int | None, *fields: int | None) -> None:
     """Refuse "not specified" fields, and the DST/last-day wildcards of month and day."""
     if year is None or any(value is None or value >= 0xFD for value in fields):
@@ -257,6 +279,33 @@ class DateTime:
         """Decode the 12 octets; ``offset`` only places a ``DecodeError``."""
         _check_size(raw, 12, "date-time", offset)
         y, mo, d, dow, h, mi, s, hs, dev, status = _DATETIME.unpack(raw)
+        if (
+            _MONTH_OK[mo]
+            and _DAY_OK[d]
+            and _DOW_OK[dow]
+            and _HOUR_OK[h]
+            and _MINUTE_OK[mi]
+            and _MINUTE_OK[s]
+            and _HUNDREDTHS_OK[hs]
+            and (-720 <= dev <= 720 or dev == -0x8000)
+        ):
+            # Every field is in range (checked above with tables): build without running
+            # the validators again; profile buffers hold thousands of these.
+            self = object.__new__(cls)
+            set_y, set_mo, set_d, set_dow, set_h, set_mi, set_s, set_hs, set_dev, set_st = (
+                _DATETIME_SLOTS
+            )
+            set_y(self, None if y == 0xFFFF else y)
+            set_mo(self, None if mo == 0xFF else mo)
+            set_d(self, None if d == 0xFF else d)
+            set_dow(self, None if dow == 0xFF else dow)
+            set_h(self, None if h == 0xFF else h)
+            set_mi(self, None if mi == 0xFF else mi)
+            set_s(self, None if s == 0xFF else s)
+            set_hs(self, None if hs == 0xFF else hs)
+            set_dev(self, None if dev == -0x8000 else dev)
+            set_st(self, None if status == 0xFF else _STATUS[status])
+            return self
         try:
             return cls(
                 year=None if y == 0xFFFF else y,
@@ -306,7 +355,7 @@ class DateTime:
         result is a naive local time.
         """
         _require_plain(self.year, self.month, self.day, self.hour, self.minute)
-        tz = None if self.deviation is None else _dt.timezone(sign.utc_offset(self.deviation))
+        tz = None if self.deviation is None else _zone(sign, self.deviation)
         try:
             return _dt.datetime(
                 self.year,  # type: ignore[arg-type]
@@ -346,3 +395,9 @@ class DateTime:
             deviation=None if offset is None else sign.deviation(offset),
             clock_status=clock_status,
         )
+
+
+# The slot setters of DateTime's fields, in field order (used by from_bytes).
+_DATETIME_SLOTS: tuple[Callable[[DateTime, object], None], ...] = tuple(
+    DateTime.__dict__[field.name].__set__ for field in attrs.fields(DateTime)
+)
