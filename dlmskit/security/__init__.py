@@ -11,25 +11,35 @@ titles, the symmetric keys and the invocation counters, and protects APDUs::
     wire = ctx.protect(get_request_bytes)              # glo-get-request, SC 0x30
     wire = ctx.protect(apdu, form=CipheringForm.GENERAL_GLO,
                        security=SecurityControl.AUTHENTICATED)
+    wire = ctx.protect_general(apdu, key_info=dlmskit.apdu.WrappedKey)  # 0xDD
     plain = ctx.unprotect(received)                    # any glo-/ded-/general form
 
-``unprotect`` verifies the 12-byte tag, refuses compression, a foreign suite and less
-protection than ``min_security``, and rejects a replayed invocation counter with
-:class:`InvocationCounterError` (its ``expected`` is what an exception-response
-invocation-counter-error carries). A sender counter past 2**32 - 1 raises
-:class:`InvocationCounterExhausted`: change the key (:meth:`SecurityContext.change_key`).
+``unprotect`` verifies the 12-byte tag (always, also where gurux-dlms does not), refuses
+compression (V.44), a foreign suite, less protection than ``min_security`` and a
+ciphered tag that does not match the APDU inside, and rejects a replayed invocation
+counter with :class:`InvocationCounterError` (its ``expected`` is what an
+exception-response invocation-counter-error carries). A sender counter past 2**32 - 1
+raises :class:`InvocationCounterExhausted`: change the key
+(:meth:`SecurityContext.change_key`).
 
 Association machines use, besides ``protect``/``unprotect``:
 
 * ``set_dedicated_key`` (from the InitiateRequest), ``peer_system_title`` (from the
-  calling/responding-AP-title);
+  calling/responding-AP-title), ``last_accepted`` / ``set_last_accepted`` (the replay
+  state per sender system title and key, e.g. seeded from a stored value);
 * an authentication mechanism: :class:`LowLevelSecurity` (1), :class:`HlsSecret` (2,
-  AES-ECB by default), :class:`HlsMd5` (3), :class:`HlsSha1` (4), :class:`HlsGmac` (5),
-  :class:`HlsSha256` (6), :class:`HlsEcdsa` (7), with challenges from
-  :func:`new_challenge`;
+  AES-ECB by default, pluggable), :class:`HlsMd5` (3), :class:`HlsSha1` (4),
+  :class:`HlsGmac` (5), :class:`HlsSha256` (6), :class:`HlsEcdsa` (7), each with
+  ``client_response`` / ``server_check`` / ``server_response`` / ``client_check``,
+  challenges from :func:`new_challenge`;
 * key management: :func:`build_key_transfer` / :func:`parse_key_transfer` (RFC 3394),
-  :func:`derive_key` (ECDH + SP 800-56A KDF), :func:`sign_general` /
-  :func:`verify_general` (general-signing), certificates through ``cryptography``.
+  :func:`key_agreement_entry` / :func:`peer_ephemeral_key` with :func:`derive_key`
+  (ECDH + SP 800-56A KDF), :func:`sign_general` / :func:`verify_general`
+  (general-signing), X.509 certificates through ``cryptography``.
+
+general-ciphering authenticates its header fields (transaction-id to
+other-information) in the AAD for every suite, as gurux-dlms does for suites 1 and 2;
+agreed keys in general-ciphering are one-pass Diffie-Hellman C(1e, 1s).
 """
 
 from __future__ import annotations
