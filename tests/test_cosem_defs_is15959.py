@@ -494,3 +494,21 @@ def test_three_phase_object_list_adds_per_phase_registers() -> None:
         "1.0.11.27.0.255",
         "1.0.94.91.14.255",
     }
+
+
+def test_names_are_plain_text() -> None:
+    names = [
+        c.name
+        for v in (IS15959_SINGLE_PHASE, IS15959_THREE_PHASE)
+        for log in v.event_logs
+        for c in log.codes
+    ]
+    names += list(IS15959_ESW_BITS_SINGLE_PHASE.values())
+    names += list(IS15959_ESW_BITS_THREE_PHASE.values())
+    names += [p.name for p in IS15959_SINGLE_PHASE.profiles]
+    names += [p.name for p in IS15959_SINGLE_PHASE.push_setups]
+    assert all(name and "_" not in name and name == name.strip() for name in names)
+    other = IS15959_SINGLE_PHASE.event_log(ObisCode(0, 0, 99, 98, 4, 255))
+    assert other is not None
+    very_low_pf = other.code(205)
+    assert very_low_pf is not None and very_low_pf.name == "Very low PF - occurrence"

@@ -220,7 +220,7 @@ _TRANSACTION_EVENTS: Final = (
 _OTHER_EVENTS: Final = (
     *_pair(201, "Influence of permanent magnet or AC/DC electromagnet"),
     *_pair(203, "Neutral disturbance - HF and DC"),
-    *_pair(205, "Very low _PF"),
+    *_pair(205, "Very low PF"),
     *_pair(207, "Neutral missing"),
     *_pair(209, "Plug-in communication module removal"),
     *_one(211, "Configuration change to post-paid mode"),
@@ -315,7 +315,7 @@ ESW_BITS_THREE_PHASE: Final[Mapping[int, str]] = MappingProxyType(
         8: "B-phase current reverse",
         9: "Current unbalance",
         10: "Current bypass / short",
-        11: "Very low _PF",
+        11: "Very low PF",
         80: "Influence of permanent magnet or AC/DC electromagnet",
         81: "Neutral disturbance",
         82: "Meter cover open",
@@ -778,7 +778,7 @@ THREE_PHASE: Final = CompanionProfile(
 
 Per-phase registers replace the single-phase ones: instantaneous profile and pushes carry
 L1/L2/L3 current (1.0.31/51/71.7.0), voltage (32/52/72) and power factor (33/53/73) in
-place of the any-phase voltage/current, keeping neutral current, total _PF and the rest;
+place of the any-phase voltage/current, keeping neutral current, total PF and the rest;
 block load carries L1/L2/L3 average voltages then the four block energies then L1/L2/L3
 average currents (the single-phase order); event logs capture per-phase I, V, PF. Daily,
 billing, name plate, associations and push triggers are as single-phase.
