@@ -60,6 +60,7 @@ from transports._mesh import (
     DataConcentrator,
     DcuStats,
     MeshMeter,
+    MeshMeterLink,
     open_data_concentrator,
 )
 from transports._mode_e import (
@@ -122,6 +123,7 @@ __all__ = [
     "LowpanFrame",
     "LowpanReassembler",
     "MeshMeter",
+    "MeshMeterLink",
     "OutageWindow",
     "Transmission",
     "decode_gateway_apdu",

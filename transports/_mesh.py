@@ -19,7 +19,9 @@ sending a push, is relayed to the newest connection). The head-end thus tells re
 apart by the address, and can keep many meters busy over one connection.
 
 Meters are UDP wrapper endpoints (on loopback in tests and simulations): one WPDU per
-datagram, as the UDP profile of IEC 62056-4-7.
+datagram, as the UDP profile of IEC 62056-4-7. A meter added without an address lives in
+the same process: ``DataConcentrator.meter_link`` gives its end of the link, an
+``ApduTransport`` (a fleet of thousands behind one DCU needs no sockets).
 
 The mesh
 --------
@@ -48,7 +50,7 @@ from contextlib import asynccontextmanager
 import attrs
 import trio
 
-from dlmskit.errors import DecodeError, LocalProtocolError
+from dlmskit.errors import DecodeError, LocalProtocolError, TransportError
 from transports._channel import RF_MESH_DEFAULT, ChannelModel, Direction, LossCause
 from transports._gateway import (
     MAX_PHYSICAL_ADDRESS_SIZE,
@@ -57,6 +59,7 @@ from transports._gateway import (
     decode_gateway_apdu,
     encode_gateway_apdu,
 )
+from transports._interface import LinkAddress
 from transports._wisun import loopback_host
 from transports._wrapper import Wpdu, WrapperFramer, decode_wpdu, encode_wpdu
 
@@ -64,6 +67,7 @@ __all__ = [
     "DataConcentrator",
     "DcuStats",
     "MeshMeter",
+    "MeshMeterLink",
     "open_data_concentrator",
 ]
 
@@ -81,11 +85,13 @@ def _check_address(_: object, attribute: attrs.Attribute[bytes], value: bytes) -
 
 @attrs.frozen(kw_only=True)
 class MeshMeter:
-    """A meter behind the DCU: its gateway address and its UDP wrapper endpoint."""
+    """A meter behind the DCU: its gateway address and where the DCU reaches it."""
 
     network_id: int = 0
     physical_device_address: bytes = attrs.field(converter=bytes, validator=_check_address)
-    address: tuple[str, int]
+    address: tuple[str, int] | None = None
+    """The meter's UDP endpoint; ``None`` for a meter in the same process, reached through
+    ``DataConcentrator.meter_link``."""
 
     @property
     def link(self) -> str:
@@ -141,6 +147,71 @@ class _Connection:
         return True
 
 
+class MeshMeterLink:
+    """The meter's end of an in-process mesh link (a ``MeshMeter`` without an address).
+
+    An ``ApduTransport`` for a meter simulator: the DCU hands it the WPDUs the mesh
+    delivers, and relays what the meter sends through the mesh like a datagram. Answers
+    sent with ``send_apdu`` carry the wPorts of the last WPDU received (the client SAP of
+    the association); ``receive_wpdu``/``send_wpdu`` expose the wPorts.
+    """
+
+    def __init__(self, dcu: DataConcentrator, route: _Route, *, queue_size: int) -> None:
+        self._dcu = dcu
+        self._route = route
+        self._send, self._receive = trio.open_memory_channel[Wpdu](queue_size)
+        self._wports = (0x01, 0x10)
+        self._closed = False
+        self.dropped = 0
+        """WPDUs the mesh delivered while ``queue_size`` were already unread."""
+
+    @property
+    def local_address(self) -> LinkAddress:
+        return LinkAddress(host="mesh", sap=self._wports[0])
+
+    @property
+    def peer_address(self) -> LinkAddress:
+        return LinkAddress(host="dcu", sap=self._wports[1])
+
+    def _deliver(self, wpdu: Wpdu) -> None:
+        try:
+            self._send.send_nowait(wpdu)
+        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+            self.dropped += 1
+
+    async def receive_wpdu(self) -> Wpdu:
+        if self._closed:
+            raise TransportError("mesh link is closed")
+        try:
+            wpdu = await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            raise TransportError("mesh link is closed") from None
+        self._wports = (wpdu.destination, wpdu.source)
+        return wpdu
+
+    async def receive_apdu(self) -> bytes:
+        return (await self.receive_wpdu()).apdu
+
+    async def send_wpdu(self, wpdu: Wpdu) -> None:
+        if self._closed:
+            raise TransportError("mesh link is closed")
+        self._dcu._from_meter(self._route, wpdu.encode())
+        await trio.lowlevel.checkpoint()
+
+    async def send_apdu(self, apdu: bytes) -> None:
+        try:
+            wpdu = Wpdu(source=self._wports[0], destination=self._wports[1], apdu=bytes(apdu))
+        except ValueError as exc:
+            raise LocalProtocolError(str(exc)) from None
+        await self.send_wpdu(wpdu)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._send.close()
+        self._receive.close()
+        await trio.lowlevel.checkpoint()
+
+
 @attrs.define(eq=False)
 class _Route:
     """One meter's relay state: a FIFO of requests waiting for the mesh and, per direction,
@@ -154,6 +225,7 @@ class _Route:
     last_arrival: dict[Direction, float] = attrs.field(
         factory=lambda: dict.fromkeys(Direction, 0.0)
     )
+    link: MeshMeterLink | None = None
     waiting: _Fifo = attrs.field(factory=lambda: trio.open_memory_channel[_Timed](math.inf))
     on_mesh: dict[Direction, _Fifo] = attrs.field(
         factory=lambda: {d: trio.open_memory_channel[_Timed](math.inf) for d in Direction}
@@ -211,10 +283,20 @@ class DataConcentrator:
             raise LocalProtocolError(f"meter {meter.link} already known")
         route = _Route(meter=meter)
         self._routes[key] = route
-        self._by_address[(meter.address[0], meter.address[1])] = route
+        if meter.address is None:
+            route.link = MeshMeterLink(self, route, queue_size=self.uplink_limit)
+        else:
+            self._by_address[(meter.address[0], meter.address[1])] = route
         self._nursery.start_soon(self._downlink, route)
         for direction in Direction:
             self._nursery.start_soon(self._deliver, route, direction)
+
+    def meter_link(self, meter: MeshMeter) -> MeshMeterLink:
+        """The meter's end of the link to an in-process meter (added without an address)."""
+        route = self._routes[(meter.network_id, meter.physical_device_address)]
+        if route.link is None:
+            raise LocalProtocolError(f"meter {meter.link} is reached over UDP, not in-process")
+        return route.link
 
     def queue_depth(self, meter: MeshMeter) -> int:
         """Requests for ``meter`` queued or in flight on the mesh."""
@@ -310,6 +392,10 @@ class DataConcentrator:
             if direction is Direction.DOWNLINK:
                 route.in_flight -= 1
                 self.stats.delivered[Direction.DOWNLINK] += 1
+                if route.link is not None:
+                    route.link._deliver(decode_wpdu(datagram))
+                    continue
+                assert route.meter.address is not None
                 try:
                     await self._south.sendto(datagram, route.meter.address)
                 except OSError:
@@ -347,13 +433,17 @@ class DataConcentrator:
             except DecodeError:
                 self.stats.malformed += 1
                 continue
-            if route.uplink_pending >= self.uplink_limit:
-                self.stats.uplink_overflow += 1
-                continue
-            arrival = self._transmit(route, Direction.UPLINK, data)
-            if arrival is not None:
-                route.uplink_pending += 1
-                route.on_mesh[Direction.UPLINK][0].send_nowait((arrival, data))
+            self._from_meter(route, data)
+
+    def _from_meter(self, route: _Route, data: bytes) -> None:
+        """Put a meter's datagram (one WPDU) on the mesh towards the head-end."""
+        if route.uplink_pending >= self.uplink_limit:
+            self.stats.uplink_overflow += 1
+            return
+        arrival = self._transmit(route, Direction.UPLINK, data)
+        if arrival is not None:
+            route.uplink_pending += 1
+            route.on_mesh[Direction.UPLINK][0].send_nowait((arrival, data))
 
     async def _to_head_end(self, route: _Route, datagram: bytes) -> None:
         wpdu = decode_wpdu(datagram, max_apdu=self.max_apdu)
