@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import obis
 from dlmskit.apdu import ApplicationContextName, Conformance, MechanismName
-from dlmskit.axdr import Array, Structure, decode, encode
+from dlmskit.axdr import Array, BitString, Structure, decode, encode
 from dlmskit.cosem import (
     IS15959_ALERT_PUSH,
     IS15959_ASSOCIATIONS,
@@ -512,3 +512,11 @@ def test_names_are_plain_text() -> None:
     assert other is not None
     very_low_pf = other.code(205)
     assert very_low_pf is not None and very_low_pf.name == "Very low PF - occurrence"
+
+
+def test_esw_bits_of_a_decoded_bit_string() -> None:
+    # bit-string (04) of 128 bits (81 80) as a meter sends the ESWF.
+    value = decode(bytes([4, 0x81, 0x80]) + IS15959_DEFAULT_ESWF_SINGLE_PHASE)
+    assert isinstance(value, BitString)
+    assert esw_bits(value) == esw_bits(IS15959_DEFAULT_ESWF_SINGLE_PHASE)
+    assert esw_bits(BitString.from_text("0001")) == {3}

@@ -21,6 +21,7 @@ from typing import Final
 import attrs
 
 from dlmskit.apdu import ApplicationContextName, Conformance, MechanismName
+from dlmskit.axdr import BitString
 from dlmskit.cosem._capture import CaptureObject
 from dlmskit.security import SecurityControl, SecuritySuite
 from obis import ObisCode
@@ -299,7 +300,8 @@ ESW_BITS_SINGLE_PHASE: Final[Mapping[int, str]] = MappingProxyType(
 """ESW bits a reference single-phase firmware raises (bit 0 = MSB of the first octet).
 
 Unverified against the IS 15959-2 annex: a public three-phase head-end numbers the
-magnet/neutral/cover bits one lower (80, 81, 82) than this firmware (81, 82, 83).
+magnet/neutral/cover bits one lower (80, 81, 82) than this firmware (81, 82, 83), and
+the firmware's own label of bit 11 (over current) is tentative.
 """
 
 ESW_BITS_THREE_PHASE: Final[Mapping[int, str]] = MappingProxyType(
@@ -337,8 +339,12 @@ ESW_BITS_THREE_PHASE: Final[Mapping[int, str]] = MappingProxyType(
 """ESW bits of a public three-phase head-end; unverified (see :data:`ESW_BITS_SINGLE_PHASE`)."""
 
 
-def esw_bits(value: bytes) -> frozenset[int]:
-    """The set bit numbers of an ESW/ESWF octet string (bit 0 = MSB of the first octet)."""
+def esw_bits(value: bytes | BitString) -> frozenset[int]:
+    """The set bit numbers of an ESW/ESWF value (bit 0 = MSB of the first octet).
+
+    Takes the decoded bit-string or its octets."""
+    if isinstance(value, BitString):
+        return frozenset(i for i, bit in enumerate(value) if bit)
     return frozenset(
         i * 8 + j for i, octet in enumerate(value) for j in range(8) if octet & (0x80 >> j)
     )
