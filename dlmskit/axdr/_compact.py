@@ -8,8 +8,8 @@ adds its member count (A-XDR length) and the member descriptions.
 
 from __future__ import annotations
 
-from dlmskit.axdr._length import encode_length
-from dlmskit.axdr._scalar import Buffer, decode_simple, encode_simple, read_length, truncated
+from dlmskit.axdr._length import encode_length, read_length
+from dlmskit.axdr._scalar import Buffer, decode_simple, encode_simple, truncated
 from dlmskit.axdr._types import (
     Array,
     CompactArray,

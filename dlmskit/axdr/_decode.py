@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dlmskit.axdr._compact import decode_compact_array
 from dlmskit.axdr._fastpath import MIN_ROWS, decode_uniform_array
+from dlmskit.axdr._length import read_length
 from dlmskit.axdr._scalar import (
     BYTE_BODIES,
     FIXED_BODIES,
     Buffer,
     decode_simple,
-    read_length,
     truncated,
 )
 from dlmskit.axdr._types import Array, Data, DataType, OctetString, Structure

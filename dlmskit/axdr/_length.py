@@ -11,9 +11,10 @@ writes the minimal form above. 0x80 (indefinite) and 0x85 and up are a ``DecodeE
 
 from __future__ import annotations
 
+from dlmskit.axdr._types import DataType
 from dlmskit.errors import DecodeError, LocalProtocolError
 
-__all__ = ["MAX_LENGTH", "decode_length", "encode_length"]
+__all__ = ["MAX_LENGTH", "decode_length", "encode_length", "read_length"]
 
 MAX_LENGTH = 0xFFFF_FFFF
 
@@ -35,23 +36,41 @@ def encode_length(n: int) -> bytes:
     raise LocalProtocolError(f"length {n} does not fit in 32 bits")
 
 
+def read_length(data: _Buffer, pos: int, end: int, kind: int = -1) -> tuple[int, int]:
+    """Read a length field at ``pos`` that must end by ``end``: ``(length, offset after)``.
+
+    ``kind`` (a type tag) only names what the length belongs to in a ``DecodeError``.
+    """
+    if pos >= end:
+        raise DecodeError(f"truncated {_name(kind)}", offset=pos, expected="length")
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    size = first - 0x80
+    if not 1 <= size <= 4:
+        raise DecodeError(
+            f"invalid length form 0x{first:02X}", offset=pos, expected="0x00..0x84 length octet"
+        )
+    stop = pos + 1 + size
+    if stop > end:
+        raise DecodeError(
+            f"truncated length of {_name(kind)}", offset=pos, expected=f"{size} length octets"
+        )
+    return int.from_bytes(data[pos + 1 : stop], "big"), stop
+
+
 def decode_length(data: _Buffer, offset: int) -> tuple[int, int]:
     """Read a length field at ``offset``: ``(length, offset after the field)``.
 
     Only the field is checked; callers check the length against what remains.
     """
-    end = len(data)
-    if not 0 <= offset < end:
-        raise DecodeError("truncated", offset=offset, expected="length")
-    first = data[offset]
-    if first < 0x80:
-        return first, offset + 1
-    size = first - 0x80
-    if not 1 <= size <= 4:
-        raise DecodeError(
-            f"invalid length form 0x{first:02X}", offset=offset, expected="0x00..0x84 length octet"
-        )
-    stop = offset + 1 + size
-    if stop > end:
-        raise DecodeError("truncated", offset=end, expected=f"{size} length octets")
-    return int.from_bytes(data[offset + 1 : stop], "big"), stop
+    if offset < 0:
+        raise DecodeError("negative offset", offset=offset, expected="length")
+    return read_length(data, offset, len(data))
+
+
+def _name(kind: int) -> str:
+    try:
+        return DataType(kind).name.lower().replace("_", "-")
+    except ValueError:
+        return "data"

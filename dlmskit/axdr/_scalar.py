@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from dlmskit.axdr._datetime import Date, DateTime, Time
-from dlmskit.axdr._length import encode_length
+from dlmskit.axdr._length import encode_length, read_length
 from dlmskit.axdr._types import (
     DONT_CARE,
     Bcd,
@@ -45,7 +45,6 @@ __all__ = [
     "TYPE_NAMES",
     "decode_simple",
     "encode_simple",
-    "read_length",
     "truncated",
 ]
 
@@ -104,26 +103,6 @@ def truncated(kind: int, pos: int, need: int, have: int) -> DecodeError:
         offset=pos,
         expected=f"{need} octets",
     )
-
-
-def read_length(buf: Buffer, pos: int, end: int, kind: int) -> tuple[int, int]:
-    """Read a length/count field at ``pos`` not running past ``end``."""
-    if pos >= end:
-        raise DecodeError(
-            f"truncated {TYPE_NAMES.get(kind, str(kind))}", offset=pos, expected="length"
-        )
-    first = buf[pos]
-    if first < 0x80:
-        return first, pos + 1
-    size = first - 0x80
-    if not 1 <= size <= 4:
-        raise DecodeError(
-            f"invalid length form 0x{first:02X}", offset=pos, expected="0x00..0x84 length octet"
-        )
-    stop = pos + 1 + size
-    if stop > end:
-        raise DecodeError("truncated length", offset=pos, expected=f"{size} length octets")
-    return int.from_bytes(buf[pos + 1 : stop], "big"), stop
 
 
 def _sized(buf: Buffer, pos: int, end: int, tag: int, size: int) -> bytes:
