@@ -6,7 +6,7 @@ import contextlib
 import secrets
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dlmskit.apdu import AgreedKey, GeneralCiphering, IdentifiedKey, WrappedKey
@@ -494,3 +494,24 @@ def test_seeded_replay_state() -> None:
     client.counter_store.reset(CLIENT_ST, int(KeyId.GLOBAL_UNICAST_ENCRYPTION), 11)
     assert server.unprotect(client.protect(GET_CLOCK)) == GET_CLOCK
     assert server.last_accepted(CLIENT_ST, KeyId.GLOBAL_UNICAST_ENCRYPTION) == 11
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([*FORMS, CipheringForm.GENERAL]),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 255)), min_size=1, max_size=4),
+    st.integers(0, 3),
+)
+def test_random_corruption_after_warm_up(
+    form: CipheringForm, edits: list[tuple[int, int]], extra: int
+) -> None:
+    client, server = pair()
+    assert server.unprotect(client.protect(GET_CLOCK, form=form)) == GET_CLOCK
+    original = client.protect(GET_CLOCK, form=form)
+    wire = bytearray(original)
+    for position, xor in edits:
+        wire[position % len(wire)] ^= xor
+    corrupted = bytes(wire) + bytes(extra)
+    assume(corrupted != original)
+    with pytest.raises((SecurityError, DecodeError)):
+        server.unprotect(corrupted)

@@ -93,7 +93,7 @@ def test_key_change_through_key_transfer_reaches_the_context() -> None:
         system_title=bytes(8),
         peer_system_title=title,
         global_unicast_key=NEW_KEY,
-        min_security=0,  # type: ignore[arg-type]
+        min_security=0,
     )
     assert peer.unprotect(ctx.protect(b"\xc0\x01", security=0x20)) == b"\xc0\x01"
 

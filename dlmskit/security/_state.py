@@ -103,7 +103,7 @@ class SecurityState:
         master_key: bytes | None = None,
         dedicated_key: bytes | None = None,
         counter_store: InvocationCounterStore | None = None,
-        min_security: SecurityControl = SecurityControl.AUTHENTICATED,
+        min_security: SecurityControl | int = SecurityControl.AUTHENTICATED,
         signing_key: ec.EllipticCurvePrivateKey | None = None,
         peer_signing_key: ec.EllipticCurvePublicKey | None = None,
         key_agreement_key: ec.EllipticCurvePrivateKey | None = None,
