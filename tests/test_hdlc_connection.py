@@ -455,3 +455,32 @@ def test_random_loss_still_delivers_everything_once_in_order(
         link.send(link.client, link.client.send_apdu(request, now=link.now))
     assert link.apdus(link.server_events) == requests
     assert link.apdus(link.client_events) == [r[::-1] for r in requests]
+
+
+def test_open_server_takes_the_next_client_after_a_disconnect() -> None:
+    link = Link()
+    link.connect()
+    intruder = HdlcFrame.u_frame(
+        HdlcFrameType.SNRM, destination=SERVER, source=HdlcAddress.client(0x20)
+    )
+    link.server.receive_data(intruder.encode())
+    assert link.server.next_event() is NEED_DATA  # busy with client 0x10
+    assert link.server.stats.wrong_address == 1
+    link.send(link.client, link.client.disconnect(now=link.now))
+    link.server.receive_data(intruder.encode())
+    assert isinstance(link.server.next_event(), Connected)
+    assert link.server.client_address == HdlcAddress.client(0x20)
+    ua = decode_frame(link.server.data_to_send())
+    assert ua.frame_type is HdlcFrameType.UA and ua.destination == HdlcAddress.client(0x20)
+
+
+def test_client_polls_soon_when_the_server_released_the_poll() -> None:
+    link = Link()
+    link.connect()
+    link._carry("c>s", link.client.send_apdu(b"\xc0\x01", now=0.0))
+    link._carry("s>c", link.server.release_poll())  # the server will answer later
+    assert link.client.next_deadline == pytest.approx(0.1)
+    link.server.send_apdu(b"\xc4\x01", now=0.05)  # queued: the client holds the poll
+    link.now = 0.1
+    link._carry("c>s", link.client.handle_timeout(now=0.1))
+    assert link.apdus(link.client_events) == [b"\xc4\x01"]

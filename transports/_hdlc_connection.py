@@ -9,12 +9,11 @@ answers). Feed received bytes with :meth:`~HdlcConnection.receive_data`, pull ev
 
 Time comes from the caller: methods take ``now`` (seconds, any monotonic origin) and
 :attr:`next_deadline` says when the client wants :meth:`handle_timeout` to be called.
-Every state change of the link is in :data:`TRANSITIONS`.
+Every state change of the link is in :data:`~transports.TRANSITIONS` (``_hdlc_state``).
 """
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 
 import attrs
@@ -30,6 +29,7 @@ from transports._hdlc_events import (
 )
 from transports._hdlc_frame import HdlcFrame, HdlcFrameReader, HdlcFrameType
 from transports._hdlc_parameters import HdlcParameters
+from transports._hdlc_state import TRANSITIONS, HdlcRole, HdlcState, HdlcTrigger
 
 __all__ = [
     "LLC_REQUEST",
@@ -46,66 +46,6 @@ __all__ = [
 LLC_REQUEST = b"\xe6\xe6\x00"
 #: LLC header on server → client information fields.
 LLC_RESPONSE = b"\xe6\xe7\x00"
-
-
-class HdlcRole(enum.Enum):
-    CLIENT = "client"
-    SERVER = "server"
-
-
-class HdlcState(enum.Enum):
-    DISCONNECTED = "disconnected"  # normal disconnected mode (NDM)
-    CONNECTING = "connecting"  # SNRM sent, waiting for UA
-    CONNECTED = "connected"  # normal response mode (NRM)
-    DISCONNECTING = "disconnecting"  # DISC sent, waiting for UA/DM
-
-
-class HdlcTrigger(enum.Enum):
-    """What moves the link between states: a local call, a received frame, or giving up."""
-
-    CONNECT = "connect"
-    DISCONNECT = "disconnect"
-    SNRM = "snrm"
-    UA = "ua"
-    DM = "dm"
-    DISC = "disc"
-    FRMR = "frmr"
-    GIVE_UP = "give up"
-
-
-_S = HdlcState
-_T = HdlcTrigger
-
-#: Every link state transition, by role: ``{role: {state: {trigger: new_state}}}``.
-TRANSITIONS: dict[HdlcRole, dict[HdlcState, dict[HdlcTrigger, HdlcState]]] = {
-    HdlcRole.CLIENT: {
-        _S.DISCONNECTED: {_T.CONNECT: _S.CONNECTING},
-        _S.CONNECTING: {
-            _T.UA: _S.CONNECTED,
-            _T.DM: _S.DISCONNECTED,
-            _T.GIVE_UP: _S.DISCONNECTED,
-            _T.DISCONNECT: _S.DISCONNECTING,
-        },
-        _S.CONNECTED: {
-            _T.CONNECT: _S.CONNECTING,
-            _T.DISCONNECT: _S.DISCONNECTING,
-            _T.DM: _S.DISCONNECTED,
-            _T.FRMR: _S.DISCONNECTED,
-            _T.GIVE_UP: _S.DISCONNECTED,
-        },
-        _S.DISCONNECTING: {
-            _T.UA: _S.DISCONNECTED,
-            _T.DM: _S.DISCONNECTED,
-            _T.GIVE_UP: _S.DISCONNECTED,
-        },
-    },
-    HdlcRole.SERVER: {
-        _S.DISCONNECTED: {_T.SNRM: _S.CONNECTED},
-        _S.CONNECTED: {_T.SNRM: _S.CONNECTED, _T.DISC: _S.DISCONNECTED},
-        _S.CONNECTING: {},
-        _S.DISCONNECTING: {},
-    },
-}
 
 
 @attrs.frozen(kw_only=True)
@@ -135,10 +75,13 @@ class HdlcConnection:
     """One end of an HDLC link carrying DLMS APDUs.
 
     ``client_address`` is the client SAP (e.g. 0x10 public client). On the server side it
-    may be ``None``: the server then accepts SNRM from any client and talks to that one.
+    may be ``None``: the server then accepts a connection from any client and talks to
+    that one until it disconnects.
     ``parameters`` are this end's proposal/capabilities (max information field lengths
     and window sizes). ``response_timeout`` and ``max_retries`` drive the client's
-    retransmissions; ``max_apdu_size`` bounds reassembly of segmented APDUs.
+    retransmissions; ``reply_poll_interval`` is how soon the client polls again when the
+    server handed the poll back without the awaited reply; ``max_apdu_size`` bounds
+    reassembly of segmented APDUs.
     """
 
     def __init__(
@@ -150,6 +93,7 @@ class HdlcConnection:
         parameters: HdlcParameters | None = None,
         response_timeout: float = 3.0,
         max_retries: int = 3,
+        reply_poll_interval: float = 0.1,
         max_apdu_size: int = 0x10000,
     ) -> None:
         if role is HdlcRole.CLIENT and client_address is None:
@@ -166,6 +110,8 @@ class HdlcConnection:
         )
         self.response_timeout = response_timeout
         self.max_retries = max_retries
+        self.reply_poll_interval = reply_poll_interval
+        self._any_client = role is HdlcRole.SERVER and client_address is None
         self.max_apdu_size = max_apdu_size
         self.state = HdlcState.DISCONNECTED
         self._reader = HdlcFrameReader()
@@ -498,8 +444,10 @@ class HdlcConnection:
     def _addressed_to_us(self, frame: HdlcFrame) -> bool:
         if frame.destination != self._own:
             return False
-        if self.role is HdlcRole.SERVER and self.client_address is None:
-            return frame.frame_type is HdlcFrameType.SNRM or self.state is HdlcState.DISCONNECTED
+        if self._any_client and (
+            self.client_address is None or self.state is HdlcState.DISCONNECTED
+        ):
+            return True  # a server open to every client, between associations
         return frame.source == self._peer
 
     def _process(self, frame: HdlcFrame) -> None:
@@ -558,7 +506,7 @@ class HdlcConnection:
         elif self._pending:
             self._send_window()
         elif self._expect_reply:
-            self._arm()
+            self._deadline = self._now + self.reply_poll_interval
         else:
             self._deadline = None
 
@@ -622,8 +570,7 @@ class HdlcConnection:
             except DecodeError:
                 self._u(HdlcFrameType.DM)
                 return
-            if self.client_address is None or state is HdlcState.DISCONNECTED:
-                self.client_address = frame.source
+            self.client_address = frame.source
             self._transition(HdlcTrigger.SNRM)
             self._reset_link()
             self.parameters = _negotiate(self.proposal, offered)

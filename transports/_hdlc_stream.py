@@ -17,9 +17,10 @@ import trio
 
 from dlmskit.errors import LocalProtocolError, TransportError
 from transports._hdlc_address import HdlcAddress
-from transports._hdlc_connection import HdlcConnection, HdlcRole, HdlcState
+from transports._hdlc_connection import HdlcConnection
 from transports._hdlc_events import ApduReceived, Connected, Disconnected, NeedData
 from transports._hdlc_parameters import HdlcParameters
+from transports._hdlc_state import HdlcRole, HdlcState
 from transports._interface import LinkAddress
 
 __all__ = ["HdlcStreamTransport", "accept_hdlc", "open_hdlc", "open_tcp_hdlc"]
