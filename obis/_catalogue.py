@@ -117,9 +117,14 @@ def describe(code: ObisLike) -> str | None:
     return None if entry is None else entry.name
 
 
-def entries() -> Iterator[CatalogueEntry]:
-    """Every entry of the exact catalogue, in code order."""
-    return iter(_TABLE.values())
+def entries(pattern: ObisPattern | str | None = None) -> Iterator[CatalogueEntry]:
+    """Every entry of the exact catalogue, in code order; only those matching ``pattern``
+    (an :class:`ObisPattern` or its text, e.g. ``"1.0.*.8.0.255"``) if given."""
+    if pattern is None:
+        return iter(_TABLE.values())
+    if isinstance(pattern, str):
+        pattern = ObisPattern.parse(pattern)
+    return (entry for entry in _TABLE.values() if pattern.matches(entry.code))
 
 
 def search(text: str) -> tuple[CatalogueEntry, ...]:

@@ -398,3 +398,11 @@ def test_classes_allowed_by_gurux_table(entry: CatalogueEntry) -> None:
     assert entry.interface_class is not None
     descriptions = _GURUX.getDescription(str(entry.code), ObjectType(entry.interface_class))
     assert descriptions != ["Invalid"], descriptions
+
+
+def test_entries_by_pattern() -> None:
+    tz = [str(e.code) for e in entries("1.0.1.8.1-8.255")]
+    assert tz == [f"1.0.1.8.{e}.255" for e in range(1, 9)]
+    logs = list(entries(obis.ObisPattern.parse("0.0.99.98.*")))
+    assert [e.interface_class for e in logs] == [7] * 7
+    assert list(entries("2.0.*.*.*.*")) == []
