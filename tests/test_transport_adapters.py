@@ -49,7 +49,7 @@ async def test_meter_initiated_tcp_connection_push_then_requests() -> None:
         done.set()
 
     async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(partial(serve_tcp_wrapper, hes, 0, host="127.0.0.1"))
+        listeners = await nursery.start(partial(serve_tcp_wrapper, hes, "127.0.0.1", 0))
         port = listeners[0].socket.getsockname()[1]
         meter = await open_tcp_wrapper("127.0.0.1", port, client_wport=0x01, server_wport=0x40)
         await meter.send_apdu(PUSH)

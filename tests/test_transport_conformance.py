@@ -80,8 +80,8 @@ async def tcp_wrapper_pair() -> AsyncIterator[Pair]:
             partial(
                 serve_tcp_wrapper,
                 handler,
+                "127.0.0.1",
                 0,
-                host="127.0.0.1",
                 local_wport=0x01,
                 remote_wport=0x10,
             )

@@ -156,9 +156,9 @@ async def open_tcp_wrapper(
 
 async def serve_tcp_wrapper(
     handler: Callable[[WrapperStreamTransport], Awaitable[object]],
+    host: str | None = None,
     port: int = 4059,
     *,
-    host: str | None = None,
     local_wport: int | None = None,
     remote_wport: int | None = None,
     max_apdu: int = DEFAULT_MAX_APDU,
@@ -167,7 +167,9 @@ async def serve_tcp_wrapper(
 ) -> None:
     """Accept wrapper connections forever; run ``handler(transport)`` for each.
 
-    Use with ``nursery.start`` to get the listeners (and the bound port when ``port=0``).
+    ``host=None`` listens on every local address; ``handler`` can tell meters apart by
+    ``transport.local_address`` (the address each connection was made to). Use with
+    ``nursery.start`` to get the listeners (and the bound port when ``port=0``).
     ``local_wport``/``remote_wport`` ``None`` learns them from the first WPDU. The
     transport is closed when the handler returns; a ``TransportError`` out of the handler
     ends only that connection.
