@@ -35,6 +35,7 @@ from transports import (
     Direction,
     LossCause,
     MeshMeter,
+    OutageWindow,
     loopback_host,
     open_border_router,
     open_data_concentrator,
@@ -200,3 +201,29 @@ async def test_20k_read_over_wisun_with_fragmentation(
     assert stats.lost[LossCause.LOSS] >= 1
     assert run.retransmissions >= 1
     assert sent > stats.delivered[Direction.DOWNLINK] + stats.delivered[Direction.UPLINK]
+
+
+async def test_20k_read_survives_a_route_outage_mid_transfer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Loss-free mesh, but the meter's route goes down for 45 s while blocks are flowing:
+    # the DCU holds what the head-end sends, blocks sent up meanwhile are lost, and the
+    # client's timer recovers once the route is back.
+    base = attrs.evolve(RF_MESH_DEFAULT, hop_loss=0.0, outage_probability=0.0)
+    channel = attrs.evolve(base, outages=(OutageWindow(start=15.0, end=60.0),))
+    async with open_udp_endpoint(HOST, 0) as meter_end:
+        meter = MeshMeter(network_id=0, physical_device_address=EUI, address=meter_end.sockname)
+        async with (
+            open_data_concentrator(channel=channel, meters=[meter], queue_limit=16) as dcu,
+            open_gateway_multiplexer(await open_tcp_wrapper(*dcu.address)) as mux,
+            trio.open_nursery() as nursery,
+        ):
+            meter_side = meter_end.peer(*dcu.meter_side_address, local_wport=1, remote_wport=0x10)
+            nursery.start_soon(_serve_meter, meter_side)
+            with trio.fail_after(3600):
+                run = await _read_big_attribute(mux.meter(0, EUI))
+            nursery.cancel_scope.cancel()
+    assert run.value == VALUE
+    assert run.retransmissions >= 1
+    assert run.elapsed > 60.0
+    assert dcu.stats.timed_out == 0
