@@ -202,3 +202,31 @@ async def test_optical_probe_silent_meter_is_a_transport_error() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+async def test_one_wildcard_listener_tells_meters_apart_by_local_address() -> None:
+    local_hosts: list[str | None] = []
+    both = trio.Event()
+
+    async def meter(transport: WrapperStreamTransport) -> None:
+        local_hosts.append(transport.local_address.host)
+        await transport.send_apdu(REPLY)
+        if len(local_hosts) == 2:
+            both.set()
+        await both.wait()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            partial(serve_tcp_wrapper, meter, "0.0.0.0", 0, local_wport=1, remote_wport=0x10)
+        )
+        port = listeners[0].socket.getsockname()[1]
+        clients = [await open_tcp_wrapper(host, port) for host in ("127.0.0.2", "127.0.0.3")]
+        with trio.fail_after(5):
+            for client in clients:
+                assert await client.receive_apdu() == REPLY
+                assert client.peer_address.port == port
+            await both.wait()
+        for client in clients:
+            await client.aclose()
+        nursery.cancel_scope.cancel()
+    assert sorted(h for h in local_hosts if h) == ["127.0.0.2", "127.0.0.3"]
