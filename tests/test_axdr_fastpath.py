@@ -290,3 +290,16 @@ def test_fast_encoder_declines_mixed_rows(change: Any) -> None:
     assert not fastencode.encode_uniform_array(out, rows)
     assert out == b""
     assert encode(Array(rows)) == general_encode(Array(rows))
+
+
+def test_long_arrays_use_the_row_by_row_struct() -> None:
+    """Past the whole-array size both fast paths go row by row, with the same results."""
+    value = profile(1500)
+    raw = encode(value)
+    assert raw == general_encode(value)
+    count, start = decode_length(raw, 1)
+    assert count == 1500
+    taken = fastpath.decode_uniform_array(raw, start, count, len(raw))
+    assert taken is not None and taken[1] == len(raw)
+    assert strict_equal(taken[0], general_decode(raw))
+    assert strict_equal(taken[0], value)

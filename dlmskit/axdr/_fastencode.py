@@ -38,7 +38,9 @@ __all__ = ["MIN_ROWS", "encode_uniform_array"]
 
 MIN_ROWS = 4
 _CACHE_LIMIT = 256
-_WHOLE_ARRAY_ROWS = 1024
+# As in _fastpath: one struct for arrays of up to this many values, a bounded cache.
+_WHOLE_ARRAY_VALUES = 4096
+_WHOLE_ARRAY_CACHE = 32
 
 # Python type -> (tag, struct code); None code = octet-string of the row's length.
 _CODES: dict[type, tuple[int, str | None]] = {
@@ -133,10 +135,10 @@ def encode_uniform_array(out: bytearray, value: Any) -> bool:
         if len(_layouts) >= _CACHE_LIMIT:
             _layouts.clear()
         layout = _layouts[key] = _layout(structure, types, tuple(lengths))
-    if count <= _WHOLE_ARRAY_ROWS:
+    if count * width <= _WHOLE_ARRAY_VALUES:
         pack = _packers.get((key, count))
         if pack is None:
-            if len(_packers) >= _CACHE_LIMIT:
+            if len(_packers) >= _WHOLE_ARRAY_CACHE:
                 _packers.clear()
             pack = _packers[key, count] = struct.Struct(">" + layout.row_format * count).pack
         region = bytearray(pack(*flat))

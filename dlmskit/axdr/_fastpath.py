@@ -86,10 +86,6 @@ def _as_is(column: Sequence[Any], count: int) -> Iterable[Data]:
     return column
 
 
-def _constant(value: Data) -> _Column:
-    return lambda column, count: itertools.repeat(value, count)
-
-
 # tag -> (struct code, body size, column builder)
 _FIXED: dict[int, tuple[str, int, _Column]] = {
     DataType.BOOLEAN: ("?", 1, _as_is),
@@ -116,9 +112,11 @@ _STRINGS: dict[int, _Column] = {
 }
 _EMPTY: dict[int, Data] = {DataType.NULL_DATA: None, DataType.DONT_CARE: DONT_CARE}
 
-# Arrays up to this many rows are read with one struct for the whole array (cached per
-# shape and row count); longer ones row by row with iter_unpack.
-_WHOLE_ARRAY_ROWS = 1024
+# An array of up to this many values (rows x members) is read with one struct for the
+# whole array, cached per shape and row count; bigger ones row by row with iter_unpack.
+# Both limits bound the memory the cache can hold, whatever the input.
+_WHOLE_ARRAY_VALUES = 4096
+_WHOLE_ARRAY_CACHE = 32
 
 
 @attrs.frozen
@@ -130,7 +128,6 @@ class _Shape:
     checks: tuple[tuple[int, int], ...]  # (offset in row, expected octet)
     columns: tuple[_Column, ...]  # one per member that carries a value
     empties: tuple[tuple[int, Data], ...]  # (member index, constant) for null-data etc.
-    members: int
     structure: bool
     has_float32: bool
 
@@ -220,7 +217,6 @@ def _compile(sig: bytes) -> _Shape:
         checks=tuple(checks),
         columns=tuple(columns),
         empties=tuple(empties),
-        members=member,
         structure=structure,
         has_float32=has_float32,
     )
@@ -229,10 +225,10 @@ def _compile(sig: bytes) -> _Shape:
 def _unpack_columns(shape: _Shape, sig: bytes, region: bytes, count: int) -> list[Sequence[Any]]:
     """The unpacked values, one sequence per value-carrying member."""
     width = len(shape.columns)
-    if count <= _WHOLE_ARRAY_ROWS:
+    if count * max(width, 1) <= _WHOLE_ARRAY_VALUES:
         unpack = _whole.get((sig, count))
         if unpack is None:
-            if len(_whole) >= _CACHE_LIMIT:
+            if len(_whole) >= _WHOLE_ARRAY_CACHE:
                 _whole.clear()
             unpack = _whole[sig, count] = struct.Struct(">" + shape.row_format * count).unpack
         flat = unpack(region)
@@ -276,7 +272,7 @@ def decode_uniform_array(
         for member, constant in shape.empties:
             built.insert(member, itertools.repeat(constant, count))
         if shape.structure:
-            values: list[Data] = list(map(Structure, zip(*built)))  # noqa: B905
+            values: list[Data] = list(map(Structure, zip(*built, strict=True)))
         else:
             values = list(built[0])
         if shape.has_float32 and _any_nan(values):
