@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from dlmskit.apdu import AgreedKey, GeneralCiphering, IdentifiedKey, WrappedKey
+from dlmskit.apdu import AgreedKey, GeneralCiphering, GeneralSigning, IdentifiedKey, WrappedKey
 from dlmskit.errors import DecodeError, DlmsError, LocalProtocolError, SecurityError
 from dlmskit.security import (
     MAX_INVOCATION_COUNTER,
@@ -22,6 +22,7 @@ from dlmskit.security import (
     SecurityControl,
     SecuritySuite,
     generate_key_pair,
+    sign_general,
 )
 
 CLIENT_ST = bytes.fromhex("4D4D4D0000000001")
@@ -515,3 +516,55 @@ def test_random_corruption_after_warm_up(
     assume(corrupted != original)
     with pytest.raises((SecurityError, DecodeError)):
         server.unprotect(corrupted)
+
+
+@pytest.mark.parametrize(
+    "suite",
+    [SecuritySuite.ECDH_ECDSA_AES_GCM_128_SHA_256, SecuritySuite.ECDH_ECDSA_AES_GCM_256_SHA_384],
+)
+@pytest.mark.parametrize("form", [*FORMS, CipheringForm.GENERAL])
+def test_signed_and_ciphered_apdus(suite: SecuritySuite, form: CipheringForm) -> None:
+    client_sign, server_sign = generate_key_pair(suite), generate_key_pair(suite)
+    client, _ = pair(
+        suite=suite, signing_key=client_sign, peer_signing_key=server_sign.public_key()
+    )
+    _, server = pair(
+        suite=suite, signing_key=server_sign, peer_signing_key=client_sign.public_key()
+    )
+    wire = client.protect_signed(GET_CLOCK, form=form)
+    signed = GeneralSigning.from_bytes(wire)
+    assert signed.originator_system_title == CLIENT_ST
+    assert signed.recipient_system_title == SERVER_ST
+    size = 64 if suite == SecuritySuite.ECDH_ECDSA_AES_GCM_128_SHA_256 else 96
+    assert len(signed.signature) == size
+    assert server.unprotect(wire) == GET_CLOCK
+    with pytest.raises(InvocationCounterError):
+        server.unprotect(wire)
+    fresh = client.protect_signed(GET_CLOCK, form=form)
+    for i in range(len(fresh)):
+        tampered = bytearray(fresh)
+        tampered[i] ^= 0x80
+        with pytest.raises((SecurityError, DecodeError)):
+            server.unprotect(bytes(tampered))
+    assert server.unprotect(fresh) == GET_CLOCK
+
+
+def test_signed_content_must_be_ciphered_and_keys_present() -> None:
+    suite = SecuritySuite.ECDH_ECDSA_AES_GCM_128_SHA_256
+    key = generate_key_pair(suite)
+    client, _ = pair(suite=suite, signing_key=key)
+    _, server = pair(suite=suite, peer_signing_key=key.public_key())
+    plain_signed = sign_general(
+        GET_CLOCK,
+        private_key=key,
+        transaction_id=bytes(8),
+        originator_system_title=CLIENT_ST,
+        recipient_system_title=SERVER_ST,
+    ).to_bytes()
+    with pytest.raises(SecurityError, match="not a ciphered APDU"):
+        server.unprotect(plain_signed)
+    _, no_key = pair(suite=suite)
+    with pytest.raises(SecurityError, match="no peer signing key"):
+        no_key.unprotect(client.protect_signed(GET_CLOCK))
+    with pytest.raises(LocalProtocolError, match="no signing key"):
+        no_key.protect_signed(GET_CLOCK)

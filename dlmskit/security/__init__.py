@@ -12,7 +12,8 @@ titles, the symmetric keys and the invocation counters, and protects APDUs::
     wire = ctx.protect(apdu, form=CipheringForm.GENERAL_GLO,
                        security=SecurityControl.AUTHENTICATED)
     wire = ctx.protect_general(apdu, key_info=dlmskit.apdu.WrappedKey)  # 0xDD
-    plain = ctx.unprotect(received)                    # any glo-/ded-/general form
+    wire = ctx.protect_signed(apdu)                    # general-signing over general-glo
+    plain = ctx.unprotect(received)                    # any glo-/ded-/general/signed form
 
 ``unprotect`` verifies the 12-byte tag (always, also where gurux-dlms does not), refuses
 compression (V.44), a foreign suite, less protection than ``min_security`` and a

@@ -15,9 +15,11 @@ from dlmskit.apdu._ciphered import (
     _CIPHERED_TO_PLAIN,
     _PLAIN_TO_CIPHERED,
     AgreedKey,
+    CipheredApdu,
     GeneralCiphering,
     GeneralDedCiphering,
     GeneralGloCiphering,
+    GeneralSigning,
     IdentifiedKey,
     IdentifiedKeyId,
     KeyInfo,
@@ -41,6 +43,7 @@ from dlmskit.security._general import (
     new_wrapped_key,
     unwrapped_content_key,
 )
+from dlmskit.security._signing import sign_general, verify_general
 from dlmskit.security._state import SecurityState, _check_replay, _ReceivePlan, _SendPlan
 
 __all__ = ["SecurityContext"]
@@ -62,6 +65,19 @@ _DED_TAG = tuple(_PLAIN_TO_CIPHERED[t][1] if t in _PLAIN_TO_CIPHERED else 0 for 
 _TAG_LENGTH = 12
 _IV = struct.Struct(">8sI")
 _SHORT_HEADER = struct.Struct(">BBBI")  # tag, length < 0x80, SC, IC
+_GENERAL_TAGS = frozenset((0xDB, 0xDC, 0xDD))
+
+
+def _invocation_counter_of(ciphered: bytes) -> int:
+    """The invocation counter in the security header of a ciphered APDU."""
+    tag = ciphered[0]
+    if tag == 0xDB:
+        return GeneralGloCiphering.from_bytes(ciphered).invocation_counter
+    if tag == 0xDC:
+        return GeneralDedCiphering.from_bytes(ciphered).invocation_counter
+    if tag == 0xDD:
+        return GeneralCiphering.from_bytes(ciphered).invocation_counter
+    return CipheredApdu.from_bytes(ciphered).invocation_counter
 
 
 class SecurityContext(SecurityState):
@@ -232,6 +248,8 @@ class SecurityContext(SecurityState):
             offset = n - len(envelope.payload) - 5
         elif tag == 0xDD:
             return self._unprotect_general(GeneralCiphering.from_bytes(data))
+        elif tag == 0xDF:
+            return self._unprotect_signed(GeneralSigning.from_bytes(data))
         else:
             raise DecodeError(
                 f"tag 0x{tag:02X} is not a ciphered APDU",
@@ -371,3 +389,53 @@ class SecurityContext(SecurityState):
         plain = gcm_open(aead, _IV.pack(title, ic), sc, aad, envelope.payload)
         received[title] = ic.to_bytes(4, "big")
         return plain
+
+    # -- general-signing --------------------------------------------------------------
+
+    def protect_signed(
+        self,
+        apdu: bytes,
+        *,
+        form: CipheringForm = _GENERAL_GLO,
+        security: SecurityControl | int = SecurityControl.AUTHENTICATED_ENCRYPTED,
+        transaction_id: bytes | None = None,
+        date_time: bytes = b"",
+        other_information: bytes = b"",
+    ) -> bytes:
+        """Cipher ``apdu`` (any form) and sign the result as general-signing (0xDF).
+
+        The signature, with this side's signing key, covers transaction-id .. content;
+        ``transaction_id`` defaults to the 8-byte invocation counter of the inner APDU.
+        """
+        if self._signing_key is None:
+            raise LocalProtocolError("no signing key is set in this security context")
+        content = self.protect(apdu, form=form, security=security)
+        if transaction_id is None:
+            transaction_id = _invocation_counter_of(content).to_bytes(8, "big")
+        return sign_general(
+            content,
+            private_key=self._signing_key,
+            transaction_id=transaction_id,
+            originator_system_title=self._title,
+            recipient_system_title=self._peer_title or b"",
+            date_time=date_time,
+            other_information=other_information,
+        ).to_bytes()
+
+    def _unprotect_signed(self, envelope: GeneralSigning) -> bytes:
+        """Verify a general-signing APDU, then open the ciphered APDU it carries.
+
+        Signed content must itself be ciphered: its invocation counter is what protects
+        it against replay. Use :func:`verify_general` for signed plain content.
+        """
+        title = envelope.originator_system_title
+        if self._peer_title is not None and title != self._peer_title:
+            raise SecurityError(f"originator {title.hex().upper()} is not the peer")
+        if envelope.recipient_system_title and envelope.recipient_system_title != self._title:
+            raise SecurityError("general-signing APDU is addressed to another system title")
+        if self._peer_signing_key is None:
+            raise SecurityError("no peer signing key is set to verify general-signing")
+        content = verify_general(envelope, public_key=self._peer_signing_key)
+        if not content or not (content[0] in _CIPHERED_TO_PLAIN or content[0] in _GENERAL_TAGS):
+            raise SecurityError("general-signing content is not a ciphered APDU")
+        return self.unprotect(content)
