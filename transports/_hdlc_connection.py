@@ -367,7 +367,9 @@ class HdlcConnection:
         return self._events.popleft()
 
     def handle_timeout(self, *, now: float) -> bytes:
-        """Client: retransmit what is unanswered, or give up after ``max_retries``."""
+        """Client: retransmit what is unanswered (or poll for an awaited reply), or give
+        up after ``max_retries`` silent periods in a row; :class:`Disconnected` then comes
+        out of :meth:`next_event`."""
         self._now = now
         if self._deadline is None or now < self._deadline:
             return b""
@@ -375,7 +377,8 @@ class HdlcConnection:
         if self._retries > self.max_retries:
             self._down(HdlcTrigger.GIVE_UP, "no response from the server")
             return self._drain()
-        self._retransmissions += 1
+        if self._poll_outstanding or self._unacked or self.state is not HdlcState.CONNECTED:
+            self._retransmissions += 1
         if self.state is HdlcState.CONNECTING:
             self._u(HdlcFrameType.SNRM, info=self.proposal.encode())
         elif self.state is HdlcState.DISCONNECTING:
