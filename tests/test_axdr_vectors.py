@@ -91,3 +91,79 @@ def test_decode_from_and_encode_into() -> None:
 def test_plain_int_is_refused() -> None:
     with pytest.raises(LocalProtocolError, match="Unsigned"):
         encode(5)
+
+
+CONTRACT = [
+    "decode",
+    "decode_from",
+    "encode",
+    "encode_into",
+    "encode_length",
+    "decode_length",
+    "Data",
+    "DataType",
+    "Integer",
+    "Long",
+    "DoubleLong",
+    "Long64",
+    "Unsigned",
+    "LongUnsigned",
+    "DoubleLongUnsigned",
+    "Long64Unsigned",
+    "Enum",
+    "Bcd",
+    "Float32",
+    "Float64",
+    "OctetString",
+    "VisibleString",
+    "Utf8String",
+    "BitString",
+    "Array",
+    "Structure",
+    "CompactArray",
+    "TypeDescription",
+    "DateTime",
+    "Date",
+    "Time",
+    "DONT_CARE",
+    "ClockStatus",
+]
+
+
+def test_public_names() -> None:
+    import dlmskit
+    from dlmskit import axdr
+
+    assert dlmskit.axdr is axdr
+    for name in CONTRACT:
+        assert name in axdr.__all__, name
+        assert getattr(axdr, name) is not None
+    tags = {t.name: int(t) for t in axdr.DataType}
+    assert tags == {
+        "NULL_DATA": 0,
+        "ARRAY": 1,
+        "STRUCTURE": 2,
+        "BOOLEAN": 3,
+        "BIT_STRING": 4,
+        "DOUBLE_LONG": 5,
+        "DOUBLE_LONG_UNSIGNED": 6,
+        "OCTET_STRING": 9,
+        "VISIBLE_STRING": 10,
+        "UTF8_STRING": 12,
+        "BCD": 13,
+        "INTEGER": 15,
+        "LONG": 16,
+        "UNSIGNED": 17,
+        "LONG_UNSIGNED": 18,
+        "COMPACT_ARRAY": 19,
+        "LONG64": 20,
+        "LONG64_UNSIGNED": 21,
+        "ENUM": 22,
+        "FLOAT32": 23,
+        "FLOAT64": 24,
+        "DATE_TIME": 25,
+        "DATE": 26,
+        "TIME": 27,
+        "DONT_CARE": 255,
+    }
+    assert [int(f) for f in axdr.ClockStatus] == [0x01, 0x02, 0x04, 0x08, 0x80]
