@@ -20,8 +20,10 @@ from dlmskit.security import (
     MemoryCounterStore,
     SecurityContext,
     SecurityControl,
+    SecurityPolicy,
     SecuritySuite,
     generate_key_pair,
+    required_security,
     sign_general,
 )
 
@@ -568,3 +570,27 @@ def test_signed_content_must_be_ciphered_and_keys_present() -> None:
         no_key.unprotect(client.protect_signed(GET_CLOCK))
     with pytest.raises(LocalProtocolError, match="no signing key"):
         no_key.protect_signed(GET_CLOCK)
+
+
+def test_policy_bits_map_to_min_security() -> None:
+    policy = SecurityPolicy.AUTHENTICATED_REQUEST | SecurityPolicy.ENCRYPTED_RESPONSE
+    assert required_security(policy, receiving_requests=True) == SecurityControl.AUTHENTICATED
+    assert required_security(policy, receiving_requests=False) == SecurityControl.ENCRYPTED
+    everything = SecurityPolicy(0xFC)
+    for receiving in (True, False):
+        assert (
+            required_security(everything, receiving_requests=receiving)
+            == SecurityControl.AUTHENTICATED_ENCRYPTED
+        )
+    assert required_security(SecurityPolicy.NONE, receiving_requests=True) == 0
+    client, _ = pair()
+    server = SecurityContext(
+        system_title=SERVER_ST,
+        peer_system_title=CLIENT_ST,
+        global_unicast_key=EK,
+        authentication_key=AK,
+        min_security=required_security(SecurityPolicy.ENCRYPTED_REQUEST, receiving_requests=True),
+    )
+    assert server.unprotect(client.protect(GET_CLOCK, security=0x20)) == GET_CLOCK
+    with pytest.raises(SecurityError, match="less protection"):
+        server.unprotect(client.protect(GET_CLOCK, security=0x10))

@@ -60,6 +60,7 @@ from dlmskit.security._control import (
     SecurityPolicy,
     SecuritySuite,
     key_length,
+    required_security,
 )
 from dlmskit.security._counters import (
     MAX_INVOCATION_COUNTER,
@@ -160,6 +161,7 @@ __all__ = [
     "peer_ephemeral_key",
     "public_key_from_bytes",
     "public_key_to_bytes",
+    "required_security",
     "sign_general",
     "suite_for_key",
     "unwrap_key",

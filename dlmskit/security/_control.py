@@ -14,6 +14,7 @@ __all__ = [
     "SecurityPolicy",
     "SecuritySuite",
     "key_length",
+    "required_security",
 ]
 
 
@@ -76,3 +77,24 @@ class SecurityPolicy(enum.IntFlag):
     AUTHENTICATED_RESPONSE = 0x20
     ENCRYPTED_RESPONSE = 0x40
     DIGITALLY_SIGNED_RESPONSE = 0x80
+
+
+def required_security(policy: SecurityPolicy, *, receiving_requests: bool) -> SecurityControl:
+    """The ``min_security`` a context needs to enforce a security setup v1 policy.
+
+    A server (``receiving_requests=True``) checks the request bits, a client the
+    response bits; digital signatures are checked by general-signing, not here.
+    """
+    policy = SecurityPolicy(policy)
+    required = SecurityControl.NONE
+    if receiving_requests:
+        if policy & SecurityPolicy.AUTHENTICATED_REQUEST:
+            required |= SecurityControl.AUTHENTICATED
+        if policy & SecurityPolicy.ENCRYPTED_REQUEST:
+            required |= SecurityControl.ENCRYPTED
+    else:
+        if policy & SecurityPolicy.AUTHENTICATED_RESPONSE:
+            required |= SecurityControl.AUTHENTICATED
+        if policy & SecurityPolicy.ENCRYPTED_RESPONSE:
+            required |= SecurityControl.ENCRYPTED
+    return required
