@@ -484,3 +484,31 @@ def test_client_polls_soon_when_the_server_released_the_poll() -> None:
     link.now = 0.1
     link._carry("c>s", link.client.handle_timeout(now=0.1))
     assert link.apdus(link.client_events) == [b"\xc4\x01"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from([HdlcRole.CLIENT, HdlcRole.SERVER]),
+    st.lists(st.binary(max_size=80), max_size=8),
+)
+def test_garbage_into_the_link_machine(role: HdlcRole, chunks: list[bytes]) -> None:
+    """Any bytes: events or RemoteProtocolError, never anything else; frames built to
+    look valid (right addresses, good CRCs) are mixed in to reach the deeper states."""
+    conn = HdlcConnection(role, server_address=SERVER, client_address=0x10)
+    if role is HdlcRole.CLIENT:
+        conn.connect(now=0.0)
+        peer, own = SERVER, CLIENT
+    else:
+        peer, own = CLIENT, SERVER
+    for i, chunk in enumerate(chunks):
+        control = chunk[0] if chunk else 0x93
+        framed = HdlcFrame(destination=own, source=peer, control=control, info=chunk[1:]).encode()
+        conn.receive_data(framed if i % 2 else chunk, now=float(i))
+        for _ in range(20):
+            try:
+                if conn.next_event() is NEED_DATA:
+                    break
+            except RemoteProtocolError:
+                continue
+        conn.data_to_send()
+        conn.handle_timeout(now=float(i) + 10)

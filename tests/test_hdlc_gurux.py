@@ -182,3 +182,16 @@ def test_gurux_reads_dlmskit_server_reply_value() -> None:
     assert client.getData(GXByteBuffer(wire), data)
     assert data.isComplete() and not data.isMoreData()
     assert bytes(data.value) == b"SIM1"
+
+
+def test_real_aarq_frame_header_of_dlms_facts_matches_gurux() -> None:
+    """dlms-facts 4.1 lists a captured AARQ frame by its ends: 7EA02C02232110AF9F E6E600
+    601DA1 ... The header and its HCS are fixed by length, addresses and control; the
+    body (proposed conformance) differs from gurux-dlms', so only the header is shared."""
+    client = gurux_client()
+    client.snrmRequest()
+    (wire,) = _frames(client.aarqRequest())
+    assert wire.hex().upper().startswith("7EA02C02232110AF9FE6E600601DA1")
+    frame = decode_frame(wire)
+    assert frame.control == 0x10 and frame.info[:3] == b"\xe6\xe6\x00"
+    assert frame.encode() == wire
