@@ -40,6 +40,13 @@ CLIENT_SAP = 0x10
 METER_LD = 0x01
 
 
+@pytest.fixture
+def net_clock() -> trio.testing.MockClock:
+    """Virtual time that jumps only after 2 ms of real idleness, so a datagram still in
+    the kernel's loopback path is not overtaken by a jump."""
+    return trio.testing.MockClock(autojump_threshold=0.002)
+
+
 def _eui(n: int) -> bytes:
     return bytes.fromhex("70B3D5FFFE000000")[:7] + bytes([n])
 
@@ -110,7 +117,7 @@ def _get(n: int) -> bytes:
     return bytes.fromhex("C001C1") + n.to_bytes(2, "big") + bytes.fromhex("0000010000FF0200")
 
 
-async def test_relays_to_each_meter_by_its_address(autojump_clock: trio.testing.MockClock) -> None:
+async def test_relays_to_each_meter_by_its_address(net_clock: trio.testing.MockClock) -> None:
     async with (
         _meters(4) as meters,
         open_data_concentrator(channel=QUIET, meters=meters) as dcu,
@@ -139,7 +146,7 @@ async def test_relays_to_each_meter_by_its_address(autojump_clock: trio.testing.
 
 
 async def test_many_meters_in_flight_over_one_connection(
-    autojump_clock: trio.testing.MockClock,
+    net_clock: trio.testing.MockClock,
 ) -> None:
     async with (
         _meters(10) as meters,
@@ -158,7 +165,7 @@ async def test_many_meters_in_flight_over_one_connection(
 
 
 async def test_unknown_meter_and_non_gateway_apdu_are_refused(
-    autojump_clock: trio.testing.MockClock,
+    net_clock: trio.testing.MockClock,
 ) -> None:
     async with _meters(1) as meters, open_data_concentrator(channel=QUIET, meters=meters) as dcu:
         head_end = _HeadEnd(await trio.open_tcp_stream(*dcu.address))
@@ -177,7 +184,7 @@ async def test_unknown_meter_and_non_gateway_apdu_are_refused(
 
 
 async def test_queue_limit_backpressure_during_outage(
-    autojump_clock: trio.testing.MockClock,
+    net_clock: trio.testing.MockClock,
 ) -> None:
     channel = attrs.evolve(QUIET, outages=(OutageWindow(start=0.0, end=40.0),))
     async with (
@@ -203,7 +210,7 @@ async def test_queue_limit_backpressure_during_outage(
 
 
 async def test_requests_time_out_when_the_route_stays_down(
-    autojump_clock: trio.testing.MockClock,
+    net_clock: trio.testing.MockClock,
 ) -> None:
     channel = attrs.evolve(QUIET, outages=(OutageWindow(start=0.0, end=100.0),))
     async with (
@@ -260,7 +267,7 @@ def _predicted(seed: int) -> list[int]:
 
 
 async def test_loss_is_deterministic_and_follows_the_model(
-    autojump_clock: trio.testing.MockClock,
+    net_clock: trio.testing.MockClock,
 ) -> None:
     first = await _lossy_run(3)
     assert first == await _lossy_run(3) == _predicted(3)
@@ -268,7 +275,7 @@ async def test_loss_is_deterministic_and_follows_the_model(
     assert 20 < len(first) < 60
 
 
-async def test_meter_push_reaches_the_head_end(autojump_clock: trio.testing.MockClock) -> None:
+async def test_meter_push_reaches_the_head_end(net_clock: trio.testing.MockClock) -> None:
     meter_sock = trio.socket.socket(FAMILY, socket.SOCK_DGRAM)
     await meter_sock.bind((HOST, 0))
     meter = MeshMeter(
@@ -295,7 +302,7 @@ async def test_meter_push_reaches_the_head_end(autojump_clock: trio.testing.Mock
 
 
 async def test_broken_wrapper_stream_closes_the_connection(
-    autojump_clock: trio.testing.MockClock,
+    net_clock: trio.testing.MockClock,
 ) -> None:
     async with _meters(1) as meters, open_data_concentrator(channel=QUIET, meters=meters) as dcu:
         stream = await trio.open_tcp_stream(*dcu.address)
@@ -310,7 +317,7 @@ async def test_broken_wrapper_stream_closes_the_connection(
 
 
 async def test_oversized_datagram_is_lost_on_the_mesh(
-    autojump_clock: trio.testing.MockClock,
+    net_clock: trio.testing.MockClock,
 ) -> None:
     async with _meters(1) as meters, open_data_concentrator(channel=QUIET, meters=meters) as dcu:
         head_end = _HeadEnd(await trio.open_tcp_stream(*dcu.address))
@@ -330,7 +337,7 @@ async def test_invalid_configuration() -> None:
 
 
 async def test_garbage_and_strangers_on_the_meter_side_are_counted(
-    autojump_clock: trio.testing.MockClock,
+    net_clock: trio.testing.MockClock,
 ) -> None:
     meter_sock = trio.socket.socket(FAMILY, socket.SOCK_DGRAM)
     stranger = trio.socket.socket(FAMILY, socket.SOCK_DGRAM)
@@ -347,7 +354,7 @@ async def test_garbage_and_strangers_on_the_meter_side_are_counted(
     assert dcu.stats.relayed[Direction.UPLINK] == 0
 
 
-async def test_uplink_flood_is_bounded(autojump_clock: trio.testing.MockClock) -> None:
+async def test_uplink_flood_is_bounded(net_clock: trio.testing.MockClock) -> None:
     meter_sock = trio.socket.socket(FAMILY, socket.SOCK_DGRAM)
     await meter_sock.bind((HOST, 0))
     meter = MeshMeter(physical_device_address=_eui(1), address=meter_sock.getsockname()[:2])
@@ -366,7 +373,7 @@ async def test_uplink_flood_is_bounded(autojump_clock: trio.testing.MockClock) -
 
 
 async def test_garbage_from_head_ends_never_stops_the_dcu(
-    autojump_clock: trio.testing.MockClock,
+    net_clock: trio.testing.MockClock,
 ) -> None:
     rng = random.Random(1)
     async with _meters(1) as meters, open_data_concentrator(channel=QUIET, meters=meters) as dcu:
@@ -388,7 +395,7 @@ async def test_garbage_from_head_ends_never_stops_the_dcu(
 
 
 async def test_unsendable_meter_address_is_counted_not_fatal(
-    autojump_clock: trio.testing.MockClock,
+    net_clock: trio.testing.MockClock,
 ) -> None:
     # An address of the other family cannot be reached from the DCU's meter-side socket.
     wrong = MeshMeter(
