@@ -1,0 +1,224 @@
+"""What one meter measured and reports: the load model with the fault plan applied.
+
+Physical faults change what was measured and so the cumulative registers: a missing
+interval is a power failure (no energy, no profile row, a power failure event), reverse
+energy books the interval's import as export (a current reversal event). A spike only
+corrupts the reported block energy: the registers keep the true value, which is what a
+head-end's sum check should catch. Clock drift moves the meter clock and every time
+stamp it writes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+from collections.abc import Iterator
+
+import attrs
+
+from simulators._faults import FaultKind, FaultPlan
+from simulators._load import INTERVAL, IntervalEnergy, LoadModel, interval_start
+
+__all__ = ["MeterEvent", "MeteringPoint", "ReportedInterval"]
+
+_QUARTERS = 96
+_CHUNK = 32
+_ZERO = (0, 0, 0, 0)
+
+
+@attrs.frozen(kw_only=True)
+class ReportedInterval:
+    """One block load interval: what was measured and what the profile row says.
+
+    ``reported`` is ``None`` for a missing interval; ``quality`` names the fault
+    (``"valid"`` when none).
+    """
+
+    measured: IntervalEnergy
+    reported: IntervalEnergy | None
+    quality: str
+
+
+@attrs.frozen(kw_only=True)
+class MeterEvent:
+    """An event the meter logged: IS 15959-2 event code, log number and UTC time."""
+
+    when: _dt.datetime
+    log: int
+    code: int
+
+
+_Four = tuple[int, int, int, int]
+
+
+def _sum(a: _Four, b: _Four) -> _Four:
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]
+
+
+def _energies(part: IntervalEnergy) -> tuple[int, int, int, int]:
+    return part.import_wh, part.import_vah, part.export_wh, part.export_vah
+
+
+@attrs.frozen(kw_only=True)
+class MeteringPoint:
+    """One meter's measurements: :class:`LoadModel` plus the :class:`FaultPlan`."""
+
+    model: LoadModel
+    plan: FaultPlan = attrs.field(factory=FaultPlan)
+
+    @property
+    def seed(self) -> int:
+        return self.model.seed
+
+    # -- interval faults ---------------------------------------------------------------
+
+    def day_faults(self, day: int) -> dict[int, tuple[FaultKind, int]]:
+        """Faulted quarters of local day ``day``: quarter -> (kind, spike factor)."""
+        out: dict[int, tuple[FaultKind, int]] = {}
+        for kind, first, length, factor in self.plan.day_events(self.seed, day):
+            for q in range(first, first + length):
+                out.setdefault(q, (kind, factor))
+        return out
+
+    def _fault_at(self, index: int) -> tuple[FaultKind, int] | None:
+        day = self.model.day_of(index)
+        return self.day_faults(day).get(index - self.model.first_interval(day))
+
+    def interval(self, index: int) -> ReportedInterval:
+        """Interval ``index`` as measured (physical faults applied) and as reported."""
+        clean = self.model.interval(index)
+        fault = self._fault_at(index) if self.plan.interval else None
+        if fault is None:
+            return ReportedInterval(measured=clean, reported=clean, quality="valid")
+        kind, factor = fault
+        if kind is FaultKind.MISSING:
+            zero = attrs.evolve(
+                clean, import_wh=0, import_vah=0, export_wh=0, export_vah=0, current=0
+            )
+            return ReportedInterval(measured=zero, reported=None, quality=kind.value)
+        if kind is FaultKind.REVERSE:
+            swapped = attrs.evolve(
+                clean,
+                import_wh=clean.export_wh,
+                import_vah=clean.export_vah,
+                export_wh=clean.import_wh,
+                export_vah=clean.import_wh,
+            )
+            return ReportedInterval(measured=swapped, reported=swapped, quality=kind.value)
+        spiked = attrs.evolve(
+            clean,
+            import_wh=clean.import_wh * factor,
+            import_vah=clean.import_vah * factor,
+        )
+        return ReportedInterval(measured=clean, reported=spiked, quality=kind.value)
+
+    def intervals(self, first: int, end: int) -> Iterator[ReportedInterval]:
+        for index in range(first, end):
+            yield self.interval(index)
+
+    # -- registers ---------------------------------------------------------------------
+
+    def _physical_faults(self) -> bool:
+        return any(
+            r.kind in (FaultKind.MISSING, FaultKind.REVERSE)
+            for r in self.plan.interval_rules(self.seed)
+        )
+
+    def cumulative(self, index: int) -> tuple[int, int, int, int]:
+        """(import Wh, import VAh, export Wh, export VAh) at the start of ``index``."""
+        clean = self.model.cumulative(index)
+        if not self.plan.interval or not self._physical_faults():
+            return clean
+        day = self.model.day_of(index)
+        total = _sum(clean, _correction_to_day(self, day))
+        first = self.model.first_interval(day)
+        for q, (kind, _factor) in self.day_faults(day).items():
+            if kind is FaultKind.SPIKE or first + q >= index:
+                continue
+            measured = _energies(self.interval(first + q).measured)
+            base = _energies(self.model.interval(first + q))
+            total = _sum(
+                total,
+                (
+                    measured[0] - base[0],
+                    measured[1] - base[1],
+                    measured[2] - base[2],
+                    measured[3] - base[3],
+                ),
+            )
+        return total
+
+    def day_correction(self, day: int) -> tuple[int, int, int, int]:
+        """How the physical faults of local day ``day`` change its energy totals."""
+        if day < self.model.origin_day:
+            return _ZERO
+        out = [0, 0, 0, 0]
+        first = self.model.first_interval(day)
+        for q, (kind, _factor) in self.day_faults(day).items():
+            if kind is FaultKind.SPIKE:
+                continue
+            part = self.interval(first + q)
+            clean = self.model.interval(first + q)
+            for n, (a, b) in enumerate(
+                zip(_energies(part.measured), _energies(clean), strict=True)
+            ):
+                out[n] += a - b
+        return out[0], out[1], out[2], out[3]
+
+    # -- clock ---------------------------------------------------------------------------
+
+    def clock_offset(self, when: _dt.datetime) -> _dt.timedelta:
+        """How far the meter clock is ahead of true time at ``when`` (clock drift)."""
+        offset = 0.0
+        for rule in self.plan.meter_rules(self.seed):
+            if rule.kind is FaultKind.CLOCK_DRIFT and (rule.start is None or when > rule.start):
+                since = rule.start or interval_start(self.model.first_index)
+                offset += rule.value * (when - since).total_seconds() / 86400
+        return _dt.timedelta(seconds=int(offset))
+
+    def meter_time(self, when: _dt.datetime) -> _dt.datetime:
+        """The meter clock at true time ``when``."""
+        return when + self.clock_offset(when)
+
+    def stamp(self, index: int) -> _dt.datetime:
+        """The time stamp of interval ``index``'s profile row (interval start, meter clock)."""
+        return self.meter_time(interval_start(index))
+
+    # -- events ----------------------------------------------------------------------
+
+    def events(self, first: int, end: int) -> Iterator[MeterEvent]:
+        """Events of intervals ``first..end-1``: power failure (log 2: 101/102) for missing
+        intervals, current reversal (log 1: 51/52) for reverse energy."""
+        if not self.plan.interval:
+            return
+        day = self.model.day_of(first)
+        while self.model.first_interval(day) < end:
+            base = self.model.first_interval(day)
+            for kind, q, length, _factor in self.plan.day_events(self.seed, day):
+                start, stop = base + q, base + q + length
+                if kind is FaultKind.SPIKE or not first <= start < end:
+                    continue
+                log, code = (2, 101) if kind is FaultKind.MISSING else (1, 51)
+                yield MeterEvent(when=self.stamp(start), log=log, code=code)
+                yield MeterEvent(when=self.stamp(stop), log=log, code=code + 1)
+            day += 1
+
+    @property
+    def interval_seconds(self) -> int:
+        return INTERVAL
+
+
+@functools.lru_cache(maxsize=16384)
+def _correction_to_day(point: MeteringPoint, day: int) -> tuple[int, int, int, int]:
+    """Sum of the physical fault corrections of every day before ``day``."""
+    origin = point.model.origin_day
+    if day <= origin:
+        return _ZERO
+    anchor = day - (day - origin) % _CHUNK
+    if anchor == day:
+        anchor = day - _CHUNK
+    anchor = max(anchor, origin)
+    total = _correction_to_day(point, anchor) if anchor > origin else _ZERO
+    for d in range(anchor, day):
+        total = _sum(total, point.day_correction(d))
+    return total

@@ -1,0 +1,158 @@
+"""A materialised simulated meter: its associations and the sessions clients open.
+
+Each session is the real :class:`~dlmskit.association.ServerAssociation` for the client
+SAP's IS 15959-2 association (public client, meter reader with LLS, utility settings and
+firmware with HLS and suite 0 ciphering) over the meter's object tree. The meter keeps
+one security context per association, so its invocation counters and the clients' last
+accepted counters survive from one session to the next.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+
+from dlmskit.apdu import ApplicationContextName, MechanismName
+from dlmskit.association import AssociationPolicy, AssociationState, ServerAssociation
+from dlmskit.axdr import DeviationSign
+from dlmskit.cosem import (
+    IS15959_SINGLE_PHASE,
+    IS15959_THREE_PHASE,
+    AssociationProfile,
+    CompanionProfile,
+)
+from dlmskit.security import HlsGmac, HlsSecret, KeyId, MemoryCounterStore, SecurityContext
+from simulators._faults import FaultKind, FaultPlan
+from simulators._identity import MeterIdentity, MeterKeys, MeterModel
+from simulators._measure import MeteringPoint
+from simulators._objects import MeterObjects
+from simulators._state import MeterState, utc_now
+
+__all__ = ["MeterSession", "SimulatedMeter"]
+
+#: Client SAPs that open an association with an AARQ (push 64 is pre-established).
+SERVED_SAPS = (0x10, 0x20, 0x30, 0x50)
+
+
+class MeterSession:
+    """One client's association with a meter: APDUs in, APDUs out."""
+
+    def __init__(self, meter: SimulatedMeter, association: ServerAssociation) -> None:
+        self.meter = meter
+        self.association = association
+
+    def handle(self, apdu: bytes) -> list[bytes]:
+        """The meter's answers to one APDU from the client (never raises)."""
+        self.association.receive_apdu(apdu)
+        while not _is_need_data(self.association.next_event()):
+            pass
+        return self.association.data_to_send()
+
+    @property
+    def associated(self) -> bool:
+        return self.association.state is AssociationState.ASSOCIATED
+
+    def close(self) -> None:
+        """The link is gone: abort the association."""
+        self.association.abort()
+
+
+def _is_need_data(event: object) -> bool:
+    from dlmskit.association import NEED_DATA
+
+    return event is NEED_DATA
+
+
+class SimulatedMeter:
+    """A meter brought to life: identity, keys, state, object tree and associations."""
+
+    def __init__(
+        self,
+        identity: MeterIdentity,
+        *,
+        keys: MeterKeys | None = None,
+        plan: FaultPlan | None = None,
+        clock: Callable[[], _dt.datetime] = utc_now,
+        sign: DeviationSign = DeviationSign.UTC_TO_LOCAL,
+    ) -> None:
+        self.identity = identity
+        self.keys = keys if keys is not None else MeterKeys()
+        point = MeteringPoint(model=identity.load_model(), plan=plan or FaultPlan())
+        self.state = MeterState(identity=identity, point=point, clock=clock, sign=sign)
+        self.profile: CompanionProfile = (
+            IS15959_THREE_PHASE
+            if identity.model is MeterModel.THREE_PHASE
+            else IS15959_SINGLE_PHASE
+        )
+        self.objects = MeterObjects(self.state, self.profile)
+        self.counters = MemoryCounterStore()
+        self._contexts: dict[int, SecurityContext] = {}
+        self._wrong_keys = False
+        self._counter_reset_done = False
+        self.sessions_opened = 0
+
+    # -- security ------------------------------------------------------------------------
+
+    def _context(self, sap: int) -> SecurityContext:
+        wrong = bool(self.state.rules(FaultKind.WRONG_KEYS))
+        if wrong != self._wrong_keys:
+            self._contexts.clear()
+            self._wrong_keys = wrong
+        context = self._contexts.get(sap)
+        if context is None:
+            keys = self.keys.wrong() if wrong else self.keys
+            context = SecurityContext(
+                system_title=self.identity.system_title,
+                global_unicast_key=keys.ek,
+                authentication_key=keys.ak,
+                counter_store=self.counters,
+            )
+            self._contexts[sap] = context
+        return context
+
+    def _apply_counter_reset(self) -> None:
+        if self._counter_reset_done or not self.state.rules(FaultKind.COUNTER_RESET):
+            return
+        self._counter_reset_done = True
+        for key in (KeyId.GLOBAL_UNICAST_ENCRYPTION, KeyId.DEDICATED):
+            self.counters.reset(self.identity.system_title, int(key))
+
+    def policy(self, association: AssociationProfile) -> AssociationPolicy:
+        """The server policy of one IS 15959-2 association with this meter's keys."""
+        ciphered = association.application_context in (
+            ApplicationContextName.LN_CIPHERED,
+            ApplicationContextName.SN_CIPHERED,
+        )
+        security = self._context(association.client_sap) if ciphered else None
+        mechanism = association.mechanism
+        hls: HlsSecret | HlsGmac | None = None
+        if mechanism >= MechanismName.HIGH:
+            mechanism = self.keys.hls_mechanism
+            if mechanism == MechanismName.HIGH_GMAC:
+                hls = HlsGmac()
+                security = security or self._context(association.client_sap)
+            else:
+                hls = HlsSecret(secret=self.keys.hls_secret)
+        return AssociationPolicy(
+            client_sap=association.client_sap,
+            application_context=association.application_context,
+            mechanism=mechanism,
+            password=self.keys.lls_secret if mechanism == MechanismName.LOW else None,
+            hls=hls,
+            security=security,
+            conformance=association.conformance,
+        )
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def open_session(self, client_sap: int) -> MeterSession | None:
+        """A new association for ``client_sap``, or ``None`` if the meter has none there."""
+        association = self.profile.association(client_sap)
+        if association is None or client_sap not in SERVED_SAPS:
+            return None
+        self._apply_counter_reset()
+        self.sessions_opened += 1
+        return MeterSession(self, ServerAssociation(self.policy(association), self.objects))
+
+    def silent(self) -> bool:
+        return self.state.silent()

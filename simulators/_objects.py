@@ -1,0 +1,561 @@
+"""The COSEM object tree of a simulated IS 15959-2 meter (an ``ObjectTree``).
+
+Values are computed when read from the meter's :class:`~simulators.MeterState` (its
+measurements, clock and the little state it keeps: relay, ESWF, load limit, clock
+adjustment). Profiles honour selective access by range (selector 1) and by entry
+(selector 2). Access rights follow the IS 15959-2 associations: the public client reads
+the clock and the name plate, the meter reader reads everything, utility settings also
+writes the clock, ESWF and load limit and switches the relay.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from typing import Final, TypeAlias
+
+from dlmskit.apdu import (
+    ActionResult,
+    CosemAttributeDescriptor,
+    CosemMethodDescriptor,
+    DataAccessResult,
+    SelectiveAccess,
+)
+from dlmskit.association import (
+    AttributeAccessMode,
+    MethodAccessMode,
+    RequestContext,
+)
+from dlmskit.axdr import (
+    Array,
+    BitString,
+    Data,
+    DateTime,
+    DoubleLongUnsigned,
+    Enum,
+    Integer,
+    Long,
+    LongUnsigned,
+    OctetString,
+    Structure,
+    Unsigned,
+)
+from dlmskit.cosem import (
+    IS15959_ESW,
+    IS15959_ESWF,
+    CaptureObject,
+    CompanionProfile,
+    ProfileDefinition,
+    ProfileKind,
+)
+from dlmskit.errors import DlmsError
+from obis import ObisCode
+from simulators._load import INTERVAL, interval_index
+from simulators._registers import (
+    REGISTERS,
+    block_values,
+    daily_values,
+    instantaneous_values,
+    maximum_demand,
+)
+from simulators._state import MeterState
+
+__all__ = ["MeterObjects"]
+
+_Key: TypeAlias = tuple[int, ObisCode]
+_Getter: TypeAlias = Callable[[MeterState, "SelectiveAccess | None"], "Data | DataAccessResult"]
+_Cell: TypeAlias = Callable[[MeterState, _dt.datetime, int], Data]
+
+PUBLIC, READER, SETTINGS, PUSH, FIRMWARE = 0x10, 0x20, 0x30, 0x40, 0x50
+_LN = ObisCode.parse
+CLOCK: Final = _LN("0.0.1.0.0.255")
+_LDN = _LN("0.0.42.0.0.255")
+_DISCONNECT = _LN("0.0.96.3.10.255")
+_LIMITER = _LN("0.0.17.0.0.255")
+_PUBLIC_OBJECTS: Final = frozenset(
+    {CLOCK, _LDN, *(_LN(f"0.0.96.1.{e}.255") for e in (0, 1, 2, 4)), _LN("1.0.0.2.0.255")}
+    | {_LN(f"0.0.40.0.{e}.255") for e in range(6)}
+)
+#: Rolling block load memory (IS 15959-2 / tender practice: 45 days at 15 minutes).
+BLOCK_LOAD_DAYS: Final = 45
+DAILY_LOAD_DAYS: Final = 60
+
+
+def _date_time(state: MeterState, when: _dt.datetime) -> OctetString:
+    """A meter-clock date-time (local time and deviation) as octet-string(12)."""
+    return OctetString(state.date_time(when).to_bytes())
+
+
+class MeterObjects:
+    """The :class:`~dlmskit.association.ObjectTree` of one meter over its state."""
+
+    def __init__(self, state: MeterState, profile: CompanionProfile) -> None:
+        self.state = state
+        self.profile = profile
+        self._attributes: dict[_Key, dict[int, _Getter]] = {}
+        self._writable: dict[_Key, dict[int, Callable[[MeterState, Data], DataAccessResult]]] = {}
+        self._methods: dict[_Key, dict[int, Callable[[MeterState, Data | None], ActionResult]]]
+        self._methods = {}
+        self._build()
+
+    # -- ObjectTree ----------------------------------------------------------------------
+
+    def attribute_access(
+        self, ctx: RequestContext, descriptor: CosemAttributeDescriptor
+    ) -> AttributeAccessMode | None:
+        key = (descriptor.class_id, descriptor.instance_id)
+        getters = self._attributes.get(key)
+        if getters is None or descriptor.attribute_id not in getters:
+            return None
+        sap = ctx.client_sap
+        if sap == PUBLIC and descriptor.instance_id not in _PUBLIC_OBJECTS:
+            return (
+                AttributeAccessMode.NO_ACCESS
+                if descriptor.attribute_id != 1
+                else (AttributeAccessMode.READ_ONLY)
+            )
+        if sap == SETTINGS and descriptor.attribute_id in self._writable.get(key, {}):
+            return AttributeAccessMode.READ_AND_WRITE
+        return AttributeAccessMode.READ_ONLY
+
+    def method_access(
+        self, ctx: RequestContext, descriptor: CosemMethodDescriptor
+    ) -> MethodAccessMode | None:
+        methods = self._methods.get((descriptor.class_id, descriptor.instance_id))
+        if methods is None or descriptor.method_id not in methods:
+            return None
+        if ctx.client_sap in (SETTINGS, FIRMWARE):
+            return MethodAccessMode.ACCESS
+        return MethodAccessMode.NO_ACCESS
+
+    def get(
+        self,
+        ctx: RequestContext,
+        descriptor: CosemAttributeDescriptor,
+        selective_access: SelectiveAccess | None,
+    ) -> Data | DataAccessResult:
+        getters = self._attributes.get((descriptor.class_id, descriptor.instance_id), {})
+        getter = getters.get(descriptor.attribute_id)
+        if getter is None:
+            return DataAccessResult.OBJECT_UNDEFINED
+        return getter(self.state, selective_access)
+
+    def set(
+        self,
+        ctx: RequestContext,
+        descriptor: CosemAttributeDescriptor,
+        selective_access: SelectiveAccess | None,
+        value: Data,
+    ) -> DataAccessResult:
+        setters = self._writable.get((descriptor.class_id, descriptor.instance_id), {})
+        setter = setters.get(descriptor.attribute_id)
+        if setter is None or selective_access is not None:
+            return DataAccessResult.READ_WRITE_DENIED
+        return setter(self.state, value)
+
+    def action(
+        self, ctx: RequestContext, descriptor: CosemMethodDescriptor, parameters: Data | None
+    ) -> tuple[ActionResult, Data | None]:
+        methods = self._methods.get((descriptor.class_id, descriptor.instance_id), {})
+        method = methods.get(descriptor.method_id)
+        if method is None:
+            return ActionResult.OBJECT_UNDEFINED, None
+        return method(self.state, parameters), None
+
+    # -- building ------------------------------------------------------------------------
+
+    def _add(self, class_id: int, ln: ObisCode, attributes: dict[int, _Getter]) -> None:
+        ln_value = OctetString(ln.to_bytes())
+        self._attributes[(class_id, ln)] = {1: lambda s, a: ln_value, **attributes}
+
+    def _build(self) -> None:
+        self._build_clock()
+        self._build_data()
+        for register in REGISTERS.values():
+            self._build_register(register.logical_name)
+        for definition in self.profile.profiles:
+            self._build_profile(definition)
+        for association in self.profile.associations:
+            self._add(15, association.logical_name, {})
+        self._add(15, _LN("0.0.40.0.0.255"), {})
+        self._add(
+            70,
+            _DISCONNECT,
+            {
+                2: lambda s, a: s.relay_connected,
+                3: lambda s, a: Enum(1 if s.relay_connected else 0),
+                4: lambda s, a: Enum(4),
+            },
+        )
+        self._methods[(70, _DISCONNECT)] = {1: _disconnect, 2: _reconnect}
+        self._add(71, _LIMITER, {3: lambda s, a: DoubleLongUnsigned(s.load_limit)})
+        self._writable[(71, _LIMITER)] = {3: _set_load_limit}
+
+    def _build_clock(self) -> None:
+        self._add(
+            8,
+            CLOCK,
+            {
+                2: lambda s, a: _date_time(s, s.now()),
+                3: lambda s, a: Long(s.deviation),
+                4: lambda s, a: Unsigned(0),
+                5: lambda s, a: OctetString(DateTime().to_bytes()),
+                6: lambda s, a: OctetString(DateTime().to_bytes()),
+                7: lambda s, a: Integer(0),
+                8: lambda s, a: False,
+                9: lambda s, a: Enum(1),
+            },
+        )
+        self._writable[(8, CLOCK)] = {2: _set_clock}
+
+    def _build_data(self) -> None:
+        ident = self.state.identity
+        texts: dict[str, Callable[[MeterState], Data]] = {
+            "0.0.42.0.0.255": lambda s: OctetString(f"SIM{s.identity.serial:013d}".encode()),
+            "0.0.96.1.0.255": lambda s: OctetString(str(s.identity.serial).encode()),
+            "0.0.96.1.1.255": lambda s: OctetString(b"dlmskit simulator"),
+            "0.0.96.1.2.255": lambda s: OctetString(s.identity.name.encode()),
+            "0.0.96.1.4.255": lambda s: LongUnsigned(2025),
+            "1.0.0.2.0.255": lambda s: OctetString(s.firmware_version.encode()),
+            "0.0.94.91.9.255": lambda s: Unsigned(6 if int(s.identity.model) == 1 else 1),
+            "0.0.94.91.11.255": lambda s: OctetString(b"D1" if int(ident.model) == 1 else b"C1"),
+            "0.0.94.91.12.255": lambda s: OctetString(b"5-60A"),
+            "0.0.94.91.0.255": lambda s: LongUnsigned(0),
+            "0.0.0.1.0.255": lambda s: DoubleLongUnsigned(s.billing_count()),
+            "0.0.96.2.0.255": lambda s: LongUnsigned(s.programming_count),
+            "1.0.0.8.4.255": lambda s: DoubleLongUnsigned(INTERVAL),
+            "1.0.0.8.5.255": lambda s: DoubleLongUnsigned(86400),
+        }
+        for text, make in texts.items():
+            self._add(1, _LN(text), {2: _data_getter(make)})
+        self._add(1, IS15959_ESW, {2: lambda s, a: BitString(length=128, value=s.esw)})
+        self._add(1, IS15959_ESWF, {2: lambda s, a: BitString(length=128, value=s.eswf)})
+        self._writable[(1, IS15959_ESWF)] = {2: _set_eswf}
+        for log in self.profile.event_logs:
+            self._add(1, log.event_code_object, {2: _last_event_code(log.logical_name.e)})
+
+    def _build_register(self, ln: ObisCode) -> None:
+        register = REGISTERS[ln]
+        scaler_unit = register.scaler_unit.to_data()
+        attributes: dict[int, _Getter] = {
+            2: _register_value(ln),
+            3: lambda s, a: scaler_unit,
+        }
+        if register.class_id == 4:
+            attributes[4] = lambda s, a: None
+            attributes[5] = _demand_time(ln)
+        self._add(register.class_id, ln, attributes)
+
+    def _build_profile(self, definition: ProfileDefinition) -> None:
+        columns = definition.capture_objects
+        capture = Array(c.to_data() for c in columns)
+        period = definition.capture_period
+        if definition.kind is ProfileKind.BLOCK_LOAD:
+            period = INTERVAL
+        depth = _depth(definition)
+        self._add(
+            7,
+            definition.logical_name,
+            {
+                2: _buffer(self, definition),
+                3: lambda s, a: capture,
+                4: lambda s, a: DoubleLongUnsigned(period or 0),
+                5: lambda s, a: Enum(1),
+                6: lambda s, a: Structure(
+                    (LongUnsigned(0), OctetString(bytes(6)), Integer(0), LongUnsigned(0))
+                ),
+                7: lambda s, a: DoubleLongUnsigned(len(self.rows(definition, s, None))),
+                8: lambda s, a: DoubleLongUnsigned(depth),
+            },
+        )
+
+    # -- profile rows ---------------------------------------------------------------------
+
+    def cell(self, column: CaptureObject) -> _Cell:
+        """How to compute one column of a profile row: (state, time, interval) -> value."""
+        ln, attribute = column.logical_name, column.attribute_index
+        if ln == CLOCK:
+            return lambda s, when, index: _date_time(s, when)
+        register = REGISTERS.get(ln)
+        if register is not None and attribute == 3:
+            scaler_unit = register.scaler_unit.to_data()
+            return lambda s, when, index: scaler_unit
+        getters = self._attributes.get((column.class_id, ln))
+        if getters is not None and attribute in getters:
+            getter = getters[attribute]
+
+            def read(s: MeterState, when: _dt.datetime, index: int) -> Data:
+                value = getter(s, None)
+                return None if isinstance(value, DataAccessResult) else value
+
+            return read
+        return lambda s, when, index: None
+
+    def rows(
+        self, definition: ProfileDefinition, state: MeterState, access: SelectiveAccess | None
+    ) -> list[Structure]:
+        """The buffer of a profile, filtered by selective access."""
+        columns = definition.capture_objects
+        selected = _selected_columns(columns, access)
+        window = _range(state, access)
+        kind = definition.kind
+        rows: list[Structure] = []
+        if kind is ProfileKind.BLOCK_LOAD:
+            rows = self._block_rows(state, window)
+        elif kind is ProfileKind.DAILY_LOAD:
+            rows = self._daily_rows(state, window)
+        elif kind in (ProfileKind.INSTANTANEOUS, ProfileKind.SCALER, ProfileKind.NAME_PLATE):
+            now = state.now()
+            index = interval_index(now)
+            rows = [Structure(self.cell(c)(state, now, index) for c in columns)]
+        elif kind is ProfileKind.EVENT:
+            rows = self._event_rows(state, definition, window)
+        rows = _entries(rows, access)
+        if selected is not None:
+            rows = [Structure(row[i] for i in selected) for row in rows]
+        return rows
+
+    def _block_rows(
+        self, state: MeterState, window: tuple[_dt.datetime, _dt.datetime] | None
+    ) -> list[Structure]:
+        point = state.point
+        end = interval_index(state.now())
+        first = max(point.model.first_index, end - BLOCK_LOAD_DAYS * 96)
+        if window is not None:
+            lo = interval_index(window[0] - state.clock_offset()) - 1
+            hi = interval_index(window[1] - state.clock_offset()) + 2
+            first, end = max(first, lo), min(end, hi)
+        order = _block_order(point.model.phases)
+        rows = []
+        for row in point.intervals(first, end):
+            if row.reported is None:
+                continue
+            stamp = state.stamp(row.measured.index)
+            if window is not None and not window[0] <= stamp <= window[1]:
+                continue
+            values = block_values(point, row)
+            cells: list[Data] = [_date_time(state, stamp)]
+            cells += [REGISTERS[ln].wrap(values[ln]) for ln in order]
+            rows.append(Structure(cells))
+        return rows
+
+    def _daily_rows(
+        self, state: MeterState, window: tuple[_dt.datetime, _dt.datetime] | None
+    ) -> list[Structure]:
+        model = state.point.model
+        today = model.day_of(interval_index(state.now()))
+        rows = []
+        for day in range(max(model.origin_day + 1, today - DAILY_LOAD_DAYS + 1), today + 1):
+            index = model.first_interval(day)
+            stamp = state.stamp(index)
+            if window is not None and not window[0] <= stamp <= window[1]:
+                continue
+            values = daily_values(state.point, index)
+            cells: list[Data] = [_date_time(state, stamp)]
+            cells += [DoubleLongUnsigned(v) for v in values.values()]
+            rows.append(Structure(cells))
+        return rows
+
+    def _event_rows(
+        self,
+        state: MeterState,
+        definition: ProfileDefinition,
+        window: tuple[_dt.datetime, _dt.datetime] | None,
+    ) -> list[Structure]:
+        log = definition.logical_name.e
+        end = interval_index(state.now())
+        first = max(state.point.model.first_index, end - BLOCK_LOAD_DAYS * 96)
+        events = [e for e in state.point.events(first, end) if e.log == log]
+        events = events[-_depth(definition) :]
+        rows = []
+        for event in events:
+            if window is not None and not window[0] <= event.when <= window[1]:
+                continue
+            cells: list[Data] = [_date_time(state, event.when), LongUnsigned(event.code)]
+            for column in definition.capture_objects[2:]:
+                cells.append(self.cell(column)(state, event.when, 0))
+            rows.append(Structure(cells))
+        return rows
+
+
+# -- getters and setters ---------------------------------------------------------------------
+
+
+def _data_getter(make: Callable[[MeterState], Data]) -> _Getter:
+    return lambda s, a: make(s)
+
+
+def _register_value(ln: ObisCode) -> _Getter:
+    register = REGISTERS[ln]
+    block = ln.d in (27, 29)
+    demand = register.class_id == 4
+
+    def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
+        now = state.now()
+        if demand:
+            w, _, va, _ = maximum_demand(state.point, now)
+            return register.wrap(w if ln.c == 1 else va)
+        if block:
+            index = interval_index(now) - 1
+            return register.wrap(block_values(state.point, state.point.interval(index))[ln])
+        return register.wrap(instantaneous_values(state.point, now)[ln])
+
+    return get
+
+
+def _demand_time(ln: ObisCode) -> _Getter:
+    def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
+        _, at_w, _, at_va = maximum_demand(state.point, state.now())
+        return _date_time(state, state.stamp(at_w if ln.c == 1 else at_va))
+
+    return get
+
+
+def _last_event_code(log: int) -> _Getter:
+    def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
+        end = interval_index(state.now())
+        codes = [
+            e.code for e in state.point.events(end - 96 * BLOCK_LOAD_DAYS, end) if e.log == log
+        ]
+        return LongUnsigned(codes[-1] if codes else 0)
+
+    return get
+
+
+def _buffer(objects: MeterObjects, definition: ProfileDefinition) -> _Getter:
+    def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
+        try:
+            return Array(objects.rows(definition, state, access))
+        except (DlmsError, ValueError, TypeError, OverflowError):
+            return DataAccessResult.OTHER_REASON
+
+    return get
+
+
+def _set_clock(state: MeterState, value: Data) -> DataAccessResult:
+    if not isinstance(value, bytes) or len(value) != 12:
+        return DataAccessResult.TYPE_UNMATCHED
+    try:
+        when = DateTime.from_bytes(bytes(value)).to_datetime(sign=state.sign)
+    except DlmsError:
+        return DataAccessResult.OTHER_REASON
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=state.local_zone)
+    state.set_clock(when)
+    return DataAccessResult.SUCCESS
+
+
+def _set_eswf(state: MeterState, value: Data) -> DataAccessResult:
+    if not isinstance(value, BitString) or value.length != 128:
+        return DataAccessResult.TYPE_UNMATCHED
+    state.eswf = bytes(value.value)
+    state.programming_count += 1
+    return DataAccessResult.SUCCESS
+
+
+def _set_load_limit(state: MeterState, value: Data) -> DataAccessResult:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << 32:
+        return DataAccessResult.TYPE_UNMATCHED
+    state.load_limit = int(value)
+    state.programming_count += 1
+    return DataAccessResult.SUCCESS
+
+
+def _disconnect(state: MeterState, parameters: Data | None) -> ActionResult:
+    state.relay_connected = False
+    return ActionResult.SUCCESS
+
+
+def _reconnect(state: MeterState, parameters: Data | None) -> ActionResult:
+    state.relay_connected = True
+    return ActionResult.SUCCESS
+
+
+# -- selective access --------------------------------------------------------------------------
+
+
+def _depth(definition: ProfileDefinition) -> int:
+    if definition.profile_entries is not None:
+        return definition.profile_entries
+    if definition.kind is ProfileKind.BLOCK_LOAD:
+        return BLOCK_LOAD_DAYS * 96
+    if definition.kind is ProfileKind.DAILY_LOAD:
+        return DAILY_LOAD_DAYS
+    return 1
+
+
+def _block_order(phases: int) -> tuple[ObisCode, ...]:
+    from simulators._registers import BLOCK_REGISTERS
+
+    return BLOCK_REGISTERS[1 if phases == 1 else 3]
+
+
+def _range(
+    state: MeterState, access: SelectiveAccess | None
+) -> tuple[_dt.datetime, _dt.datetime] | None:
+    """The [from, to] meter-time window of a range descriptor (selector 1), else None."""
+    if access is None or access.selector != 1:
+        return None
+    params = access.parameters
+    if not isinstance(params, Structure) or len(params) < 3:
+        raise ValueError("range descriptor is not a structure")
+    return _when(state, params[1]), _when(state, params[2])
+
+
+def _when(state: MeterState, value: Data) -> _dt.datetime:
+    if isinstance(value, DateTime):
+        stamp = value
+    elif isinstance(value, bytes) and len(value) == 12:
+        stamp = DateTime.from_bytes(bytes(value))
+    else:
+        raise ValueError("range bound is not a date-time")
+    if stamp.deviation is None:
+        stamp = DateTime(
+            year=stamp.year,
+            month=stamp.month,
+            day=stamp.day,
+            hour=stamp.hour,
+            minute=stamp.minute,
+            second=stamp.second,
+            hundredths=stamp.hundredths,
+            deviation=state.deviation,
+            clock_status=stamp.clock_status,
+        )
+    return stamp.to_datetime(sign=state.sign).astimezone(_dt.UTC)
+
+
+def _selected_columns(
+    columns: Sequence[CaptureObject], access: SelectiveAccess | None
+) -> list[int] | None:
+    if access is None:
+        return None
+    params = access.parameters
+    if access.selector == 1 and isinstance(params, Structure) and len(params) >= 4:
+        chosen = params[3]
+        if isinstance(chosen, Array) and chosen:
+            wanted = [CaptureObject.from_data(item) for item in chosen]
+            keys = [(c.class_id, c.logical_name, c.attribute_index) for c in columns]
+            return [keys.index((w.class_id, w.logical_name, w.attribute_index)) for w in wanted]
+    if access.selector == 2 and isinstance(params, Structure) and len(params) == 4:
+        low, high = params[2], params[3]
+        if isinstance(low, int) and isinstance(high, int) and low >= 1:
+            stop = len(columns) if high == 0 else min(int(high), len(columns))
+            return list(range(int(low) - 1, stop))
+    return None
+
+
+def _entries(rows: list[Structure], access: SelectiveAccess | None) -> list[Structure]:
+    """Selector 2 (entry descriptor): rows from_entry..to_entry, 1-based, 0 = last."""
+    if access is None or access.selector != 2:
+        if access is not None and access.selector not in (1, 2):
+            raise ValueError(f"access selector {access.selector}")
+        return rows
+    params = access.parameters
+    if not isinstance(params, Structure) or len(params) != 4:
+        raise ValueError("entry descriptor is not a 4-element structure")
+    first, last = params[0], params[1]
+    if not isinstance(first, int) or not isinstance(last, int):
+        raise ValueError("entry descriptor bounds are not integers")
+    start = max(int(first), 1) - 1
+    stop = len(rows) if last == 0 else int(last)
+    return rows[start:stop]

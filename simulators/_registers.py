@@ -1,0 +1,216 @@
+"""The registers a simulated meter exposes: OBIS, type, scaler and unit, and their values.
+
+One table serves the COSEM tree and the ground truth, so a value read over DLMS and the
+value in ``dlmskit-sim truth`` come from the same function. Raw values are integers;
+the physical value is ``raw * 10**scaler`` in ``unit``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Mapping
+from typing import Final
+
+import attrs
+
+from dlmskit.axdr import Data, DoubleLong, DoubleLongUnsigned, Long, LongUnsigned
+from dlmskit.cosem import ScalerUnit, Unit
+from obis import ObisCode
+from simulators._load import INTERVAL, interval_index, interval_start, mix
+from simulators._measure import MeteringPoint, ReportedInterval
+
+__all__ = [
+    "BLOCK_REGISTERS",
+    "DAILY_REGISTERS",
+    "REGISTERS",
+    "RegisterDef",
+    "block_values",
+    "daily_values",
+    "instantaneous_values",
+    "maximum_demand",
+]
+
+
+@attrs.frozen(kw_only=True)
+class RegisterDef:
+    """A register (class 3) or extended register (class 4) of the simulated meter."""
+
+    logical_name: ObisCode
+    name: str
+    scaler: int
+    unit: Unit
+    wrap: Callable[[int], Data]
+    class_id: int = 3
+
+    @property
+    def scaler_unit(self) -> ScalerUnit:
+        return ScalerUnit(scaler=self.scaler, unit=self.unit)
+
+    def scaled(self, raw: int) -> float | int:
+        return self.scaler_unit.scale(raw)
+
+
+def _r(
+    text: str, name: str, scaler: int, unit: Unit, wrap: Callable[[int], Data], class_id: int = 3
+) -> RegisterDef:
+    return RegisterDef(
+        logical_name=ObisCode.parse(text),
+        name=name,
+        scaler=scaler,
+        unit=unit,
+        wrap=wrap,
+        class_id=class_id,
+    )
+
+
+_U = Unit
+_DLU = DoubleLongUnsigned
+_LU = LongUnsigned
+
+_ALL: Final = (
+    _r("1.0.12.7.0.255", "Voltage", -2, _U.VOLT, _LU),
+    _r("1.0.11.7.0.255", "Phase current", -3, _U.AMPERE, _DLU),
+    _r("1.0.91.7.0.255", "Neutral current", -3, _U.AMPERE, _DLU),
+    _r("1.0.13.7.0.255", "Signed power factor", -3, _U.COUNT, Long),
+    _r("1.0.14.7.0.255", "Frequency", -2, _U.HERTZ, _LU),
+    _r("1.0.9.7.0.255", "Apparent power", 0, _U.VOLT_AMPERE, _DLU),
+    _r("1.0.1.7.0.255", "Signed active power", 0, _U.WATT, DoubleLong),
+    _r("1.0.1.8.0.255", "Cumulative energy kWh import", 0, _U.WATT_HOUR, _DLU),
+    _r("1.0.9.8.0.255", "Cumulative energy kVAh import", 0, _U.VOLT_AMPERE_HOUR, _DLU),
+    _r("1.0.2.8.0.255", "Cumulative energy kWh export", 0, _U.WATT_HOUR, _DLU),
+    _r("1.0.10.8.0.255", "Cumulative energy kVAh export", 0, _U.VOLT_AMPERE_HOUR, _DLU),
+    _r("0.0.94.91.14.255", "Cumulative power-on duration", 0, _U.MINUTE, _DLU),
+    _r("1.0.1.6.0.255", "Maximum demand kW", 0, _U.WATT, _DLU, 4),
+    _r("1.0.9.6.0.255", "Maximum demand kVA", 0, _U.VOLT_AMPERE, _DLU, 4),
+    *(
+        _r(f"1.0.{c}.7.0.255", f"L{n} current", -3, _U.AMPERE, _DLU)
+        for n, c in enumerate((31, 51, 71), 1)
+    ),
+    *(
+        _r(f"1.0.{c}.7.0.255", f"L{n} voltage", -2, _U.VOLT, _LU)
+        for n, c in enumerate((32, 52, 72), 1)
+    ),
+    *(
+        _r(f"1.0.{c}.7.0.255", f"L{n} power factor", -3, _U.COUNT, Long)
+        for n, c in enumerate((33, 53, 73), 1)
+    ),
+    _r("1.0.12.27.0.255", "Block average voltage", -2, _U.VOLT, _LU),
+    _r("1.0.11.27.0.255", "Block average current", -3, _U.AMPERE, _DLU),
+    *(
+        _r(f"1.0.{c}.27.0.255", f"Block L{n} average voltage", -2, _U.VOLT, _LU)
+        for n, c in enumerate((32, 52, 72), 1)
+    ),
+    *(
+        _r(f"1.0.{c}.27.0.255", f"Block L{n} average current", -3, _U.AMPERE, _DLU)
+        for n, c in enumerate((31, 51, 71), 1)
+    ),
+    _r("1.0.1.29.0.255", "Block energy kWh import", 0, _U.WATT_HOUR, _DLU),
+    _r("1.0.9.29.0.255", "Block energy kVAh import", 0, _U.VOLT_AMPERE_HOUR, _DLU),
+    _r("1.0.2.29.0.255", "Block energy kWh export", 0, _U.WATT_HOUR, _DLU),
+    _r("1.0.10.29.0.255", "Block energy kVAh export", 0, _U.VOLT_AMPERE_HOUR, _DLU),
+)
+
+#: Every register by logical name.
+REGISTERS: Final[Mapping[ObisCode, RegisterDef]] = {r.logical_name: r for r in _ALL}
+_BLOCK_ENERGY: Final = tuple(ObisCode.parse(f"1.0.{c}.29.0.255") for c in (1, 9, 2, 10))
+#: Columns of a block load row after the clock, single-phase and three-phase.
+BLOCK_REGISTERS: Final = {
+    1: (ObisCode.parse("1.0.12.27.0.255"), *_BLOCK_ENERGY, ObisCode.parse("1.0.11.27.0.255")),
+    3: (
+        *(ObisCode.parse(f"1.0.{c}.27.0.255") for c in (32, 52, 72)),
+        *_BLOCK_ENERGY,
+        *(ObisCode.parse(f"1.0.{c}.27.0.255") for c in (31, 51, 71)),
+    ),
+}
+#: Columns of a daily load row after the clock.
+DAILY_REGISTERS: Final = tuple(
+    ObisCode.parse(t) for t in ("1.0.2.8.0.255", "1.0.10.8.0.255", "1.0.1.8.0.255", "1.0.9.8.0.255")
+)
+
+
+def _phase(value: int, seed: int, index: int, phase: int, spread: int) -> int:
+    return max(0, value + int(mix(seed, 0x9A5E, index, phase) % (2 * spread + 1)) - spread)
+
+
+def block_values(point: MeteringPoint, row: ReportedInterval) -> dict[ObisCode, int]:
+    """Raw values of a block load row (as reported; the measured values when missing)."""
+    part = row.reported if row.reported is not None else row.measured
+    out = {
+        _BLOCK_ENERGY[0]: part.import_wh,
+        _BLOCK_ENERGY[1]: part.import_vah,
+        _BLOCK_ENERGY[2]: part.export_wh,
+        _BLOCK_ENERGY[3]: part.export_vah,
+    }
+    if point.model.phases == 1:
+        out[BLOCK_REGISTERS[1][0]] = part.voltage
+        out[BLOCK_REGISTERS[1][-1]] = part.current
+    else:
+        seed = point.seed
+        for n, code in enumerate(BLOCK_REGISTERS[3][:3]):
+            out[code] = _phase(part.voltage, seed, part.index, n, 150)
+        for n, code in enumerate(BLOCK_REGISTERS[3][-3:]):
+            out[code] = _phase(part.current, seed, part.index, n + 3, part.current // 20)
+    return out
+
+
+def daily_values(point: MeteringPoint, day_start: int) -> dict[ObisCode, int]:
+    """Raw values of a daily load row captured at interval ``day_start`` (local midnight)."""
+    imp, imp_va, exp, exp_va = point.cumulative(day_start)
+    return dict(zip(DAILY_REGISTERS, (exp, exp_va, imp, imp_va), strict=True))
+
+
+def maximum_demand(point: MeteringPoint, now: _dt.datetime) -> tuple[int, int, int, int]:
+    """(kW MD in W, its interval, kVA MD in VA, its interval) since the start of the month
+    (UTC), over completed 15-minute blocks."""
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    first = max(interval_index(month_start), point.model.first_index)
+    end = interval_index(now)
+    best_w, at_w, best_va, at_va = 0, first, 0, first
+    for row in point.intervals(first, end):
+        m = row.measured
+        if m.import_wh * 4 > best_w:
+            best_w, at_w = m.import_wh * 4, m.index
+        if m.import_vah * 4 > best_va:
+            best_va, at_va = m.import_vah * 4, m.index
+    return best_w, at_w, best_va, at_va
+
+
+def instantaneous_values(point: MeteringPoint, now: _dt.datetime) -> dict[ObisCode, int]:
+    """Raw instantaneous register values at true time ``now``; cumulative registers count
+    the running interval pro rata, so they meet the block sums at each boundary."""
+    index = interval_index(now)
+    row = point.interval(index)
+    part = row.measured
+    elapsed = int((now - interval_start(index)).total_seconds())
+    cumulative = point.cumulative(index)
+    energies = (part.import_wh, part.import_vah, part.export_wh, part.export_vah)
+    running = [c + e * elapsed // INTERVAL for c, e in zip(cumulative, energies, strict=True)]
+    tick = int(now.timestamp()) // 10
+    seed = point.seed
+    volts = _phase(part.voltage, seed, tick, 7, 40)
+    watts = (part.import_wh - part.export_wh) * 4
+    va = part.import_vah * 4 + part.export_vah * 4
+    pf = 1000 if va == 0 else abs(watts) * 1000 // va
+    amps = (part.import_wh + part.export_wh) * 4 * 100_000 // max(volts, 1) // point.model.phases
+    values = {
+        "1.0.12.7.0.255": volts,
+        "1.0.11.7.0.255": amps,
+        "1.0.91.7.0.255": _phase(amps, seed, tick, 8, amps // 50),
+        "1.0.13.7.0.255": pf if watts >= 0 else -pf,
+        "1.0.14.7.0.255": _phase(5000, seed, tick, 9, 8),
+        "1.0.9.7.0.255": va,
+        "1.0.1.7.0.255": watts,
+        "1.0.1.8.0.255": running[0],
+        "1.0.9.8.0.255": running[1],
+        "1.0.2.8.0.255": running[2],
+        "1.0.10.8.0.255": running[3],
+        "0.0.94.91.14.255": (index - point.model.first_index) * INTERVAL // 60,
+    }
+    out = {ObisCode.parse(k): v for k, v in values.items()}
+    for n, c in enumerate((31, 51, 71)):
+        out[ObisCode(1, 0, c, 7, 0)] = _phase(amps, seed, tick, 10 + n, amps // 20)
+    for n, c in enumerate((32, 52, 72)):
+        out[ObisCode(1, 0, c, 7, 0)] = _phase(volts, seed, tick, 13 + n, 150)
+    for c in (33, 53, 73):
+        out[ObisCode(1, 0, c, 7, 0)] = out[ObisCode.parse("1.0.13.7.0.255")]
+    return out

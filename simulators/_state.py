@@ -1,0 +1,104 @@
+"""The little state a materialised simulated meter keeps, and its view of time.
+
+Measurements are computed (:class:`~simulators.MeteringPoint`); what a meter must
+remember between sessions is only what clients changed: the clock adjustment, the relay,
+the ESWF, the load limit and the programming counter.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+
+import attrs
+
+from dlmskit.axdr import ClockStatus, DateTime, DeviationSign
+from dlmskit.cosem import IS15959_DEFAULT_ESWF_SINGLE_PHASE
+from simulators._faults import FaultKind, MeterFaultRule
+from simulators._identity import MeterIdentity
+from simulators._load import IST, interval_start
+from simulators._measure import MeteringPoint
+
+__all__ = ["MeterState", "utc_now"]
+
+
+def utc_now() -> _dt.datetime:
+    """The wall clock, UTC (the default time source of meters and fleets)."""
+    return _dt.datetime.now(_dt.UTC)
+
+
+@attrs.define(kw_only=True)
+class MeterState:
+    """One materialised meter's time source, measurements and client-set values."""
+
+    identity: MeterIdentity
+    point: MeteringPoint
+    clock: Callable[[], _dt.datetime] = utc_now
+    sign: DeviationSign = DeviationSign.UTC_TO_LOCAL
+    local_zone: _dt.timezone = IST
+    firmware_version: str = "SIM-1.0.0"
+    relay_connected: bool = True
+    load_limit: int = 10_000
+    eswf: bytes = IS15959_DEFAULT_ESWF_SINGLE_PHASE
+    esw: bytes = bytes(16)
+    programming_count: int = 0
+    #: Clock set by a client: (true time of the set, correction then applied).
+    adjustment: tuple[_dt.datetime, _dt.timedelta] | None = None
+
+    @property
+    def deviation(self) -> int:
+        """The deviation field the meter writes for its local time zone."""
+        offset = self.local_zone.utcoffset(None)
+        return self.sign.deviation(offset)
+
+    def now(self) -> _dt.datetime:
+        """True time (UTC)."""
+        return self.clock().astimezone(_dt.UTC)
+
+    def clock_offset(self, when: _dt.datetime | None = None) -> _dt.timedelta:
+        """How far the meter clock is ahead of true time at ``when`` (default now)."""
+        when = self.now() if when is None else when
+        offset = self.point.clock_offset(when)
+        if self.adjustment is not None and when >= self.adjustment[0]:
+            offset += self.adjustment[1]
+        return offset
+
+    def meter_time(self, when: _dt.datetime | None = None) -> _dt.datetime:
+        when = self.now() if when is None else when
+        return when + self.clock_offset(when)
+
+    def set_clock(self, meter_time: _dt.datetime) -> None:
+        """A client set the clock: from now on the meter reads ``meter_time`` now."""
+        now = self.now()
+        drift = self.point.clock_offset(now)
+        self.adjustment = (now, meter_time.astimezone(_dt.UTC) - now - drift)
+        self.programming_count += 1
+
+    def stamp(self, index: int) -> _dt.datetime:
+        """The meter-clock time stamp of the capture at the start of interval ``index``."""
+        return self.meter_time(interval_start(index))
+
+    def date_time(self, meter_utc: _dt.datetime) -> DateTime:
+        """A meter-clock instant as a COSEM date-time in local time."""
+        local = meter_utc.astimezone(self.local_zone).replace(microsecond=0)
+        return DateTime.from_datetime(local, sign=self.sign, clock_status=ClockStatus.OK)
+
+    def billing_count(self) -> int:
+        """Billing resets since the origin (one at each month start)."""
+        start = interval_start(self.point.model.first_index)
+        now = self.now()
+        return max(0, (now.year - start.year) * 12 + now.month - start.month)
+
+    def rules(self, kind: FaultKind) -> tuple[MeterFaultRule, ...]:
+        """The meter fault rules of ``kind`` that apply to this meter now."""
+        now = self.now()
+        return tuple(
+            rule
+            for rule in self.point.plan.meter_rules(self.point.seed)
+            if rule.kind is kind and (rule.start is None or now >= rule.start)
+        )
+
+    def silent(self) -> bool:
+        """Whether the fault plan silences this meter now (its cluster is down)."""
+        plan = self.point.plan
+        return bool(plan.silence) and plan.silent_clusters(self.identity.clusters, self.now())
