@@ -10,7 +10,17 @@ import datetime as dt
 from typing import Any
 
 from _harness import Measurement, rate
-from gurux_dlms import GXArray, GXByteBuffer, GXDLMSSettings, GXStructure, GXUInt8, GXUInt32
+from gurux_dlms import (
+    GXArray,
+    GXByteBuffer,
+    GXDLMSSettings,
+    GXEnum,
+    GXInt8,
+    GXStructure,
+    GXUInt8,
+    GXUInt16,
+    GXUInt32,
+)
 from gurux_dlms.enums import DataType as GT
 from gurux_dlms.internal._GXCommon import _GXCommon
 from gurux_dlms.internal._GXDataInfo import _GXDataInfo
@@ -57,16 +67,30 @@ def profile_rows() -> Array:
     return Array(rows)
 
 
-def to_gurux(rows: Array) -> Any:
-    out = GXArray()
-    for row in rows:
-        assert isinstance(row, Structure)
-        g = GXStructure()
-        stamp, status, *values = row
-        assert isinstance(stamp, bytes) and isinstance(status, int)
-        g.extend([bytes(stamp), GXUInt8(status), *(GXUInt32(v) for v in values)])
-        out.append(g)
-    return out
+_GURUX_TYPES: dict[type, Any] = {
+    Unsigned: GXUInt8,
+    LongUnsigned: GXUInt16,
+    DoubleLongUnsigned: GXUInt32,
+    Integer: GXInt8,
+    Enum: GXEnum,
+}
+
+
+def to_gurux(value: object) -> Any:
+    """The same value as gurux's typed objects, so gurux writes the same octets."""
+    wrap = _GURUX_TYPES.get(type(value))
+    if wrap is not None:
+        return wrap(value)
+    if isinstance(value, Structure):
+        out = GXStructure()
+        out.extend(to_gurux(item) for item in value)
+        return out
+    if isinstance(value, Array):
+        return GXArray([to_gurux(item) for item in value])
+    if isinstance(value, bytes):
+        return bytes(value)
+    assert value is None or isinstance(value, bool)
+    return value
 
 
 def object_list(entries: int = 60) -> Array:
@@ -139,9 +163,21 @@ def run() -> list[Measurement]:
         nested_buffer.position = 0
         return _GXCommon.getData(settings, nested_buffer, _GXDataInfo())
 
-    values_per_list = count_values(object_list())
+    objects = object_list()
+    values_per_list = count_values(objects)
     ours_nested = rate(lambda: decode_from(nested, 0)) * values_per_list
     peer_nested = rate(gurux_nested, repeats=3) * values_per_list
+
+    gurux_objects = to_gurux(objects)
+
+    def gurux_encode_nested() -> object:
+        buff = GXByteBuffer()
+        _GXCommon.setData(settings, buff, GT.ARRAY, gurux_objects)
+        return buff
+
+    assert bytes(gurux_encode_nested().array()) == nested  # type: ignore[attr-defined]
+    ours_nested_enc = rate(lambda: encode(objects)) * values_per_list
+    peer_nested_enc = rate(gurux_encode_nested, repeats=3) * values_per_list
 
     return [
         Measurement(
@@ -168,5 +204,13 @@ def run() -> list[Measurement]:
             peer_name="gurux-dlms",
             peer=peer_nested,
             note="general decoder: structures holding arrays of structures",
+        ),
+        Measurement(
+            name="A-XDR nested encode (object_list, 60 objects)",
+            unit="values/s",
+            ours=ours_nested_enc,
+            peer_name="gurux-dlms",
+            peer=peer_nested_enc,
+            note="general encoder, same values",
         ),
     ]

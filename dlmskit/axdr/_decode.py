@@ -18,7 +18,7 @@ from dlmskit.axdr._scalar import (
     decode_simple,
     truncated,
 )
-from dlmskit.axdr._types import Array, Data, DataType, OctetString, Structure
+from dlmskit.axdr._types import T_COMPACT_ARRAY, Array, Data, OctetString, Structure
 from dlmskit.errors import DecodeError
 
 __all__ = ["DEFAULT_MAX_DEPTH", "decode", "decode_from"]
@@ -105,7 +105,7 @@ def decode_from(
                     raise truncated(tag, pos, size, end - pos)
                 value = OctetString(buf[pos : pos + size])
                 pos += size
-            elif tag == DataType.COMPACT_ARRAY:
+            elif tag == T_COMPACT_ARRAY:
                 value, pos = decode_compact_array(buf, pos, end, max_depth - len(parents))
             else:
                 value, pos = decode_simple(tag, buf, pos, end)

@@ -17,6 +17,9 @@ from dlmskit.axdr._fastencode import MIN_ROWS, encode_uniform_array
 from dlmskit.axdr._length import encode_length
 from dlmskit.axdr._scalar import encode_simple
 from dlmskit.axdr._types import (
+    T_ARRAY,
+    T_COMPACT_ARRAY,
+    T_STRUCTURE,
     Array,
     Bcd,
     BitString,
@@ -135,8 +138,8 @@ def _encode_into(out: bytearray, value: Encodable) -> None:
         tag = _TAG_OF.get(type(item))
         if tag is None:
             tag = data_type_of(item)
-        if tag == DataType.ARRAY or tag == DataType.STRUCTURE:
-            if tag == DataType.ARRAY and len(item) >= MIN_ROWS and encode_uniform_array(out, item):
+        if tag in (T_ARRAY, T_STRUCTURE):
+            if tag == T_ARRAY and len(item) >= MIN_ROWS and encode_uniform_array(out, item):
                 pass  # written whole by the same-shape fast path
             else:
                 out.append(tag)
@@ -145,7 +148,7 @@ def _encode_into(out: bytearray, value: Encodable) -> None:
                     if len(stack) >= MAX_ENCODE_DEPTH:
                         raise LocalProtocolError(f"data nested deeper than {MAX_ENCODE_DEPTH}")
                     stack.append(iter(item))
-        elif tag == DataType.COMPACT_ARRAY:
+        elif tag == T_COMPACT_ARRAY:
             out.append(tag)
             encode_compact_array(out, item)
         else:

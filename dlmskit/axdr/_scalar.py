@@ -14,6 +14,17 @@ from dlmskit.axdr._datetime import Date, DateTime, Time
 from dlmskit.axdr._length import encode_length, read_length
 from dlmskit.axdr._types import (
     DONT_CARE,
+    T_BIT_STRING,
+    T_BOOLEAN,
+    T_DATE,
+    T_DATE_TIME,
+    T_DONT_CARE,
+    T_FLOAT32,
+    T_NULL_DATA,
+    T_OCTET_STRING,
+    T_TIME,
+    T_UTF8_STRING,
+    T_VISIBLE_STRING,
     Bcd,
     BitString,
     Data,
@@ -124,19 +135,15 @@ def decode_simple(tag: int, buf: Buffer, pos: int, end: int) -> tuple[Data, int]
         if pos >= end:
             raise truncated(tag, pos, 1, 0)
         return table[buf[pos]], pos + 1
-    if (
-        tag == DataType.OCTET_STRING
-        or tag == DataType.VISIBLE_STRING
-        or tag == DataType.UTF8_STRING
-    ):
+    if tag in (T_OCTET_STRING, T_VISIBLE_STRING, T_UTF8_STRING):
         size, start = read_length(buf, pos, end, tag)
         stop = start + size
         if stop > end:
             raise truncated(tag, start, size, end - start)
         raw = buf[start:stop]
-        if tag == DataType.OCTET_STRING:
+        if tag == T_OCTET_STRING:
             return bytes.__new__(OctetString, raw), stop
-        if tag == DataType.VISIBLE_STRING:
+        if tag == T_VISIBLE_STRING:
             return str.__new__(VisibleString, str(raw, "latin-1")), stop
         try:
             return str.__new__(Utf8String, str(raw, "utf-8")), stop
@@ -144,20 +151,20 @@ def decode_simple(tag: int, buf: Buffer, pos: int, end: int) -> tuple[Data, int]
             raise DecodeError(
                 f"invalid UTF-8: {error.reason}", offset=start + error.start, expected="UTF-8"
             ) from None
-    if tag == DataType.NULL_DATA:
+    if tag == T_NULL_DATA:
         return None, pos
-    if tag == DataType.DONT_CARE:
+    if tag == T_DONT_CARE:
         return DONT_CARE, pos
-    if tag == DataType.FLOAT32:
+    if tag == T_FLOAT32:
         raw4 = _sized(buf, pos, end, tag, 4)
         return float.__new__(Float32, float32_from_bytes(raw4)), pos + 4
-    if tag == DataType.DATE_TIME:
+    if tag == T_DATE_TIME:
         return DateTime.from_bytes(_sized(buf, pos, end, tag, 12), pos), pos + 12
-    if tag == DataType.DATE:
+    if tag == T_DATE:
         return Date.from_bytes(_sized(buf, pos, end, tag, 5), pos), pos + 5
-    if tag == DataType.TIME:
+    if tag == T_TIME:
         return Time.from_bytes(_sized(buf, pos, end, tag, 4), pos), pos + 4
-    if tag == DataType.BIT_STRING:
+    if tag == T_BIT_STRING:
         bits, start = read_length(buf, pos, end, tag)
         octets = (bits + 7) // 8
         if start + octets > end:
@@ -173,7 +180,7 @@ def _coerce(tag: int, value: object) -> object:
         return value
     if isinstance(value, cls):
         return value
-    if tag == DataType.BOOLEAN:
+    if tag == T_BOOLEAN:
         raise LocalProtocolError(f"boolean needs a bool, got {type(value).__name__}")
     if cls in _INT_TYPES and isinstance(value, int) and not isinstance(value, bool):
         return cls(value)
@@ -213,11 +220,11 @@ def encode_simple(out: bytearray, tag: int, value: object, *, check: bool = Fals
     pack = _PACK.get(tag)
     if pack is not None:
         out += pack(value)
-    elif tag == DataType.OCTET_STRING:
+    elif tag == T_OCTET_STRING:
         raw = bytes(value)  # type: ignore[call-overload]
         out += encode_length(len(raw))
         out += raw
-    elif tag == DataType.VISIBLE_STRING:
+    elif tag == T_VISIBLE_STRING:
         try:
             raw = str(value).encode("latin-1")
         except UnicodeEncodeError:
@@ -226,24 +233,24 @@ def encode_simple(out: bytearray, tag: int, value: object, *, check: bool = Fals
             ) from None
         out += encode_length(len(raw))
         out += raw
-    elif tag == DataType.UTF8_STRING:
+    elif tag == T_UTF8_STRING:
         try:
             raw = str(value).encode("utf-8")
         except UnicodeEncodeError:
             raise LocalProtocolError("utf8-string holds text that is not valid Unicode") from None
         out += encode_length(len(raw))
         out += raw
-    elif tag == DataType.BOOLEAN:
+    elif tag == T_BOOLEAN:
         out.append(1 if value else 0)
-    elif tag == DataType.FLOAT32:
+    elif tag == T_FLOAT32:
         out += float32_to_bytes(value)  # type: ignore[arg-type]
-    elif tag == DataType.DATE_TIME or tag == DataType.DATE or tag == DataType.TIME:
+    elif tag in (T_DATE_TIME, T_DATE, T_TIME):
         out += value.to_bytes()  # type: ignore[attr-defined]
-    elif tag == DataType.BIT_STRING:
+    elif tag == T_BIT_STRING:
         assert isinstance(value, BitString)
         out += encode_length(value.length)
         out += value.value
-    elif tag == DataType.NULL_DATA or tag == DataType.DONT_CARE:
+    elif tag in (T_NULL_DATA, T_DONT_CARE):
         return
     else:
         raise LocalProtocolError(f"not a simple data type: {tag}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Iterable, Iterator
-from typing import ClassVar, Self, TypeAlias, Union
+from typing import ClassVar, Final, Self, TypeAlias
 
 import attrs
 
@@ -73,6 +73,25 @@ class DataType(enum.IntEnum):
     DATE = 26
     TIME = 27
     DONT_CARE = 255
+
+
+# The same tags as plain ints, for comparisons in the codec's loops (reading a member of
+# an IntEnum class costs several times an int comparison).
+T_NULL_DATA: Final = 0
+T_ARRAY: Final = 1
+T_STRUCTURE: Final = 2
+T_BOOLEAN: Final = 3
+T_BIT_STRING: Final = 4
+T_OCTET_STRING: Final = 9
+T_VISIBLE_STRING: Final = 10
+T_UTF8_STRING: Final = 12
+T_COMPACT_ARRAY: Final = 19
+T_FLOAT32: Final = 23
+T_FLOAT64: Final = 24
+T_DATE_TIME: Final = 25
+T_DATE: Final = 26
+T_TIME: Final = 27
+T_DONT_CARE: Final = 255
 
 
 class DontCare(enum.Enum):
@@ -466,12 +485,5 @@ Data: TypeAlias = (
 )
 """Any decoded A-XDR value."""
 
-Encodable: TypeAlias = Union[  # noqa: UP007
-    Data,
-    bytes,
-    str,
-    float,
-    list["Encodable"],
-    tuple["Encodable", ...],
-]
+Encodable: TypeAlias = Data | bytes | str | float | list["Encodable"] | tuple["Encodable", ...]
 """What ``encode`` takes: a ``Data`` value, or plain bytes/str/float/list/tuple."""
