@@ -365,3 +365,14 @@ def test_any_buffer_type() -> None:
     assert decode(memoryview(raw)) == expected
     wide = memoryview(raw).cast("H")  # a memoryview of another format
     assert len(raw) % 2 == 0 and decode(wide) == expected
+
+
+@settings(max_examples=60)
+@given(data_values)
+def test_values_pickle(value: Data) -> None:
+    """Values cross process boundaries (worker pools) unchanged."""
+    import pickle
+
+    back = pickle.loads(pickle.dumps(value))
+    assert strict_equal(back, value)
+    assert encode(back) == encode(value)
