@@ -30,6 +30,7 @@ from transports import (
     open_tcp_hdlc,
     open_tcp_wrapper,
     open_udp_endpoint,
+    serve_tcp_hdlc,
     serve_tcp_wrapper,
 )
 from transports.testing import check_apdu_transport, open_memory_apdu_pair
@@ -151,25 +152,36 @@ async def test_hdlc_memory_stream_wide_window() -> None:
 
 @asynccontextmanager
 async def hdlc_tcp_pair() -> AsyncIterator[Pair]:
-    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-    port = listeners[0].socket.getsockname()[1]
+    accepted, incoming = trio.open_memory_channel[HdlcStreamTransport](1)
+    finished = trio.Event()
+
+    async def meter(transport: HdlcStreamTransport) -> None:
+        await accepted.send(transport)
+        await finished.wait()
+
     async with trio.open_nursery() as nursery:
-        server_box: list[HdlcStreamTransport] = []
-
-        async def serve() -> None:
-            stream = await listeners[0].accept()
-            server_box.append(await accept_hdlc(stream, server_address=SERVER, parameters=WIDE))
-
-        nursery.start_soon(serve)
+        listeners = await nursery.start(
+            partial(
+                serve_tcp_hdlc,
+                meter,
+                "127.0.0.1",
+                0,
+                server_address=SERVER,
+                parameters=WIDE,
+            )
+        )
+        port = listeners[0].socket.getsockname()[1]
         client = await open_tcp_hdlc(
             "127.0.0.1", port, server_address=SERVER, client_address=0x10, parameters=WIDE
         )
-    await listeners[0].aclose()
-    try:
-        yield client, server_box[0]
-    finally:
-        await server_box[0].aclose()
-        await client.aclose()
+        server = await incoming.receive()
+        try:
+            yield client, server
+        finally:
+            await server.aclose()
+            await client.aclose()
+            finished.set()
+            nursery.cancel_scope.cancel()
 
 
 async def test_hdlc_tcp() -> None:

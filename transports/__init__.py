@@ -54,7 +54,13 @@ from transports._hdlc_frame import (
     encode_frame,
 )
 from transports._hdlc_parameters import HdlcParameters
-from transports._hdlc_stream import HdlcStreamTransport, accept_hdlc, open_hdlc, open_tcp_hdlc
+from transports._hdlc_stream import (
+    HdlcStreamTransport,
+    accept_hdlc,
+    open_hdlc,
+    open_tcp_hdlc,
+    serve_tcp_hdlc,
+)
 from transports._interface import ApduTransport, LinkAddress
 from transports._mesh import (
     DataConcentrator,
@@ -162,6 +168,7 @@ __all__ = [
     "accept_hdlc",
     "open_hdlc",
     "open_tcp_hdlc",
+    "serve_tcp_hdlc",
     "ApduTransport",
     "LinkAddress",
     "BAUD_RATES",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import socket
 from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import trio
 
@@ -23,7 +25,7 @@ from transports._hdlc_parameters import HdlcParameters
 from transports._hdlc_state import HdlcRole, HdlcState
 from transports._interface import LinkAddress
 
-__all__ = ["HdlcStreamTransport", "accept_hdlc", "open_hdlc", "open_tcp_hdlc"]
+__all__ = ["HdlcStreamTransport", "accept_hdlc", "open_hdlc", "open_tcp_hdlc", "serve_tcp_hdlc"]
 
 _RECEIVE_SIZE = 4096
 _BROKEN = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
@@ -289,3 +291,43 @@ async def open_tcp_hdlc(
     except BaseException:
         await trio.aclose_forcefully(stream)
         raise
+
+
+async def serve_tcp_hdlc(
+    handler: Callable[[HdlcStreamTransport], Awaitable[object]],
+    host: str | None = None,
+    port: int = 4059,
+    *,
+    server_address: HdlcAddress,
+    client_address: int | None = None,
+    parameters: HdlcParameters | None = None,
+    connect_timeout: float = 30.0,
+    handler_nursery: trio.Nursery | None = None,
+    task_status: trio.TaskStatus[Sequence[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Meter side of HDLC over TCP: for each connection wait (up to ``connect_timeout``)
+    for SNRM, then run ``handler(transport)``; the transport is closed when it returns.
+    A ``TransportError`` ends only that connection."""
+    listeners = await trio.open_tcp_listeners(port, host=host)
+
+    async def run(stream: trio.SocketStream) -> None:
+        try:
+            with trio.fail_after(connect_timeout):
+                transport = await accept_hdlc(
+                    stream,
+                    server_address=server_address,
+                    client_address=client_address,
+                    parameters=parameters,
+                )
+        except (TransportError, trio.TooSlowError):
+            await trio.aclose_forcefully(stream)
+            return
+        try:
+            await handler(transport)
+        except TransportError:
+            pass
+        finally:
+            await transport.aclose()
+
+    serve: Any = trio.serve_listeners
+    await serve(run, listeners, handler_nursery=handler_nursery, task_status=task_status)

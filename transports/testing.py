@@ -168,6 +168,20 @@ async def _ping_pong(a: ApduTransport, b: ApduTransport, count: int) -> None:
         assert await a.receive_apdu() == response
 
 
+async def _simultaneous(a: ApduTransport, b: ApduTransport) -> None:
+    """Both ends send at the same moment (a push crossing a request), then both receive."""
+    got: dict[str, bytes] = {}
+
+    async def exchange(me: ApduTransport, name: str, message: bytes) -> None:
+        await me.send_apdu(message)
+        got[name] = await me.receive_apdu()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(exchange, a, "a", b"\xc0\x01\xc1from-a")
+        nursery.start_soon(exchange, b, "b", b"\x0f\x00\x00\x00\x01from-b")
+    assert got == {"a": b"\x0f\x00\x00\x00\x01from-b", "b": b"\xc0\x01\xc1from-a"}, got
+
+
 async def _cancellation(a: ApduTransport, b: ApduTransport) -> None:
     for sender, receiver in ((a, b), (b, a)):
         with trio.move_on_after(0.05) as scope:
@@ -215,6 +229,7 @@ async def check_apdu_transport(
         ("large APDUs", lambda a, b: _large(a, b, large_size)),
         ("many small APDUs in a row", lambda a, b: _many(a, b, count)),
         ("request/response", lambda a, b: _ping_pong(a, b, count)),
+        ("both ends send at once", _simultaneous),
         ("cancelled receive", _cancellation),
         ("close by a", lambda a, b: _close(a, b, detects_peer_close)),
         ("close by b", lambda a, b: _close(b, a, detects_peer_close)),
