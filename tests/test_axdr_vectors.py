@@ -12,6 +12,7 @@ from dlmskit.axdr import (
     DateTime,
     DeviationSign,
     DoubleLongUnsigned,
+    Integer,
     LongUnsigned,
     OctetString,
     Structure,
@@ -167,3 +168,41 @@ def test_public_names() -> None:
         "DONT_CARE": 255,
     }
     assert [int(f) for f in axdr.ClockStatus] == [0x01, 0x02, 0x04, 0x08, 0x80]
+
+
+def test_range_descriptor_from_facts_1_4() -> None:
+    """Block-load by range 2024-01-01..02 (deviation -330): the selective-access Data."""
+    raw = bytes.fromhex(
+        "0204"
+        "0204" "120008" "0906" "0000010000FF" "0F02" "120000"
+        "090C" "07E80101FF00000000FEB600"
+        "090C" "07E80102FF00000000FEB600"
+        "0100"
+    )  # fmt: skip
+    value = decode(raw)
+    assert isinstance(value, Structure) and len(value) == 4
+    restricting, start, stop, columns = value
+    assert restricting == Structure(
+        [LongUnsigned(8), OctetString(bytes.fromhex("0000010000FF")), Integer(2), LongUnsigned(0)]
+    )
+    assert isinstance(start, OctetString) and isinstance(stop, OctetString)
+    begin = start.as_datetime().to_datetime(sign=DeviationSign.BLUE_BOOK)
+    end = stop.as_datetime().to_datetime(sign=DeviationSign.BLUE_BOOK)
+    assert (end - begin).days == 1 and begin.isoformat() == "2024-01-01T00:00:00+05:30"
+    assert columns == Array()
+    assert encode(value) == raw
+
+
+def test_entry_descriptor_from_facts_1_4() -> None:
+    raw = bytes.fromhex("0204 0600000001 0600000060 120001 120000")
+    value = decode(raw)
+    assert value == Structure(
+        [DoubleLongUnsigned(1), DoubleLongUnsigned(96), LongUnsigned(1), LongUnsigned(0)]
+    )
+    assert encode(value) == raw
+
+
+def test_method_parameter_integer_zero() -> None:
+    """remote_disconnect(integer 0), from the class 70 ACTION example (facts 7.2)."""
+    assert decode(bytes.fromhex("0F00")) == Integer(0)
+    assert encode(Integer(0)) == bytes.fromhex("0F00")
