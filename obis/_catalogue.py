@@ -64,25 +64,42 @@ def _build() -> dict[ObisCode, CatalogueEntry]:
 
 _TABLE: Final = _build()
 
-# Families: (pattern, interface class, name template with {b} / {e}).
+_SINGLE_ACTION_SCHEDULES: Final = (
+    "end of billing period",
+    "disconnect control",
+    "image activation",
+    "output control",
+    "push",
+    "load profile control",
+    "M-Bus profile control",
+    "function control",
+)
+
+# Families: (pattern, interface class, name template with {b} / {e} / {sas}).
 _FAMILIES: Final[tuple[tuple[ObisPattern, int, str], ...]] = (
-    (ObisPattern.parse("0.0.40.0.1-255.255"), 15, "Association LN {e}"),
-    (ObisPattern.parse("0.0.43.0.0-255.255"), 64, "Security setup {e}"),
-    (ObisPattern.parse("0.0.43.1.0-255.255"), 1, "Invocation counter {e}"),
-    (ObisPattern.parse("0.0.44.0.1-255.255"), 18, "Image transfer {e}"),
-    (ObisPattern.parse("0.0.15.0.0-255.255"), 22, "Single action schedule {e}"),
-    (ObisPattern.parse("0.0.96.11.0-255.255"), 1, "Event code object {e}"),
-    (ObisPattern.parse("0.0.99.98.0-255.255"), 7, "Event log {e}"),
-    (ObisPattern.parse("0.1-255.25.9.0.255"), 40, "Push setup {b}"),
+    (ObisPattern.parse("0.0.1.0.1-127.255"), 8, "Clock (E = {e})"),
+    (ObisPattern.parse("0.0.15.0.0-7.255"), 22, "Single action schedule, {sas}"),
+    (ObisPattern.parse("0.1-64.25.9.0.255"), 40, "Push setup (B = {b})"),
+    (ObisPattern.parse("0.0.40.0.1-127.255"), 15, "Association LN (E = {e})"),
+    (ObisPattern.parse("0.0.43.0.0-127.255"), 64, "Security setup (E = {e})"),
+    (ObisPattern.parse("0.0.43.1.0-127.255"), 1, "Invocation counter (E = {e})"),
+    (ObisPattern.parse("0.0.44.0.0-127.255"), 18, "Image transfer (E = {e})"),
+    (ObisPattern.parse("0.0.96.1.1-9.255"), 1, "Device ID (E = {e})"),
+    (ObisPattern.parse("0.0.96.11.0-99.255"), 1, "Event code object (E = {e})"),
+    (ObisPattern.parse("0.0.96.15.0-99.255"), 1, "Event counter (E = {e})"),
+    (ObisPattern.parse("0.0.97.98.0-9.255"), 1, "Alarm register (E = {e})"),
+    (ObisPattern.parse("0.0.97.98.10-19.255"), 1, "Alarm filter (E = {e})"),
+    (ObisPattern.parse("0.0.99.98.0-127.255"), 7, "Event log (E = {e})"),
 )
 
 
 def _family(code: ObisCode) -> CatalogueEntry | None:
     for pattern, class_id, template in _FAMILIES:
         if pattern.matches(code):
+            sas = _SINGLE_ACTION_SCHEDULES[code.e] if code.e < 8 else ""
             return CatalogueEntry(
                 code=code,
-                name=template.format(b=code.b, e=code.e),
+                name=template.format(b=code.b, e=code.e, sas=sas),
                 interface_class=class_id,
                 description="Instance of a Blue Book object family.",
                 source=Source.FAMILY,

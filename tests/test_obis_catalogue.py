@@ -193,12 +193,20 @@ def test_search() -> None:
 @pytest.mark.parametrize(
     ("text", "name", "class_id"),
     [
-        ("0.0.40.0.9.255", "Association LN 9", 15),
-        ("0.0.43.0.7.255", "Security setup 7", 64),
-        ("0.0.43.1.9.255", "Invocation counter 9", 1),
-        ("0.0.99.98.9.255", "Event log 9", 7),
-        ("0.7.25.9.0.255", "Push setup 7", 40),
-        ("0.0.96.11.9.255", "Event code object 9", 1),
+        ("0.0.40.0.9.255", "Association LN (E = 9)", 15),
+        ("0.0.43.0.7.255", "Security setup (E = 7)", 64),
+        ("0.0.43.1.9.255", "Invocation counter (E = 9)", 1),
+        ("0.0.99.98.9.255", "Event log (E = 9)", 7),
+        ("0.7.25.9.0.255", "Push setup (B = 7)", 40),
+        ("0.0.96.11.9.255", "Event code object (E = 9)", 1),
+        ("0.0.15.0.1.255", "Single action schedule, disconnect control", 22),
+        ("0.0.15.0.7.255", "Single action schedule, function control", 22),
+        ("0.0.1.0.3.255", "Clock (E = 3)", 8),
+        ("0.0.96.1.5.255", "Device ID (E = 5)", 1),
+        ("0.0.96.15.42.255", "Event counter (E = 42)", 1),
+        ("0.0.97.98.3.255", "Alarm register (E = 3)", 1),
+        ("0.0.97.98.12.255", "Alarm filter (E = 12)", 1),
+        ("0.0.44.0.2.255", "Image transfer (E = 2)", 18),
     ],
 )
 def test_families(text: str, name: str, class_id: int) -> None:
@@ -206,6 +214,8 @@ def test_families(text: str, name: str, class_id: int) -> None:
     assert entry is not None
     assert entry.source is Source.FAMILY
     assert (entry.name, entry.interface_class) == (name, class_id)
+    # The Blue Book table (Gurux's copy) knows the code as an instance of that class.
+    assert _GURUX.getDescription(text, ObjectType(class_id)) != ["Invalid"]
 
 
 @pytest.mark.parametrize(
@@ -246,6 +256,10 @@ def test_generic_names(text: str, name: str) -> None:
         "7.0.1.8.0.255",
         "0.0.96.99.0.255",
         "0.0.1.0.0.7",
+        "0.0.15.0.8.255",  # single action schedules stop at E = 7
+        "0.65.25.9.0.255",
+        "0.0.96.11.100.255",
+        "0.0.40.0.128.255",
     ],
 )
 def test_unknown_is_none(text: str) -> None:
@@ -406,3 +420,17 @@ def test_entries_by_pattern() -> None:
     logs = list(entries(obis.ObisPattern.parse("0.0.99.98.*")))
     assert [e.interface_class for e in logs] == [7] * 7
     assert list(entries("2.0.*.*.*.*")) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_every_family_member_is_known_to_gurux_table(data: st.DataObject) -> None:
+    from obis._catalogue import _FAMILIES
+
+    pattern, class_id, _ = data.draw(st.sampled_from(_FAMILIES))
+    code = ObisCode(*(data.draw(st.sampled_from(pattern.values(g))) for g in range(6)))
+    entry = lookup(code)
+    assert entry is not None and entry.interface_class is not None
+    assert _GURUX.getDescription(str(code), ObjectType(entry.interface_class)) != ["Invalid"]
+    if entry.source is Source.FAMILY:
+        assert entry.interface_class == class_id
