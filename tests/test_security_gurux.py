@@ -13,6 +13,7 @@ import random
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from gurux_dlms.AesGcmParameter import AesGcmParameter
+from gurux_dlms.CountType import CountType
 from gurux_dlms.enums import Authentication, InterfaceType
 from gurux_dlms.enums.Security import Security
 from gurux_dlms.GXByteBuffer import GXByteBuffer
@@ -20,10 +21,11 @@ from gurux_dlms.GXCiphering import GXCiphering
 from gurux_dlms.GXDLMSChippering import GXDLMSChippering
 from gurux_dlms.GXDLMSSettings import GXDLMSSettings
 from gurux_dlms.GXSecure import GXSecure
+from gurux_dlms.objects.enums.SecuritySuite import SecuritySuite as GuruxSuite
 from gurux_dlms.secure.GXDLMSSecureClient import GXDLMSSecureClient
 from gurux_dlms.secure.GXDLMSSecureNotify import GXDLMSSecureNotify
 
-from dlmskit.apdu._ciphered import CipheredApdu
+from dlmskit.apdu import CipheredApdu, GeneralCiphering
 from dlmskit.security import (
     CipheringForm,
     HlsGmac,
@@ -36,6 +38,7 @@ from dlmskit.security import (
     MemoryCounterStore,
     SecurityContext,
     SecurityControl,
+    SecuritySuite,
     TransferredKey,
     build_key_transfer,
     wrap_key,
@@ -315,3 +318,30 @@ def test_gurux_ciphered_push_is_opened_and_replay_refused() -> None:
     with pytest.raises(InvocationCounterError) as info:
         head_end.unprotect(apdu)
     assert info.value.expected == 78
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+@pytest.mark.parametrize("seed", range(3))
+def test_gurux_general_ciphering_aad_of_suites_1_and_2(suite: int, seed: int) -> None:
+    rnd = random.Random(seed)
+    n = 16 if suite == 1 else 32
+    ek, ak = rnd.randbytes(n), rnd.randbytes(n)
+    plain = b"\xc0" + rnd.randbytes(rnd.randrange(1, 200))
+    ic = rnd.randrange(0, 2**32)
+    ctx = SecurityContext(
+        system_title=RECEIVER_ST,
+        peer_system_title=SENDER_ST,
+        suite=SecuritySuite(suite),
+        global_unicast_key=ek,
+        authentication_key=ak,
+        counter_store=MemoryCounterStore({(RECEIVER_ST, 0): ic}),
+    )
+    envelope = GeneralCiphering.from_bytes(ctx.protect_general(plain))
+    assert envelope.transaction_id == ic.to_bytes(8, "big")
+    p = AesGcmParameter(0, RECEIVER_ST, ek, ak)
+    p.security = Security.AUTHENTICATION_ENCRYPTION
+    p.securitySuite = GuruxSuite(suite)
+    p.invocationCounter = ic
+    p.recipientSystemTitle = SENDER_ST
+    p.type_ = CountType.DATA | CountType.TAG
+    assert bytes(GXDLMSChippering.encryptAesGcm(p, plain)) == envelope.payload
