@@ -1,7 +1,7 @@
 """IEC 62056-21 mode E: optical-port sign-on and hand-over to HDLC, sans-IO.
 
 1. The client, at 300 Bd 7E1, sends the request ``/?<address>!CR LF``.
-2. The meter answers its identification ``/XXXZ\\2<ident>CR LF``: XXX the manufacturer's
+2. The meter answers its identification ``/MMMZ\\2<ident>CR LF``: MMM the manufacturer's
    FLAG id, Z the highest baud rate character, ``\\2`` the enhanced capability "mode E
    (HDLC)".
 3. The client acknowledges with ``ACK '2' Z '2' CR LF`` (protocol control 2: HDLC
@@ -146,16 +146,16 @@ class _LineBuffer:
 
 
 def parse_identification(line: bytes) -> ModeEIdentification:
-    """Parse ``/XXXZ[\\W]ident`` (without CR LF)."""
+    """Parse ``/MMMZ[\\W]ident`` (without CR LF)."""
     if len(line) < 5 or line[:1] != b"/":
-        raise DecodeError("identification message too short", offset=len(line), expected="/XXXZ")
+        raise DecodeError("identification message too short", offset=len(line), expected="/MMMZ")
     try:
         text = line.decode("ascii")
     except UnicodeDecodeError:
         raise DecodeError("identification is not ASCII", offset=0, expected="ASCII") from None
     manufacturer, baud_char, rest = text[1:4], text[4], text[5:]
     if not manufacturer.isalpha():
-        raise DecodeError("manufacturer id is not three letters", offset=1, expected="XXX")
+        raise DecodeError("manufacturer id is not three letters", offset=1, expected="MMM")
     if baud_char not in BAUD_RATES:
         raise DecodeError("unknown baud rate character", offset=4, expected="0-6 or A-F")
     mode_e = rest.startswith("\\2")
