@@ -365,3 +365,14 @@ def test_date_and_time_match_gurux() -> None:
     # A date sent as octet-string(5), as in single action schedules.
     as_octets = decode(gurux_encode(GT.OCTET_STRING, GXDate(dt.datetime(2024, 3, 17))))
     assert isinstance(as_octets, OctetString) and as_octets.as_date() == ours_date
+
+
+def test_tag_table_matches_gurux() -> None:
+    """Every tag but dont-care (which gurux does not define) has gurux's value."""
+    theirs = {
+        int(getattr(GT, name))
+        for name in dir(GT)
+        if not name.startswith("_") and isinstance(getattr(GT, name), int)
+    }
+    ours = {int(tag) for tag in DataType if tag is not DataType.DONT_CARE}
+    assert ours == theirs
