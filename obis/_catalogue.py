@@ -108,7 +108,9 @@ def _family(code: ObisCode) -> CatalogueEntry | None:
 
 
 def lookup(code: ObisLike) -> CatalogueEntry | None:
-    """The catalogue entry for ``code`` (a code, its text or its 6 bytes), or ``None``."""
+    """The catalogue entry for ``code`` (a code, its text or its 6 bytes), or ``None``.
+
+    Malformed text or bytes raise :class:`ObisError`."""
     obis = as_obis(code)
     entry = _TABLE.get(obis)
     if entry is not None:
