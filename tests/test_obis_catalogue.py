@@ -434,3 +434,15 @@ def test_every_family_member_is_known_to_gurux_table(data: st.DataObject) -> Non
     assert _GURUX.getDescription(str(code), ObjectType(entry.interface_class)) != ["Invalid"]
     if entry.source is Source.FAMILY:
         assert entry.interface_class == class_id
+
+
+@settings(max_examples=200)
+@given(st.binary(min_size=6, max_size=6))
+def test_lookup_any_code(raw: bytes) -> None:
+    entry = lookup(raw)
+    name = describe(raw)
+    if entry is None:
+        assert name is None
+    else:
+        assert entry.code == ObisCode.from_bytes(raw)
+        assert name == entry.name and name
