@@ -14,6 +14,9 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from gurux_dlms.AesGcmParameter import AesGcmParameter
 from gurux_dlms.CountType import CountType
+from gurux_dlms.ecdsa.GXEcdsa import GXEcdsa
+from gurux_dlms.ecdsa.GXPrivateKey import GXPrivateKey
+from gurux_dlms.ecdsa.GXPublicKey import GXPublicKey
 from gurux_dlms.enums import Authentication, InterfaceType
 from gurux_dlms.enums.Security import Security
 from gurux_dlms.GXByteBuffer import GXByteBuffer
@@ -28,6 +31,7 @@ from gurux_dlms.secure.GXDLMSSecureNotify import GXDLMSSecureNotify
 from dlmskit.apdu import CipheredApdu, GeneralCiphering
 from dlmskit.security import (
     CipheringForm,
+    HlsEcdsa,
     HlsGmac,
     HlsMd5,
     HlsSecret,
@@ -41,6 +45,8 @@ from dlmskit.security import (
     SecuritySuite,
     TransferredKey,
     build_key_transfer,
+    generate_key_pair,
+    public_key_to_bytes,
     wrap_key,
 )
 
@@ -345,3 +351,33 @@ def test_gurux_general_ciphering_aad_of_suites_1_and_2(suite: int, seed: int) ->
     p.recipientSystemTitle = SENDER_ST
     p.type_ = CountType.DATA | CountType.TAG
     assert bytes(GXDLMSChippering.encryptAesGcm(p, plain)) == envelope.payload
+
+
+def test_gurux_ecdsa_signatures_interoperate_with_hls_mechanism_7() -> None:
+    # P-256 only: gurux-dlms 1.0.203 cannot load a raw P-384 private key
+    suite = 1
+    dlms_suite = SecuritySuite(suite)
+    client_key, server_key = generate_key_pair(dlms_suite), generate_key_pair(dlms_suite)
+    size = 32
+    gurux_client = GXPrivateKey.fromRawBytes(
+        client_key.private_numbers().private_value.to_bytes(size, "big")
+    )
+    stoc, ctos = random.Random(suite).randbytes(32), random.Random(-suite).randbytes(16)
+    # gurux signs f(StoC) as the client; dlmskit's server checks it
+    f_stoc = bytes(GXEcdsa(gurux_client).sign(RECEIVER_ST + SENDER_ST + stoc + ctos))
+    assert len(f_stoc) == 2 * size
+    server = SecurityContext(
+        system_title=SENDER_ST,
+        peer_system_title=RECEIVER_ST,
+        suite=dlms_suite,
+        signing_key=server_key,
+        peer_signing_key=client_key.public_key(),
+    )
+    assert HlsEcdsa().server_check(server, f_stoc, stoc=stoc, ctos=ctos)
+    # dlmskit's server answers f(CtoS); gurux verifies it with the server's public key
+    f_ctos = HlsEcdsa().server_response(server, stoc=stoc, ctos=ctos)
+    gurux_server_public = GXPublicKey.fromRawBytes(
+        b"\x04" + public_key_to_bytes(server_key.public_key())
+    )
+    assert GXEcdsa(gurux_server_public).verify(f_ctos, SENDER_ST + RECEIVER_ST + ctos + stoc)
+    assert not GXEcdsa(gurux_server_public).verify(f_ctos, SENDER_ST + RECEIVER_ST + stoc + ctos)
