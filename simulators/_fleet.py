@@ -1,0 +1,129 @@
+"""A fleet: N simulated meters in one process, materialised only while in use.
+
+An idle meter is its number: identity, load and faults are derived from (fleet seed,
+number) when a client connects. Materialised meters are kept up to ``max_active``; when
+one is evicted the fleet keeps only what a real meter would not forget and a client
+can notice, its invocation counter and the client-set state, as a small tuple.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dlmskit.axdr import DeviationSign
+from dlmskit.security import KeyId
+from simulators._faults import FaultPlan
+from simulators._identity import FleetLayout, MeterIdentity, MeterKeys
+from simulators._meter import SimulatedMeter
+from simulators._state import utc_now
+
+__all__ = ["Fleet"]
+
+_Kept = tuple[int, bool, int, int]  # invocation counter, relay, load limit, programming count
+
+
+class Fleet:
+    """Meters ``0..layout.meters-1`` sharing keys, fault plan and time source."""
+
+    def __init__(
+        self,
+        layout: FleetLayout,
+        *,
+        keys: MeterKeys | None = None,
+        plan: FaultPlan | None = None,
+        clock: Callable[[], _dt.datetime] = utc_now,
+        sign: DeviationSign = DeviationSign.UTC_TO_LOCAL,
+        max_active: int = 10_000,
+    ) -> None:
+        self.layout = layout
+        self.keys = keys if keys is not None else MeterKeys()
+        self.plan = plan if plan is not None else FaultPlan()
+        self.clock = clock
+        self.sign = sign
+        self.max_active = max_active
+        self._active: OrderedDict[int, SimulatedMeter] = OrderedDict()
+        self._kept: dict[int, _Kept] = {}
+
+    def __len__(self) -> int:
+        return self.layout.meters
+
+    @property
+    def active(self) -> int:
+        """How many meters are materialised."""
+        return len(self._active)
+
+    def identity(self, number: int) -> MeterIdentity:
+        return self.layout.identity(number)
+
+    def identities(self) -> Iterator[MeterIdentity]:
+        for number in range(self.layout.meters):
+            yield self.layout.identity(number)
+
+    def meter(self, number: int) -> SimulatedMeter:
+        """Meter ``number``, materialised (and marked recently used)."""
+        meter = self._active.get(number)
+        if meter is not None:
+            self._active.move_to_end(number)
+            return meter
+        meter = SimulatedMeter(
+            self.layout.identity(number),
+            keys=self.keys,
+            plan=self.plan,
+            clock=self.clock,
+            sign=self.sign,
+        )
+        kept = self._kept.pop(number, None)
+        if kept is not None:
+            counter, relay, limit, programming = kept
+            title = meter.identity.system_title
+            meter.counters.reset(title, int(KeyId.GLOBAL_UNICAST_ENCRYPTION), counter)
+            meter.state.relay_connected = relay
+            meter.state.load_limit = limit
+            meter.state.programming_count = programming
+        self._active[number] = meter
+        while len(self._active) > self.max_active:
+            self._evict()
+        return meter
+
+    def _evict(self) -> None:
+        number, meter = self._active.popitem(last=False)
+        title = meter.identity.system_title
+        self._kept[number] = (
+            meter.counters.peek(title, int(KeyId.GLOBAL_UNICAST_ENCRYPTION)),
+            meter.state.relay_connected,
+            meter.state.load_limit,
+            meter.state.programming_count,
+        )
+
+    def meter_at(self, host: str | None) -> SimulatedMeter | None:
+        """The meter listening on the local address ``host``; a one-meter fleet answers on
+        any address."""
+        number = None if host is None else self.layout.number_of(host)
+        if number is None:
+            if self.layout.meters == 1:
+                return self.meter(0)
+            return None
+        return self.meter(number)
+
+    def address_plan(self, port: int) -> list[dict[str, Any]]:
+        """Every meter with its address and clusters (JSON-ready)."""
+        return [
+            {
+                "meter": ident.name,
+                "number": ident.number,
+                "host": ident.host,
+                "port": port,
+                "serial": ident.serial,
+                "system_title": ident.system_title.hex().upper(),
+                "model": ident.model.name.lower(),
+                "kind": ident.kind.name.lower(),
+                "net_metered": ident.net_metered,
+                "cell": ident.cell,
+                "feeder": ident.feeder,
+                "network": ident.network_name,
+            }
+            for ident in self.identities()
+        ]

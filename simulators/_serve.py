@@ -1,0 +1,196 @@
+"""Serving a fleet with trio: the wrapper and HDLC over TCP, one listening socket each.
+
+Every meter of a fleet has its own loopback address; one socket bound to a wildcard
+address accepts every connection and picks the meter by the local address the client
+dialled. Each connection is one client SAP's session; what a client does to it (garbage,
+stalling, flooding, dropping the link) ends only that session. Faults that live on the
+link (silence, slow responses, dropped or corrupted responses) are applied here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import attrs
+import trio
+
+from dlmskit.errors import DlmsError, TransportError
+from simulators._faults import FaultKind
+from simulators._fleet import Fleet
+from simulators._load import mix
+from simulators._meter import SimulatedMeter
+from transports import HdlcAddress, WrapperStreamTransport, accept_hdlc, serve_tcp_wrapper
+
+__all__ = ["LinkStats", "serve_fleet_hdlc", "serve_fleet_wrapper"]
+
+#: A session with no request for this long is closed (a stalled client).
+DEFAULT_IDLE_TIMEOUT = 120.0
+
+
+@attrs.define
+class LinkStats:
+    """What the servers did, for tests and benchmarks."""
+
+    connections: int = 0
+    sessions: int = 0
+    requests: int = 0
+    responses: int = 0
+    dropped: int = 0
+    corrupted: int = 0
+    silenced: int = 0
+    refused: int = 0
+    timeouts: int = 0
+
+
+def _corrupt(apdu: bytes, rng: random.Random) -> bytes:
+    if not apdu:
+        return apdu
+    position = rng.randrange(len(apdu))
+    return apdu[:position] + bytes((apdu[position] ^ 0xFF,)) + apdu[position + 1 :]
+
+
+async def run_session(
+    meter: SimulatedMeter,
+    client_sap: int,
+    first: bytes | None,
+    receive: Callable[[], Awaitable[bytes]],
+    send: Callable[[bytes], Awaitable[None]],
+    stats: LinkStats,
+    *,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+) -> None:
+    """Serve one client SAP on one link until it closes, stalls or breaks."""
+    session = meter.open_session(client_sap)
+    if session is None:
+        stats.refused += 1
+        return
+    stats.sessions += 1
+    state = meter.state
+    rng = random.Random(mix(meter.identity.seed, meter.sessions_opened))
+    delay = sum(rule.value for rule in state.rules(FaultKind.SLOW_RESPONSE))
+    drop = max((rule.value for rule in state.rules(FaultKind.DROPPED_FRAME)), default=0.0)
+    corrupt = max((rule.value for rule in state.rules(FaultKind.CORRUPTED_FRAME)), default=0.0)
+    pending = first
+    try:
+        while True:
+            if pending is None:
+                with trio.move_on_after(idle_timeout) as scope:
+                    pending = await receive()
+                if scope.cancelled_caught or pending is None:
+                    stats.timeouts += 1
+                    return
+            apdu, pending = pending, None
+            stats.requests += 1
+            if meter.silent():
+                stats.silenced += 1
+                continue
+            for answer in session.handle(apdu):
+                if delay:
+                    await trio.sleep(delay)
+                if drop and rng.random() < drop:
+                    stats.dropped += 1
+                    continue
+                if corrupt and rng.random() < corrupt:
+                    stats.corrupted += 1
+                    answer = _corrupt(answer, rng)
+                await send(answer)
+                stats.responses += 1
+    finally:
+        session.close()
+
+
+async def serve_fleet_wrapper(
+    fleet: Fleet,
+    port: int = 4059,
+    *,
+    host: str | None = None,
+    stats: LinkStats | None = None,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    task_status: trio.TaskStatus[Sequence[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve every meter of ``fleet`` over the wrapper on ``host:port`` (``None``: every
+    address); ``nursery.start`` returns the listeners (the port when ``port=0``)."""
+    counters = stats if stats is not None else LinkStats()
+
+    async def handler(transport: WrapperStreamTransport) -> None:
+        counters.connections += 1
+        meter = fleet.meter_at(transport.local_address.host)
+        if meter is None:
+            counters.refused += 1
+            return
+        with trio.move_on_after(idle_timeout):
+            try:
+                wpdu = await transport.receive_wpdu()
+            except TransportError:
+                return
+            await run_session(
+                meter,
+                wpdu.source,
+                wpdu.apdu,
+                transport.receive_apdu,
+                transport.send_apdu,
+                counters,
+                idle_timeout=idle_timeout,
+            )
+            return
+        counters.timeouts += 1
+
+    await serve_tcp_wrapper(handler, host=host, port=port, task_status=task_status)
+
+
+async def serve_fleet_hdlc(
+    fleet: Fleet,
+    port: int = 4059,
+    *,
+    host: str | None = None,
+    server_address: HdlcAddress | None = None,
+    stats: LinkStats | None = None,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    task_status: trio.TaskStatus[Sequence[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve every meter of ``fleet`` with HDLC over TCP (logical device 1 by default)."""
+    counters = stats if stats is not None else LinkStats()
+    address = server_address if server_address is not None else HdlcAddress.server(1)
+
+    async def handler(stream: trio.SocketStream) -> None:
+        counters.connections += 1
+        try:
+            local = stream.socket.getsockname()[0]
+        except OSError:
+            return
+        meter = fleet.meter_at(str(local))
+        if meter is None:
+            counters.refused += 1
+            await stream.aclose()
+            return
+        try:
+            with trio.move_on_after(idle_timeout) as scope:
+                transport = await accept_hdlc(stream, server_address=address)
+            if scope.cancelled_caught:
+                counters.timeouts += 1
+                return
+            try:
+                sap = transport.peer_address.sap
+                if sap is not None:
+                    await run_session(
+                        meter,
+                        sap,
+                        None,
+                        transport.receive_apdu,
+                        transport.send_apdu,
+                        counters,
+                        idle_timeout=idle_timeout,
+                    )
+            finally:
+                with trio.CancelScope(shield=True):
+                    await transport.aclose()
+        except (TransportError, DlmsError):
+            pass
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    serve: Any = trio.serve_listeners
+    await serve(handler, listeners, task_status=task_status)
