@@ -594,3 +594,23 @@ def test_policy_bits_map_to_min_security() -> None:
     assert server.unprotect(client.protect(GET_CLOCK, security=0x20)) == GET_CLOCK
     with pytest.raises(SecurityError, match="less protection"):
         server.unprotect(client.protect(GET_CLOCK, security=0x10))
+
+
+def test_accepted_counters_snapshot_seeds_a_restarted_receiver() -> None:
+    client, server = pair()
+    pushes = [client.protect(GET_CLOCK) for _ in range(3)]
+    dedicated = client.protect(GET_CLOCK, form=CipheringForm.DED)
+    for wire in (*pushes, dedicated):
+        server.unprotect(wire)
+    snapshot = server.accepted_counters()
+    assert snapshot == {
+        (CLIENT_ST, KeyId.GLOBAL_UNICAST_ENCRYPTION): 2,
+        (CLIENT_ST, KeyId.DEDICATED): 0,
+    }
+    _, restarted = pair()
+    for (title, key_id), value in snapshot.items():
+        restarted.set_last_accepted(title, key_id, value)
+    for wire in (*pushes, dedicated):
+        with pytest.raises(InvocationCounterError):
+            restarted.unprotect(wire)
+    assert restarted.unprotect(client.protect(GET_CLOCK)) == GET_CLOCK

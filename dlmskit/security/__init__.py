@@ -26,8 +26,9 @@ raises :class:`InvocationCounterExhausted`: change the key
 Association machines use, besides ``protect``/``unprotect``:
 
 * ``set_dedicated_key`` (from the InitiateRequest), ``peer_system_title`` (from the
-  calling/responding-AP-title), ``last_accepted`` / ``set_last_accepted`` (the replay
-  state per sender system title and key, e.g. seeded from a stored value);
+  calling/responding-AP-title), ``last_accepted`` / ``set_last_accepted`` /
+  ``accepted_counters`` (the replay state per sender system title and key, to persist
+  and seed back after a restart);
 * an authentication mechanism: :class:`LowLevelSecurity` (1), :class:`HlsSecret` (2,
   AES-ECB by default, pluggable), :class:`HlsMd5` (3), :class:`HlsSha1` (4),
   :class:`HlsGmac` (5), :class:`HlsSha256` (6), :class:`HlsEcdsa` (7), each with

@@ -118,7 +118,8 @@ class FileCounterStore:
     a value above every counter handed out so far. :meth:`next` writes a new reservation
     ``reserve`` counters ahead when it reaches the old one; after a crash the counters
     resume at the reservation (skipping at most ``reserve`` unused values, never reusing
-    one). :meth:`persist` writes the exact state, e.g. on a clean shutdown.
+    one). :meth:`persist` writes the exact state, e.g. on a clean shutdown. One process
+    owns a file at a time.
     """
 
     __slots__ = ("_limit", "_next", "_path", "_reserve")

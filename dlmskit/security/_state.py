@@ -248,6 +248,15 @@ class SecurityState:
         if last is None or value > int.from_bytes(last, "big"):
             received[title] = value.to_bytes(4, "big")
 
+    def accepted_counters(self) -> dict[tuple[bytes, KeyId], int]:
+        """A snapshot of every last accepted counter, to persist and later seed back with
+        :meth:`set_last_accepted` (so a restarted head-end still refuses old pushes)."""
+        return {
+            (title, key_id): int.from_bytes(last, "big")
+            for key_id, received in self._received.items()
+            for title, last in received.items()
+        }
+
     # -- helpers ----------------------------------------------------------------------
 
     def _aead_for(self, key_id: KeyId) -> AESGCM:
