@@ -15,6 +15,23 @@ from dlmskit.cosem._classes import (
     MethodDef,
     generic_interface_class,
 )
+from dlmskit.cosem._client import (
+    CLOCK,
+    Quantity,
+    clock_datetime,
+    clock_time_descriptor,
+    clock_value,
+    register_descriptors,
+    register_quantity,
+)
+from dlmskit.cosem._client_profile import (
+    ProfileColumn,
+    ProfileColumns,
+    ProfileRow,
+    by_entries,
+    by_time_range,
+    range_bound,
+)
 from dlmskit.cosem._is15959 import ALERT_PUSH as IS15959_ALERT_PUSH
 from dlmskit.cosem._is15959 import ASSOCIATIONS as IS15959_ASSOCIATIONS
 from dlmskit.cosem._is15959 import BLOCK_LOAD_CAPTURE_PERIOD as IS15959_BLOCK_LOAD_CAPTURE_PERIOD
@@ -41,6 +58,49 @@ from dlmskit.cosem._is15959 import (
     PushSetupDefinition,
     esw_bits,
     esw_from_bits,
+)
+from dlmskit.cosem._model_association import AssociationLN, AssociationStatus
+from dlmskit.cosem._model_base import CosemObject, local_context, method_failed
+from dlmskit.cosem._model_clock import Clock, ClockBase
+from dlmskit.cosem._model_control import (
+    ActivityCalendar,
+    ControlMode,
+    ControlState,
+    DisconnectControl,
+    Limiter,
+    RegisterMonitor,
+    ScriptTable,
+    SingleActionSchedule,
+    SpecialDaysTable,
+)
+from dlmskit.cosem._model_image import ImageTransfer, ImageTransferStatus
+from dlmskit.cosem._model_is15959 import is15959_object_tree, register_scaler_unit
+from dlmskit.cosem._model_profile import (
+    ComputedBuffer,
+    ProfileBuffer,
+    ProfileGeneric,
+    SortMethod,
+    StoredBuffer,
+    filter_rows,
+)
+from dlmskit.cosem._model_push import PushSetup, SecuritySetup, TransportService
+from dlmskit.cosem._model_registers import DataObject, DemandRegister, ExtendedRegister, Register
+from dlmskit.cosem._model_setup import (
+    GprsModemSetup,
+    IecHdlcSetup,
+    Ipv4Setup,
+    Ipv6Setup,
+    SapAssignment,
+    TcpUdpSetup,
+)
+from dlmskit.cosem._model_tree import CURRENT_ASSOCIATION_LN, AssociationRights, CosemObjectTree
+from dlmskit.cosem._object_list import (
+    AttributeAccessItem,
+    MethodAccessItem,
+    ObjectListEntry,
+    decode_object_list,
+    encode_object_list,
+    object_list_entries,
 )
 from dlmskit.cosem._units import Unit, unit_symbol
 
@@ -80,4 +140,65 @@ __all__ = [
     "interface_class",
     "scalers_from_row",
     "unit_symbol",
+    "AssociationLN",
+    "AssociationStatus",
+    "CosemObject",
+    "local_context",
+    "method_failed",
+    "Clock",
+    "ClockBase",
+    "ActivityCalendar",
+    "ControlMode",
+    "ControlState",
+    "DisconnectControl",
+    "Limiter",
+    "RegisterMonitor",
+    "ScriptTable",
+    "SingleActionSchedule",
+    "SpecialDaysTable",
+    "ImageTransfer",
+    "ImageTransferStatus",
+    "is15959_object_tree",
+    "register_scaler_unit",
+    "ComputedBuffer",
+    "ProfileBuffer",
+    "ProfileGeneric",
+    "SortMethod",
+    "StoredBuffer",
+    "filter_rows",
+    "PushSetup",
+    "SecuritySetup",
+    "TransportService",
+    "DataObject",
+    "DemandRegister",
+    "ExtendedRegister",
+    "Register",
+    "GprsModemSetup",
+    "IecHdlcSetup",
+    "Ipv4Setup",
+    "Ipv6Setup",
+    "SapAssignment",
+    "TcpUdpSetup",
+    "CURRENT_ASSOCIATION_LN",
+    "AssociationRights",
+    "CosemObjectTree",
+    "AttributeAccessItem",
+    "MethodAccessItem",
+    "ObjectListEntry",
+    "decode_object_list",
+    "encode_object_list",
+    "object_list_entries",
+    "CLOCK",
+    "Quantity",
+    "clock_datetime",
+    "clock_time_descriptor",
+    "clock_value",
+    "register_descriptors",
+    "register_quantity",
+    "ProfileColumn",
+    "ProfileColumns",
+    "ProfileRow",
+    "by_entries",
+    "by_time_range",
+    "range_bound",
 ]
