@@ -139,9 +139,8 @@ def _encode_into(out: bytearray, value: Encodable) -> None:
         if tag is None:
             tag = data_type_of(item)
         if tag in (T_ARRAY, T_STRUCTURE):
-            if tag == T_ARRAY and len(item) >= MIN_ROWS and encode_uniform_array(out, item):
-                pass  # written whole by the same-shape fast path
-            else:
+            # Same-shape arrays are written whole by the fast path, if it takes them.
+            if not (tag == T_ARRAY and len(item) >= MIN_ROWS and encode_uniform_array(out, item)):
                 out.append(tag)
                 out += encode_length(len(item))
                 if item:

@@ -1,5 +1,7 @@
-"""Same-shape arrays encoded through one precompiled ``struct.Struct`` (the mirror of
-``_fastpath``): meters and simulators write profile buffers of many identical rows.
+"""Same-shape arrays encoded through one precompiled ``struct.Struct``.
+
+The mirror of ``_fastpath``: meters and simulators write profile buffers of many
+identical rows.
 
 The rows' Python types (and the lengths of their octet-strings) must all match the first
 row; the values are packed in one call with zeroed tag positions, then every tag and
