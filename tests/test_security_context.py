@@ -268,6 +268,8 @@ def test_broadcast_key() -> None:
         no_broadcast.unprotect(client.protect(GET_CLOCK, broadcast=True))
     with pytest.raises(LocalProtocolError):
         client.protect(GET_CLOCK, form=CipheringForm.DED, broadcast=True)
+    with pytest.raises(LocalProtocolError, match="broadcast=True"):
+        client.protect(GET_CLOCK, security=SecurityControl.BROADCAST_KEY | 0x30)
 
 
 def test_dedicated_key_life_cycle() -> None:

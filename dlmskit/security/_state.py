@@ -279,7 +279,9 @@ class SecurityState:
         flags = int(security)
         if flags & 0x80:
             raise LocalProtocolError("compression (V.44) is not supported")
-        if flags & ~0x70 or not flags & 0x30:
+        if flags & 0x40:
+            raise LocalProtocolError("ask for the broadcast key with broadcast=True")
+        if flags & ~0x30 or not flags & 0x30:
             raise LocalProtocolError(
                 f"security 0x{flags:02X} must ask for authentication and/or encryption"
             )
