@@ -82,7 +82,7 @@ def plain_tag(ciphered: int) -> tuple[int, bool] | None:
     return _CIPHERED_TO_PLAIN.get(ciphered)
 
 
-# -- A-XDR length and octet-string helpers (kept local so the envelopes stand alone) ----------
+# -- A-XDR length and octet-string codec (kept local so the envelopes stand alone) ------------
 
 
 def _encode_length(n: int) -> bytes:

@@ -257,7 +257,7 @@ class SecurityState:
             for title, last in received.items()
         }
 
-    # -- helpers ----------------------------------------------------------------------
+    # -- checks shared by every ciphering form ---------------------------------------
 
     def _aead_for(self, key_id: KeyId) -> AESGCM:
         aead = self._aead.get(key_id)
@@ -313,7 +313,7 @@ class SecurityState:
             raise LocalProtocolError("the peer system title is not known yet")
         return self._peer_title
 
-    # -- HLS helpers (mechanisms 5 and 7) ---------------------------------------------
+    # -- HLS primitives (mechanisms 5 and 7) ------------------------------------------
 
     def gmac_response(self, challenge: bytes) -> bytes:
         """HLS-GMAC f(challenge) = SC || IC || GMAC (Green Book 9.2.7.4, Table 43).
