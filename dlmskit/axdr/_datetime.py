@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-import functools
 import struct
 from collections.abc import Callable
 from typing import ClassVar
@@ -241,9 +240,16 @@ class Time:
         )
 
 
-@functools.lru_cache(maxsize=64)
+# One timezone object per UTC offset in minutes (at most 1441 of them).
+_ZONES: dict[int, _dt.timezone] = {}
+
+
 def _zone(sign: DeviationSign, deviation: int) -> _dt.timezone:
-    return _dt.timezone(sign.utc_offset(deviation))
+    minutes = -deviation if sign is DeviationSign.BLUE_BOOK else deviation
+    zone = _ZONES.get(minutes)
+    if zone is None:
+        zone = _ZONES[minutes] = _dt.timezone(_dt.timedelta(minutes=minutes))
+    return zone
 
 
 def _require_plain(year: int | None, *fields: int | None) -> None:
@@ -354,15 +360,20 @@ class DateTime:
         a missing second or hundredths counts as 0. With deviation "not specified" the
         result is a naive local time.
         """
-        _require_plain(self.year, self.month, self.day, self.hour, self.minute)
-        tz = None if self.deviation is None else _zone(sign, self.deviation)
+        year, month, day, hour, minute = self.year, self.month, self.day, self.hour, self.minute
+        if year is None or month is None or day is None or hour is None or minute is None:
+            raise LocalProtocolError("cannot convert: a date/time field is not specified")
+        if month > 12 or day > 31:
+            raise LocalProtocolError("cannot convert: month or day is a wildcard")
+        deviation = self.deviation
+        tz = None if deviation is None else _zone(sign, deviation)
         try:
             return _dt.datetime(
-                self.year,  # type: ignore[arg-type]
-                self.month,  # type: ignore[arg-type]
-                self.day,  # type: ignore[arg-type]
-                self.hour,  # type: ignore[arg-type]
-                self.minute,  # type: ignore[arg-type]
+                year,
+                month,
+                day,
+                hour,
+                minute,
                 self.second or 0,
                 (self.hundredths or 0) * 10_000,
                 tzinfo=tz,
