@@ -7,6 +7,7 @@ The input is the GET-Response-Normal a meter sends for one day of its block-load
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from _harness import Measurement, rate
@@ -112,6 +113,17 @@ def object_list(entries: int = 60) -> Array:
     return Array(rows)
 
 
+def paired(
+    ours: Callable[[], object], peer: Callable[[], object], per_call: int, rounds: int = 3
+) -> tuple[float, float]:
+    """Best rates of both, measured in alternation so a busy machine slows both alike."""
+    best_ours = best_peer = 0.0
+    for _ in range(rounds):
+        best_ours = max(best_ours, rate(ours, min_time=0.2, repeats=3))
+        best_peer = max(best_peer, rate(peer, min_time=0.2, repeats=2))
+    return best_ours * per_call, best_peer * per_call
+
+
 def count_values(value: object) -> int:
     """Every value in the tree, containers included."""
     if isinstance(value, tuple):
@@ -143,8 +155,7 @@ def run() -> list[Measurement]:
     assert isinstance(row5, Structure)
     assert len(theirs) == ROWS and [int(v) for v in theirs[5][2:]] == list(row5[2:])
 
-    ours = rate(ours_decode) * ROWS
-    peer = rate(gurux_decode, repeats=3) * ROWS
+    ours, peer = paired(ours_decode, gurux_decode, ROWS)
 
     grows = to_gurux(rows)
 
@@ -154,8 +165,7 @@ def run() -> list[Measurement]:
         return buff
 
     assert bytes(gurux_encode().array()) == encode(rows)  # type: ignore[attr-defined]
-    ours_enc = rate(lambda: encode(rows)) * ROWS
-    peer_enc = rate(gurux_encode, repeats=3) * ROWS
+    ours_enc, peer_enc = paired(lambda: encode(rows), gurux_encode, ROWS)
     nested = encode(object_list())
     nested_buffer = GXByteBuffer(bytearray(nested))
 
@@ -165,8 +175,7 @@ def run() -> list[Measurement]:
 
     objects = object_list()
     values_per_list = count_values(objects)
-    ours_nested = rate(lambda: decode_from(nested, 0)) * values_per_list
-    peer_nested = rate(gurux_nested, repeats=3) * values_per_list
+    ours_nested, peer_nested = paired(lambda: decode_from(nested, 0), gurux_nested, values_per_list)
 
     gurux_objects = to_gurux(objects)
 
@@ -176,8 +185,9 @@ def run() -> list[Measurement]:
         return buff
 
     assert bytes(gurux_encode_nested().array()) == nested  # type: ignore[attr-defined]
-    ours_nested_enc = rate(lambda: encode(objects)) * values_per_list
-    peer_nested_enc = rate(gurux_encode_nested, repeats=3) * values_per_list
+    ours_nested_enc, peer_nested_enc = paired(
+        lambda: encode(objects), gurux_encode_nested, values_per_list
+    )
 
     return [
         Measurement(
