@@ -84,7 +84,6 @@ from dlmskit.association._values import (
     CURRENT_ASSOCIATION,
     decode_data,
     encode_data,
-    encode_get_results,
     octet_string_value,
 )
 from dlmskit.axdr import Data, OctetString
@@ -517,10 +516,12 @@ class ServerAssociation(Endpoint):
             self._next_block(iip, apdu.block_number, is_get=True)
             return
         self._download = None
+        # The datablocks carry what follows "C4 01 iip 00" (the Data) or "C4 03 iip"
+        # (the SEQUENCE OF Get-Data-Result) in the unblocked response (Green Book 9.3.x).
         if isinstance(apdu, GetRequestNormal):
             result = self._read(apdu.attribute_descriptor, apdu.access_selection)
             response = GetResponseNormal(invoke_id_and_priority=iip, result=result).to_bytes()
-            raw = b"" if isinstance(result, DataAccessResult) else encode_data(result)
+            raw = response[4:]
         else:
             self._require(Conformance.MULTIPLE_REFERENCES)
             results = tuple(
@@ -528,7 +529,7 @@ class ServerAssociation(Endpoint):
                 for item in apdu.attribute_descriptors
             )
             response = GetResponseWithList(invoke_id_and_priority=iip, results=results).to_bytes()
-            raw = encode_get_results(results)
+            raw = response[3:]
         if self._via_gbt or self._fits(len(response)):
             self._respond(response)
             return

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from dlmskit.apdu import CosemMethodDescriptor, DataAccessResult
-from dlmskit.axdr import Data, OctetString, decode_from, decode_length, encode_into, encode_length
+from dlmskit.axdr import Data, OctetString, decode_from, decode_length, encode_into
 from dlmskit.errors import DecodeError
 from obis import ObisCode
 
@@ -19,7 +19,6 @@ __all__ = [
     "decode_data",
     "decode_get_results",
     "encode_data",
-    "encode_get_results",
     "octet_string_value",
 ]
 
@@ -42,18 +41,6 @@ def decode_data(data: bytes, max_depth: int) -> Data:
     if end != len(data):
         raise DecodeError("bytes after the value", offset=end, expected="end of data")
     return value
-
-
-def encode_get_results(results: tuple[Data | DataAccessResult, ...]) -> bytes:
-    """``SEQUENCE OF Get-Data-Result`` as carried in GET-With-List datablocks."""
-    out = bytearray(encode_length(len(results)))
-    for result in results:
-        if isinstance(result, DataAccessResult):
-            out += bytes((1, result))
-        else:
-            out.append(0)
-            encode_into(out, result)
-    return bytes(out)
 
 
 def decode_get_results(
