@@ -1,1 +1,96 @@
-"""Simulated IS 15959-2 meters and fleets built on the public dlmskit API."""
+"""Simulated IS 15959-2 meters and fleets built on the public dlmskit API.
+
+A meter is the real :class:`~dlmskit.association.ServerAssociation` with suite 0
+security over a COSEM object tree whose values are computed from a deterministic load
+model and a seeded fault plan; a fleet serves many of them from one process, one
+loopback address each, and can say afterwards what every meter measured::
+
+    fleet = Fleet(FleetLayout(seed=1, meters=10_000), plan=FaultPlan.load("faults.toml"))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(serve_fleet_wrapper, fleet, 4059)
+"""
+
+from __future__ import annotations
+
+from simulators._faults import (
+    ClusterKind,
+    FaultKind,
+    FaultPlan,
+    IntervalFaultRule,
+    MeterFaultRule,
+    SilenceRule,
+)
+from simulators._fleet import Fleet
+from simulators._identity import (
+    DEFAULT_AK,
+    DEFAULT_EK,
+    DEFAULT_HLS_SECRET,
+    DEFAULT_LLS_SECRET,
+    DEFAULT_SYSTEM_TITLE,
+    FIRST_ADDRESS,
+    FleetLayout,
+    MeterIdentity,
+    MeterKeys,
+    MeterModel,
+)
+from simulators._load import INTERVAL, IST, ConsumerKind, IntervalEnergy, LoadModel
+from simulators._measure import MeterEvent, MeteringPoint, ReportedInterval
+from simulators._meter import MeterSession, SimulatedMeter
+from simulators._objects import MeterObjects
+from simulators._registers import REGISTERS, RegisterDef
+from simulators._serve import LinkStats, run_session, serve_fleet_hdlc, serve_fleet_wrapper
+from simulators._state import MeterState
+from simulators._truth import (
+    CSV_COLUMNS,
+    FaultRecord,
+    TruthRow,
+    injected_faults,
+    meter_truth,
+    truth_json,
+    write_truth_csv,
+)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DEFAULT_AK",
+    "DEFAULT_EK",
+    "DEFAULT_HLS_SECRET",
+    "DEFAULT_LLS_SECRET",
+    "DEFAULT_SYSTEM_TITLE",
+    "FIRST_ADDRESS",
+    "INTERVAL",
+    "IST",
+    "REGISTERS",
+    "ClusterKind",
+    "ConsumerKind",
+    "FaultKind",
+    "FaultPlan",
+    "FaultRecord",
+    "Fleet",
+    "FleetLayout",
+    "IntervalEnergy",
+    "IntervalFaultRule",
+    "LinkStats",
+    "LoadModel",
+    "MeterEvent",
+    "MeterFaultRule",
+    "MeterIdentity",
+    "MeterKeys",
+    "MeterModel",
+    "MeterObjects",
+    "MeterSession",
+    "MeterState",
+    "MeteringPoint",
+    "RegisterDef",
+    "ReportedInterval",
+    "SilenceRule",
+    "SimulatedMeter",
+    "TruthRow",
+    "injected_faults",
+    "meter_truth",
+    "run_session",
+    "serve_fleet_hdlc",
+    "serve_fleet_wrapper",
+    "truth_json",
+    "write_truth_csv",
+]
