@@ -7,7 +7,7 @@ sub-modules named in ``__all__``.
 
 from __future__ import annotations
 
-from dlmskit import apdu, axdr, cosem, security
+from dlmskit import apdu, association, axdr, cosem, security
 from dlmskit.apdu import (
     ActionRequestNormal,
     ActionResponseNormal,
@@ -27,6 +27,25 @@ from dlmskit.apdu import (
     SetResponseNormal,
     decode_apdu,
     encode_apdu,
+)
+from dlmskit.association import (
+    NEED_DATA,
+    ActionCompleted,
+    AssociationAccepted,
+    AssociationPolicy,
+    AssociationRejected,
+    AssociationState,
+    AuthenticationFailed,
+    ClientAssociation,
+    ClientSettings,
+    ExceptionReceived,
+    GetCompleted,
+    MemoryObjectTree,
+    NotificationReceived,
+    ObjectTree,
+    Released,
+    ServerAssociation,
+    SetCompleted,
 )
 from dlmskit.errors import (
     DecodeError,
@@ -75,6 +94,24 @@ __all__ = [
     "ServiceError",
     "TransportError",
     "__version__",
+    "association",
+    "NEED_DATA",
+    "ActionCompleted",
+    "AssociationAccepted",
+    "AssociationPolicy",
+    "AssociationRejected",
+    "AssociationState",
+    "AuthenticationFailed",
+    "ClientAssociation",
+    "ClientSettings",
+    "ExceptionReceived",
+    "GetCompleted",
+    "MemoryObjectTree",
+    "NotificationReceived",
+    "ObjectTree",
+    "Released",
+    "ServerAssociation",
+    "SetCompleted",
     "axdr",
     "cosem",
     "security",
