@@ -54,19 +54,16 @@ def decode_from(
         tag = buf[pos]
         pos += 1
         value: Data
-        fixed = fixed_table.get(tag)
-        if fixed is not None:
-            size, unpack, make = fixed
-            if pos + size > end:
-                raise truncated(tag, pos, size, end - pos)
-            value = make(unpack(buf, pos)[0])
-            pos += size
-        elif tag == 2 or tag == 1:
+        if tag == 2 or tag == 1:
             if len(parents) >= max_depth:
                 raise DecodeError(
                     f"nesting deeper than {max_depth}", offset=pos - 1, expected="shallower data"
                 )
-            count, pos = read_length(buf, pos, end, tag)
+            if pos < end and buf[pos] < 0x80:
+                count = buf[pos]
+                pos += 1
+            else:
+                count, pos = read_length(buf, pos, end, tag)
             if count > end - pos:
                 raise DecodeError(
                     f"{count} elements cannot fit in {end - pos} octets",
@@ -97,18 +94,30 @@ def decode_from(
                     raise truncated(tag, pos, 1, 0)
                 value = table[buf[pos]]
                 pos += 1
-            elif tag == 0:
-                value = None
-            elif tag == 9:
-                size, pos = read_length(buf, pos, end, tag)
-                if pos + size > end:
-                    raise truncated(tag, pos, size, end - pos)
-                value = OctetString(buf[pos : pos + size])
-                pos += size
-            elif tag == T_COMPACT_ARRAY:
-                value, pos = decode_compact_array(buf, pos, end, max_depth - len(parents))
             else:
-                value, pos = decode_simple(tag, buf, pos, end)
+                fixed = fixed_table.get(tag)
+                if fixed is not None:
+                    size, unpack, make = fixed
+                    if pos + size > end:
+                        raise truncated(tag, pos, size, end - pos)
+                    value = make(unpack(buf, pos)[0])
+                    pos += size
+                elif tag == 0:
+                    value = None
+                elif tag == 9:
+                    if pos < end and buf[pos] < 0x80:
+                        size = buf[pos]
+                        pos += 1
+                    else:
+                        size, pos = read_length(buf, pos, end, tag)
+                    if pos + size > end:
+                        raise truncated(tag, pos, size, end - pos)
+                    value = OctetString(buf[pos : pos + size])
+                    pos += size
+                elif tag == T_COMPACT_ARRAY:
+                    value, pos = decode_compact_array(buf, pos, end, max_depth - len(parents))
+                else:
+                    value, pos = decode_simple(tag, buf, pos, end)
         # Hand the finished value to the open containers, closing those now full.
         while True:
             if items is None:
