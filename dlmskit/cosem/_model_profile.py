@@ -321,7 +321,8 @@ class ProfileGeneric(CosemObject):
     ``capture()`` (method 2) appends one row read from the tree; with
     ``capture_on_read`` a GET of the buffer captures first (instantaneous and scaler
     profiles). Date-time comparisons for range reads use ``sign`` and, for date-times
-    without deviation, the time zone ``tz``.
+    without deviation, the time zone ``tz``; ``sign`` must be the one the clock column's
+    stamps are written with (a computed buffer answers clock ranges by instant).
     """
 
     def __init__(
