@@ -1,0 +1,238 @@
+"""``dlmskit-sim``: serve one meter or a fleet, and print what they measured.
+
+Keys and secrets default to the Green Book test keys (EK 000102...0F, AK D0...DF),
+the server system title 4D4D4D0000BC614E, the LLS secret ``12345678`` and the HLS
+secret ``ABCDEFGHIJKLMNOP`` (mechanism 2, AES-128; ``--hls-mechanism 5`` for GMAC).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import trio
+
+from dlmskit.apdu import MechanismName
+from dlmskit.axdr import DeviationSign
+from simulators._faults import FaultPlan
+from simulators._fleet import Fleet
+from simulators._identity import (
+    DEFAULT_AK,
+    DEFAULT_EK,
+    DEFAULT_HLS_SECRET,
+    DEFAULT_LLS_SECRET,
+    DEFAULT_SYSTEM_TITLE,
+    FIRST_ADDRESS,
+    FleetLayout,
+    MeterKeys,
+)
+from simulators._serve import serve_fleet_hdlc, serve_fleet_wrapper
+from simulators._state import utc_now
+from simulators._truth import injected_faults, meter_truth, truth_json, write_truth_csv
+from simulators._udp import serve_fleet_udp
+
+__all__ = ["main"]
+
+
+def _hex(length: int) -> Callable[[click.Context, click.Parameter, str], bytes]:
+    def convert(ctx: click.Context, param: click.Parameter, value: str) -> bytes:
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError:
+            raise click.BadParameter("not hexadecimal") from None
+        if len(raw) != length:
+            raise click.BadParameter(f"must be {length} bytes")
+        return raw
+
+    return convert
+
+
+def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> _dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        when = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("not an ISO 8601 date-time") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=_dt.UTC)
+
+
+def _keys_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--ek", default=DEFAULT_EK.hex(), callback=_hex(16), help="Global EK."),
+        click.option("--ak", default=DEFAULT_AK.hex(), callback=_hex(16), help="AK."),
+        click.option(
+            "--system-title",
+            default=DEFAULT_SYSTEM_TITLE.hex(),
+            callback=_hex(8),
+            help="Server system title (of meter 0).",
+        ),
+        click.option("--lls-secret", default=DEFAULT_LLS_SECRET.decode(), help="LLS secret."),
+        click.option("--hls-secret", default=DEFAULT_HLS_SECRET.decode(), help="HLS secret."),
+        click.option("--hls-mechanism", type=click.Choice(["2", "5"]), default="2"),
+        click.option(
+            "--deviation-sign",
+            type=click.Choice([s.value for s in DeviationSign]),
+            default=DeviationSign.UTC_TO_LOCAL.value,
+            help="How date-times sign the deviation (IST: +330 or -330).",
+        ),
+        click.option("--now", callback=_when, help="Freeze the meters' clock (ISO 8601)."),
+        click.option("--fault-plan", type=click.Path(exists=True, dir_okay=False)),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _keys(options: dict[str, Any]) -> MeterKeys:
+    return MeterKeys(
+        ek=options["ek"],
+        ak=options["ak"],
+        lls_secret=options["lls_secret"].encode(),
+        hls_secret=options["hls_secret"].encode(),
+        hls_mechanism=MechanismName(int(options["hls_mechanism"])),
+    )
+
+
+def _fleet(layout: FleetLayout, options: dict[str, Any]) -> Fleet:
+    now: _dt.datetime | None = options["now"]
+    plan_path = options["fault_plan"]
+    return Fleet(
+        layout,
+        keys=_keys(options),
+        plan=FaultPlan.load(plan_path) if plan_path else FaultPlan(),
+        clock=(lambda: now) if now is not None else utc_now,
+        sign=DeviationSign(options["deviation_sign"]),
+    )
+
+
+async def _serve(fleet: Fleet, host: str | None, port: int, framing: str, transport: str) -> None:
+    async with trio.open_nursery() as nursery:
+        if transport == "udp":
+            if framing != "wrapper":
+                raise click.UsageError("UDP carries the wrapper only")
+            bound = await nursery.start(functools.partial(serve_fleet_udp, fleet, port, host=host))
+            ports = sorted({p for _, p in bound})
+        else:
+            serve = serve_fleet_wrapper if framing == "wrapper" else serve_fleet_hdlc
+            listeners = await nursery.start(functools.partial(serve, fleet, port, host=host))
+            ports = sorted({listener.socket.getsockname()[1] for listener in listeners})
+        click.echo(f"listening {transport} {framing} port {','.join(map(str, ports))}")
+        sys.stdout.flush()
+
+
+@click.group()
+def main() -> None:
+    """Simulated IS 15959-2 smart meters (dlmskit)."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=4059, show_default=True, type=int)
+@click.option("--framing", type=click.Choice(["wrapper", "hdlc"]), default="wrapper")
+@click.option("--transport", type=click.Choice(["tcp", "udp"]), default="tcp")
+@click.option("--seed", default=0, type=int, show_default=True)
+@_keys_options
+def serve(host: str, port: int, framing: str, transport: str, seed: int, **options: Any) -> None:
+    """Serve one meter."""
+    layout = FleetLayout(seed=seed, meters=1, first_host=host, system_title=options["system_title"])
+    fleet = _fleet(layout, options)
+    ident = fleet.identity(0)
+    click.echo(f"meter {ident.name} system title {ident.system_title.hex().upper()}")
+    trio.run(_serve, fleet, host, port, framing, transport)
+
+
+@main.command()
+@click.option("--meters", default=10, type=int, show_default=True)
+@click.option("--seed", default=0, type=int, show_default=True)
+@click.option("--first-host", default=str(FIRST_ADDRESS), show_default=True)
+@click.option("--port", default=4059, show_default=True, type=int)
+@click.option("--framing", type=click.Choice(["wrapper", "hdlc"]), default="wrapper")
+@click.option("--transport", type=click.Choice(["tcp", "udp"]), default="tcp")
+@click.option("--plan-out", type=click.Path(dir_okay=False), help="Write the address plan.")
+@click.option("--print-plan/--no-print-plan", default=True)
+@click.option("--serve/--no-serve", "run", default=True, help="Only print the plan.")
+@_keys_options
+def fleet(
+    meters: int,
+    seed: int,
+    first_host: str,
+    port: int,
+    framing: str,
+    transport: str,
+    plan_out: str | None,
+    print_plan: bool,
+    run: bool,
+    **options: Any,
+) -> None:
+    """Serve N meters, one loopback address each, from one listening socket."""
+    layout = FleetLayout(
+        seed=seed, meters=meters, first_host=first_host, system_title=options["system_title"]
+    )
+    the_fleet = _fleet(layout, options)
+    plan = the_fleet.address_plan(port)
+    if plan_out:
+        Path(plan_out).write_text(json.dumps(plan, indent=1), encoding="utf-8")
+    if print_plan:
+        for entry in plan:
+            click.echo(
+                f"{entry['meter']} {entry['host']}:{port} {entry['system_title']}"
+                f" {entry['model']} {entry['kind']} cell={entry['cell']}"
+                f" feeder={entry['feeder']} network={entry['network']}"
+            )
+    if run:
+        host = None if transport == "tcp" else first_host
+        trio.run(_serve, the_fleet, host, port, framing, transport)
+
+
+@main.command()
+@click.option("--meters", default=10, type=int, show_default=True)
+@click.option("--seed", default=0, type=int, show_default=True)
+@click.option("--meter", "which", required=True, help="Meter name (SIM...) or number.")
+@click.option("--start", required=True, callback=_when, help="ISO 8601 (UTC if no offset).")
+@click.option("--end", required=True, callback=_when)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--output", type=click.Path(dir_okay=False), help="File (default stdout).")
+@click.option("--daily/--no-daily", default=True, help="Include daily register readings.")
+@click.option("--system-title", default=DEFAULT_SYSTEM_TITLE.hex(), callback=_hex(8))
+@click.option("--fault-plan", type=click.Path(exists=True, dir_okay=False))
+def truth(
+    meters: int,
+    seed: int,
+    which: str,
+    start: _dt.datetime,
+    end: _dt.datetime,
+    fmt: str,
+    output: str | None,
+    daily: bool,
+    system_title: bytes,
+    fault_plan: str | None,
+) -> None:
+    """What a meter measured over [start, end) and which faults were injected."""
+    layout = FleetLayout(seed=seed, meters=meters, system_title=system_title)
+    if which.isdigit():
+        number = int(which)
+    else:
+        serial = int(which.removeprefix("SIM")) if which.startswith("SIM") else -1
+        number = serial - int.from_bytes(system_title[5:], "big")
+    if not 0 <= number < meters:
+        raise click.BadParameter(f"no meter {which} in a fleet of {meters}")
+    ident = layout.identity(number)
+    plan = FaultPlan.load(fault_plan) if fault_plan else FaultPlan()
+    rows = meter_truth(ident, plan, start, end, daily=daily)
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        if fmt == "csv":
+            write_truth_csv(rows, out)
+        else:
+            out.write(truth_json(rows, injected_faults(ident, plan, start, end)))
+            out.write("\n")
+    finally:
+        if output:
+            out.close()
