@@ -11,6 +11,7 @@ import pytest
 import trio
 import trio.testing
 
+from dlmskit.errors import LocalProtocolError
 from transports import (
     WISUN_DEFAULT,
     ApduTransport,
@@ -303,3 +304,57 @@ async def test_each_meter_on_its_own_ipv4_loopback_address(
                 assert result is not None and result[0] == _response_to(_request(n))
     for sock in meter_socks:
         sock.close()
+
+
+@asynccontextmanager
+async def _in_process_pair() -> AsyncIterator[tuple[ApduTransport, ApduTransport]]:
+    channel = attrs.evolve(QUIET, frame_payload=127)
+    async with (
+        open_border_router(channel=channel, meters={"m": None}) as router,
+        open_udp_endpoint(HOST, 0) as head_end,
+    ):
+        a = head_end.peer(*router.address_of("m"), local_wport=0x10, remote_wport=0x01)
+        b = router.meter_link("m")
+        # The in-process meter learns its wPorts from the first WPDU.
+        await a.send_apdu(b"\xc0\x01")
+        assert await b.receive_apdu() == b"\xc0\x01"
+        yield a, b
+
+
+async def test_in_process_meter_passes_the_conformance_checks(
+    net_clock: trio.testing.MockClock,
+) -> None:
+    await check_apdu_transport(
+        _in_process_pair, large_size=1224, count=20, detects_peer_close=False, timeout=600.0
+    )
+
+
+async def test_fleet_of_in_process_meters(net_clock: trio.testing.MockClock) -> None:
+    ids = [f"meter-{n}" for n in range(100)]
+    async with (
+        open_border_router(channel=QUIET, meters=dict.fromkeys(ids)) as router,
+        trio.open_nursery() as nursery,
+    ):
+
+        async def answer(meter_id: str) -> None:
+            link = router.meter_link(meter_id)
+            wpdu = await link.receive_wpdu()
+            await link.send_apdu(b"\xc4" + wpdu.apdu[1:])
+
+        for meter_id in ids:
+            nursery.start_soon(answer, meter_id)
+        head_end = await _udp()
+        with head_end:
+            for n, meter_id in enumerate(ids):
+                await head_end.sendto(_request(n), router.address_of(meter_id))
+            replies = {}
+            with trio.fail_after(30):
+                for _ in ids:
+                    data, sender = await head_end.recvfrom(65535)
+                    replies[sender[:2]] = decode_wpdu(data).apdu
+        with pytest.raises(LocalProtocolError):
+            await router.add_meter("meter-0")
+    assert replies == {
+        router.address_of(m): b"\xc4" + decode_wpdu(_request(n)).apdu[1:] for n, m in enumerate(ids)
+    }
+    assert router.stats.delivered == {Direction.DOWNLINK: 100, Direction.UPLINK: 100}

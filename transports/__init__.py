@@ -66,9 +66,9 @@ from transports._mesh import (
     DataConcentrator,
     DcuStats,
     MeshMeter,
-    MeshMeterLink,
     open_data_concentrator,
 )
+from transports._mesh_link import MeshMeterLink
 from transports._mode_e import (
     BAUD_RATES,
     ModeEAcknowledged,

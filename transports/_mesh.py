@@ -42,6 +42,7 @@ opens.
 
 from __future__ import annotations
 
+import functools
 import math
 import socket
 from collections.abc import AsyncIterator, Iterable
@@ -50,7 +51,7 @@ from contextlib import asynccontextmanager
 import attrs
 import trio
 
-from dlmskit.errors import DecodeError, LocalProtocolError, TransportError
+from dlmskit.errors import DecodeError, LocalProtocolError
 from transports._channel import RF_MESH_DEFAULT, ChannelModel, Direction, LossCause
 from transports._gateway import (
     MAX_PHYSICAL_ADDRESS_SIZE,
@@ -59,7 +60,7 @@ from transports._gateway import (
     decode_gateway_apdu,
     encode_gateway_apdu,
 )
-from transports._interface import LinkAddress
+from transports._mesh_link import MeshMeterLink
 from transports._wisun import loopback_host
 from transports._wrapper import Wpdu, WrapperFramer, decode_wpdu, encode_wpdu
 
@@ -67,7 +68,6 @@ __all__ = [
     "DataConcentrator",
     "DcuStats",
     "MeshMeter",
-    "MeshMeterLink",
     "open_data_concentrator",
 ]
 
@@ -147,71 +147,6 @@ class _Connection:
         return True
 
 
-class MeshMeterLink:
-    """The meter's end of an in-process mesh link (a ``MeshMeter`` without an address).
-
-    An ``ApduTransport`` for a meter simulator: the DCU hands it the WPDUs the mesh
-    delivers, and relays what the meter sends through the mesh like a datagram. Answers
-    sent with ``send_apdu`` carry the wPorts of the last WPDU received (the client SAP of
-    the association); ``receive_wpdu``/``send_wpdu`` expose the wPorts.
-    """
-
-    def __init__(self, dcu: DataConcentrator, route: _Route, *, queue_size: int) -> None:
-        self._dcu = dcu
-        self._route = route
-        self._send, self._receive = trio.open_memory_channel[Wpdu](queue_size)
-        self._wports = (0x01, 0x10)
-        self._closed = False
-        self.dropped = 0
-        """WPDUs the mesh delivered while ``queue_size`` were already unread."""
-
-    @property
-    def local_address(self) -> LinkAddress:
-        return LinkAddress(host="mesh", sap=self._wports[0])
-
-    @property
-    def peer_address(self) -> LinkAddress:
-        return LinkAddress(host="dcu", sap=self._wports[1])
-
-    def _deliver(self, wpdu: Wpdu) -> None:
-        try:
-            self._send.send_nowait(wpdu)
-        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
-            self.dropped += 1
-
-    async def receive_wpdu(self) -> Wpdu:
-        if self._closed:
-            raise TransportError("mesh link is closed")
-        try:
-            wpdu = await self._receive.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            raise TransportError("mesh link is closed") from None
-        self._wports = (wpdu.destination, wpdu.source)
-        return wpdu
-
-    async def receive_apdu(self) -> bytes:
-        return (await self.receive_wpdu()).apdu
-
-    async def send_wpdu(self, wpdu: Wpdu) -> None:
-        if self._closed:
-            raise TransportError("mesh link is closed")
-        self._dcu._from_meter(self._route, wpdu.encode())
-        await trio.lowlevel.checkpoint()
-
-    async def send_apdu(self, apdu: bytes) -> None:
-        try:
-            wpdu = Wpdu(source=self._wports[0], destination=self._wports[1], apdu=bytes(apdu))
-        except ValueError as exc:
-            raise LocalProtocolError(str(exc)) from None
-        await self.send_wpdu(wpdu)
-
-    async def aclose(self) -> None:
-        self._closed = True
-        self._send.close()
-        self._receive.close()
-        await trio.lowlevel.checkpoint()
-
-
 @attrs.define(eq=False)
 class _Route:
     """One meter's relay state: a FIFO of requests waiting for the mesh and, per direction,
@@ -284,7 +219,9 @@ class DataConcentrator:
         route = _Route(meter=meter)
         self._routes[key] = route
         if meter.address is None:
-            route.link = MeshMeterLink(self, route, queue_size=self.uplink_limit)
+            route.link = MeshMeterLink(
+                functools.partial(self._from_meter, route), queue_size=self.uplink_limit
+            )
         else:
             self._by_address[(meter.address[0], meter.address[1])] = route
         self._nursery.start_soon(self._downlink, route)
@@ -393,7 +330,7 @@ class DataConcentrator:
                 route.in_flight -= 1
                 self.stats.delivered[Direction.DOWNLINK] += 1
                 if route.link is not None:
-                    route.link._deliver(decode_wpdu(datagram))
+                    route.link.deliver(datagram)
                     continue
                 assert route.meter.address is not None
                 try:

@@ -14,7 +14,8 @@ range on port 4059 (``add_meter(..., routed_address=...)``). Whatever the head-e
 2. is cut into 6LoWPAN fragments when the channel has a ``frame_payload``; each fragment
    arrives (or not) at its own time and a reassembler on the far side rebuilds the
    datagram, so the loss of any fragment loses the datagram;
-3. is sent from the router to the meter's own UDP endpoint, in order: per meter and
+3. is sent from the router to the meter's own UDP endpoint (or handed to an in-process
+   meter, ``meter_link``), in order: per meter and
    direction a datagram never overtakes an earlier one still on its way (a route is one
    FIFO path), while a lost one holds nothing up.
 
@@ -26,8 +27,9 @@ Channel time 0 is the moment the router opens. trio only; the decisions are the 
 
 from __future__ import annotations
 
+import functools
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import attrs
@@ -36,6 +38,7 @@ import trio
 from dlmskit.errors import LocalProtocolError, TransportError
 from transports._channel import WISUN_DEFAULT, ChannelModel, Direction, LossCause
 from transports._channel_lowpan import LowpanReassembler, fragment_datagram
+from transports._mesh_link import MeshMeterLink
 
 __all__ = [
     "BorderRouter",
@@ -83,8 +86,11 @@ class BorderRouterStats:
 @attrs.define
 class _Meter:
     meter_id: str
-    address: tuple[str, int]
+    address: tuple[str, int] | None
     north: trio.socket.SocketType
+    routed: tuple[str, int]
+    """The address the head-end reaches this meter at."""
+    link: MeshMeterLink | None = None
     peer: tuple[str, int] | None = None
     seq: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
     released: dict[Direction, int] = attrs.field(factory=lambda: dict.fromkeys(Direction, 0))
@@ -129,10 +135,16 @@ class BorderRouter:
         """Channel time: seconds since the router opened."""
         return trio.current_time() - self._origin
 
+    def meter_link(self, meter_id: str) -> MeshMeterLink:
+        """The meter's end of the link to an in-process meter (added without an address)."""
+        link = self._meters[meter_id].link
+        if link is None:
+            raise LocalProtocolError(f"meter {meter_id!r} is reached over UDP, not in-process")
+        return link
+
     def address_of(self, meter_id: str) -> tuple[str, int]:
         """The address a head-end sends to in order to reach ``meter_id``."""
-        host, port = self._meters[meter_id].north.getsockname()[:2]
-        return (host, port)
+        return self._meters[meter_id].routed
 
     @property
     def meter_side_address(self) -> tuple[str, int]:
@@ -146,15 +158,16 @@ class BorderRouter:
     async def add_meter(
         self,
         meter_id: str,
-        address: tuple[str, int],
+        address: tuple[str, int] | None = None,
         *,
         routed_address: tuple[str, int] | None = None,
     ) -> tuple[str, int]:
         """Route ``meter_id`` whose UDP endpoint is ``address``; return its head-end address.
 
-        ``routed_address`` picks that address, e.g. ``("127.0.3.7", 4059)`` to give every
-        meter its own IPv4 loopback address on the DLMS port; by default the router's host
-        and a free port.
+        ``address`` ``None``: the meter lives in this process and talks through
+        ``meter_link(meter_id)``. ``routed_address`` picks the head-end address, e.g.
+        ``("127.0.3.7", 4059)`` to give every meter its own IPv4 loopback address on the
+        DLMS port; by default the router's host and a free port.
         """
         if meter_id in self._meters:
             raise LocalProtocolError(f"meter {meter_id!r} already routed")
@@ -165,9 +178,19 @@ class BorderRouter:
         except OSError as exc:
             north.close()
             raise TransportError(f"cannot bind {bind}: {exc}") from exc
-        meter = _Meter(meter_id=meter_id, address=(address[0], address[1]), north=north)
+        name = north.getsockname()
+        routed = (str(name[0]), int(name[1]))
+        if address is None:
+            meter = _Meter(meter_id=meter_id, address=None, north=north, routed=routed)
+            meter.link = MeshMeterLink(
+                functools.partial(self._forward, meter, Direction.UPLINK), queue_size=64
+            )
+        else:
+            meter = _Meter(
+                meter_id=meter_id, address=(address[0], address[1]), north=north, routed=routed
+            )
+            self._by_address[(address[0], address[1])] = meter
         self._meters[meter_id] = meter
-        self._by_address[meter.address] = meter
         self._nursery.start_soon(self._downlink, meter)
         return self.address_of(meter_id)
 
@@ -248,7 +271,12 @@ class BorderRouter:
             return
         async with meter.lock[direction]:
             for datagram in due:
+                if direction is Direction.DOWNLINK and meter.link is not None:
+                    self.stats.delivered[direction] += 1
+                    meter.link.deliver(datagram)
+                    continue
                 if direction is Direction.DOWNLINK:
+                    assert meter.address is not None
                     sock, destination = self._south, meter.address
                 elif (peer := meter.peer or self.push_destination) is not None:
                     sock, destination = meter.north, peer
@@ -267,14 +295,15 @@ class BorderRouter:
 async def open_border_router(
     *,
     channel: ChannelModel = WISUN_DEFAULT,
-    meters: dict[str, tuple[str, int]] | None = None,
+    meters: Mapping[str, tuple[str, int] | None] | None = None,
     host: str | None = None,
     push_destination: tuple[str, int] | None = None,
     reassembly_timeout: float = 60.0,
 ) -> AsyncIterator[BorderRouter]:
     """Run a border router for the duration of the ``async with`` block.
 
-    ``meters`` maps a meter id to its UDP endpoint; more can be added with ``add_meter``.
+    ``meters`` maps a meter id to its UDP endpoint (``None``: in-process, see
+    ``meter_link``); more can be added with ``add_meter``.
     ``host`` defaults to ``loopback_host()``; the meters must use the same address family.
     """
     bind_host = loopback_host() if host is None else host
