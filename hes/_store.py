@@ -1,0 +1,410 @@
+"""The embedded store: SQLite in WAL mode, idempotent upserts, acknowledged = committed.
+
+One writer connection. Every ``put_*`` is one transaction; when it returns the rows are
+committed, and with ``synchronous="FULL"`` (the default) also on disk before the call
+returns, so a ``kill -9`` or a power cut loses nothing that was acknowledged.
+``synchronous="NORMAL"`` keeps WAL commits durable against a process crash (the WAL is
+in the OS page cache) but a power cut may roll back the last commits; it is about twice
+as fast and suits caches that can be rebuilt.
+
+Readings are keyed by (meter, channel, interval start) in a ``WITHOUT ROWID`` table. A
+second write of a key with the same value changes nothing; with a different value the
+first value stays and the row is flagged duplicate, except that an estimate is always
+replaced by a real read.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Literal
+
+from hes._gapledger import Gap
+from hes._model import (
+    GapState,
+    MeterEventRecord,
+    Outcome,
+    Reading,
+    ReadingSource,
+    SessionRecord,
+    WorkKind,
+    epoch_seconds,
+    from_epoch,
+)
+from hes._quality import Quality, parse_quality, quality_text
+
+__all__ = ["Store"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    meter TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    value REAL,
+    unit TEXT NOT NULL,
+    quality TEXT NOT NULL,
+    captured INTEGER,
+    received INTEGER,
+    source INTEGER NOT NULL,
+    PRIMARY KEY (meter, channel, start)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    meter TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    log INTEGER NOT NULL,
+    code INTEGER NOT NULL,
+    received INTEGER,
+    PRIMARY KEY (meter, at, log, code)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY,
+    meter TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    started REAL NOT NULL,
+    ended REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    clock_deviation REAL,
+    time_synced INTEGER NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_meter ON sessions (meter, started);
+CREATE TABLE IF NOT EXISTS gaps (
+    meter TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_try INTEGER,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (meter, profile, start)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS gaps_due ON gaps (state, next_try);
+"""
+
+_DUP = Quality.DUPLICATE.value
+_EST = int(ReadingSource.ESTIMATE)
+
+# On a key already stored: an estimate gives way to a real read; the same value
+# changes nothing; another value keeps the first one and flags the row duplicate.
+_UPSERT = f"""
+INSERT INTO readings (meter, channel, start, value, unit, quality, captured, received, source)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (meter, channel, start) DO UPDATE SET
+    value = CASE WHEN source = {_EST} THEN excluded.value ELSE value END,
+    unit = CASE WHEN source = {_EST} THEN excluded.unit ELSE unit END,
+    captured = CASE WHEN source = {_EST} THEN excluded.captured ELSE captured END,
+    received = CASE WHEN source = {_EST} THEN excluded.received ELSE received END,
+    quality = CASE
+        WHEN source = {_EST} THEN excluded.quality
+        WHEN value IS excluded.value OR instr(quality, '{_DUP}') > 0 THEN quality
+        WHEN quality = '1.0.0' THEN '{_DUP}'
+        ELSE quality || ' {_DUP}' END,
+    source = CASE WHEN source = {_EST} THEN excluded.source ELSE source END
+WHERE source = {_EST} OR value IS NOT excluded.value
+"""
+
+
+def _stamp(when: _dt.datetime | None) -> int | None:
+    return None if when is None else epoch_seconds(when)
+
+
+def _time(stamp: int | None) -> _dt.datetime | None:
+    return None if stamp is None else from_epoch(stamp)
+
+
+class Store:
+    """Readings, events, sessions and the gap ledger in one SQLite file (WAL mode).
+
+    Implements :class:`~hes.ReadingsSink`, :class:`~hes.ReadingsSource`,
+    :class:`~hes.EventSink`, :class:`~hes.SessionLog` and :class:`~hes.GapLedger`.
+    The connection may be used from one worker thread at a time.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    ) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError("synchronous is FULL or NORMAL")
+        self.path = Path(path)
+        self._db = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise OSError(f"{self.path}: WAL mode refused ({mode})")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _transaction(self, sql: str, rows: Iterable[tuple[object, ...]]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(sql, rows)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- readings --------------------------------------------------------------------
+
+    def put_readings(self, readings: Sequence[Reading]) -> None:
+        self._transaction(
+            _UPSERT,
+            (
+                (
+                    r.meter,
+                    r.channel,
+                    epoch_seconds(r.start),
+                    r.value,
+                    r.unit,
+                    quality_text(r.quality),
+                    _stamp(r.captured),
+                    _stamp(r.received),
+                    int(r.source),
+                )
+                for r in readings
+            ),
+        )
+
+    def readings(
+        self,
+        *,
+        meter: str | None = None,
+        start: _dt.datetime | None = None,
+        end: _dt.datetime | None = None,
+        channel: str | None = None,
+    ) -> Iterator[Reading]:
+        """Stored readings in (meter, channel, start) order, optionally filtered."""
+        where, args = self._filter(meter=meter, start=start, end=end, channel=channel)
+        cursor = self._db.execute(
+            "SELECT meter, channel, start, value, unit, quality, captured, received, source"
+            f" FROM readings{where} ORDER BY meter, channel, start",
+            args,
+        )
+        for row in cursor:
+            yield Reading(
+                meter=row[0],
+                channel=row[1],
+                start=from_epoch(row[2]),
+                value=row[3],
+                unit=row[4],
+                quality=parse_quality(row[5]),
+                captured=_time(row[6]),
+                received=_time(row[7]),
+                source=ReadingSource(row[8]),
+            )
+
+    @staticmethod
+    def _filter(
+        *,
+        meter: str | None,
+        start: _dt.datetime | None,
+        end: _dt.datetime | None,
+        channel: str | None = None,
+    ) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        args: list[object] = []
+        if meter is not None:
+            clauses.append("meter = ?")
+            args.append(meter)
+        if channel is not None:
+            clauses.append("channel = ?")
+            args.append(channel)
+        if start is not None:
+            clauses.append("start >= ?")
+            args.append(epoch_seconds(start))
+        if end is not None:
+            clauses.append("start < ?")
+            args.append(epoch_seconds(end))
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+    def count_readings(self, *, meter: str | None = None) -> int:
+        where, args = self._filter(meter=meter, start=None, end=None)
+        return int(self._db.execute(f"SELECT count(*) FROM readings{where}", args).fetchone()[0])
+
+    def interval_starts(
+        self, meter: str, channel: str, start: _dt.datetime, end: _dt.datetime
+    ) -> list[_dt.datetime]:
+        """Interval starts stored (not estimated) for one channel in ``[start, end)``."""
+        cursor = self._db.execute(
+            "SELECT start FROM readings WHERE meter = ? AND channel = ? AND start >= ?"
+            f" AND start < ? AND source != {_EST} ORDER BY start",
+            (meter, channel, epoch_seconds(start), epoch_seconds(end)),
+        )
+        return [from_epoch(row[0]) for row in cursor]
+
+    # -- events and sessions -----------------------------------------------------------
+
+    def put_events(self, events: Sequence[MeterEventRecord]) -> None:
+        self._transaction(
+            "INSERT OR IGNORE INTO events (meter, at, log, code, received) VALUES (?, ?, ?, ?, ?)",
+            ((e.meter, epoch_seconds(e.when), e.log, e.code, _stamp(e.received)) for e in events),
+        )
+
+    def events(self, *, meter: str | None = None) -> list[MeterEventRecord]:
+        where, args = ("", []) if meter is None else (" WHERE meter = ?", [meter])
+        cursor = self._db.execute(
+            f"SELECT meter, at, log, code, received FROM events{where} ORDER BY meter, at", args
+        )
+        return [
+            MeterEventRecord(
+                meter=m, when=from_epoch(at), log=log, code=code, received=_time(received)
+            )
+            for m, at, log, code, received in cursor
+        ]
+
+    def put_sessions(self, sessions: Sequence[SessionRecord]) -> None:
+        self._transaction(
+            "INSERT INTO sessions (meter, kind, started, ended, outcome, rows, clock_deviation,"
+            " time_synced, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    s.meter,
+                    s.kind.value,
+                    s.started.timestamp(),
+                    s.ended.timestamp(),
+                    s.outcome.value,
+                    s.rows,
+                    s.clock_deviation,
+                    int(s.time_synced),
+                    s.detail,
+                )
+                for s in sessions
+            ),
+        )
+
+    def sessions(self, *, meter: str | None = None) -> list[SessionRecord]:
+        where, args = ("", []) if meter is None else (" WHERE meter = ?", [meter])
+        cursor = self._db.execute(
+            "SELECT meter, kind, started, ended, outcome, rows, clock_deviation, time_synced,"
+            f" detail FROM sessions{where} ORDER BY id",
+            args,
+        )
+        return [
+            SessionRecord(
+                meter=row[0],
+                kind=WorkKind(row[1]),
+                started=_dt.datetime.fromtimestamp(row[2], _dt.UTC),
+                ended=_dt.datetime.fromtimestamp(row[3], _dt.UTC),
+                outcome=Outcome(row[4]),
+                rows=row[5],
+                clock_deviation=row[6],
+                time_synced=bool(row[7]),
+                detail=row[8],
+            )
+            for row in cursor
+        ]
+
+    # -- gap ledger --------------------------------------------------------------------
+
+    def open_gaps(self, gaps: Iterable[Gap]) -> None:
+        self._transaction(
+            "INSERT INTO gaps (meter, profile, start, end, state, attempts, next_try, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (meter, profile, start) DO UPDATE SET"
+            " end = max(end, excluded.end) WHERE state = 'open'",
+            (self._gap_row(g) for g in gaps),
+        )
+
+    @staticmethod
+    def _gap_row(g: Gap) -> tuple[object, ...]:
+        return (
+            g.meter,
+            g.profile,
+            epoch_seconds(g.start),
+            epoch_seconds(g.end),
+            g.state.value,
+            g.attempts,
+            _stamp(g.next_try),
+            g.detail,
+        )
+
+    def replace_gap(self, old: Gap, new: Sequence[Gap]) -> None:
+        """Swap one ledger row for its successors, atomically."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "DELETE FROM gaps WHERE meter = ? AND profile = ? AND start = ?",
+                (old.meter, old.profile, epoch_seconds(old.start)),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO gaps (meter, profile, start, end, state, attempts,"
+                " next_try, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [self._gap_row(g) for g in new],
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def update_gap(self, gap: Gap) -> None:
+        self.replace_gap(gap, [gap])
+
+    def due_gaps(self, now: _dt.datetime, limit: int) -> list[Gap]:
+        cursor = self._db.execute(
+            "SELECT meter, profile, start, end, state, attempts, next_try, detail FROM gaps"
+            " WHERE state = 'open' AND (next_try IS NULL OR next_try <= ?)"
+            " AND NOT (next_try IS NULL AND attempts > 0) ORDER BY start LIMIT ?",
+            (epoch_seconds(now), limit),
+        )
+        return [self._gap(row) for row in cursor]
+
+    def gaps(self, *, state: GapState | None = None, meter: str | None = None) -> list[Gap]:
+        clauses, args = [], []
+        if state is not None:
+            clauses.append("state = ?")
+            args.append(state.value)
+        if meter is not None:
+            clauses.append("meter = ?")
+            args.append(meter)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        cursor = self._db.execute(
+            "SELECT meter, profile, start, end, state, attempts, next_try, detail FROM gaps"
+            f"{where} ORDER BY meter, profile, start",
+            args,
+        )
+        return [self._gap(row) for row in cursor]
+
+    @staticmethod
+    def _gap(row: tuple[object, ...]) -> Gap:
+        meter, profile, start, end, state, attempts, next_try, detail = row
+        assert isinstance(start, int) and isinstance(end, int)
+        assert isinstance(attempts, int)
+        assert next_try is None or isinstance(next_try, int)
+        return Gap(
+            meter=str(meter),
+            profile=str(profile),
+            start=from_epoch(start),
+            end=from_epoch(end),
+            state=GapState(str(state)),
+            attempts=attempts,
+            next_try=_time(next_try),
+            detail=str(detail),
+        )
+
+    # -- maintenance -------------------------------------------------------------------
+
+    def integrity_check(self) -> str:
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def query(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        """A read-only query for reports (``SELECT`` only)."""
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            raise ValueError("query() runs SELECT statements only")
+        return [tuple(row) for row in self._db.execute(sql, list(args))]
