@@ -342,3 +342,53 @@ def test_reliable_transmission_waits_out_an_outage() -> None:
     assert (gone.delivered, gone.cause, gone.attempts) == (False, LossCause.OUTAGE, 2)
     with pytest.raises(LocalProtocolError):
         model.transmit_reliably(link="m", seq=0, at=0.0, size=10, rto=0.0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 1000),
+    base=st.floats(0, 1),
+    latency=st.floats(0, 2),
+    jitter_share=st.floats(0, 1),
+    loss=st.floats(0, 0.5),
+    weights=st.lists(st.floats(0, 1), min_size=1, max_size=10).filter(lambda w: sum(w) > 0),
+    frame_payload=st.one_of(st.none(), st.integers(13, 2047)),
+    bandwidth=st.one_of(st.none(), st.floats(100, 1e6)),
+    size=st.integers(1, 2047),
+    at=st.floats(0, 1e6),
+)
+def test_arrival_stays_within_the_model_bounds(
+    seed: int,
+    base: float,
+    latency: float,
+    jitter_share: float,
+    loss: float,
+    weights: list[float],
+    frame_payload: int | None,
+    bandwidth: float | None,
+    size: int,
+    at: float,
+) -> None:
+    model = ChannelModel(
+        name="any",
+        seed=seed,
+        base_latency=base,
+        hop_latency=latency,
+        hop_jitter=latency * jitter_share,
+        hop_loss=loss,
+        hop_weights=tuple(weights),
+        frame_payload=frame_payload,
+        bandwidth=bandwidth,
+    )
+    t = model.transmit(link="m", seq=seed, at=at, size=size)
+    hops = t.hops
+    assert 1 <= hops <= len(weights) and weights[hops - 1] > 0
+    wires = model.frame_sizes(size)
+    assert t.fragments == len(wires)
+    serial_max = 0.0 if bandwidth is None else (sum(wires) + (hops - 1) * max(wires)) / bandwidth
+    low = at + base + hops * (latency - latency * jitter_share)
+    high = at + base + hops * (latency + latency * jitter_share) + serial_max
+    for arrival in t.frame_arrivals:
+        if arrival is not None:
+            assert low - 1e-6 <= arrival <= high + 1e-6
+    assert t.delivered == all(a is not None for a in t.frame_arrivals)
