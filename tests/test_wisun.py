@@ -358,3 +358,24 @@ async def test_fleet_of_in_process_meters(net_clock: trio.testing.MockClock) -> 
         router.address_of(m): b"\xc4" + decode_wpdu(_request(n)).apdu[1:] for n, m in enumerate(ids)
     }
     assert router.stats.delivered == {Direction.DOWNLINK: 100, Direction.UPLINK: 100}
+
+
+async def test_a_datagram_that_cannot_be_reassembled_holds_nothing_up(
+    net_clock: trio.testing.MockClock,
+) -> None:
+    # Fragments spread by jitter over more than the reassembly timeout never make a
+    # datagram; the small datagram sent after it must still be handed over.
+    channel = attrs.evolve(QUIET, hop_jitter=0.06, frame_payload=127, hop_weights=(0, 0, 1.0))
+    async with (
+        _meters(1) as meters,
+        open_border_router(channel=channel, meters=meters, reassembly_timeout=0.001) as router,
+    ):
+        head_end = await _udp()
+        with head_end:
+            address = router.address_of("meter-0")
+            await head_end.sendto(_request(1, 1000), address)
+            await head_end.sendto(_request(2), address)
+            with trio.fail_after(10):
+                data, _sender = await head_end.recvfrom(65535)
+            assert data == _response_to(_request(2))
+    assert router.stats.reassembly_failed == 1

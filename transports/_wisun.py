@@ -81,6 +81,8 @@ class BorderRouterStats:
     """Datagrams from unknown senders, ignored."""
     send_errors: int = 0
     """Datagrams the operating system refused to send."""
+    reassembly_failed: int = 0
+    """Datagrams whose frames all arrived but could not be reassembled."""
 
 
 @attrs.define
@@ -102,6 +104,10 @@ class _Meter:
     lock: dict[Direction, trio.StrictFIFOLock] = attrs.field(
         factory=lambda: {d: trio.StrictFIFOLock() for d in Direction}
     )
+    expected_frames: dict[Direction, dict[int, int]] = attrs.field(
+        factory=lambda: {d: {} for d in Direction}
+    )
+    """Frames still to arrive of each datagram the channel delivers, by sequence number."""
 
 
 class BorderRouter:
@@ -128,7 +134,7 @@ class BorderRouter:
         self._by_address: dict[tuple[str, int], _Meter] = {}
         self._tag = 0
         self._reassemblers = {
-            d: LowpanReassembler(timeout=reassembly_timeout, max_pending=256) for d in Direction
+            d: LowpanReassembler(timeout=reassembly_timeout, max_pending=1024) for d in Direction
         }
 
     def now(self) -> float:
@@ -229,7 +235,9 @@ class BorderRouter:
             )
             self._tag = (self._tag + 1) & 0xFFFF
         self.stats.fragments += len(frames)
-        if not tx.delivered:
+        if tx.delivered:
+            meter.expected_frames[direction][seq] = len(frames)
+        else:
             self.stats.lost[LossCause.LOSS] += 1
             self._settle(meter, direction, seq, None)
         for frame, arrival in zip(frames, tx.frame_arrivals, strict=True):
@@ -248,6 +256,21 @@ class BorderRouter:
             datagram = self._reassemblers[direction].receive(
                 frame, now=self.now(), source=meter.meter_id
             )
+        expected = meter.expected_frames[direction]
+        remaining = expected.get(seq)
+        if remaining is not None:
+            if remaining > 1:
+                expected[seq] = remaining - 1
+            else:
+                del expected[seq]
+                if datagram is None:
+                    # Every frame came but the reassembler dropped the datagram (its
+                    # partial buffer expired or was evicted): lost, and nothing waits on it.
+                    self.stats.reassembly_failed += 1
+                    await self._hand_over(
+                        meter, direction, self._settle(meter, direction, seq, None)
+                    )
+                    return
         if datagram is not None:
             await self._hand_over(meter, direction, self._settle(meter, direction, seq, datagram))
 
