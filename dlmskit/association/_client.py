@@ -85,6 +85,10 @@ class ClientAssociation(ClientAcse):
     Only one confirmed request is outstanding at a time. ``receive_apdu`` raises only
     :class:`~dlmskit.errors.DlmsError` subclasses; a malformed or out-of-order APDU puts
     the machine in ``ERROR`` for good.
+
+    Limits (constructor arguments): ``max_reassembled_size`` and ``max_blocks`` bound
+    every reassembly, service blocks and GBT alike; ``max_depth`` bounds the nesting of
+    reassembled values (a single APDU is decoded within the APDU codec's own limit).
     """
 
     def get(

@@ -195,6 +195,7 @@ class ClientAcse(Endpoint):
         if self.state is not AssociationState.ERROR:
             self._machine.process(Trigger.ABORT)
         self._request = None
+        self._out.clear()
         self._reset_transfer()
 
     def _on_aare(self, data: bytes) -> None:

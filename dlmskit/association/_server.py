@@ -93,7 +93,12 @@ class _Refused(Exception):
 
 
 class ServerAssociation(ServerAcse):
-    """A server association machine for one client SAP: APDU bytes in, APDU bytes out."""
+    """A server association machine for one client SAP: APDU bytes in, APDU bytes out.
+
+    One instance serves one connection; the policy's security context holds that
+    association's counters, so give each connection its own. Limits as for
+    :class:`ClientAssociation` bound SET datablocks, ACTION pblocks and GBT reassembly.
+    """
 
     _upload: _Upload | None = None
     _download: _Download | None = None

@@ -105,6 +105,7 @@ class ServerAcse(Endpoint):
         """The lower layer is gone: forget the association."""
         if self.state is not AssociationState.ERROR:
             self._machine.process(Trigger.ABORT)
+        self._out.clear()
         self._clear()
 
     def _aare(
