@@ -1,0 +1,155 @@
+"""``dlmskit-sim`` through a subprocess: truth, fleet address plan, and serving one meter."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from dlmskit.apdu import CosemAttributeDescriptor
+from dlmskit.association import (
+    NEED_DATA,
+    AssociationAccepted,
+    ClientAssociation,
+    ClientSettings,
+    Event,
+    GetCompleted,
+)
+from dlmskit.axdr import DateTime, DeviationSign, OctetString
+from obis import ObisCode
+from simulators import CSV_COLUMNS, FaultPlan, FleetLayout, meter_truth
+from transports import HdlcAddress, open_tcp_hdlc, open_tcp_wrapper, open_udp_endpoint
+
+CLI = str(Path(sys.executable).with_name("dlmskit-sim"))
+CLOCK = CosemAttributeDescriptor(class_id=8, instance_id=ObisCode(0, 0, 1, 0, 0), attribute_id=2)
+NOW = "2026-05-20T08:15:00Z"
+
+
+def _run(*args: str) -> str:
+    done = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+def test_truth_csv_matches_the_library(tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan = FaultPlan.from_mapping(
+        {"seed": 3, "interval": [{"kind": "spike", "meters": 1.0, "per_day": 1.0}]}
+    )
+    plan_file.write_text(json.dumps(plan.to_mapping()))
+    start, end = "2026-05-01T00:00:00Z", "2026-05-02T00:00:00Z"
+    out = _run(
+        "truth", "--meters", "5", "--seed", "4", "--meter", "SIM12345680",
+        "--start", start, "--end", end, "--fault-plan", str(plan_file),
+    )  # fmt: skip
+    rows = list(csv.reader(io.StringIO(out)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    ident = FleetLayout(seed=4, meters=5).identity(2)
+    when = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    expected = list(meter_truth(ident, plan, when, when + dt.timedelta(days=1)))
+    assert [tuple(r) for r in rows[1:]] == [row.csv_row() for row in expected]
+    assert any(r[5] == "spike" for r in rows[1:])
+
+
+def test_truth_json_lists_faults() -> None:
+    out = _run(
+        "truth", "--meter", "0", "--start", "2026-05-01T00:00:00Z",
+        "--end", "2026-05-01T01:00:00Z", "--format", "json",
+    )  # fmt: skip
+    data = json.loads(out)
+    assert data["faults"] == []
+    phases = int(FleetLayout(seed=0, meters=10).identity(0).model)
+    assert len(data["readings"]) == 4 * (6 if phases == 1 else 10)
+
+
+def test_fleet_prints_and_writes_the_address_plan(tmp_path: Path) -> None:
+    target = tmp_path / "plan.json"
+    out = _run("fleet", "--meters", "4", "--seed", "2", "--no-serve", "--plan-out", str(target))
+    lines = out.splitlines()
+    assert len(lines) == 4
+    assert lines[3].startswith("SIM12345681 127.1.0.3:4059 4D4D4D0000BC6151")
+    plan = json.loads(target.read_text())
+    assert [entry["host"] for entry in plan] == [f"127.1.0.{n}" for n in range(4)]
+
+
+def test_bad_arguments_fail_cleanly() -> None:
+    done = subprocess.run(
+        [CLI, "serve", "--ek", "0011"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "16 bytes" in done.stderr
+
+
+@asynccontextmanager
+async def _serving(*args: str) -> AsyncIterator[int]:
+    process = subprocess.Popen(
+        [CLI, "serve", "--port", "0", "--now", NOW, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = 0
+        with trio.fail_after(30):
+            while not port:
+                line = await trio.to_thread.run_sync(process.stdout.readline)
+                assert line, process.stderr.read() if process.stderr else "no output"
+                if line.startswith("listening"):
+                    port = int(line.split()[-1])
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+async def _read_clock(transport: Any) -> dt.datetime:
+    client = ClientAssociation(ClientSettings())
+    client.associate()
+
+    async def exchange() -> Event:
+        for apdu in client.data_to_send():
+            await transport.send_apdu(apdu)
+        while (event := client.next_event()) is NEED_DATA:
+            client.receive_apdu(await transport.receive_apdu())
+        assert not isinstance(event, type(NEED_DATA))
+        return event
+
+    with trio.fail_after(10):
+        assert isinstance(await exchange(), AssociationAccepted)
+        client.get(CLOCK)
+        event = await exchange()
+    assert isinstance(event, GetCompleted)
+    value = event.results[0]
+    assert isinstance(value, OctetString)
+    return DateTime.from_bytes(bytes(value)).to_datetime(sign=DeviationSign.UTC_TO_LOCAL)
+
+
+@pytest.mark.parametrize("framing", ["wrapper", "hdlc", "udp"])
+async def test_serve_one_meter(framing: str) -> None:
+    args = ["--transport", "udp"] if framing == "udp" else ["--framing", framing]
+    async with _serving(*args) as port:
+        if framing == "wrapper":
+            transport: Any = await open_tcp_wrapper("127.0.0.1", port)
+            when = await _read_clock(transport)
+            await transport.aclose()
+        elif framing == "hdlc":
+            transport = await open_tcp_hdlc("127.0.0.1", port, server_address=HdlcAddress.server(1))
+            when = await _read_clock(transport)
+            await transport.aclose()
+        else:
+            async with open_udp_endpoint("127.0.0.1", 0) as endpoint:
+                when = await _read_clock(endpoint.peer("127.0.0.1", port))
+    assert when == dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
