@@ -1,0 +1,444 @@
+"""The connected meter: ``async with connect(target, association=...) as meter``.
+
+:class:`Meter` drives the sans-IO :class:`~dlmskit.association.ClientAssociation` over
+an :class:`~transports.ApduTransport`: every call queues a request on the machine, sends
+what the machine has to send, and feeds it responses until it hands out one event.
+Block transfer, HLS passes 3 and 4 and ciphering happen inside the machine; every wait
+here is bounded by the link's :class:`~dlmskit.client.LinkSettings`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+
+import trio
+
+import obis
+from dlmskit.apdu import (
+    ActionResult,
+    CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
+    CosemMethodDescriptor,
+    DataAccessResult,
+    DataNotification,
+    EventNotificationRequest,
+    SelectiveAccess,
+)
+from dlmskit.association import (
+    NEED_DATA,
+    ActionCompleted,
+    AssociationAccepted,
+    AssociationRejected,
+    AssociationState,
+    AuthenticationFailed,
+    ClientAssociation,
+    ConfirmedServiceErrorReceived,
+    Event,
+    ExceptionReceived,
+    GetCompleted,
+    NotificationReceived,
+    Released,
+    SetCompleted,
+)
+from dlmskit.axdr import Data
+from dlmskit.client import _operations as _ops
+from dlmskit.client import _reads
+from dlmskit.client._association import Association
+from dlmskit.client._errors import (
+    AssociationRefused,
+    AuthenticationFailure,
+    MeterTimeout,
+    result_name,
+)
+from dlmskit.client._link import LinkSettings, Target, open_link, parse_target
+from dlmskit.cosem import CaptureObject, ObjectListEntry, ProfileColumns, ProfileRow, Quantity
+from dlmskit.errors import LocalProtocolError, RemoteProtocolError, ServiceError
+from dlmskit.security import KeyId, SecurityContext
+from obis import ObisLike, as_obis
+from transports import ApduTransport
+
+__all__ = ["AttributeRef", "Meter", "connect"]
+
+#: (class_id, logical name, attribute or method index)
+AttributeRef = tuple[int, ObisLike, int]
+
+
+def _attribute(class_id: int, name: ObisLike, index: int) -> CosemAttributeDescriptor:
+    return CosemAttributeDescriptor(
+        class_id=class_id, instance_id=as_obis(name), attribute_id=index
+    )
+
+
+def describe_reference(class_id: int, name: ObisLike, index: int) -> str:
+    """``3/1.0.1.8.0.255/2 (Cumulative energy kWh import)``: for error messages."""
+    code = as_obis(name)
+    text = f"{class_id}/{code}/{index}"
+    label = obis.describe(code)
+    return f"{text} ({label})" if label else text
+
+
+class Meter:
+    """One open association with one meter, over one transport.
+
+    Use :func:`connect` rather than building one. Requests are serialised: one
+    confirmed service is outstanding at a time (the association allows no more), so
+    concurrent tasks may share a ``Meter`` safely. Unsolicited notifications that
+    arrive during a request are kept in ``notifications``.
+    """
+
+    def __init__(
+        self,
+        transport: ApduTransport,
+        association: Association,
+        link: LinkSettings,
+        *,
+        name: str = "meter",
+        datagram: bool = False,
+    ) -> None:
+        self.transport = transport
+        self.association = association
+        self.link = link
+        self.name = name
+        self.notifications: list[DataNotification | EventNotificationRequest] = []
+        self._datagram = datagram
+        self._lock = trio.Lock()
+        # one security context for the life of the link: its invocation counters must
+        # keep rising across re-associations
+        self._security = association.security_context()
+        self._machine = ClientAssociation(association.client_settings(self._security))
+        self._last_sent: list[bytes] = []
+        self.accepted: AssociationAccepted | None = None
+
+    # -- the pump ------------------------------------------------------------------
+
+    @property
+    def state(self) -> AssociationState:
+        return self._machine.state
+
+    @property
+    def security(self) -> SecurityContext | None:
+        """The security context of the current association (counters, keys)."""
+        return self._security
+
+    async def _flush(self) -> None:
+        out = self._machine.data_to_send()
+        if out:
+            self._last_sent = out
+        for apdu in out:
+            await self.transport.send_apdu(apdu)
+
+    async def _next_event(self, timeout: float) -> Event:
+        await self._flush()
+        resends = self.link.retries if self._datagram else 0
+        while True:
+            event = self._machine.next_event()
+            if event is not NEED_DATA:
+                assert not isinstance(event, type(NEED_DATA))
+                if isinstance(event, NotificationReceived):
+                    self.notifications.append(event.notification)
+                    continue
+                return event
+            awaited = self._machine.awaiting or "a response"
+            with trio.move_on_after(timeout) as scope:
+                data = await self.transport.receive_apdu()
+            if scope.cancelled_caught:
+                if self._machine.request_retransmission():
+                    await self._flush()
+                    continue
+                if resends > 0:
+                    resends -= 1
+                    for apdu in self._last_sent:
+                        await self.transport.send_apdu(apdu)
+                    continue
+                self._machine.abort()
+                raise MeterTimeout(
+                    f"no {awaited} from {self.name} within {timeout:g} s",
+                    awaited=awaited,
+                    timeout=timeout,
+                )
+            self._machine.receive_apdu(data)
+            await self._flush()
+
+    # -- association ---------------------------------------------------------------
+
+    async def open(self) -> AssociationAccepted:
+        """Open the association (AARQ/AARE, HLS passes 3 and 4 when needed)."""
+        async with self._lock:
+            self._machine = ClientAssociation(self.association.client_settings(self._security))
+            self._machine.associate()
+            event = await self._next_event(self.link.connect_timeout)
+        if isinstance(event, AssociationAccepted):
+            self.accepted = event
+            return event
+        if isinstance(event, AssociationRejected):
+            detail = result_name(event.diagnostic)
+            if event.initiate_error is not None:
+                detail += f", initiate error {result_name(event.initiate_error.error)}"
+            raise AssociationRefused(
+                f"{self.name} refused the {self.association.name} association"
+                f" (client SAP {self.association.client_sap}): {detail}",
+                result=event.diagnostic,
+            )
+        if isinstance(event, AuthenticationFailed):
+            raise AuthenticationFailure(
+                f"{self.name}: HLS authentication of the {self.association.name} association"
+                f" failed: {event.reason}"
+            )
+        raise RemoteProtocolError(f"{self.name} answered the AARQ with {event!r}")
+
+    async def release(self) -> None:
+        """Release the association (RLRQ/RLRE); a meter that does not answer is let go."""
+        async with self._lock:
+            if self._machine.state is not AssociationState.ASSOCIATED:
+                return
+            self._machine.release()
+            try:
+                event = await self._next_event(self.link.release_timeout)
+            except MeterTimeout:
+                return
+            finally:
+                self.accepted = None
+            if not isinstance(event, Released):
+                raise RemoteProtocolError(f"{self.name} answered the RLRQ with {event!r}")
+
+    async def reassociate(self) -> AssociationAccepted:
+        """Release and open the association again over the same link."""
+        await self.release()
+        return await self.open()
+
+    # -- services ------------------------------------------------------------------
+
+    async def _request(self, start: Callable[[], object], what: str) -> Event:
+        async with self._lock:
+            if self._machine.state is not AssociationState.ASSOCIATED:
+                raise LocalProtocolError(f"{what}: no open association with {self.name}")
+            start()
+            event = await self._next_event(self.link.response_timeout)
+        if isinstance(event, ExceptionReceived):
+            exc = event.exception
+            raise ServiceError(
+                f"{what} refused by {self.name}: exception-response"
+                f" {result_name(exc.state_error)}, {result_name(exc.service_error)}",
+                result=exc.service_error,
+            )
+        if isinstance(event, ConfirmedServiceErrorReceived):
+            raise ServiceError(
+                f"{what} refused by {self.name}: {result_name(event.error.error)}",
+                result=event.error.error,
+            )
+        return event
+
+    async def get(
+        self,
+        class_id: int,
+        logical_name: ObisLike,
+        attribute: int,
+        access: SelectiveAccess | None = None,
+    ) -> Data:
+        """One attribute's value; :class:`ServiceError` names the data-access-result."""
+        descriptor = _attribute(class_id, logical_name, attribute)
+        what = f"GET {describe_reference(class_id, logical_name, attribute)}"
+        event = await self._request(lambda: self._machine.get(descriptor, access), what)
+        if not isinstance(event, GetCompleted):
+            raise RemoteProtocolError(f"{what}: unexpected {event!r}")
+        result = event.result
+        if isinstance(result, DataAccessResult):
+            raise ServiceError(f"{what} failed: {result_name(result)}", result=result)
+        return result
+
+    async def get_with_list(
+        self, references: Sequence[AttributeRef]
+    ) -> tuple[Data | DataAccessResult, ...]:
+        """Several attributes in one GET-Request-With-List (one by one when the meter did
+        not grant multiple-references); each item is a value or its data-access-result."""
+        from dlmskit.apdu import Conformance
+
+        if Conformance.MULTIPLE_REFERENCES not in self._machine.conformance:
+            results: list[Data | DataAccessResult] = []
+            for ref in references:
+                try:
+                    results.append(await self.get(*ref))
+                except ServiceError as error:
+                    if not isinstance(error.result, DataAccessResult):
+                        raise
+                    results.append(error.result)
+            return tuple(results)
+        items = [
+            CosemAttributeDescriptorWithSelection(attribute_descriptor=_attribute(*ref))
+            for ref in references
+        ]
+        event = await self._request(
+            lambda: self._machine.get_with_list(items), f"GET with list of {len(items)}"
+        )
+        if not isinstance(event, GetCompleted) or len(event.results) != len(items):
+            raise RemoteProtocolError(f"GET with list: unexpected {event!r}")
+        return event.results
+
+    async def set(
+        self,
+        class_id: int,
+        logical_name: ObisLike,
+        attribute: int,
+        value: Data,
+        access: SelectiveAccess | None = None,
+    ) -> None:
+        """Write one attribute; :class:`ServiceError` names the data-access-result."""
+        descriptor = _attribute(class_id, logical_name, attribute)
+        what = f"SET {describe_reference(class_id, logical_name, attribute)}"
+        event = await self._request(lambda: self._machine.set(descriptor, value, access), what)
+        if not isinstance(event, SetCompleted):
+            raise RemoteProtocolError(f"{what}: unexpected {event!r}")
+        if event.result is not DataAccessResult.SUCCESS:
+            raise ServiceError(f"{what} failed: {result_name(event.result)}", result=event.result)
+
+    async def action(
+        self,
+        class_id: int,
+        logical_name: ObisLike,
+        method: int,
+        parameters: Data | None = None,
+    ) -> Data | None:
+        """Invoke one method; returns its return parameters (``None`` when there are none);
+        :class:`ServiceError` names the action-result."""
+        descriptor = CosemMethodDescriptor(
+            class_id=class_id, instance_id=as_obis(logical_name), method_id=method
+        )
+        what = f"ACTION {describe_reference(class_id, logical_name, method)}"
+        event = await self._request(lambda: self._machine.action(descriptor, parameters), what)
+        if not isinstance(event, ActionCompleted):
+            raise RemoteProtocolError(f"{what}: unexpected {event!r}")
+        if event.result is not ActionResult.SUCCESS:
+            raise ServiceError(f"{what} failed: {result_name(event.result)}", result=event.result)
+        data = event.return_data
+        if isinstance(data, DataAccessResult):
+            raise ServiceError(f"{what} return data: {result_name(data)}", result=data)
+        return data
+
+    # -- typed reads and operations ---------------------------------------------------
+
+    async def read_register(self, logical_name: ObisLike, class_id: int = 3) -> Quantity:
+        """A register's value scaled by its scaler_unit."""
+        return await _reads.read_register(self, logical_name, class_id)
+
+    async def read_clock(self, *, tz: _dt.tzinfo | None = None) -> _dt.datetime:
+        """The meter's clock (aware when the meter sends its deviation)."""
+        return await _reads.read_clock(self, tz=tz)
+
+    async def sync_clock(self, moment: _dt.datetime | None = None) -> _dt.timedelta:
+        """Set the meter's clock to ``moment`` (default: now); returns the meter's drift
+        read just before (meter minus ours)."""
+        return await _reads.sync_clock(self, moment)
+
+    async def object_list(self) -> tuple[ObjectListEntry, ...]:
+        """The current association's object_list (0.0.40.0.0.255 attribute 2)."""
+        return await _reads.object_list(self)
+
+    async def read_invocation_counter(self, logical_name: ObisLike | None = None) -> int:
+        """The meter's invocation counter object (0.0.43.1.N.255 attribute 2)."""
+        return await _reads.read_invocation_counter(self, logical_name)
+
+    async def profile_columns(self, logical_name: ObisLike) -> ProfileColumns:
+        """A profile's columns (capture_objects, attribute 3)."""
+        return await _reads.profile_columns(self, logical_name)
+
+    async def read_profile(
+        self,
+        logical_name: ObisLike,
+        start: _dt.datetime | None = None,
+        end: _dt.datetime | None = None,
+        *,
+        entries: tuple[int, int] | None = None,
+        columns: Sequence[ObisLike | CaptureObject] | None = None,
+        scaler_profile: ObisLike | bool | None = True,
+        tz: _dt.tzinfo | None = None,
+    ) -> tuple[ProfileRow, ...]:
+        """Typed rows of a profile: by time range (``start``..``end``), by ``entries``
+        (first, last; 1-based, 0 = the last) or everything; see :func:`_reads.read_profile`."""
+        return await _reads.read_profile(
+            self,
+            logical_name,
+            start,
+            end,
+            entries=entries,
+            columns=columns,
+            scaler_profile=scaler_profile,
+            tz=tz,
+        )
+
+    async def disconnect_relay(self, logical_name: ObisLike = _ops.DISCONNECT_CONTROL) -> None:
+        """Open the supply relay (disconnect control method 1, remote_disconnect)."""
+        await _ops.relay(self, logical_name, connect=False)
+
+    async def reconnect_relay(self, logical_name: ObisLike = _ops.DISCONNECT_CONTROL) -> None:
+        """Close the supply relay (disconnect control method 2, remote_reconnect)."""
+        await _ops.relay(self, logical_name, connect=True)
+
+    async def transfer_keys(
+        self, keys: Mapping[KeyId, bytes], security_setup: ObisLike | None = None
+    ) -> Association:
+        """Change global keys by key_transfer; returns the recipe with the new keys."""
+        return await _ops.transfer_keys(self, keys, security_setup)
+
+    async def upgrade_firmware(
+        self,
+        identifier: bytes,
+        image: bytes,
+        *,
+        logical_name: ObisLike = _ops.IMAGE_TRANSFER,
+        activate: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> _ops.ImageTransferReport:
+        """Image transfer: initiate (or resume), blocks, verify, activate."""
+        return await _ops.upgrade_firmware(
+            self,
+            identifier,
+            image,
+            logical_name=logical_name,
+            activate=activate,
+            progress=progress,
+        )
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    target: Target,
+    *,
+    association: Association | None = None,
+    link: LinkSettings | None = None,
+    name: str | None = None,
+) -> AsyncIterator[Meter]:
+    """Open the link and the association; release and close them on the way out.
+
+    ``target`` is a target string (``tcp://host:4059``, ``hdlc+tcp://...``,
+    ``udp://...``, ``serial:///dev/ttyUSB0``) or an open transport, which is left open.
+    """
+    association = association if association is not None else Association.public()
+    async with contextlib.AsyncExitStack() as stack:
+        datagram = False
+        if isinstance(target, str):
+            parsed = parse_target(target)
+            link = link if link is not None else LinkSettings.for_scheme(parsed.scheme)
+            transport = await open_link(parsed, association, link, stack)
+            stack.push_async_callback(_close_quietly, transport)
+            datagram = parsed.scheme == "udp"
+            label = name or str(parsed)
+        else:
+            transport = target
+            link = link if link is not None else LinkSettings()
+            peer = transport.peer_address
+            label = name or (f"{peer.host}:{peer.port}" if peer.host else "meter")
+        meter = Meter(transport, association, link, name=label, datagram=datagram)
+        await meter.open()
+        try:
+            yield meter
+        finally:
+            # the link may be gone: release what can be released, quietly
+            with trio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await meter.release()
+
+
+async def _close_quietly(transport: ApduTransport) -> None:
+    with trio.CancelScope(shield=True), contextlib.suppress(Exception):
+        await transport.aclose()
