@@ -342,3 +342,16 @@ def test_plain_apdus_are_refused_inside_a_ciphered_association() -> None:
     with pytest.raises(SecurityError, match="unprotected APDU 0xC4"):
         p.client.receive_apdu(forged)
     assert p.client.state is AssociationState.ERROR
+
+
+def test_replayed_request_gets_invocation_counter_error_with_expected_counter() -> None:
+    p = _ciphered_pair()
+    p.associate()
+    p.client.get(ENERGY)
+    request = p.client.data_to_send()[0]
+    p.server.receive_apdu(request)
+    p.client.receive_apdu(p.server.data_to_send()[0])
+    p.server.receive_apdu(request)  # the same APDU again: a replay
+    reply = p.server.data_to_send()
+    used = int.from_bytes(request[3:7], "big")  # C8 len SC IC
+    assert reply == [bytes.fromhex("D80106") + (used + 1).to_bytes(4, "big")]

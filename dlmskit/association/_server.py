@@ -87,9 +87,17 @@ class _Download:
 class _Refused(Exception):
     """Internal: answer the current request with this EXCEPTION-Response."""
 
-    def __init__(self, state: StateError, service: ServiceErrorKind) -> None:
+    def __init__(
+        self,
+        state: StateError,
+        service: ServiceErrorKind,
+        *,
+        invocation_counter: int | None = None,
+    ) -> None:
         super().__init__(f"{state.name}/{service.name}")
-        self.response = ExceptionResponse(state_error=state, service_error=service)
+        self.response = ExceptionResponse(
+            state_error=state, service_error=service, invocation_counter=invocation_counter
+        )
 
 
 class ServerAssociation(ServerAcse):
@@ -164,7 +172,16 @@ class ServerAssociation(ServerAcse):
         if self._ciphered and data[0] in CIPHERED_TAGS:
             try:
                 data = self._unprotect(data)
-            except DlmsError:
+            except DlmsError as exc:
+                expected = getattr(exc, "expected", None)
+                if isinstance(exc, SecurityError) and isinstance(expected, int):
+                    # a replayed or stale invocation counter: tell the client which
+                    # counter would be accepted (Green Book 9.3.x, D8 01 06 <IC>)
+                    raise _Refused(
+                        StateError.SERVICE_NOT_ALLOWED,
+                        ServiceErrorKind.INVOCATION_COUNTER_ERROR,
+                        invocation_counter=expected,
+                    ) from None
                 raise _Refused(
                     StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.DECIPHERING_ERROR
                 ) from None
