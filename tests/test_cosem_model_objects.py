@@ -486,3 +486,8 @@ def test_tree_bookkeeping() -> None:
     with pytest.raises(KeyError):
         obj[1] = OctetString(bytes(6))
     assert repr(obj) == "DataObject(0.0.96.53.0.255)"
+    old = tree["0.0.96.50.0.255"]
+    new = DataObject("0.0.96.50.0.255", Unsigned(9))
+    assert tree.replace(new) is old and old.tree is None and new.tree is tree
+    assert tree.read(CaptureObject.of(1, "0.0.96.50.0.255", 2)) == Unsigned(9)
+    assert tree.replace(DataObject("0.0.96.54.0.255")) is None and len(tree) == 5

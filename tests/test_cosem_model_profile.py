@@ -327,3 +327,38 @@ def test_range_bounds_without_deviation_are_meter_local_time() -> None:
     naive_end = naive_start + dt.timedelta(minutes=30)
     result = get(profile, by_time_range(naive_start, naive_end, sign=SIGN))
     assert result == as_array(rows[2:5])
+
+
+@settings(max_examples=60)
+@given(st.integers(0, 3000), st.integers(1, 300), st.integers(0, 320), st.integers(0, 320))
+def test_complete_computed_buffer_computes_only_the_entries_read(
+    minutes: int, depth: int, first: int, last: int
+) -> None:
+    calls: list[dt.datetime] = []
+
+    def rows(moment: dt.datetime) -> tuple[Data, ...]:
+        calls.append(moment)
+        return row_at(moment)
+
+    now = BASE + dt.timedelta(days=2, minutes=minutes)
+    complete = ComputedBuffer(row_at=rows, period=900, depth=depth, now=lambda: now, complete=True)
+    stored = StoredBuffer(0, _computed(now, depth, frozenset()).rows())
+    a = ProfileGeneric("1.0.99.1.0.255", capture_objects=COLUMNS, buffer=complete, sign=SIGN)
+    b = ProfileGeneric("1.0.99.1.0.255", capture_objects=COLUMNS, buffer=stored, sign=SIGN)
+    assert a.get_attribute(local_context(), 7, None) == DoubleLongUnsigned(depth)
+    assert calls == []
+    access = by_entries(first, last, from_column=2)
+    assert get(a, access) == get(b, access)
+    stop = depth if last == 0 else min(last, depth)
+    assert len(calls) == max(0, stop - max(first, 1) + 1)
+
+
+def test_a_complete_buffer_that_misses_an_interval_is_a_failure_not_a_crash() -> None:
+    buffer = ComputedBuffer(
+        row_at=lambda t: None, period=900, depth=4, now=lambda: BASE, complete=True
+    )
+    profile = ProfileGeneric("1.0.99.1.0.255", capture_objects=COLUMNS, buffer=buffer)
+    assert get(profile) is DataAccessResult.OTHER_REASON
+    assert len(buffer.rows()) == 4
+    with pytest.raises(IndexError):
+        buffer.rows()[4]

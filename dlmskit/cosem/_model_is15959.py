@@ -158,6 +158,7 @@ def is15959_object_tree(
     block_load_period: int = 900,
     block_load_depth: int = 45 * 96,
     block_load_rows: Callable[[_dt.datetime], Row | None] | None = None,
+    block_load_complete: bool = False,
 ) -> CosemObjectTree:
     """A tree holding every object of ``profile``, with the IS 15959-2 access rights.
 
@@ -165,7 +166,8 @@ def is15959_object_tree(
     writes its deviation (default: +330 for IST, as many Indian meters send).
     ``block_load_rows(t)``, when given, computes the block load row captured at ``t``
     (a :class:`ComputedBuffer` of ``block_load_depth`` entries); otherwise the block load
-    buffer is stored and filled by ``capture()``.
+    buffer is stored and filled by ``capture()``. ``block_load_complete`` promises that
+    ``block_load_rows`` never misses an interval (see :class:`ComputedBuffer`).
     """
     tree = CosemObjectTree()
     clock = Clock(now=now, time_zone=time_zone, sign=sign, measuring_period=block_load_period)
@@ -254,6 +256,7 @@ def is15959_object_tree(
                     period=block_load_period,
                     depth=block_load_depth,
                     now=clock.local_now,
+                    complete=block_load_complete,
                 )
                 if block_load_rows is not None
                 else StoredBuffer(block_load_depth)

@@ -22,7 +22,7 @@ import collections
 import datetime as _dt
 import enum
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeAlias
+from typing import Protocol, TypeAlias, overload
 
 from dlmskit.apdu import ActionResult, DataAccessResult, SelectiveAccess
 from dlmskit.association import RequestContext
@@ -110,7 +110,9 @@ class ComputedBuffer:
     ``now()`` (the meter's local, aware time), the newest at or before ``now()``; the
     buffer holds the last ``depth`` of them not before ``first``. ``row_at(t)`` gives the
     row captured at ``t`` (its clock column should say ``t``) or ``None`` for an interval
-    the meter missed.
+    the meter missed. With ``complete`` the caller promises no interval is ever missed:
+    entries_in_use is then arithmetic and an entry read computes only the entries it
+    returns.
     """
 
     def __init__(
@@ -121,6 +123,7 @@ class ComputedBuffer:
         depth: int,
         now: Callable[[], _dt.datetime],
         first: _dt.datetime | None = None,
+        complete: bool = False,
     ) -> None:
         if period <= 0 or depth <= 0:
             raise ValueError("period and depth must be positive")
@@ -129,6 +132,7 @@ class ComputedBuffer:
         self.depth = depth
         self.now = now
         self.first = first
+        self.complete = complete
 
     def _window(self) -> tuple[_dt.datetime, _dt.datetime, int]:
         """(oldest, newest, count) capture times in the buffer."""
@@ -149,10 +153,14 @@ class ComputedBuffer:
                 yield row
 
     def entries_in_use(self) -> int:
+        if self.complete:
+            return self._window()[2]
         return sum(1 for _ in self.rows())
 
-    def rows(self) -> Iterable[Row]:
+    def rows(self) -> Sequence[Row]:
         oldest, _, count = self._window()
+        if self.complete:
+            return _LazyRows(self.row_at, oldest, self.period, count)
         return tuple(self._times(oldest, count))
 
     def rows_between(self, low: _dt.datetime, high: _dt.datetime) -> Iterable[Row] | None:
@@ -162,6 +170,46 @@ class ComputedBuffer:
         skip = max(0, -((oldest - low) // self.period))
         last = min(count - 1, (high - oldest) // self.period)
         return tuple(self._times(oldest + self.period * skip, last - skip + 1))
+
+
+class _LazyRows(Sequence[Row]):
+    """The rows of a complete computed buffer, computed only when indexed."""
+
+    def __init__(
+        self,
+        row_at: Callable[[_dt.datetime], Row | None],
+        oldest: _dt.datetime,
+        period: _dt.timedelta,
+        count: int,
+    ) -> None:
+        self._row_at = row_at
+        self._oldest = oldest
+        self._period = period
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _row(self, index: int) -> Row:
+        row = self._row_at(self._oldest + self._period * index)
+        if row is None:
+            raise ValueError("a complete computed buffer missed an interval")
+        return row
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Row]: ...
+
+    def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
+        if isinstance(index, slice):
+            return tuple(self._row(i) for i in range(*index.indices(self._count)))
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("entry out of range")
+        return self._row(index)
 
 
 # --------------------------------------------------------------------------- filtering
@@ -245,7 +293,7 @@ def filter_rows(
         if selective_access.selector == 1:
             return _by_range(get_rows, columns, params, sign=sign, tz=tz, window=window)
         if selective_access.selector == 2:
-            return _by_entry(get_rows(), params)
+            return _by_entry(get_rows(), len(columns), params)
     except _BadSelection:
         return DataAccessResult.OTHER_REASON
     return DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
@@ -298,13 +346,12 @@ def _in_range(
     return low <= value <= high  # type: ignore[operator]
 
 
-def _by_entry(rows: Sequence[Row], params: Data) -> Array:
+def _by_entry(rows: Sequence[Row], width: int, params: Data) -> Array:
     if not isinstance(params, Structure) or len(params) != 4:
         raise _BadSelection("entry_descriptor is a structure of four")
     from_entry, to_entry, from_value, to_value = (_int(v) for v in params)
     first = max(from_entry, 1) - 1
     last = len(rows) if to_entry == 0 else min(to_entry, len(rows))
-    width = max((len(row) for row in rows), default=0)
     first_column = max(from_value, 1) - 1
     last_column = width if to_value == 0 else min(to_value, width)
     return _project(rows[first:last], range(first_column, last_column))
@@ -367,12 +414,12 @@ class ProfileGeneric(CosemObject):
                 return i
         return None
 
-    def entries(self) -> list[Row]:
+    def entries(self) -> Sequence[Row]:
         """The rows in entry order (entry 1 first)."""
-        rows = list(self.buffer.rows())
+        rows = self.buffer.rows()
         if self.sort_method is SortMethod.LIFO:
-            rows.reverse()
-        return rows
+            return tuple(rows)[::-1]
+        return rows if isinstance(rows, Sequence) else tuple(rows)
 
     def capture(self) -> Row:
         """Read every capture object now and append the row (stored buffers only)."""

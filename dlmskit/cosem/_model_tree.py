@@ -138,6 +138,19 @@ class CosemObjectTree:
         obj.tree = self
         return obj
 
+    def replace(self, obj: CosemObject) -> CosemObject | None:
+        """Put ``obj`` in place of the object with its logical name; returns the old one.
+
+        A simulator swaps in its own implementation (e.g. a profile with a computed
+        buffer) after building a tree from a companion profile.
+        """
+        old = self._objects.get(obj.logical_name)
+        if old is not None:
+            old.tree = None
+        self._objects[obj.logical_name] = obj
+        obj.tree = self
+        return old
+
     def grant(self, rights: AssociationRights) -> None:
         """Register (or replace) the rights of one client SAP."""
         self._rights[rights.client_sap] = rights
