@@ -83,7 +83,7 @@ def test_answered_attempt_fills_or_marks_absent() -> None:
 @given(st.sets(st.integers(0, 40)), st.integers(0, 40), st.integers(0, 41))
 def test_find_gaps_is_the_complement(present: set[int], a: int, b: int) -> None:
     runs = find_gaps([T0 + n * Q for n in present], T0 + a * Q, T0 + b * Q)
-    missing = set()
+    missing: set[int] = set()
     for start, end in runs:
         assert start < end
         first, last = int((start - T0) / Q), int((end - T0) / Q)
