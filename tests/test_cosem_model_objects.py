@@ -36,6 +36,7 @@ from dlmskit.axdr import (
     VisibleString,
 )
 from dlmskit.cosem import (
+    ActivityCalendar,
     AssociationLN,
     AssociationRights,
     CaptureObject,
@@ -48,14 +49,25 @@ from dlmskit.cosem import (
     DemandRegister,
     DisconnectControl,
     ExtendedRegister,
+    GprsModemSetup,
+    IecHdlcSetup,
     ImageTransfer,
     ImageTransferStatus,
+    Ipv4Setup,
+    Ipv6Setup,
+    Limiter,
     PushSetup,
     Register,
+    RegisterMonitor,
+    SapAssignment,
     ScalerUnit,
     ScriptTable,
     SecuritySetup,
+    SingleActionSchedule,
+    SpecialDaysTable,
+    TcpUdpSetup,
     Unit,
+    is15959_object_tree,
     method_failed,
 )
 from obis import ObisCode
@@ -491,3 +503,77 @@ def test_tree_bookkeeping() -> None:
     assert tree.replace(new) is old and old.tree is None and new.tree is tree
     assert tree.read(CaptureObject.of(1, "0.0.96.50.0.255", 2)) == Unsigned(9)
     assert tree.replace(DataObject("0.0.96.54.0.255")) is None and len(tree) == 5
+
+
+# -- every attribute has its class's type --------------------------------------------------------
+
+
+def _standalone_objects() -> list[CosemObject]:
+    return [
+        SpecialDaysTable(),
+        RegisterMonitor(
+            "0.0.16.1.0.255",
+            thresholds=Array((DoubleLong(100),)),
+            monitored_value=Structure(
+                (
+                    LongUnsigned(3),
+                    OctetString(ObisCode.parse("1.0.1.7.0.255").to_bytes()),
+                    Integer(2),
+                )
+            ),
+            actions=Array(),
+        ),
+        SingleActionSchedule("0.0.15.0.0.255", script="0.0.10.0.1.255"),
+        ActivityCalendar(calendar_name=b"TOD-1"),
+        Limiter(
+            monitored_value=Structure(
+                (
+                    LongUnsigned(3),
+                    OctetString(ObisCode.parse("1.0.1.7.0.255").to_bytes()),
+                    Integer(2),
+                )
+            ),
+            threshold_active=DoubleLong(5000),
+            threshold_normal=DoubleLong(5000),
+            threshold_emergency=DoubleLong(3000),
+        ),
+        TcpUdpSetup(),
+        Ipv4Setup(ip_address="10.1.2.3", use_dhcp=False),
+        Ipv6Setup(unicast_addresses=("2001:db8::1",)),
+        GprsModemSetup(apn=b"iot.example"),
+        IecHdlcSetup(),
+        SapAssignment(devices={1: b"DLM0000000000001"}),
+        SecuritySetup("0.0.43.0.2.255"),
+        PushSetup("0.0.25.9.0.255", push_object_list=()),
+        ImageTransfer(),
+        DisconnectControl(),
+        AssociationLN("0.0.40.0.1.255", client_sap=16, version=2),
+    ]
+
+
+def test_every_attribute_value_has_the_type_of_its_class_definition() -> None:
+    tree = is15959_object_tree(now=lambda: dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    objects = [*tree, *_standalone_objects()]
+    checked = 0
+    for obj in objects:
+        assert obj.definition.known, obj
+        for index in obj.attribute_ids():
+            definition = obj.definition.attribute(index)
+            assert definition is not None, (obj, index)
+            value = obj.get_attribute(CTX, index, None)
+            if value is DataAccessResult.READ_WRITE_DENIED:  # secret: write-only
+                continue
+            assert definition.accepts(value), (obj, definition.name, value)
+            checked += 1
+    assert checked > 600
+
+
+def test_ipv4_and_activity_calendar_values() -> None:
+    ipv4 = Ipv4Setup(ip_address="10.1.2.3", use_dhcp=False)
+    assert ipv4[3] == DoubleLongUnsigned(0x0A010203) and ipv4[8] is False
+    calendar = ActivityCalendar(calendar_name=b"TOD-1")
+    calendar[6] = OctetString(b"TOD-2")
+    assert calendar.invoke(CTX, 1, Integer(0)) == (ActionResult.SUCCESS, None)
+    assert calendar[2] == OctetString(b"TOD-2")
+    v6 = Ipv6Setup(unicast_addresses=("2001:db8::1",))
+    assert v6[4] == Array((OctetString(bytes.fromhex("20010db8" + "00" * 11 + "01")),))
