@@ -87,41 +87,38 @@ def _date_time(state: MeterState, when: _dt.datetime) -> OctetString:
 
 
 class MeterObjects:
-    """The :class:`~dlmskit.association.ObjectTree` of one meter over its state."""
+    """The :class:`~dlmskit.association.ObjectTree` of one meter over its state.
+
+    The tables of getters, setters and methods are built once per companion profile and
+    shared by every meter of that model; a meter adds only its state.
+    """
 
     def __init__(self, state: MeterState, profile: CompanionProfile) -> None:
         self.state = state
         self.profile = profile
-        self._attributes: dict[_Key, dict[int, _Getter]] = {}
-        self._writable: dict[_Key, dict[int, Callable[[MeterState, Data], DataAccessResult]]] = {}
-        self._methods: dict[_Key, dict[int, Callable[[MeterState, Data | None], ActionResult]]]
-        self._methods = {}
-        self._build()
-
-    # -- ObjectTree ----------------------------------------------------------------------
+        self.catalogue = _catalogue(profile)
 
     def attribute_access(
         self, ctx: RequestContext, descriptor: CosemAttributeDescriptor
     ) -> AttributeAccessMode | None:
+        cat = self.catalogue
         key = (descriptor.class_id, descriptor.instance_id)
-        getters = self._attributes.get(key)
+        getters = cat.attributes.get(key)
         if getters is None or descriptor.attribute_id not in getters:
             return None
         sap = ctx.client_sap
         if sap == PUBLIC and descriptor.instance_id not in _PUBLIC_OBJECTS:
-            return (
-                AttributeAccessMode.NO_ACCESS
-                if descriptor.attribute_id != 1
-                else (AttributeAccessMode.READ_ONLY)
-            )
-        if sap == SETTINGS and descriptor.attribute_id in self._writable.get(key, {}):
+            if descriptor.attribute_id == 1:
+                return AttributeAccessMode.READ_ONLY
+            return AttributeAccessMode.NO_ACCESS
+        if sap == SETTINGS and descriptor.attribute_id in cat.writable.get(key, {}):
             return AttributeAccessMode.READ_AND_WRITE
         return AttributeAccessMode.READ_ONLY
 
     def method_access(
         self, ctx: RequestContext, descriptor: CosemMethodDescriptor
     ) -> MethodAccessMode | None:
-        methods = self._methods.get((descriptor.class_id, descriptor.instance_id))
+        methods = self.catalogue.methods.get((descriptor.class_id, descriptor.instance_id))
         if methods is None or descriptor.method_id not in methods:
             return None
         if ctx.client_sap in (SETTINGS, FIRMWARE):
@@ -134,8 +131,8 @@ class MeterObjects:
         descriptor: CosemAttributeDescriptor,
         selective_access: SelectiveAccess | None,
     ) -> Data | DataAccessResult:
-        getters = self._attributes.get((descriptor.class_id, descriptor.instance_id), {})
-        getter = getters.get(descriptor.attribute_id)
+        key = (descriptor.class_id, descriptor.instance_id)
+        getter = self.catalogue.attributes.get(key, {}).get(descriptor.attribute_id)
         if getter is None:
             return DataAccessResult.OBJECT_UNDEFINED
         return getter(self.state, selective_access)
@@ -147,8 +144,8 @@ class MeterObjects:
         selective_access: SelectiveAccess | None,
         value: Data,
     ) -> DataAccessResult:
-        setters = self._writable.get((descriptor.class_id, descriptor.instance_id), {})
-        setter = setters.get(descriptor.attribute_id)
+        key = (descriptor.class_id, descriptor.instance_id)
+        setter = self.catalogue.writable.get(key, {}).get(descriptor.attribute_id)
         if setter is None or selective_access is not None:
             return DataAccessResult.READ_WRITE_DENIED
         return setter(self.state, value)
@@ -156,17 +153,45 @@ class MeterObjects:
     def action(
         self, ctx: RequestContext, descriptor: CosemMethodDescriptor, parameters: Data | None
     ) -> tuple[ActionResult, Data | None]:
-        methods = self._methods.get((descriptor.class_id, descriptor.instance_id), {})
-        method = methods.get(descriptor.method_id)
+        key = (descriptor.class_id, descriptor.instance_id)
+        method = self.catalogue.methods.get(key, {}).get(descriptor.method_id)
         if method is None:
             return ActionResult.OBJECT_UNDEFINED, None
         return method(self.state, parameters), None
+
+    def rows(
+        self, definition: ProfileDefinition, access: SelectiveAccess | None = None
+    ) -> list[Structure]:
+        """The buffer of a profile of this meter, filtered by selective access."""
+        return self.catalogue.rows(definition, self.state, access)
+
+
+_CATALOGUES: dict[str, _Catalogue] = {}
+
+
+def _catalogue(profile: CompanionProfile) -> _Catalogue:
+    found = _CATALOGUES.get(profile.name)
+    if found is None:
+        found = _CATALOGUES[profile.name] = _Catalogue(profile)
+    return found
+
+
+class _Catalogue:
+    """Getters, setters and methods of every object of one companion profile."""
+
+    def __init__(self, profile: CompanionProfile) -> None:
+        self.profile = profile
+        self.attributes: dict[_Key, dict[int, _Getter]] = {}
+        self.writable: dict[_Key, dict[int, Callable[[MeterState, Data], DataAccessResult]]] = {}
+        self.methods: dict[_Key, dict[int, Callable[[MeterState, Data | None], ActionResult]]]
+        self.methods = {}
+        self._build()
 
     # -- building ------------------------------------------------------------------------
 
     def _add(self, class_id: int, ln: ObisCode, attributes: dict[int, _Getter]) -> None:
         ln_value = OctetString(ln.to_bytes())
-        self._attributes[(class_id, ln)] = {1: lambda s, a: ln_value, **attributes}
+        self.attributes[(class_id, ln)] = {1: lambda s, a: ln_value, **attributes}
 
     def _build(self) -> None:
         self._build_clock()
@@ -187,9 +212,9 @@ class MeterObjects:
                 4: lambda s, a: Enum(4),
             },
         )
-        self._methods[(70, _DISCONNECT)] = {1: _disconnect, 2: _reconnect}
+        self.methods[(70, _DISCONNECT)] = {1: _disconnect, 2: _reconnect}
         self._add(71, _LIMITER, {3: lambda s, a: DoubleLongUnsigned(s.load_limit)})
-        self._writable[(71, _LIMITER)] = {3: _set_load_limit}
+        self.writable[(71, _LIMITER)] = {3: _set_load_limit}
 
     def _build_clock(self) -> None:
         self._add(
@@ -206,10 +231,9 @@ class MeterObjects:
                 9: lambda s, a: Enum(1),
             },
         )
-        self._writable[(8, CLOCK)] = {2: _set_clock}
+        self.writable[(8, CLOCK)] = {2: _set_clock}
 
     def _build_data(self) -> None:
-        ident = self.state.identity
         texts: dict[str, Callable[[MeterState], Data]] = {
             "0.0.42.0.0.255": lambda s: OctetString(f"SIM{s.identity.serial:013d}".encode()),
             "0.0.96.1.0.255": lambda s: OctetString(str(s.identity.serial).encode()),
@@ -218,7 +242,9 @@ class MeterObjects:
             "0.0.96.1.4.255": lambda s: LongUnsigned(2025),
             "1.0.0.2.0.255": lambda s: OctetString(s.firmware_version.encode()),
             "0.0.94.91.9.255": lambda s: Unsigned(6 if int(s.identity.model) == 1 else 1),
-            "0.0.94.91.11.255": lambda s: OctetString(b"D1" if int(ident.model) == 1 else b"C1"),
+            "0.0.94.91.11.255": lambda s: OctetString(
+                b"D1" if int(s.identity.model) == 1 else b"C1"
+            ),
             "0.0.94.91.12.255": lambda s: OctetString(b"5-60A"),
             "0.0.94.91.0.255": lambda s: LongUnsigned(0),
             "0.0.0.1.0.255": lambda s: DoubleLongUnsigned(s.billing_count()),
@@ -230,7 +256,7 @@ class MeterObjects:
             self._add(1, _LN(text), {2: _data_getter(make)})
         self._add(1, IS15959_ESW, {2: lambda s, a: BitString(length=128, value=s.esw)})
         self._add(1, IS15959_ESWF, {2: lambda s, a: BitString(length=128, value=s.eswf)})
-        self._writable[(1, IS15959_ESWF)] = {2: _set_eswf}
+        self.writable[(1, IS15959_ESWF)] = {2: _set_eswf}
         for log in self.profile.event_logs:
             self._add(1, log.event_code_object, {2: _last_event_code(log.logical_name.e)})
 
@@ -280,7 +306,7 @@ class MeterObjects:
         if register is not None and attribute == 3:
             scaler_unit = register.scaler_unit.to_data()
             return lambda s, when, index: scaler_unit
-        getters = self._attributes.get((column.class_id, ln))
+        getters = self.attributes.get((column.class_id, ln))
         if getters is not None and attribute in getters:
             getter = getters[attribute]
 
@@ -422,7 +448,7 @@ def _last_event_code(log: int) -> _Getter:
     return get
 
 
-def _buffer(objects: MeterObjects, definition: ProfileDefinition) -> _Getter:
+def _buffer(objects: _Catalogue, definition: ProfileDefinition) -> _Getter:
     def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
         try:
             return Array(objects.rows(definition, state, access))

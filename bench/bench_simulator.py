@@ -1,0 +1,265 @@
+"""Simulator: sessions served per second and memory per meter of a fleet.
+
+* Sessions: a full public-client session (AARQ, GET clock, RLRQ) and a meter-reader
+  session (LLS, ciphered, one day of block load by range) against one simulated meter,
+  compared with the bare server association over a one-attribute in-memory tree (the
+  floor: what the protocol machine costs without the meter model); and the public
+  session over real loopback TCP (wrapper, trio) against the same session in memory.
+* Memory: a fleet of 10,000 and 100,000 idle meters against the floor of one Python int
+  (the meter's seed record) per meter; and a materialised meter, and an evicted one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import trio
+from _harness import Measurement, rate
+
+from dlmskit.apdu import (
+    ApplicationContextName,
+    CosemAttributeDescriptor,
+    MechanismName,
+    SelectiveAccess,
+)
+from dlmskit.association import (
+    NEED_DATA,
+    AssociationPolicy,
+    ClientAssociation,
+    ClientSettings,
+    MemoryObjectTree,
+    ServerAssociation,
+)
+from dlmskit.axdr import DateTime, DeviationSign, OctetString
+from dlmskit.security import MemoryCounterStore, SecurityContext
+from obis import ObisCode
+from simulators import (
+    DEFAULT_AK,
+    DEFAULT_EK,
+    DEFAULT_LLS_SECRET,
+    Fleet,
+    FleetLayout,
+    LinkStats,
+    serve_fleet_wrapper,
+)
+from transports import open_tcp_wrapper
+
+NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+CLOCK = CosemAttributeDescriptor(class_id=8, instance_id=ObisCode(0, 0, 1, 0, 0), attribute_id=2)
+BLOCK_LOAD = CosemAttributeDescriptor(
+    class_id=7, instance_id=ObisCode(1, 0, 99, 1, 0), attribute_id=2
+)
+DAY = SelectiveAccess.range_descriptor(
+    restricting_object=CLOCK,
+    from_value=DateTime.from_datetime(
+        dt.datetime(2026, 6, 9, tzinfo=IST), sign=DeviationSign.UTC_TO_LOCAL
+    ),
+    to_value=DateTime.from_datetime(
+        dt.datetime(2026, 6, 9, 23, 45, tzinfo=IST), sign=DeviationSign.UTC_TO_LOCAL
+    ),
+)
+
+
+#: The head-end's sending counters persist across sessions, as the meter expects.
+CLIENT_COUNTERS = MemoryCounterStore()
+
+
+def _reader_settings() -> ClientSettings:
+    return ClientSettings(
+        application_context=ApplicationContextName.LN_CIPHERED,
+        mechanism=MechanismName.LOW,
+        password=DEFAULT_LLS_SECRET,
+        security=SecurityContext(
+            system_title=bytes.fromhex("4D4D4D0000000009"),
+            global_unicast_key=DEFAULT_EK,
+            authentication_key=DEFAULT_AK,
+            counter_store=CLIENT_COUNTERS,
+        ),
+    )
+
+
+Handle = Callable[[bytes], list[bytes]]
+Reads = list[tuple[CosemAttributeDescriptor, SelectiveAccess | None]]
+
+
+def _drive(client: ClientAssociation, handle: Handle) -> None:
+    while True:
+        out = client.data_to_send()
+        if not out:
+            break
+        for apdu in out:
+            for reply in handle(apdu):
+                client.receive_apdu(reply)
+
+
+def _session(handle_for: Callable[[], Handle], settings: ClientSettings, reads: Reads) -> None:
+    client = ClientAssociation(settings)
+    handle = handle_for()
+    client.associate()
+    _drive(client, handle)
+    for descriptor, access in reads:
+        client.get(descriptor, access)
+        _drive(client, handle)
+    client.release()
+    _drive(client, handle)
+    while client.next_event() is not NEED_DATA:
+        pass
+
+
+def _sessions() -> list[Measurement]:
+    fleet = Fleet(FleetLayout(seed=1, meters=1), clock=lambda: NOW)
+    meter = fleet.meter(0)
+
+    def meter_public() -> Handle:
+        session = meter.open_session(0x10)
+        assert session is not None
+        return session.handle
+
+    clock_value = OctetString(bytes(12))
+    tree = MemoryObjectTree({(8, ObisCode(0, 0, 1, 0, 0), 2): clock_value})
+
+    def bare_public() -> Handle:
+        server = ServerAssociation(AssociationPolicy(client_sap=0x10), tree)
+
+        def handle(apdu: bytes) -> list[bytes]:
+            server.receive_apdu(apdu)
+            while server.next_event() is not NEED_DATA:
+                pass
+            return server.data_to_send()
+
+        return handle
+
+    public: Reads = [(CLOCK, None)]
+    ours = rate(functools.partial(_session, meter_public, ClientSettings(), public))
+    floor = rate(functools.partial(_session, bare_public, ClientSettings(), public))
+
+    def meter_reader() -> Handle:
+        session = meter.open_session(0x20)
+        assert session is not None
+        return session.handle
+
+    day: Reads = [(BLOCK_LOAD, DAY)]
+    reader = rate(lambda: _session(meter_reader, _reader_settings(), day), min_time=0.5, repeats=3)
+    tcp = _tcp_sessions(fleet)
+    return [
+        Measurement(
+            name="simulator public session (AARQ, GET clock, RLRQ), in memory",
+            unit="sessions/s",
+            ours=ours,
+            peer_name="bare ServerAssociation, one-attribute tree",
+            peer=floor,
+            note="the meter model's cost on top of the protocol machine",
+        ),
+        Measurement(
+            name="simulator meter-reader session (LLS, ciphered, 96 block load rows by range)",
+            unit="sessions/s",
+            ours=reader,
+            peer_name="public session on the same meter",
+            peer=ours,
+            note="computing and ciphering a day of profile per session",
+        ),
+        Measurement(
+            name="simulator public session over loopback TCP (wrapper, trio, client in-process)",
+            unit="sessions/s",
+            ours=tcp,
+            peer_name="same session in memory",
+            peer=ours,
+        ),
+    ]
+
+
+def _tcp_sessions(fleet: Fleet, count: int = 300) -> float:
+    async def main() -> float:
+        async with trio.open_nursery() as nursery:
+            listeners = await nursery.start(
+                functools.partial(
+                    serve_fleet_wrapper, fleet, 0, host="127.0.0.1", stats=LinkStats()
+                )
+            )
+            port = listeners[0].socket.getsockname()[1]
+            start = time.perf_counter()
+            for _ in range(count):
+                transport = await open_tcp_wrapper("127.0.0.1", port)
+                client = ClientAssociation(ClientSettings())
+                client.associate()
+                for step in range(3):
+                    if step == 1:
+                        client.get(CLOCK)
+                    elif step == 2:
+                        client.release()
+                    for apdu in client.data_to_send():
+                        await transport.send_apdu(apdu)
+                    while client.next_event() is NEED_DATA:
+                        client.receive_apdu(await transport.receive_apdu())
+                await transport.aclose()
+            elapsed = time.perf_counter() - start
+            nursery.cancel_scope.cancel()
+        return count / elapsed
+
+    return trio.run(main)
+
+
+def _memory(meters: int) -> float:
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    fleet = Fleet(FleetLayout(seed=3, meters=meters))
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(fleet) == meters
+    return (after - before) / meters
+
+
+def _materialised() -> tuple[float, float]:
+    fleet = Fleet(FleetLayout(seed=3, meters=1000), max_active=1000, clock=lambda: NOW)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for number in range(200):
+        fleet.meter(number)
+    active = (tracemalloc.get_traced_memory()[0] - before) / 200
+    fleet.max_active = 1
+    before_evict = tracemalloc.get_traced_memory()[0]
+    fleet.meter(999)
+    evicted = (tracemalloc.get_traced_memory()[0] - before_evict) / 200
+    tracemalloc.stop()
+    return active, evicted
+
+
+def run() -> list[Measurement]:
+    results = _sessions()
+    floor = float(sys.getsizeof(2**40))  # a meter's seed record: one Python int
+    for meters in (10_000, 100_000):
+        results.append(
+            Measurement(
+                name=f"simulator memory per idle meter, fleet of {meters:,}",
+                unit="bytes/meter",
+                ours=_memory(meters),
+                peer_name="one Python int per meter (seed record)",
+                peer=floor,
+                higher_is_better=False,
+                target=1.0,
+            )
+        )
+    active, evicted = _materialised()
+    results.append(
+        Measurement(
+            name="simulator memory per materialised meter (object tree, state, counters)",
+            unit="bytes/meter",
+            ours=active,
+            peer_name="one Python int per meter (seed record)",
+            peer=floor,
+            higher_is_better=False,
+            note=f"an evicted meter keeps {max(evicted, 0):.0f} bytes (counter and settings)",
+        )
+    )
+    return results
+
+
+if __name__ == "__main__":
+    for m in run():
+        print(f"{m.name}: {m.ours:,.2f} {m.unit} vs {m.peer_name} {m.peer:,.2f} ({m.ratio:.3g}x)")
