@@ -84,7 +84,7 @@ def demo_meter(
     *,
     now: Callable[[], _dt.datetime],
     server_system_title: bytes = DEMO_SERVER_SYSTEM_TITLE,
-) -> MeterEndpoint:
+) -> MeterEndpoint[CosemObjectTree]:
     """A meter endpoint over an IS 15959-2 single-phase tree, clock driven by ``now``."""
     tree: CosemObjectTree = is15959_object_tree(
         now=now, sign=_SIGN, time_zone=330, block_load_rows=block_load_row

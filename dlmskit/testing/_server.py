@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import trio
 
@@ -20,8 +20,10 @@ from transports import (
 
 __all__ = ["MeterEndpoint", "serve_hdlc", "serve_udp", "serve_wrapper"]
 
+TreeT = TypeVar("TreeT", bound=ObjectTree)
 
-class MeterEndpoint:
+
+class MeterEndpoint(Generic[TreeT]):
     """One meter: an object tree and the association policy of each client SAP.
 
     Policies are shared by every session of a SAP, so the server's security contexts
@@ -32,7 +34,7 @@ class MeterEndpoint:
 
     def __init__(
         self,
-        objects: ObjectTree,
+        objects: TreeT,
         policies: Mapping[int, AssociationPolicy],
         *,
         server_sap: int = 1,
@@ -80,7 +82,7 @@ class MeterEndpoint:
 
 
 async def serve_wrapper(
-    endpoint: MeterEndpoint,
+    endpoint: MeterEndpoint[Any],
     host: str = "127.0.0.1",
     port: int = 0,
     *,
@@ -97,7 +99,7 @@ async def serve_wrapper(
 
 
 async def serve_hdlc(
-    endpoint: MeterEndpoint,
+    endpoint: MeterEndpoint[Any],
     host: str = "127.0.0.1",
     port: int = 0,
     *,
@@ -122,7 +124,7 @@ async def serve_hdlc(
 
 
 async def serve_udp(
-    endpoint: MeterEndpoint,
+    endpoint: MeterEndpoint[Any],
     host: str = "127.0.0.1",
     port: int = 0,
     *,
