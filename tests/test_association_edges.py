@@ -31,6 +31,7 @@ from dlmskit.association import (
     AttributeAccessMode,
     ClientAssociation,
     ClientSettings,
+    ExceptionReceived,
     GetCompleted,
     MemoryObjectTree,
     NotificationReceived,
@@ -207,3 +208,18 @@ def test_settings_validation() -> None:
         AssociationPolicy(max_receive_pdu_size=11)
     with pytest.raises(LocalProtocolError, match="GBT window"):
         ClientSettings(gbt_window=64)
+
+
+def test_faults_in_the_object_tree_become_exception_responses() -> None:
+    def broken(ctx: RequestContext, access: SelectiveAccess | None) -> Array:
+        raise RuntimeError("sensor unplugged")
+
+    objects = MemoryObjectTree({(3, ENERGY.instance_id, 2): broken})
+    p = Pair(ClientSettings(), AssociationPolicy(), objects)
+    p.associate()
+    p.client.get(ENERGY)
+    p.pump()
+    event = p.one_event()
+    assert isinstance(event, ExceptionReceived)
+    assert event.exception.to_bytes() == bytes.fromhex("D80203")
+    assert p.client.state is p.server.state is AssociationState.ASSOCIATED

@@ -41,9 +41,10 @@ CIPHERED_TAGS: Final = frozenset(
     | {0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD7}
     | {0xDB, 0xDC, 0xDD}
 )
-#: Upper bound of what service-specific ciphering adds: tag, length (up to 3 bytes),
-#: security control, invocation counter, 12-byte tag.
-CIPHER_OVERHEAD: Final = 1 + 3 + 1 + 4 + 12
+#: Upper bound of what ciphering adds to an APDU: tag, system title with its length
+#: (general-glo/-ded forms only), length (up to 3 bytes), security control, invocation
+#: counter, 12-byte tag.
+CIPHER_OVERHEAD: Final = 1 + 1 + 8 + 3 + 1 + 4 + 12
 #: general-block-transfer before block-data: tag, block-control, block-number, ack.
 GBT_HEADER: Final = 1 + 1 + 2 + 2
 
