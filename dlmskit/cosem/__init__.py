@@ -2,6 +2,13 @@
 
 Sans-IO: nothing here talks to a meter; it says what the objects are, so codecs, clients,
 simulators and head-ends agree on attribute indices, types and profile layouts.
+
+On that data sit the two sides of the object model. The server side
+(:class:`CosemObject` and one class per interface class, :class:`CosemObjectTree` with
+:class:`AssociationRights` per client SAP, :func:`is15959_object_tree`) is what a
+``ServerAssociation`` serves. The client side (:class:`Quantity`,
+:class:`ProfileColumns`, :func:`by_time_range`, :func:`by_entries`,
+:func:`decode_object_list`) turns what a ``ClientAssociation`` reads into typed values.
 """
 
 from __future__ import annotations
