@@ -355,3 +355,28 @@ def test_replayed_request_gets_invocation_counter_error_with_expected_counter() 
     reply = p.server.data_to_send()
     used = int.from_bytes(request[3:7], "big")  # C8 len SC IC
     assert reply == [bytes.fromhex("D80106") + (used + 1).to_bytes(4, "big")]
+
+
+def test_hls_pass_3_and_4_through_general_block_transfer() -> None:
+    conformance = Conformance(0x001E1D | Conformance.GENERAL_BLOCK_TRANSFER)
+    p = Pair(
+        ClientSettings(
+            mechanism=MechanismName.HIGH_GMAC,
+            hls=HlsGmac(),
+            security=_ctx(CLIENT_ST),
+            conformance=conformance,
+            use_general_block_transfer=True,
+        ),
+        AssociationPolicy(
+            mechanism=MechanismName.HIGH_GMAC,
+            hls=HlsGmac(),
+            security=_ctx(SERVER_ST),
+            conformance=conformance,
+        ),
+        _objects(),
+    )
+    assert isinstance(p.associate(), AssociationAccepted)
+    assert p.wire[2][1][0] == p.wire[3][1][0] == 0xE0  # pass 3 and 4 went as GBT
+    p.client.get(ENERGY)
+    p.pump()
+    assert p.one_event() == GetCompleted(invoke_id=2, results=(DoubleLongUnsigned(42),))

@@ -116,6 +116,8 @@ class ClientAcse(Endpoint):
     def awaiting(self) -> str | None:
         """What the machine waits for, for the caller's timeout message; None if nothing."""
         state = self.state
+        if state is AssociationState.ERROR:
+            return None
         if state is AssociationState.ASSOCIATION_PENDING:
             return "AARE"
         if state is AssociationState.RELEASE_PENDING:

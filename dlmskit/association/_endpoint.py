@@ -141,7 +141,8 @@ class Endpoint:
         return apdu if self._ciphering is None else self._ciphering.protect(apdu)
 
     def _unprotect(self, apdu: bytes) -> bytes:
-        """Plaintext of a ciphered APDU; a plain APDU is refused in a ciphered context."""
+        """Plaintext of a ciphered APDU; other APDUs pass unchanged (the roles decide
+        which plain APDUs a ciphered association accepts)."""
         if self._ciphering is None:
             return apdu
         if apdu[:1] and apdu[0] in CIPHERED_TAGS:
@@ -170,9 +171,6 @@ class Endpoint:
         for block in self._gbt_sender.burst(peer_window=self._gbt_peer_window, ack=ack):
             self._gbt_last_number = block.number
             self._out.append(_to_apdu(block))
-
-    def _gbt_in_progress(self) -> bool:
-        return self._gbt_receiver is not None
 
     def _receive_gbt(self, data: bytes, *, expect_new: bool) -> bytes | None:
         """Handle one general-block-transfer APDU; the whole APDU once it is complete.

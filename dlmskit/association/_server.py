@@ -148,7 +148,7 @@ class ServerAssociation(ServerAcse):
             raise _Refused(StateError.SERVICE_UNKNOWN, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
         if data[0] == 0xE0:
             if (
-                self.state is not AssociationState.ASSOCIATED
+                self.state not in (AssociationState.ASSOCIATED, AssociationState.AUTHENTICATING)
                 or Conformance.GENERAL_BLOCK_TRANSFER not in self.conformance
             ):
                 raise _Refused(
