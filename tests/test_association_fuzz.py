@@ -21,7 +21,13 @@ from hypothesis.stateful import (
 )
 from test_association_pair import Pair
 
-from dlmskit.apdu import ActionResult, Conformance, CosemAttributeDescriptor, CosemMethodDescriptor
+from dlmskit.apdu import (
+    ActionResult,
+    ApplicationContextName,
+    Conformance,
+    CosemAttributeDescriptor,
+    CosemMethodDescriptor,
+)
 from dlmskit.association import (
     AssociationPolicy,
     AssociationState,
@@ -32,6 +38,7 @@ from dlmskit.association import (
 )
 from dlmskit.axdr import Array, DoubleLongUnsigned, OctetString, Structure, Unsigned
 from dlmskit.errors import DlmsError
+from dlmskit.security import SecurityContext
 from obis import ObisCode
 
 ENERGY = CosemAttributeDescriptor(
@@ -55,15 +62,29 @@ def _objects() -> MemoryObjectTree:
     )
 
 
-def _pair(gbt: bool = False) -> Pair:
+def _ciphered(title: bytes) -> dict[str, Any]:
+    return {
+        "application_context": ApplicationContextName.LN_CIPHERED,
+        "security": SecurityContext(
+            system_title=title, global_unicast_key=bytes(16), authentication_key=bytes(16)
+        ),
+    }
+
+
+def _pair(gbt: bool = False, ciphered: bool = False) -> Pair:
+    client_extra = _ciphered(b"CLIENT01") if ciphered else {}
+    server_extra = _ciphered(b"SERVER01") if ciphered else {}
     return Pair(
         ClientSettings(
             max_receive_pdu_size=96,
             conformance=WITH_GBT,
             use_general_block_transfer=gbt,
             gbt_window=2,
+            **client_extra,
         ),
-        AssociationPolicy(max_receive_pdu_size=96, conformance=WITH_GBT, gbt_window=3),
+        AssociationPolicy(
+            max_receive_pdu_size=96, conformance=WITH_GBT, gbt_window=3, **server_extra
+        ),
         _objects(),
         max_reassembled_size=1 << 16,
         max_blocks=2000,
@@ -307,3 +328,17 @@ class GbtSequences(AssociationSequences):
 
 GbtSequences.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 test_gbt_sequences = GbtSequences.TestCase
+
+
+class CipheredSequences(AssociationSequences):
+    """The same in a ciphered context: corruption now also fails tag checks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pair = _pair(ciphered=True)
+
+
+CipheredSequences.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=30, deadline=None
+)
+test_ciphered_sequences = CipheredSequences.TestCase
