@@ -114,3 +114,30 @@ async def test_close_delivers_what_is_on_its_way(autojump_clock: trio.testing.Mo
         assert await right.receive_some(100) == b""
         with pytest.raises(trio.ClosedResourceError):
             await stream.send_all(b"more")
+
+
+async def test_nat_idle_timeout_breaks_a_quiet_session(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    left, right = trio.testing.memory_stream_pair()
+    async with open_channel_stream(left, channel=GPRS_2G, link="meter-9") as stream:
+        timeout = stream.idle_timeout
+        assert timeout is not None and 120.0 <= timeout <= 300.0
+        assert timeout == GPRS_2G.idle_timeout_for("meter-9")
+        # Traffic at intervals below the timeout keeps the mapping alive.
+        for n in range(3):
+            await trio.sleep(timeout - 1.0)
+            await stream.send_all(bytes([n]))
+            assert await right.receive_some(10) == bytes([n])
+        # Replies count as traffic too.
+        await trio.sleep(timeout - 1.0)
+        await right.send_all(b"reply")
+        assert await stream.receive_some(10) == b"reply"
+        await trio.sleep(timeout - 1.0)
+        await stream.send_all(b"still alive")
+        assert await right.receive_some(20) == b"still alive"
+        await trio.sleep(timeout + 1.0)
+        with pytest.raises(trio.BrokenResourceError, match="NAT"):
+            await stream.send_all(b"too late")
+        with trio.fail_after(10):
+            assert await right.receive_some(10) == b""

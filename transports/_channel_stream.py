@@ -14,6 +14,10 @@ then the inner stream is closed and further sends raise ``trio.BrokenResourceErr
 Receiving is the inner stream's; wrap both ends (``Direction.DOWNLINK`` on the head-end's
 end, ``Direction.UPLINK`` on the meter's) to delay both ways. Channel time 0 is when the
 stream opens. At most ``window`` segments are in flight; ``send_all`` waits beyond that.
+
+Cellular presets carry NAT idle timeouts (2-5 min, ``ChannelModel.idle_timeout_for``):
+a send after that long without traffic on this end finds the mapping gone, breaks the
+stream and closes it towards the peer, as a carrier NAT silently dropping the session.
 """
 
 from __future__ import annotations
@@ -67,6 +71,9 @@ class ChannelStream(trio.abc.Stream):
         self._seq = 0
         self._last_arrival = 0.0
         self._link_free = 0.0
+        self.idle_timeout = channel.idle_timeout_for(link)
+        """After this long without traffic the NAT forgets the session (``None``: never)."""
+        self._last_activity = 0.0
         self._broken = False
         self._closed = False
         self._queue_send, self._queue_receive = trio.open_memory_channel[
@@ -87,6 +94,15 @@ class ChannelStream(trio.abc.Stream):
                 raise trio.ClosedResourceError("stream is closed")
             if self._broken:
                 raise trio.BrokenResourceError("the channel gave up on a segment")
+            idle = self.now() - self._last_activity
+            if self.idle_timeout is not None and idle > self.idle_timeout:
+                self._broken = True
+                await self._queue_send.send(None)
+                raise trio.BrokenResourceError(
+                    f"NAT mapping expired after {idle:.0f} s idle "
+                    f"(timeout {self.idle_timeout:.0f} s)"
+                )
+            self._last_activity = self.now()
             payload = bytes(data)
             for start in range(0, len(payload), self.mss):
                 segment = payload[start : start + self.mss]
@@ -118,7 +134,9 @@ class ChannelStream(trio.abc.Stream):
         await self.inner.wait_send_all_might_not_block()
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self.inner.receive_some(max_bytes)
+        data = await self.inner.receive_some(max_bytes)
+        self._last_activity = self.now()
+        return data
 
     async def pump(self) -> None:
         """Deliver queued segments at their arrival times; run by ``open_channel_stream``."""
