@@ -84,11 +84,17 @@ def _stamp(moment: dt.datetime) -> OctetString:
     return OctetString(DateTime.from_datetime(moment.astimezone(IST), sign=SIGN).to_bytes())
 
 
-def block_load_row(moment: dt.datetime) -> tuple[Data, ...] | None:
-    """The block load entry captured at ``moment``; 03:30 IST is always missing."""
+def captured(moment: dt.datetime) -> bool:
+    """03:30 IST is never captured."""
     local = moment.astimezone(IST)
-    if (local.hour, local.minute) == (3, 30):
+    return (local.hour, local.minute) != (3, 30)
+
+
+def block_load_row(moment: dt.datetime) -> tuple[Data, ...] | None:
+    """The block load entry captured at ``moment``."""
+    if not captured(moment):
         return None
+    local = moment.astimezone(IST)
     slot = int(local.timestamp()) // 900
     return (
         _stamp(local),
@@ -115,7 +121,11 @@ class Meter:
 
     def __init__(self) -> None:
         self.tree: CosemObjectTree = is15959_object_tree(
-            now=lambda: NOW, sign=SIGN, time_zone=330, block_load_rows=block_load_row
+            now=lambda: NOW,
+            sign=SIGN,
+            time_zone=330,
+            block_load_rows=block_load_row,
+            block_load_present=captured,
         )
 
     def connect(self, client_sap: int) -> Link:

@@ -362,3 +362,40 @@ def test_a_complete_buffer_that_misses_an_interval_is_a_failure_not_a_crash() ->
     assert len(buffer.rows()) == 4
     with pytest.raises(IndexError):
         buffer.rows()[4]
+
+
+@settings(max_examples=60)
+@given(
+    st.integers(0, 3000),
+    st.integers(1, 300),
+    st.frozensets(st.integers(0, 6), max_size=3),
+    st.integers(0, 320),
+    st.integers(0, 320),
+)
+def test_present_hint_reads_like_the_gappy_buffer_and_computes_only_what_is_read(
+    minutes: int, depth: int, gaps: frozenset[int], first: int, last: int
+) -> None:
+    calls: list[dt.datetime] = []
+
+    def present(moment: dt.datetime) -> bool:
+        return int((moment - BASE).total_seconds()) // 900 % 7 not in gaps
+
+    def rows(moment: dt.datetime) -> tuple[Data, ...]:
+        calls.append(moment)
+        return row_at(moment)
+
+    now = BASE + dt.timedelta(days=2, minutes=minutes)
+    hinted = ComputedBuffer(row_at=rows, period=900, depth=depth, now=lambda: now, present=present)
+    gappy = _computed(now, depth, gaps)
+    a = ProfileGeneric("1.0.99.1.0.255", capture_objects=COLUMNS, buffer=hinted, sign=SIGN)
+    b = ProfileGeneric("1.0.99.1.0.255", capture_objects=COLUMNS, buffer=gappy, sign=SIGN)
+    count = gappy.entries_in_use()
+    assert a.get_attribute(local_context(), 7, None) == DoubleLongUnsigned(count)
+    assert calls == []
+    access = by_entries(first, last)
+    result = get(a, access)
+    assert result == get(b, access)
+    assert isinstance(result, Array) and len(calls) == len(result)
+    start = now - dt.timedelta(minutes=15 * (first % 50))
+    window = by_time_range(start, start + dt.timedelta(hours=3), sign=SIGN)
+    assert get(a, window) == get(b, window)

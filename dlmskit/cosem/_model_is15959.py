@@ -159,6 +159,7 @@ def is15959_object_tree(
     block_load_depth: int = 45 * 96,
     block_load_rows: Callable[[_dt.datetime], Row | None] | None = None,
     block_load_complete: bool = False,
+    block_load_present: Callable[[_dt.datetime], bool] | None = None,
 ) -> CosemObjectTree:
     """A tree holding every object of ``profile``, with the IS 15959-2 access rights.
 
@@ -166,8 +167,9 @@ def is15959_object_tree(
     writes its deviation (default: +330 for IST, as many Indian meters send).
     ``block_load_rows(t)``, when given, computes the block load row captured at ``t``
     (a :class:`ComputedBuffer` of ``block_load_depth`` entries); otherwise the block load
-    buffer is stored and filled by ``capture()``. ``block_load_complete`` promises that
-    ``block_load_rows`` never misses an interval (see :class:`ComputedBuffer`).
+    buffer is stored and filled by ``capture()``. ``block_load_complete`` and
+    ``block_load_present`` are the :class:`ComputedBuffer` hints that spare computing
+    every row for entry reads.
     """
     tree = CosemObjectTree()
     clock = Clock(now=now, time_zone=time_zone, sign=sign, measuring_period=block_load_period)
@@ -257,6 +259,7 @@ def is15959_object_tree(
                     depth=block_load_depth,
                     now=clock.local_now,
                     complete=block_load_complete,
+                    present=block_load_present,
                 )
                 if block_load_rows is not None
                 else StoredBuffer(block_load_depth)

@@ -110,9 +110,11 @@ class ComputedBuffer:
     ``now()`` (the meter's local, aware time), the newest at or before ``now()``; the
     buffer holds the last ``depth`` of them not before ``first``. ``row_at(t)`` gives the
     row captured at ``t`` (its clock column should say ``t``) or ``None`` for an interval
-    the meter missed. With ``complete`` the caller promises no interval is ever missed:
-    entries_in_use is then arithmetic and an entry read computes only the entries it
-    returns.
+    the meter missed. Entry reads and entries_in_use must otherwise compute every row;
+    two hints avoid that: ``complete`` promises no interval is ever missed (counting is
+    arithmetic), ``present(t)`` says cheaply whether the interval at ``t`` was captured
+    (``row_at`` is then only called where it says yes). Either way an entry read
+    computes only the entries it returns.
     """
 
     def __init__(
@@ -124,6 +126,7 @@ class ComputedBuffer:
         now: Callable[[], _dt.datetime],
         first: _dt.datetime | None = None,
         complete: bool = False,
+        present: Callable[[_dt.datetime], bool] | None = None,
     ) -> None:
         if period <= 0 or depth <= 0:
             raise ValueError("period and depth must be positive")
@@ -133,6 +136,7 @@ class ComputedBuffer:
         self.now = now
         self.first = first
         self.complete = complete
+        self.present = present
 
     def _window(self) -> tuple[_dt.datetime, _dt.datetime, int]:
         """(oldest, newest, count) capture times in the buffer."""
@@ -147,21 +151,26 @@ class ComputedBuffer:
         return newest - self.period * (count - 1), newest, count
 
     def _times(self, start: _dt.datetime, count: int) -> Iterable[Row]:
+        present = self.present
         for k in range(count):
-            row = self.row_at(start + self.period * k)
+            moment = start + self.period * k
+            if present is not None and not present(moment):
+                continue
+            row = self.row_at(moment)
             if row is not None:
                 yield row
 
     def entries_in_use(self) -> int:
-        if self.complete:
-            return self._window()[2]
-        return sum(1 for _ in self.rows())
+        return len(self.rows())
 
     def rows(self) -> Sequence[Row]:
         oldest, _, count = self._window()
-        if self.complete:
-            return _LazyRows(self.row_at, oldest, self.period, count)
-        return tuple(self._times(oldest, count))
+        times: Sequence[_dt.datetime] = _TimeRange(oldest, self.period, count)
+        if self.present is not None:
+            times = [t for t in times if self.present(t)]
+        elif not self.complete:
+            return tuple(self._times(oldest, count))
+        return _LazyRows(self.row_at, times)
 
     def rows_between(self, low: _dt.datetime, high: _dt.datetime) -> Iterable[Row] | None:
         oldest, newest, count = self._window()
@@ -172,28 +181,50 @@ class ComputedBuffer:
         return tuple(self._times(oldest + self.period * skip, last - skip + 1))
 
 
-class _LazyRows(Sequence[Row]):
-    """The rows of a complete computed buffer, computed only when indexed."""
+class _TimeRange(Sequence[_dt.datetime]):
+    """``count`` capture times ``period`` apart from ``start``, computed when indexed."""
 
-    def __init__(
-        self,
-        row_at: Callable[[_dt.datetime], Row | None],
-        oldest: _dt.datetime,
-        period: _dt.timedelta,
-        count: int,
-    ) -> None:
-        self._row_at = row_at
-        self._oldest = oldest
+    def __init__(self, start: _dt.datetime, period: _dt.timedelta, count: int) -> None:
+        self._start = start
         self._period = period
         self._count = count
 
     def __len__(self) -> int:
         return self._count
 
+    @overload
+    def __getitem__(self, index: int) -> _dt.datetime: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[_dt.datetime]: ...
+
+    def __getitem__(self, index: int | slice) -> _dt.datetime | Sequence[_dt.datetime]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("capture time out of range")
+        return self._start + self._period * index
+
+
+class _LazyRows(Sequence[Row]):
+    """Rows of a computed buffer at known capture times, computed only when indexed."""
+
+    def __init__(
+        self, row_at: Callable[[_dt.datetime], Row | None], times: Sequence[_dt.datetime]
+    ) -> None:
+        self._row_at = row_at
+        self._times = times
+        self._count = len(times)
+
+    def __len__(self) -> int:
+        return self._count
+
     def _row(self, index: int) -> Row:
-        row = self._row_at(self._oldest + self._period * index)
+        row = self._row_at(self._times[index])
         if row is None:
-            raise ValueError("a complete computed buffer missed an interval")
+            raise ValueError("a computed buffer missed an interval it said was captured")
         return row
 
     @overload
