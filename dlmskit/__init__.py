@@ -7,6 +7,8 @@ sub-modules named in ``__all__``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dlmskit import apdu, association, axdr, cosem, security
 from dlmskit.apdu import (
     ActionRequestNormal,
@@ -64,6 +66,9 @@ from dlmskit.security import (
     SecuritySuite,
 )
 
+if TYPE_CHECKING:
+    from dlmskit.client import connect, listen
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -120,4 +125,16 @@ __all__ = [
     "SecurityContext",
     "SecurityControl",
     "SecuritySuite",
+    "connect",
+    "listen",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``dlmskit.connect`` and ``dlmskit.listen`` load the trio client on first use, so
+    importing the sans-IO core never imports trio."""
+    if name in ("connect", "listen"):
+        from dlmskit import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'dlmskit' has no attribute {name!r}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -353,3 +355,15 @@ async def test_invocation_counter_object_is_readable_publicly(wrapper_url: str) 
         value = await meter.read_invocation_counter("0.0.43.1.3.255")
     assert value >= 2
     assert isinstance(DoubleLongUnsigned(value), int)
+
+
+def test_package_root_loads_the_client_lazily() -> None:
+    code = (
+        "import sys, dlmskit\n"
+        "assert 'trio' not in sys.modules, 'core imported trio'\n"
+        "from dlmskit.client import connect, listen\n"
+        "assert dlmskit.connect is connect and dlmskit.listen is listen\n"
+        "assert 'trio' in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

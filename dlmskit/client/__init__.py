@@ -30,6 +30,7 @@ from dlmskit.client._errors import (
     result_name,
 )
 from dlmskit.client._link import LinkSettings, Target, parse_target
+from dlmskit.client._listen import MeterKeys, Push, PushListener, RejectedPush, listen
 from dlmskit.client._meter import AttributeRef, Meter, connect
 from dlmskit.client._operations import (
     DISCONNECT_CONTROL,
@@ -54,9 +55,14 @@ __all__ = [
     "ImageTransferReport",
     "LinkSettings",
     "Meter",
+    "MeterKeys",
     "MeterTimeout",
+    "Push",
+    "PushListener",
+    "RejectedPush",
     "Target",
     "connect",
+    "listen",
     "parse_target",
     "result_name",
     "scaler_profile_of",
