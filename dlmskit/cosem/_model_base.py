@@ -10,6 +10,7 @@ Access rights are not its business: the object tree decides them per association
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -22,7 +23,7 @@ from dlmskit.apdu import (
     SelectiveAccess,
 )
 from dlmskit.association import RequestContext
-from dlmskit.axdr import Data, OctetString
+from dlmskit.axdr import Array, Data, OctetString
 from dlmskit.cosem._capture import CaptureObject
 from dlmskit.cosem._classdefs import interface_class
 from dlmskit.cosem._classes import AttributeDef, InterfaceClass
@@ -37,6 +38,7 @@ __all__ = [
     "AttributeSetter",
     "CosemObject",
     "MethodImplementation",
+    "capture_objects_value",
     "local_context",
     "method_failed",
 ]
@@ -273,6 +275,13 @@ class CosemObject:
         if self.tree is None:
             return None
         return self.tree.read(column, ctx)
+
+
+@functools.lru_cache(maxsize=4096)
+def capture_objects_value(columns: tuple[CaptureObject, ...]) -> Array:
+    """The array of capture_object_definition for ``columns``, shared between objects
+    (A-XDR values are immutable; a fleet of meters serves the same lists)."""
+    return Array(column.to_data() for column in columns)
 
 
 def local_context() -> RequestContext:

@@ -41,7 +41,7 @@ from dlmskit.axdr import (
     Structure,
 )
 from dlmskit.cosem._capture import CaptureObject
-from dlmskit.cosem._model_base import CosemObject, method_failed
+from dlmskit.cosem._model_base import CosemObject, capture_objects_value, method_failed
 from dlmskit.errors import DlmsError
 from obis import ObisCode, ObisLike
 
@@ -426,7 +426,7 @@ class ProfileGeneric(CosemObject):
         self.sign = sign
         self.tz = tz
         self.bind(2, self._get_buffer)
-        self[3] = Array(column.to_data() for column in self.columns)
+        self[3] = capture_objects_value(self.columns)
         self[4] = DoubleLongUnsigned(capture_period)
         self[5] = Enum(sort_method)
         self[6] = _NO_SORT_OBJECT

@@ -25,7 +25,12 @@ from dlmskit.axdr import (
     Unsigned,
 )
 from dlmskit.cosem._capture import CaptureObject
-from dlmskit.cosem._model_base import CosemObject, MethodImplementation, method_failed
+from dlmskit.cosem._model_base import (
+    CosemObject,
+    MethodImplementation,
+    capture_objects_value,
+    method_failed,
+)
 from obis import ObisLike
 
 __all__ = ["PushSetup", "SecuritySetup", "TransportService"]
@@ -66,7 +71,7 @@ class PushSetup(CosemObject):
     ) -> None:
         super().__init__(logical_name, class_id=40, version=0)
         self.on_push = on_push
-        self[2] = Array(column.to_data() for column in push_object_list)
+        self[2] = capture_objects_value(tuple(push_object_list))
         self[3] = Structure((Enum(transport), OctetString(destination), Enum(0)))
         self[4] = communication_window if communication_window is not None else Array()
         self[5] = LongUnsigned(randomisation_start_interval)
