@@ -136,3 +136,100 @@ def test_gurux_aarq_with_wrong_password_is_rejected() -> None:
         client.parseAareResponse(reply.data)
     assert bytes.fromhex("A305A10302010D") in link.apdus[1]  # authentication-failure
     assert server.state is AssociationState.IDLE
+
+
+# -- our client against gurux-dlms's server classes ----------------------------------
+# gurux-dlms 1.0.203's Python server lacks a few methods its own command handlers call
+# (GXServerReply.setReply/getConnectionInfo, server.notifyRead); the test supplies them.
+# Its long-GET and SET paths fail inside gurux itself, so association, a single-APDU GET
+# and release are exchanged.
+
+
+def _gurux_server(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from gurux_dlms import GXDLMSServer, GXServerReply
+    from gurux_dlms.enums import AccessMode, MethodAccessMode, SourceDiagnostic
+    from gurux_dlms.objects import GXDLMSAssociationLogicalName
+
+    monkeypatch.setattr(
+        GXServerReply, "setReply", lambda self, value: setattr(self, "reply", value), raising=False
+    )
+    monkeypatch.setattr(
+        GXServerReply, "getConnectionInfo", lambda self: self.connectionInfo, raising=False
+    )
+
+    class Server(GXDLMSServer):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(True, InterfaceType.WRAPPER)
+            self.register = GXDLMSRegister(str(ENERGY))
+            self.register.value = 123456
+            association = GXDLMSAssociationLogicalName()
+            association.objectList.append(self.register)
+            self.items.append(association)
+            self.items.append(self.register)
+            self.initialize()
+
+        def isTarget(self, server_address: int, client_address: int) -> bool:
+            return True
+
+        def onValidateAuthentication(self, authentication: Any, password: Any) -> Any:
+            return SourceDiagnostic.NONE
+
+        def onGetAttributeAccess(self, arg: Any) -> Any:
+            return AccessMode.READ_WRITE
+
+        def onGetMethodAccess(self, arg: Any) -> Any:
+            return MethodAccessMode.ACCESS
+
+        def onFindObject(self, *args: Any) -> None:
+            return None
+
+        def onPostRead(self, args: Any = None) -> None:
+            return None
+
+        def notifyRead(self, args: Any = None) -> None:
+            return None
+
+        def _ignore(self, *args: Any) -> None:
+            return None
+
+        onPreGet = onPostGet = onPreRead = onPreWrite = onPostWrite = _ignore
+        onConnected = onInvalidConnection = onDisconnected = onPreAction = _ignore
+        onPostAction = _ignore
+
+    return Server()
+
+
+def _to_gurux(server: Any, apdu: bytes) -> bytes:
+    from gurux_dlms import GXServerReply
+
+    sr = GXServerReply(bytearray(b"\x00\x01\x00\x10\x00\x01" + len(apdu).to_bytes(2, "big") + apdu))
+    server.handleRequest(sr)
+    reply = bytes(sr.reply)
+    assert reply[:6] == b"\x00\x01\x00\x01\x00\x10"
+    return reply[8:]
+
+
+def test_our_client_with_gurux_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dlmskit.apdu import Conformance, CosemAttributeDescriptor
+    from dlmskit.association import (
+        AssociationAccepted,
+        ClientAssociation,
+        GetCompleted,
+        Released,
+    )
+
+    server = _gurux_server(monkeypatch)
+    client = ClientAssociation()
+    client.associate()
+    client.receive_apdu(_to_gurux(server, client.data_to_send()[0]))
+    accepted = client.next_event()
+    assert isinstance(accepted, AssociationAccepted)
+    assert Conformance.GET in accepted.conformance and Conformance.SET in accepted.conformance
+    energy = CosemAttributeDescriptor(class_id=3, instance_id=ENERGY, attribute_id=2)
+    client.get(energy)
+    client.receive_apdu(_to_gurux(server, client.data_to_send()[0]))
+    got = client.next_event()
+    assert isinstance(got, GetCompleted) and got.result == 123456
+    client.release()
+    client.receive_apdu(_to_gurux(server, client.data_to_send()[0]))
+    assert isinstance(client.next_event(), Released)

@@ -67,7 +67,13 @@ from dlmskit.association._values import (
     encode_data,
 )
 from dlmskit.axdr import Data
-from dlmskit.errors import DlmsError, LocalProtocolError, RemoteProtocolError, SecurityError
+from dlmskit.errors import (
+    DecodeError,
+    DlmsError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    SecurityError,
+)
 
 __all__ = ["ClientAssociation"]
 
@@ -229,6 +235,19 @@ class ClientAssociation(ClientAcse):
                 raise RemoteProtocolError("general-block-transfer nested in itself")
         if self.state is AssociationState.ASSOCIATION_PENDING:
             self._on_aare(data)
+            return
+        if (
+            self.state is AssociationState.RELEASE_PENDING
+            and data[0] == RLRE.TAG
+            and not self._ciphered
+        ):
+            # Some servers (gurux-dlms 1.0.203 among them) send an RLRE whose outer
+            # length is short; in a plain context the release has happened all the same.
+            try:
+                rlre: RLRE | None = RLRE.from_bytes(data)
+            except DecodeError:
+                rlre = None
+            self._on_rlre(rlre)
             return
         if self._ciphered and data[0] not in CIPHERED_TAGS and data[0] not in _PLAIN_ALLOWED:
             raise SecurityError(f"unprotected APDU 0x{data[0]:02X} in a ciphered association")

@@ -267,15 +267,15 @@ class ClientAcse(Endpoint):
     def _own_title(self) -> bytes | None:
         return None if self.settings.security is None else self.settings.security.system_title
 
-    def _on_rlre(self, apdu: RLRE) -> None:
+    def _on_rlre(self, apdu: RLRE | None) -> None:
         if self.state is not AssociationState.RELEASE_PENDING:
             raise RemoteProtocolError(f"RLRE in state {self.state.name}")
-        if apdu.user_information is not None:
+        if apdu is not None and apdu.user_information is not None:
             self._unprotect(apdu.user_information)
         self._machine.process(Trigger.RLRE)
         self._accepted = None
         self.conformance = Conformance(0)
-        self._events.append(Released(reason=apdu.reason))
+        self._events.append(Released(reason=None if apdu is None else apdu.reason))
 
     def _finish_hls(
         self, request: PendingRequest, result: ActionResult, data: Data | DataAccessResult | None
