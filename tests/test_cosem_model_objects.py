@@ -577,3 +577,26 @@ def test_ipv4_and_activity_calendar_values() -> None:
     assert calendar[2] == OctetString(b"TOD-2")
     v6 = Ipv6Setup(unicast_addresses=("2001:db8::1",))
     assert v6[4] == Array((OctetString(bytes.fromhex("20010db8" + "00" * 11 + "01")),))
+
+
+def test_structured_sets_are_checked_element_by_element() -> None:
+    push = PushSetup("0.0.25.9.0.255", push_object_list=())
+    good = Array((CaptureObject.of(8, "0.0.1.0.0.255", 2).to_data(),))
+    assert push.set_attribute(CTX, 2, good) is DataAccessResult.SUCCESS
+    assert push.push_object_list == (CaptureObject.of(8, "0.0.1.0.0.255", 2),)
+    assert push.set_attribute(CTX, 2, Array((Unsigned(1),))) is DataAccessResult.TYPE_UNMATCHED
+    destination = Structure((Enum(0), OctetString(b"10.0.0.9:4059"), Enum(0)))
+    assert push.set_attribute(CTX, 3, destination) is DataAccessResult.SUCCESS
+    assert push.destination == b"10.0.0.9:4059"
+    assert push.set_attribute(CTX, 3, Structure((Enum(0),))) is DataAccessResult.TYPE_UNMATCHED
+    window = Structure((OctetString(bytes(12)), OctetString(bytes(12))))
+    assert push.set_attribute(CTX, 4, Array((window,))) is DataAccessResult.SUCCESS
+    assert push.set_attribute(CTX, 4, Array((Structure(),))) is DataAccessResult.TYPE_UNMATCHED
+    clock = clock_at("2024-01-01T00:00:00+00:00")
+    begin = DateTime(month=3, day=0xFE, day_of_week=7, hour=2, minute=0, second=0, hundredths=0)
+    assert clock.set_attribute(CTX, 5, OctetString(begin.to_bytes())) is DataAccessResult.SUCCESS
+    assert clock.set_attribute(CTX, 6, begin) is DataAccessResult.SUCCESS
+    assert clock[6] == OctetString(begin.to_bytes())
+    assert clock.set_attribute(CTX, 5, OctetString(bytes(5))) is DataAccessResult.TYPE_UNMATCHED
+    bad_month = OctetString(bytes.fromhex("07E80D01FF000000008000FF"))
+    assert clock.set_attribute(CTX, 5, bad_month) is DataAccessResult.OTHER_REASON

@@ -89,6 +89,8 @@ class Clock(CosemObject):
         self[8] = False
         self[9] = Enum(clock_base)
         self.on_set(3, self._set_time_zone)
+        self.on_set(5, self._set_date_time_attribute(5))
+        self.on_set(6, self._set_date_time_attribute(6))
         for index, method in enumerate(
             (
                 self._adjust_to_quarter,
@@ -156,6 +158,23 @@ class Clock(CosemObject):
             return DataAccessResult.OTHER_REASON
         self._values[3] = Long(value)
         return DataAccessResult.SUCCESS
+
+    def _set_date_time_attribute(
+        self, index: int
+    ) -> Callable[[RequestContext, Data], DataAccessResult]:
+        def store(ctx: RequestContext, value: Data) -> DataAccessResult:
+            if isinstance(value, DateTime):
+                value = OctetString(value.to_bytes())
+            if not isinstance(value, OctetString) or len(value) != 12:
+                return DataAccessResult.TYPE_UNMATCHED
+            try:
+                DateTime.from_bytes(value)
+            except DlmsError:
+                return DataAccessResult.OTHER_REASON
+            self._values[index] = value
+            return DataAccessResult.SUCCESS
+
+        return store
 
     # -- methods (Blue Book 4.5.1) -----------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 
-from dlmskit.apdu import ActionResult
+from dlmskit.apdu import ActionResult, DataAccessResult
 from dlmskit.association import RequestContext
 from dlmskit.axdr import (
     Array,
@@ -31,6 +31,7 @@ from dlmskit.cosem._model_base import (
     capture_objects_value,
     method_failed,
 )
+from dlmskit.errors import DlmsError
 from obis import ObisLike
 
 __all__ = ["PushSetup", "SecuritySetup", "TransportService"]
@@ -51,6 +52,9 @@ class TransportService(enum.IntEnum):
 
 class PushSetup(CosemObject):
     """Push setup (class 40, version 0): push_object_list, destination, windows, retries.
+
+    SETs of the push_object_list, send_destination_and_method and communication_window
+    are checked element by element (type-unmatched when an element has the wrong shape).
 
     Method 1 push builds :meth:`push_body` and calls ``on_push(self, body)``; without a
     hook there is nowhere to send it and the method answers temporary-failure.
@@ -77,7 +81,44 @@ class PushSetup(CosemObject):
         self[5] = LongUnsigned(randomisation_start_interval)
         self[6] = Unsigned(number_of_retries)
         self[7] = LongUnsigned(repetition_delay)
+        self.on_set(2, self._set_push_object_list)
+        self.on_set(3, self._set_destination)
+        self.on_set(4, self._set_window)
         self.implement(1, self._push)
+
+    def _set_push_object_list(self, ctx: RequestContext, value: Data) -> DataAccessResult:
+        assert isinstance(value, Array)
+        try:
+            for item in value:
+                CaptureObject.from_data(item)
+        except DlmsError:
+            return DataAccessResult.TYPE_UNMATCHED
+        self._values[2] = value
+        return DataAccessResult.SUCCESS
+
+    def _set_destination(self, ctx: RequestContext, value: Data) -> DataAccessResult:
+        if not (
+            isinstance(value, Structure)
+            and len(value) == 3
+            and isinstance(value[0], Enum)
+            and isinstance(value[1], OctetString)
+            and isinstance(value[2], Enum)
+        ):
+            return DataAccessResult.TYPE_UNMATCHED
+        self._values[3] = value
+        return DataAccessResult.SUCCESS
+
+    def _set_window(self, ctx: RequestContext, value: Data) -> DataAccessResult:
+        assert isinstance(value, Array)
+        for item in value:
+            if not (
+                isinstance(item, Structure)
+                and len(item) == 2
+                and all(isinstance(v, OctetString) and len(v) == 12 for v in item)
+            ):
+                return DataAccessResult.TYPE_UNMATCHED
+        self._values[4] = value
+        return DataAccessResult.SUCCESS
 
     @property
     def push_object_list(self) -> tuple[CaptureObject, ...]:
