@@ -36,7 +36,14 @@ from simulators._identity import (
 from simulators._load import INTERVAL, IST, ConsumerKind, IntervalEnergy, LoadModel
 from simulators._measure import MeterEvent, MeteringPoint, ReportedInterval
 from simulators._meter import MeterSession, SimulatedMeter
-from simulators._objects import MeterObjects
+from simulators._objects import BLOCK_LOAD_PUSH, MeterObjects
+from simulators._push import (
+    INSTANTANEOUS_PUSH,
+    PushConfig,
+    PushStats,
+    notification,
+    run_pushes,
+)
 from simulators._registers import REGISTERS, RegisterDef
 from simulators._serve import LinkStats, run_session, serve_fleet_hdlc, serve_fleet_wrapper
 from simulators._state import MeterState
@@ -49,8 +56,16 @@ from simulators._truth import (
     truth_json,
     write_truth_csv,
 )
+from simulators._udp import serve_fleet_udp
 
 __all__ = [
+    "BLOCK_LOAD_PUSH",
+    "INSTANTANEOUS_PUSH",
+    "PushConfig",
+    "PushStats",
+    "notification",
+    "run_pushes",
+    "serve_fleet_udp",
     "CSV_COLUMNS",
     "DEFAULT_AK",
     "DEFAULT_EK",

@@ -3,6 +3,8 @@
 Keys and secrets default to the Green Book test keys (EK 000102...0F, AK D0...DF),
 the server system title 4D4D4D0000BC614E, the LLS secret ``12345678`` and the HLS
 secret ``ABCDEFGHIJKLMNOP`` (mechanism 2, AES-128; ``--hls-mechanism 5`` for GMAC).
+``--push-to HOST:PORT`` makes the meters push (instantaneous and block load every
+``--push-period`` seconds, alerts) as ciphered data-notifications.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from simulators._identity import (
     FleetLayout,
     MeterKeys,
 )
+from simulators._push import PushConfig, run_pushes
 from simulators._serve import serve_fleet_hdlc, serve_fleet_wrapper
 from simulators._state import utc_now
 from simulators._truth import injected_faults, meter_truth, truth_json, write_truth_csv
@@ -84,6 +87,16 @@ def _keys_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--now", callback=_when, help="Freeze the meters' clock (ISO 8601)."),
         click.option("--fault-plan", type=click.Path(exists=True, dir_okay=False)),
+        click.option("--push-to", help="Push to this HOST:PORT (head-end)."),
+        click.option("--push-transport", type=click.Choice(["tcp", "udp"]), default="tcp"),
+        click.option("--push-period", type=float, default=900.0, show_default=True),
+        click.option(
+            "--push-window",
+            type=float,
+            default=60.0,
+            show_default=True,
+            help="Randomisation interval of the pushes (s).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -112,8 +125,33 @@ def _fleet(layout: FleetLayout, options: dict[str, Any]) -> Fleet:
     )
 
 
-async def _serve(fleet: Fleet, host: str | None, port: int, framing: str, transport: str) -> None:
+def _push_config(options: dict[str, Any]) -> PushConfig | None:
+    target: str | None = options["push_to"]
+    if not target:
+        return None
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter("expected HOST:PORT", param_hint="--push-to")
+    return PushConfig(
+        host=host,
+        port=int(port),
+        transport=options["push_transport"],
+        period=options["push_period"],
+        randomisation=options["push_window"],
+    )
+
+
+async def _serve(
+    fleet: Fleet,
+    host: str | None,
+    port: int,
+    framing: str,
+    transport: str,
+    push: PushConfig | None = None,
+) -> None:
     async with trio.open_nursery() as nursery:
+        if push is not None:
+            await nursery.start(run_pushes, fleet, push)
         if transport == "udp":
             if framing != "wrapper":
                 raise click.UsageError("UDP carries the wrapper only")
@@ -145,7 +183,7 @@ def serve(host: str, port: int, framing: str, transport: str, seed: int, **optio
     fleet = _fleet(layout, options)
     ident = fleet.identity(0)
     click.echo(f"meter {ident.name} system title {ident.system_title.hex().upper()}")
-    trio.run(_serve, fleet, host, port, framing, transport)
+    trio.run(_serve, fleet, host, port, framing, transport, _push_config(options))
 
 
 @main.command()
@@ -188,7 +226,7 @@ def fleet(
             )
     if run:
         host = None if transport == "tcp" else first_host
-        trio.run(_serve, the_fleet, host, port, framing, transport)
+        trio.run(_serve, the_fleet, host, port, framing, transport, _push_config(options))
 
 
 @main.command()

@@ -194,5 +194,9 @@ class SimulatedMeter:
         self.sessions_opened += 1
         return MeterSession(self, ServerAssociation(self.policy(association), self.objects))
 
+    def push_context(self) -> SecurityContext:
+        """The security context of the pre-established Push association (SAP 64)."""
+        return self._context(0x40)
+
     def silent(self) -> bool:
         return self.state.silent()

@@ -47,6 +47,7 @@ from dlmskit.cosem import (
     CompanionProfile,
     ProfileDefinition,
     ProfileKind,
+    PushSetupDefinition,
 )
 from dlmskit.errors import DlmsError
 from obis import ObisCode
@@ -60,7 +61,7 @@ from simulators._registers import (
 )
 from simulators._state import MeterState
 
-__all__ = ["MeterObjects"]
+__all__ = ["BLOCK_LOAD_PUSH", "MeterObjects", "block_load_push_setup"]
 
 _Key: TypeAlias = tuple[int, ObisCode]
 _Getter: TypeAlias = Callable[[MeterState, "SelectiveAccess | None"], "Data | DataAccessResult"]
@@ -76,6 +77,27 @@ _PUBLIC_OBJECTS: Final = frozenset(
     {CLOCK, _LDN, *(_LN(f"0.0.96.1.{e}.255") for e in (0, 1, 2, 4)), _LN("1.0.0.2.0.255")}
     | {_LN(f"0.0.40.0.{e}.255") for e in range(6)}
 )
+#: Simulator push setup pushing the last block load row (not in the IS 15959-2 lists).
+BLOCK_LOAD_PUSH: Final = ObisCode(0, 5, 25, 9, 0)
+_BLOCK_LOAD: Final = ObisCode(1, 0, 99, 1, 0)
+
+
+def block_load_push_setup(profile: CompanionProfile) -> PushSetupDefinition:
+    """The block load push: device ID, push setup LN, then the block load row's columns."""
+    block_load = profile.profile(_BLOCK_LOAD)
+    columns = () if block_load is None else block_load.capture_objects
+    return PushSetupDefinition(
+        logical_name=BLOCK_LOAD_PUSH,
+        name="Block load push (simulator)",
+        push_object_list=(
+            CaptureObject.of(1, "0.0.96.1.2.255", 2),
+            CaptureObject.of(40, BLOCK_LOAD_PUSH, 1),
+            *columns,
+        ),
+        trigger=None,
+    )
+
+
 #: Rolling block load memory (IS 15959-2 / tender practice: 45 days at 15 minutes).
 BLOCK_LOAD_DAYS: Final = 45
 DAILY_LOAD_DAYS: Final = 60
@@ -215,6 +237,26 @@ class _Catalogue:
         self.methods[(70, _DISCONNECT)] = {1: _disconnect, 2: _reconnect}
         self._add(71, _LIMITER, {3: lambda s, a: DoubleLongUnsigned(s.load_limit)})
         self.writable[(71, _LIMITER)] = {3: _set_load_limit}
+        for setup in (*self.profile.push_setups, block_load_push_setup(self.profile)):
+            self._build_push_setup(setup)
+
+    def _build_push_setup(self, setup: PushSetupDefinition) -> None:
+        objects = Array(c.to_data() for c in setup.push_object_list)
+        self._add(
+            40,
+            setup.logical_name,
+            {
+                2: lambda s, a: objects,
+                3: lambda s, a: Structure(
+                    (Enum(s.push_transport), OctetString(s.push_destination), Enum(0))
+                ),
+                4: lambda s, a: Array(()),
+                5: lambda s, a: LongUnsigned(60),
+                6: lambda s, a: Unsigned(3),
+                7: lambda s, a: LongUnsigned(5),
+            },
+        )
+        self.writable[(40, setup.logical_name)] = {3: _set_push_destination}
 
     def _build_clock(self) -> None:
         self._add(
@@ -468,6 +510,18 @@ def _set_clock(state: MeterState, value: Data) -> DataAccessResult:
     if when.tzinfo is None:
         when = when.replace(tzinfo=state.local_zone)
     state.set_clock(when)
+    return DataAccessResult.SUCCESS
+
+
+def _set_push_destination(state: MeterState, value: Data) -> DataAccessResult:
+    if not isinstance(value, Structure) or len(value) != 3:
+        return DataAccessResult.TYPE_UNMATCHED
+    transport, destination, _message = value
+    if not isinstance(transport, int) or not isinstance(destination, bytes):
+        return DataAccessResult.TYPE_UNMATCHED
+    state.push_transport = int(transport)
+    state.push_destination = bytes(destination)
+    state.programming_count += 1
     return DataAccessResult.SUCCESS
 
 

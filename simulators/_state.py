@@ -42,6 +42,9 @@ class MeterState:
     eswf: bytes = IS15959_DEFAULT_ESWF_SINGLE_PHASE
     esw: bytes = bytes(16)
     programming_count: int = 0
+    #: Push setup send_destination_and_method: transport (0 TCP, 1 UDP) and "host:port".
+    push_transport: int = 0
+    push_destination: bytes = b""
     #: Clock set by a client: (true time of the set, correction then applied).
     adjustment: tuple[_dt.datetime, _dt.timedelta] | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import subprocess
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import trio
 
-from dlmskit.apdu import CosemAttributeDescriptor
+from dlmskit.apdu import CosemAttributeDescriptor, DataNotification, decode_apdu
 from dlmskit.association import (
     NEED_DATA,
     AssociationAccepted,
@@ -26,9 +27,18 @@ from dlmskit.association import (
     GetCompleted,
 )
 from dlmskit.axdr import DateTime, DeviationSign, OctetString
+from dlmskit.security import SecurityContext
 from obis import ObisCode
-from simulators import CSV_COLUMNS, FaultPlan, FleetLayout, meter_truth
-from transports import HdlcAddress, open_tcp_hdlc, open_tcp_wrapper, open_udp_endpoint
+from simulators import CSV_COLUMNS, DEFAULT_AK, DEFAULT_EK, FaultPlan, FleetLayout, meter_truth
+from transports import (
+    HdlcAddress,
+    Wpdu,
+    WrapperStreamTransport,
+    open_tcp_hdlc,
+    open_tcp_wrapper,
+    open_udp_endpoint,
+    serve_tcp_wrapper,
+)
 
 CLI = str(Path(sys.executable).with_name("dlmskit-sim"))
 CLOCK = CosemAttributeDescriptor(class_id=8, instance_id=ObisCode(0, 0, 1, 0, 0), attribute_id=2)
@@ -153,3 +163,33 @@ async def test_serve_one_meter(framing: str) -> None:
             async with open_udp_endpoint("127.0.0.1", 0) as endpoint:
                 when = await _read_clock(endpoint.peer("127.0.0.1", port))
     assert when == dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+
+
+async def test_serve_pushes_to_a_head_end() -> None:
+    received: list[Wpdu] = []
+    got = trio.Event()
+
+    async def handler(transport: WrapperStreamTransport) -> None:
+        received.append(await transport.receive_wpdu())
+        got.set()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(serve_tcp_wrapper, handler, host="127.0.0.1", port=0)
+        )
+        hes_port = listeners[0].socket.getsockname()[1]
+        push = ["--push-to", f"127.0.0.1:{hes_port}", "--push-period", "0.2", "--push-window", "0"]
+        async with _serving(*push):
+            with trio.fail_after(20):
+                await got.wait()
+        nursery.cancel_scope.cancel()
+    hes = SecurityContext(
+        system_title=bytes.fromhex("4845530000000002"),
+        global_unicast_key=DEFAULT_EK,
+        authentication_key=DEFAULT_AK,
+    )
+    note = decode_apdu(hes.unprotect(received[0].apdu))
+    assert isinstance(note, DataNotification)
+    assert note.date_time is not None
+    pushed = note.date_time.to_datetime(sign=DeviationSign.UTC_TO_LOCAL)
+    assert pushed == dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))

@@ -1,0 +1,220 @@
+"""Pushes: data-notifications from simulated meters to a head-end (IS 15959-2 push setups).
+
+Each meter pushes, per push setup, a data-notification whose body is the structure of
+the push object list values, protected with the Push association's keys (general-glo-
+ciphering, authenticated and encrypted, the meter's system title). The periodic
+instantaneous push (0.0.25.9.0.255) and a block load push (the last completed block
+load row; ``BLOCK_LOAD_PUSH``, a simulator push setup) go out every period after a
+per-meter random delay within the randomisation interval; a failed delivery is retried
+``retries`` times ``repetition_delay`` apart. Alert pushes (0.4.25.9.0.255) carry the
+ESW when an event whose ESWF bit is set happened since the previous round.
+
+One scheduler serves a whole fleet: a heap of due times, not a task per meter.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import heapq
+import random
+from collections.abc import Sequence
+
+import attrs
+import trio
+
+from dlmskit.apdu import DataNotification, LongInvokeIdAndPriority
+from dlmskit.axdr import Data, DateTime, Structure
+from dlmskit.cosem import (
+    IS15959_ALERT_PUSH,
+    PushSetupDefinition,
+    esw_bits,
+    esw_from_bits,
+)
+from dlmskit.errors import TransportError
+from dlmskit.security import CipheringForm, SecurityContext
+from obis import ObisCode
+from simulators._fleet import Fleet
+from simulators._load import INTERVAL, interval_index, mix
+from simulators._meter import SimulatedMeter
+from simulators._objects import BLOCK_LOAD_PUSH, block_load_push_setup
+from transports import encode_wpdu, open_tcp_wrapper
+
+__all__ = [
+    "BLOCK_LOAD_PUSH",
+    "INSTANTANEOUS_PUSH",
+    "PushConfig",
+    "PushStats",
+    "notification",
+    "run_pushes",
+]
+
+INSTANTANEOUS_PUSH = ObisCode(0, 0, 25, 9, 0)
+_BLOCK_LOAD = ObisCode(1, 0, 99, 1, 0)
+#: ESW bits for power failure (last gasp) and restoration (first breath).
+_LAST_GASP, _FIRST_BREATH = 85, 86
+#: Push client SAP (IS 15959-2 push association) and the meter's logical device.
+PUSH_SAP, METER_SAP = 0x40, 0x01
+
+
+@attrs.frozen(kw_only=True)
+class PushConfig:
+    """Where and how often the meters push (push setup attributes 3, 5, 6, 7)."""
+
+    host: str
+    port: int = 4059
+    transport: str = attrs.field(default="tcp", validator=attrs.validators.in_(("tcp", "udp")))
+    period: float = float(INTERVAL)
+    randomisation: float = 60.0
+    retries: int = 3
+    repetition_delay: float = 5.0
+    setups: tuple[ObisCode, ...] = (INSTANTANEOUS_PUSH, BLOCK_LOAD_PUSH)
+    alerts: bool = True
+    concurrency: int = 256
+
+
+@attrs.define
+class PushStats:
+    """What the push scheduler did."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    alerts: int = 0
+
+
+def _setup(meter: SimulatedMeter, logical_name: ObisCode) -> PushSetupDefinition:
+    if logical_name == BLOCK_LOAD_PUSH:
+        return block_load_push_setup(meter.profile)
+    found = meter.profile.push_setup(logical_name)
+    if found is None:
+        raise ValueError(f"no push setup {logical_name}")
+    return found
+
+
+def notification(
+    meter: SimulatedMeter,
+    logical_name: ObisCode,
+    context: SecurityContext | None = None,
+    *,
+    invoke_id: int = 0,
+) -> bytes:
+    """The protected data-notification of one push setup of ``meter``, now."""
+    setup = _setup(meter, logical_name)
+    state = meter.state
+    now = state.now()
+    catalogue = meter.objects.catalogue
+    index = interval_index(now)
+    values: list[Data] = []
+    if logical_name == BLOCK_LOAD_PUSH:
+        profile = meter.profile.profile(_BLOCK_LOAD)
+        assert profile is not None
+        rows = catalogue.rows(profile, state, None)
+        last = rows[-1] if rows else Structure(())
+        head = setup.push_object_list[:2]
+        values = [catalogue.cell(c)(state, now, index) for c in head]
+        values += list(last)
+    else:
+        values = [catalogue.cell(c)(state, now, index) for c in setup.push_object_list]
+    apdu = DataNotification(
+        long_invoke_id_and_priority=LongInvokeIdAndPriority(invoke_id=invoke_id & 0xFFFFFF),
+        date_time=DateTime.from_datetime(
+            state.meter_time(now).astimezone(state.local_zone), sign=state.sign
+        ),
+        notification_body=Structure(values),
+    ).to_bytes()
+    ctx = context if context is not None else meter.push_context()
+    return ctx.protect(apdu, form=CipheringForm.GENERAL_GLO)
+
+
+async def _deliver(config: PushConfig, payload: bytes, stats: PushStats) -> None:
+    for attempt in range(config.retries + 1):
+        if attempt:
+            stats.retried += 1
+            await trio.sleep(config.repetition_delay)
+        try:
+            if config.transport == "tcp":
+                transport = await open_tcp_wrapper(
+                    config.host, config.port, client_wport=METER_SAP, server_wport=PUSH_SAP
+                )
+                try:
+                    await transport.send_apdu(payload)
+                finally:
+                    await transport.aclose()
+            else:
+                sock = trio.socket.socket(trio.socket.AF_INET, trio.socket.SOCK_DGRAM)
+                with sock:
+                    await sock.sendto(
+                        encode_wpdu(METER_SAP, PUSH_SAP, payload), (config.host, config.port)
+                    )
+            stats.sent += 1
+            return
+        except (TransportError, OSError):
+            continue
+    stats.failed += 1
+
+
+def _alert_due(meter: SimulatedMeter, since: _dt.datetime, now: _dt.datetime) -> bytes | None:
+    """The new ESW when a power failure or restoration passed the ESWF since ``since``."""
+    point = meter.state.point
+    first, end = interval_index(since), interval_index(now) + 1
+    bits: set[int] = set()
+    for event in point.events(first, end):
+        if since < event.when <= now and event.log == 2:
+            bits.add(_LAST_GASP if event.code == 101 else _FIRST_BREATH)
+    allowed = esw_bits(meter.state.eswf)
+    bits &= set(allowed)
+    if not bits:
+        return None
+    return esw_from_bits(bits)
+
+
+async def run_pushes(
+    fleet: Fleet,
+    config: PushConfig,
+    *,
+    stats: PushStats | None = None,
+    meters: Sequence[int] | None = None,
+    rounds: int | None = None,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Push from every meter (or ``meters``) each period until cancelled (or ``rounds``
+    periods have passed); silent meters do not push."""
+    counters = stats if stats is not None else PushStats()
+    numbers = list(range(len(fleet))) if meters is None else list(meters)
+    limiter = trio.CapacityLimiter(config.concurrency)
+    start = trio.current_time()
+    due: list[tuple[float, int, int]] = []
+    for number in numbers:
+        jitter = random.Random(mix(fleet.identity(number).seed, 0x9054)).random()
+        heapq.heappush(due, (start + jitter * config.randomisation, 0, number))
+    last_round: dict[int, _dt.datetime] = {}
+    task_status.started()
+
+    async def push_one(number: int, round_number: int) -> None:
+        async with limiter:
+            meter = fleet.meter(number)
+            if meter.silent():
+                return
+            for setup in config.setups:
+                payload = notification(meter, setup, invoke_id=round_number)
+                await _deliver(config, payload, counters)
+            now = meter.state.now()
+            since = last_round.get(number)
+            last_round[number] = now
+            if config.alerts and since is not None:
+                esw = _alert_due(meter, since, now)
+                if esw is not None:
+                    meter.state.esw = esw
+                    counters.alerts += 1
+                    await _deliver(
+                        config, notification(meter, IS15959_ALERT_PUSH.logical_name), counters
+                    )
+
+    async with trio.open_nursery() as nursery:
+        while due:
+            when, round_number, number = heapq.heappop(due)
+            if rounds is not None and round_number >= rounds:
+                continue
+            await trio.sleep_until(when)
+            nursery.start_soon(push_one, number, round_number)
+            heapq.heappush(due, (when + config.period, round_number + 1, number))

@@ -1,0 +1,151 @@
+"""Pushes from simulated meters: ciphered data-notifications over TCP and UDP, retries,
+alerts filtered by the ESWF, all checked against the ground truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import trio
+
+from dlmskit.apdu import DataNotification, decode_apdu
+from dlmskit.axdr import BitString, DateTime, DeviationSign, Structure
+from dlmskit.cosem import esw_bits
+from dlmskit.security import SecurityContext
+from obis import ObisCode
+from simulators import DEFAULT_AK, DEFAULT_EK, REGISTERS, FaultPlan, Fleet, FleetLayout, meter_truth
+from simulators._push import BLOCK_LOAD_PUSH, INSTANTANEOUS_PUSH, PushConfig, PushStats, run_pushes
+from transports import Wpdu, WrapperStreamTransport, open_udp_endpoint, serve_tcp_wrapper
+
+NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
+
+
+def _open(payload: bytes) -> DataNotification:
+    hes = SecurityContext(
+        system_title=bytes.fromhex("4845530000000001"),
+        global_unicast_key=DEFAULT_EK,
+        authentication_key=DEFAULT_AK,
+    )
+    apdu = decode_apdu(hes.unprotect(payload))
+    assert isinstance(apdu, DataNotification)
+    return apdu
+
+
+async def _receive_pushes(
+    fleet: Fleet, config_for: functools.partial[PushConfig], rounds: int, expected: int
+) -> tuple[list[Wpdu], PushStats]:
+    received: list[Wpdu] = []
+    done = trio.Event()
+
+    async def handler(transport: WrapperStreamTransport) -> None:
+        received.append(await transport.receive_wpdu())
+        if len(received) >= expected:
+            done.set()
+
+    stats = PushStats()
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(serve_tcp_wrapper, handler, host="127.0.0.1", port=0)
+        )
+        port = listeners[0].socket.getsockname()[1]
+        config = config_for(port=port)
+        with trio.fail_after(10):
+            await run_pushes(fleet, config, stats=stats, rounds=rounds)
+            await done.wait()
+        nursery.cancel_scope.cancel()
+    return received, stats
+
+
+async def test_periodic_pushes_are_ciphered_and_equal_the_truth() -> None:
+    fleet = Fleet(FleetLayout(seed=4, meters=3), clock=lambda: NOW, sign=DeviationSign.BLUE_BOOK)
+    config = functools.partial(
+        PushConfig, host="127.0.0.1", period=0.2, randomisation=0.05, alerts=False
+    )
+    received, stats = await _receive_pushes(fleet, config, rounds=2, expected=12)
+    assert stats.sent == 12 and stats.failed == 0
+    by_meter: dict[str, list[DataNotification]] = {}
+    for wpdu in received:
+        assert (wpdu.source, wpdu.destination) == (1, 0x40)
+        assert wpdu.apdu[0] == 0xDB  # general-glo-ciphering
+        note = _open(wpdu.apdu)
+        body = note.notification_body
+        assert isinstance(body, Structure) and isinstance(body[0], bytes)
+        by_meter.setdefault(bytes(body[0]).decode(), []).append(note)
+    assert len(by_meter) == 3
+    for number in range(3):
+        ident = fleet.identity(number)
+        notes = by_meter[ident.name]
+        assert len(notes) == 4
+        truth = {
+            (row.obis, row.start): row
+            for row in meter_truth(ident, fleet.plan, NOW - dt.timedelta(hours=1), NOW)
+        }
+        for note in notes:
+            body = note.notification_body
+            assert isinstance(body, Structure)
+            assert note.date_time is not None
+            assert note.date_time.to_datetime(sign=DeviationSign.BLUE_BOOK) == NOW
+            push_ln = ObisCode.from_bytes(bytes(body[1]))  # type: ignore[arg-type]
+            assert push_ln in (INSTANTANEOUS_PUSH, BLOCK_LOAD_PUSH)
+            stamp = DateTime.from_bytes(bytes(body[2]))  # type: ignore[arg-type]
+            when = stamp.to_datetime(sign=DeviationSign.BLUE_BOOK).astimezone(dt.UTC)
+            if push_ln == INSTANTANEOUS_PUSH:
+                assert when == NOW
+                continue
+            assert when == NOW - dt.timedelta(minutes=15)  # the last completed block
+            profile = fleet.meter(number).profile.profile(ObisCode(1, 0, 99, 1, 0))
+            assert profile is not None
+            for column, raw in zip(profile.capture_objects[1:], body[3:], strict=True):
+                expected = truth[(column.logical_name, when)].value
+                assert isinstance(raw, int)
+                assert REGISTERS[column.logical_name].scaled(raw) == expected
+
+
+async def test_unreachable_destination_is_retried_then_given_up() -> None:
+    fleet = Fleet(FleetLayout(seed=4, meters=2), clock=lambda: NOW)
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing listens there any more
+    config = PushConfig(
+        host="127.0.0.1", port=port, period=10, randomisation=0.0, retries=2,
+        repetition_delay=0.01, setups=(INSTANTANEOUS_PUSH,), alerts=False,
+    )  # fmt: skip
+    stats = PushStats()
+    with trio.fail_after(10):
+        await run_pushes(fleet, config, stats=stats, rounds=1)
+    assert (stats.sent, stats.failed, stats.retried) == (0, 2, 4)
+
+
+async def test_udp_push_and_alert_after_a_power_failure() -> None:
+    plan = FaultPlan.from_mapping(
+        {"seed": 2, "interval": [{"kind": "missing", "meters": 1.0, "per_day": 1.0, "length": 2}]}
+    )
+    now = [NOW]
+    fleet = Fleet(FleetLayout(seed=4, meters=1), plan=plan, clock=lambda: now[0])
+    async with open_udp_endpoint("127.0.0.1", 0) as hes:
+        _, port = hes.sockname
+        config = PushConfig(
+            host="127.0.0.1", port=port, transport="udp", period=0.2, randomisation=0.0,
+            setups=(INSTANTANEOUS_PUSH,),
+        )  # fmt: skip
+        stats = PushStats()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(functools.partial(run_pushes, fleet, config, stats=stats, rounds=2))
+            with trio.fail_after(10):
+                # each push is a new datagram from a new port: a new peer for the HES
+                first = _open(await (await hes.accept()).receive_apdu())
+                now[0] = NOW + dt.timedelta(days=1)  # a day with a power failure passes
+                second = _open(await (await hes.accept()).receive_apdu())
+                alert = _open(await (await hes.accept()).receive_apdu())
+    assert stats.alerts == 1
+    for note in (first, second):
+        body = note.notification_body
+        assert isinstance(body, Structure)
+        assert ObisCode.from_bytes(bytes(body[1])) == INSTANTANEOUS_PUSH  # type: ignore[arg-type]
+    body = alert.notification_body
+    assert isinstance(body, Structure)
+    assert ObisCode.from_bytes(bytes(body[1])) == ObisCode(0, 4, 25, 9, 0)  # type: ignore[arg-type]
+    esw = body[3]
+    assert isinstance(esw, BitString)
+    assert esw_bits(bytes(esw.value)) == {85, 86}  # last gasp and first breath
