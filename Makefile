@@ -23,8 +23,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# `make bench BENCH=--quick` for a smoke run; `make bench BENCH="axdr security"` for some
 bench: $(STAMP)
-	$(PY) bench/run.py
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
