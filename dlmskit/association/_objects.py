@@ -131,12 +131,10 @@ class ObjectTree(Protocol):
 #: A stored value, or a function computing it from the request (e.g. a profile buffer
 #: that honours selective access).
 AttributeValue: TypeAlias = (
-    "Data | Callable[[RequestContext, SelectiveAccess | None], Data | DataAccessResult]"
+    Data | Callable[[RequestContext, SelectiveAccess | None], Data | DataAccessResult]
 )
 #: A method implementation: parameters in, (result, return parameters) out.
-MethodHandler: TypeAlias = Callable[
-    [RequestContext, "Data | None"], tuple[ActionResult, "Data | None"]
-]
+MethodHandler: TypeAlias = Callable[[RequestContext, Data | None], tuple[ActionResult, Data | None]]
 
 _AttrKey: TypeAlias = tuple[int, ObisCode, int]
 
