@@ -15,6 +15,7 @@ from dlmskit.axdr import (
     Data,
     DateTime,
     DeviationSign,
+    DoubleLong,
     DoubleLongUnsigned,
     Integer,
     LongUnsigned,
@@ -314,8 +315,6 @@ def test_computed_buffer_cannot_be_captured_or_reset() -> None:
     )
     assert profile.invoke(local_context(), 2, Integer(0)) == (ActionResult.OTHER_REASON, None)
     assert profile.invoke(local_context(), 1, Integer(0)) == (ActionResult.OTHER_REASON, None)
-    with pytest.raises(ValueError, match="not implemented"):
-        ProfileGeneric("1.0.99.1.0.255", capture_objects=COLUMNS, sort_method=SortMethod.LARGEST)
 
 
 def test_range_bounds_without_deviation_are_meter_local_time() -> None:
@@ -399,3 +398,64 @@ def test_present_hint_reads_like_the_gappy_buffer_and_computes_only_what_is_read
     start = now - dt.timedelta(minutes=15 * (first % 50))
     window = by_time_range(start, start + dt.timedelta(hours=3), sign=SIGN)
     assert get(a, window) == get(b, window)
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.integers(-50, 50), max_size=12),
+    st.integers(0, 5),
+    st.sampled_from(
+        [
+            SortMethod.LARGEST,
+            SortMethod.SMALLEST,
+            SortMethod.NEAREST_TO_ZERO,
+            SortMethod.FARTHEST_FROM_ZERO,
+        ]
+    ),
+)
+def test_sorted_profiles_keep_the_best_entries_first(
+    values: list[int], depth: int, method: SortMethod
+) -> None:
+    demand = CaptureObject.of(1, "1.0.1.6.0.255", 2)
+    value = DataObject("1.0.1.6.0.255", DoubleLong(0))
+    profile = ProfileGeneric(
+        "1.0.98.1.0.255",
+        capture_objects=(CaptureObject.of(1, "0.0.96.2.0.255", 2), demand),
+        sort_method=method,
+        sort_object=demand,
+        profile_entries=depth,
+    )
+    sequence = DataObject("0.0.96.2.0.255", Unsigned(0))
+    CosemObjectTree([value, sequence, profile])
+    for n, v in enumerate(values):
+        value[2] = DoubleLong(v)
+        sequence[2] = Unsigned(n)
+        profile.capture()
+
+    def rank(v: int) -> int:
+        return {
+            SortMethod.LARGEST: -v,
+            SortMethod.SMALLEST: v,
+            SortMethod.NEAREST_TO_ZERO: abs(v),
+            SortMethod.FARTHEST_FROM_ZERO: -abs(v),
+        }[method]
+
+    # all captures ranked (ties: the older first), then the buffer's depth
+    expected = sorted(enumerate(values), key=lambda item: (rank(item[1]), item[0]))
+    if depth:
+        expected = expected[:depth]
+    assert get(profile) == Array(Structure((Unsigned(n), DoubleLong(v))) for n, v in expected)
+    assert profile[6] == demand.to_data()
+
+
+def test_sorting_needs_a_captured_sort_object_and_a_stored_buffer() -> None:
+    with pytest.raises(ValueError, match="sort_object"):
+        ProfileGeneric("1.0.98.1.0.255", capture_objects=COLUMNS, sort_method=SortMethod.LARGEST)
+    with pytest.raises(ValueError, match="stored"):
+        ProfileGeneric(
+            "1.0.98.1.0.255",
+            capture_objects=COLUMNS,
+            sort_method=SortMethod.LARGEST,
+            sort_object=ENERGY,
+            buffer=_computed(BASE, 4, frozenset()),
+        )

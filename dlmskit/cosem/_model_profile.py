@@ -12,8 +12,9 @@ selective access exactly as the Blue Book describes it:
   = the last one) and columns ``from_selected_value..to_selected_value`` (1-based, 0 =
   the last column).
 
-Entry 1 is the oldest entry with sort_method FIFO and the newest with LIFO; the other
-sort methods are not implemented.
+Entry 1 is the oldest entry with sort_method FIFO and the newest with LIFO; with the
+sorting methods (largest, smallest, nearest to / farthest from zero) entry 1 is the best
+by the sort_object's value, and a full buffer drops its worst entry (ties keep the older).
 """
 
 from __future__ import annotations
@@ -92,6 +93,15 @@ class StoredBuffer:
 
     def clear(self) -> None:
         self._rows.clear()
+
+    def replace(self, rows: Iterable[Row]) -> None:
+        """Hold exactly ``rows`` (the oldest dropped beyond the depth)."""
+        self._rows.clear()
+        self._rows.extend(rows)
+
+    @property
+    def depth(self) -> int:
+        return self._rows.maxlen or 0
 
     def entries_in_use(self) -> int:
         return len(self._rows)
@@ -411,15 +421,21 @@ class ProfileGeneric(CosemObject):
         capture_period: int = 0,
         profile_entries: int = 0,
         sort_method: SortMethod = SortMethod.FIFO,
+        sort_object: CaptureObject | None = None,
         buffer: ProfileBuffer | None = None,
         capture_on_read: bool = False,
         sign: DeviationSign = DeviationSign.BLUE_BOOK,
         tz: _dt.tzinfo = _dt.UTC,
     ) -> None:
         super().__init__(logical_name, class_id=7, version=1)
-        if sort_method not in (SortMethod.FIFO, SortMethod.LIFO):
-            raise ValueError(f"sort method {sort_method.name} is not implemented")
         self.columns: tuple[CaptureObject, ...] = tuple(capture_objects)
+        self.sort_column: int | None = None
+        if sort_method not in (SortMethod.FIFO, SortMethod.LIFO):
+            if sort_object is None or sort_object not in self.columns:
+                raise ValueError(f"sort method {sort_method.name} needs a captured sort_object")
+            if buffer is not None and not isinstance(buffer, StoredBuffer):
+                raise ValueError("only a stored buffer can be kept sorted")
+            self.sort_column = self.columns.index(sort_object)
         self.buffer: ProfileBuffer = buffer if buffer is not None else StoredBuffer(profile_entries)
         self.sort_method = sort_method
         self.capture_on_read = capture_on_read
@@ -429,7 +445,7 @@ class ProfileGeneric(CosemObject):
         self[3] = capture_objects_value(self.columns)
         self[4] = DoubleLongUnsigned(capture_period)
         self[5] = Enum(sort_method)
-        self[6] = _NO_SORT_OBJECT
+        self[6] = _NO_SORT_OBJECT if sort_object is None else sort_object.to_data()
         self.bind(7, lambda ctx, sa: DoubleLongUnsigned(self.buffer.entries_in_use()))
         self[8] = DoubleLongUnsigned(profile_entries)
         self.implement(1, self._reset)
@@ -457,8 +473,34 @@ class ProfileGeneric(CosemObject):
         if not isinstance(self.buffer, StoredBuffer):
             raise method_failed(ActionResult.OTHER_REASON, "the buffer is computed")
         row = tuple(self.resolve(column) for column in self.columns)
-        self.buffer.append(row)
+        if self.sort_column is None:
+            self.buffer.append(row)
+        else:
+            self.buffer.replace(self._ranked([*self.buffer.rows(), row], self.buffer.depth))
         return row
+
+    def _ranked(self, rows: list[Row], depth: int) -> list[Row]:
+        """Rows in the order of the sort method, best first, the worst beyond ``depth`` cut."""
+        index = self.sort_column
+        assert index is not None
+        method = self.sort_method
+        keyed: list[tuple[object, Row]] = []
+        rest: list[Row] = []
+        for row in rows:
+            value = _key(row[index], self.sign, self.tz) if index < len(row) else None
+            if value is None or (
+                isinstance(value, _dt.datetime)
+                and method in (SortMethod.NEAREST_TO_ZERO, SortMethod.FARTHEST_FROM_ZERO)
+            ):
+                rest.append(row)
+            elif method in (SortMethod.NEAREST_TO_ZERO, SortMethod.FARTHEST_FROM_ZERO):
+                keyed.append((abs(value), row))  # type: ignore[arg-type]
+            else:
+                keyed.append((value, row))
+        descending = method in (SortMethod.LARGEST, SortMethod.FARTHEST_FROM_ZERO)
+        keyed.sort(key=lambda item: item[0], reverse=descending)  # type: ignore[arg-type, return-value]
+        ranked = [row for _, row in keyed] + rest
+        return ranked[:depth] if depth else ranked
 
     def reset(self) -> None:
         """Empty a stored buffer (method 1)."""
