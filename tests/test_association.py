@@ -30,6 +30,7 @@ from dlmskit.apdu import (
 )
 from dlmskit.association import (
     ActionCompleted,
+    ActionWithListCompleted,
     AssociationAccepted,
     AssociationPolicy,
     AssociationRejected,
@@ -367,6 +368,26 @@ def test_action_with_and_without_parameters() -> None:
     p.pump()
     event = p.one_event()
     assert isinstance(event, ActionCompleted) and event.result is ActionResult.OBJECT_UNDEFINED
+
+
+def test_action_with_list() -> None:
+    p = associated()
+    missing = CosemMethodDescriptor(
+        class_id=9, instance_id=ObisCode(0, 0, 10, 0, 0, 255), method_id=1
+    )
+    p.client.action_with_list([(RESET, None), (ECHO, Unsigned(5)), (missing, None)])
+    p.pump()
+    assert p.wire[-2][1][:2] == b"\xc3\x03" and p.wire[-1][1][:2] == b"\xc7\x03"
+    assert p.one_event() == ActionWithListCompleted(
+        invoke_id=1,
+        results=(
+            (ActionResult.SUCCESS, None),
+            (ActionResult.SUCCESS, Unsigned(5)),
+            (ActionResult.OBJECT_UNDEFINED, None),
+        ),
+    )
+    with pytest.raises(LocalProtocolError, match="at least one method"):
+        p.client.action_with_list([])
 
 
 def test_release() -> None:

@@ -13,6 +13,7 @@ from dlmskit.association._client import ClientAssociation
 from dlmskit.association._events import (
     NEED_DATA,
     ActionCompleted,
+    ActionWithListCompleted,
     AssociationAccepted,
     AssociationRejected,
     AuthenticationFailed,
@@ -55,6 +56,7 @@ __all__ = [
     "DEFAULT_CONFORMANCE",
     "NEED_DATA",
     "ActionCompleted",
+    "ActionWithListCompleted",
     "AssociationAccepted",
     "AssociationPolicy",
     "AssociationRejected",

@@ -14,9 +14,11 @@ from dlmskit.apdu import (
     ABSENT,
     RLRE,
     ActionRequestNextPblock,
+    ActionRequestWithList,
     ActionRequestWithPblock,
     ActionResponseNextPblock,
     ActionResponseNormal,
+    ActionResponseWithList,
     ActionResponseWithPblock,
     ActionResult,
     ApplicationContextName,
@@ -53,6 +55,7 @@ from dlmskit.association._endpoint import (
 )
 from dlmskit.association._events import (
     ActionCompleted,
+    ActionWithListCompleted,
     AuthenticationFailed,
     ConfirmedServiceErrorReceived,
     ExceptionReceived,
@@ -199,6 +202,26 @@ class ClientAssociation(ClientAcse):
         iip = self._next_iip()
         return self._start_action(RequestKind.ACTION, iip, descriptor, parameters)
 
+    def action_with_list(self, items: Sequence[tuple[CosemMethodDescriptor, Data]]) -> int:
+        """Queue ACTION-Request-With-List (needs multiple-references); one Data per method,
+        null-data (``None``) for a method without parameters."""
+        self._ready(Conformance.ACTION, "ACTION")
+        self._require(Conformance.MULTIPLE_REFERENCES, "ACTION-Request-With-List")
+        if not items:
+            raise LocalProtocolError("ACTION-Request-With-List needs at least one method")
+        iip = self._next_iip()
+        apdu = ActionRequestWithList(
+            invoke_id_and_priority=iip,
+            method_descriptors=tuple(descriptor for descriptor, _ in items),
+            parameters=tuple(value for _, value in items),
+        ).to_bytes()
+        if not (self._use_gbt or self._fits(len(apdu))):
+            raise LocalProtocolError("ACTION-Request-With-List longer than the server's PDU size")
+        request = PendingRequest(
+            kind=RequestKind.ACTION_WITH_LIST, invoke_id=iip.invoke_id, count=len(items)
+        )
+        return self._start(request, apdu)
+
     def request_retransmission(self) -> bool:
         """The caller's timer for a GBT transfer expired: re-ask for the missing blocks.
 
@@ -272,6 +295,21 @@ class ClientAssociation(ClientAcse):
             apdu, ActionResponseNormal | ActionResponseWithPblock | ActionResponseNextPblock
         ):
             self._on_action(apdu, self._match(apdu.invoke_id_and_priority))
+        elif isinstance(apdu, ActionResponseWithList):
+            request = self._match(apdu.invoke_id_and_priority)
+            if request.kind is not RequestKind.ACTION_WITH_LIST or (
+                len(apdu.responses) != request.count
+            ):
+                raise RemoteProtocolError("ACTION-Response-With-List does not match the request")
+            results = tuple(
+                (r.result, None if r.return_parameters is ABSENT else r.return_parameters)
+                for r in apdu.responses
+            )
+            self._request = None
+            self._reset_transfer()
+            self._events.append(
+                ActionWithListCompleted(invoke_id=request.invoke_id, results=results)
+            )
         else:
             raise RemoteProtocolError(f"unexpected {type(apdu).__name__} from the server")
 

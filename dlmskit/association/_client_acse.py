@@ -70,6 +70,7 @@ class RequestKind(enum.Enum):
     SET = "SET-Response"
     SET_WITH_LIST = "SET-Response-With-List"
     ACTION = "ACTION-Response"
+    ACTION_WITH_LIST = "ACTION-Response-With-List"
     HLS = "ACTION-Response to reply_to_HLS_authentication (HLS pass 4)"
 
 

@@ -27,6 +27,7 @@ from dlmskit.axdr import Data
 __all__ = [
     "NEED_DATA",
     "ActionCompleted",
+    "ActionWithListCompleted",
     "AssociationAccepted",
     "AssociationRejected",
     "AuthenticationFailed",
@@ -115,6 +116,14 @@ class ActionCompleted:
 
 
 @attrs.frozen(kw_only=True)
+class ActionWithListCompleted:
+    """An ACTION-Request-With-List finished: (result, return data) per method, in order."""
+
+    invoke_id: int
+    results: tuple[tuple[ActionResult, Data | DataAccessResult | None], ...]
+
+
+@attrs.frozen(kw_only=True)
 class Released:
     """The association was released (RLRQ/RLRE exchanged)."""
 
@@ -149,6 +158,7 @@ Event: TypeAlias = (
     | GetCompleted
     | SetCompleted
     | ActionCompleted
+    | ActionWithListCompleted
     | Released
     | NotificationReceived
     | ExceptionReceived

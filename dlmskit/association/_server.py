@@ -18,9 +18,12 @@ from dlmskit.apdu import (
     ActionRequestNextPblock,
     ActionRequestNormal,
     ActionRequestWithFirstPblock,
+    ActionRequestWithList,
     ActionRequestWithPblock,
     ActionResponseNextPblock,
     ActionResponseNormal,
+    ActionResponseWithList,
+    ActionResponseWithOptionalData,
     ActionResponseWithPblock,
     ActionResult,
     Conformance,
@@ -221,6 +224,8 @@ class ServerAssociation(ServerAcse):
             | ActionRequestNextPblock,
         ):
             self._on_action(apdu)
+        elif isinstance(apdu, ActionRequestWithList):
+            self._on_action_with_list(apdu)
         else:
             raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
 
@@ -499,6 +504,27 @@ class ServerAssociation(ServerAcse):
             )
             return
         self._answer_action(iip, upload.descriptor, parameters)
+
+    def _on_action_with_list(self, apdu: ActionRequestWithList) -> None:
+        self._require(Conformance.ACTION)
+        self._require(Conformance.MULTIPLE_REFERENCES)
+        self._upload = self._download = None
+        if len(apdu.parameters) != len(apdu.method_descriptors):
+            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OTHER_REASON)
+        responses = []
+        for descriptor, parameters in zip(apdu.method_descriptors, apdu.parameters, strict=True):
+            result, data = self._invoke(descriptor, parameters)
+            responses.append(
+                ActionResponseWithOptionalData(
+                    result=result, return_parameters=ABSENT if data is None else data
+                )
+            )
+        response = ActionResponseWithList(
+            invoke_id_and_priority=apdu.invoke_id_and_priority, responses=responses
+        ).to_bytes()
+        if not (self._via_gbt or self._fits(len(response))):
+            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.PDU_TOO_LONG)
+        self._respond(response)
 
     def _answer_action(
         self, iip: InvokeIdAndPriority, descriptor: CosemMethodDescriptor, parameters: Data | None
