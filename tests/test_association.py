@@ -591,3 +591,37 @@ def test_one_request_at_a_time() -> None:
         p.client.get(ENERGY)
     with pytest.raises(LocalProtocolError):
         p.client.release()
+
+
+@pytest.mark.parametrize("window", [1, 4])
+@pytest.mark.parametrize("lose", [2, 4])
+def test_gbt_request_blocks_lost_on_the_way_to_the_server(window: int, lose: int) -> None:
+    p = associated(
+        settings=ClientSettings(
+            max_receive_pdu_size=64,
+            conformance=WITH_GBT,
+            use_general_block_transfer=True,
+            gbt_window=window,
+        ),
+        policy=AssociationPolicy(max_receive_pdu_size=64, conformance=WITH_GBT, gbt_window=window),
+    )
+    dropped: list[bytes] = []
+
+    def loss(direction: str, apdu: bytes) -> bool:
+        if direction != "c2s" or dropped or int.from_bytes(apdu[2:4], "big") != lose:
+            return False
+        dropped.append(apdu)
+        return True
+
+    p.client.set(ENERGY, BIG)
+    p.pump(loss)
+    events = p.client_events()
+    if not events:
+        # the lost block ended a window: nobody acknowledges, the caller's timer fires
+        assert window == 1 or lose % window == 0
+        assert p.client.request_retransmission()
+        p.pump(loss)
+        events = p.client_events()
+    assert dropped
+    assert events == [SetCompleted(invoke_id=1, results=(DataAccessResult.SUCCESS,))]
+    assert p.objects.values[_key(ENERGY)] == BIG
