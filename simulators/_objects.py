@@ -11,7 +11,7 @@ writes the clock, ESWF and load limit and switches the relay.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Final, TypeAlias
 
 from dlmskit.apdu import (
@@ -51,14 +51,17 @@ from dlmskit.cosem import (
 )
 from dlmskit.errors import DlmsError
 from obis import ObisCode
+from simulators._image import IMAGE_TRANSFER, image_attributes, image_methods
 from simulators._load import INTERVAL, interval_index
 from simulators._registers import (
+    BLOCK_REGISTERS,
     REGISTERS,
     block_values,
     daily_values,
     instantaneous_values,
     maximum_demand,
 )
+from simulators._selective import entries, range_window, selected_columns
 from simulators._state import MeterState
 
 __all__ = ["BLOCK_LOAD_PUSH", "MeterObjects", "block_load_push_setup"]
@@ -239,6 +242,8 @@ class _Catalogue:
         self.writable[(71, _LIMITER)] = {3: _set_load_limit}
         for setup in (*self.profile.push_setups, block_load_push_setup(self.profile)):
             self._build_push_setup(setup)
+        self._add(18, IMAGE_TRANSFER, image_attributes())
+        self.methods[(18, IMAGE_TRANSFER)] = image_methods()
 
     def _build_push_setup(self, setup: PushSetupDefinition) -> None:
         objects = Array(c.to_data() for c in setup.push_object_list)
@@ -263,7 +268,7 @@ class _Catalogue:
             8,
             CLOCK,
             {
-                2: lambda s, a: _date_time(s, s.now()),
+                2: lambda s, a: _date_time(s, s.meter_time()),
                 3: lambda s, a: Long(s.deviation),
                 4: lambda s, a: Unsigned(0),
                 5: lambda s, a: OctetString(DateTime().to_bytes()),
@@ -364,8 +369,8 @@ class _Catalogue:
     ) -> list[Structure]:
         """The buffer of a profile, filtered by selective access."""
         columns = definition.capture_objects
-        selected = _selected_columns(columns, access)
-        window = _range(state, access)
+        selected = selected_columns(columns, access)
+        window = range_window(state, access)
         kind = definition.kind
         rows: list[Structure] = []
         if kind is ProfileKind.BLOCK_LOAD:
@@ -375,10 +380,11 @@ class _Catalogue:
         elif kind in (ProfileKind.INSTANTANEOUS, ProfileKind.SCALER, ProfileKind.NAME_PLATE):
             now = state.now()
             index = interval_index(now)
-            rows = [Structure(self.cell(c)(state, now, index) for c in columns)]
+            clock = state.meter_time(now)
+            rows = [Structure(self.cell(c)(state, clock, index) for c in columns)]
         elif kind is ProfileKind.EVENT:
             rows = self._event_rows(state, definition, window)
-        rows = _entries(rows, access)
+        rows = entries(rows, access)
         if selected is not None:
             rows = [Structure(row[i] for i in selected) for row in rows]
         return rows
@@ -433,15 +439,16 @@ class _Catalogue:
         log = definition.logical_name.e
         end = interval_index(state.now())
         first = max(state.point.model.first_index, end - BLOCK_LOAD_DAYS * 96)
-        events = [e for e in state.point.events(first, end) if e.log == log]
-        events = events[-_depth(definition) :]
+        events = [(e.when, e.code) for e in state.point.events(first, end) if e.log == log]
+        events += [(when, code) for when, number, code in state.logged if number == log]
+        events = sorted(events)[-_depth(definition) :]
         rows = []
-        for event in events:
-            if window is not None and not window[0] <= event.when <= window[1]:
+        for when, code in events:
+            if window is not None and not window[0] <= when <= window[1]:
                 continue
-            cells: list[Data] = [_date_time(state, event.when), LongUnsigned(event.code)]
+            cells: list[Data] = [_date_time(state, when), LongUnsigned(code)]
             for column in definition.capture_objects[2:]:
-                cells.append(self.cell(column)(state, event.when, 0))
+                cells.append(self.cell(column)(state, when, 0))
             rows.append(Structure(cells))
         return rows
 
@@ -565,77 +572,4 @@ def _depth(definition: ProfileDefinition) -> int:
 
 
 def _block_order(phases: int) -> tuple[ObisCode, ...]:
-    from simulators._registers import BLOCK_REGISTERS
-
     return BLOCK_REGISTERS[1 if phases == 1 else 3]
-
-
-def _range(
-    state: MeterState, access: SelectiveAccess | None
-) -> tuple[_dt.datetime, _dt.datetime] | None:
-    """The [from, to] meter-time window of a range descriptor (selector 1), else None."""
-    if access is None or access.selector != 1:
-        return None
-    params = access.parameters
-    if not isinstance(params, Structure) or len(params) < 3:
-        raise ValueError("range descriptor is not a structure")
-    return _when(state, params[1]), _when(state, params[2])
-
-
-def _when(state: MeterState, value: Data) -> _dt.datetime:
-    if isinstance(value, DateTime):
-        stamp = value
-    elif isinstance(value, bytes) and len(value) == 12:
-        stamp = DateTime.from_bytes(bytes(value))
-    else:
-        raise ValueError("range bound is not a date-time")
-    if stamp.deviation is None:
-        stamp = DateTime(
-            year=stamp.year,
-            month=stamp.month,
-            day=stamp.day,
-            hour=stamp.hour,
-            minute=stamp.minute,
-            second=stamp.second,
-            hundredths=stamp.hundredths,
-            deviation=state.deviation,
-            clock_status=stamp.clock_status,
-        )
-    return stamp.to_datetime(sign=state.sign).astimezone(_dt.UTC)
-
-
-def _selected_columns(
-    columns: Sequence[CaptureObject], access: SelectiveAccess | None
-) -> list[int] | None:
-    if access is None:
-        return None
-    params = access.parameters
-    if access.selector == 1 and isinstance(params, Structure) and len(params) >= 4:
-        chosen = params[3]
-        if isinstance(chosen, Array) and chosen:
-            wanted = [CaptureObject.from_data(item) for item in chosen]
-            keys = [(c.class_id, c.logical_name, c.attribute_index) for c in columns]
-            return [keys.index((w.class_id, w.logical_name, w.attribute_index)) for w in wanted]
-    if access.selector == 2 and isinstance(params, Structure) and len(params) == 4:
-        low, high = params[2], params[3]
-        if isinstance(low, int) and isinstance(high, int) and low >= 1:
-            stop = len(columns) if high == 0 else min(int(high), len(columns))
-            return list(range(int(low) - 1, stop))
-    return None
-
-
-def _entries(rows: list[Structure], access: SelectiveAccess | None) -> list[Structure]:
-    """Selector 2 (entry descriptor): rows from_entry..to_entry, 1-based, 0 = last."""
-    if access is None or access.selector != 2:
-        if access is not None and access.selector not in (1, 2):
-            raise ValueError(f"access selector {access.selector}")
-        return rows
-    params = access.parameters
-    if not isinstance(params, Structure) or len(params) != 4:
-        raise ValueError("entry descriptor is not a 4-element structure")
-    first, last = params[0], params[1]
-    if not isinstance(first, int) or not isinstance(last, int):
-        raise ValueError("entry descriptor bounds are not integers")
-    start = max(int(first), 1) - 1
-    stop = len(rows) if last == 0 else int(last)
-    return rows[start:stop]

@@ -23,7 +23,7 @@ import attrs
 import trio
 
 from dlmskit.apdu import DataNotification, LongInvokeIdAndPriority
-from dlmskit.axdr import Data, DateTime, Structure
+from dlmskit.axdr import Data, Structure
 from dlmskit.cosem import (
     IS15959_ALERT_PUSH,
     PushSetupDefinition,
@@ -104,6 +104,7 @@ def notification(
     now = state.now()
     catalogue = meter.objects.catalogue
     index = interval_index(now)
+    clock = state.meter_time(now)
     values: list[Data] = []
     if logical_name == BLOCK_LOAD_PUSH:
         profile = meter.profile.profile(_BLOCK_LOAD)
@@ -111,15 +112,13 @@ def notification(
         rows = catalogue.rows(profile, state, None)
         last = rows[-1] if rows else Structure(())
         head = setup.push_object_list[:2]
-        values = [catalogue.cell(c)(state, now, index) for c in head]
+        values = [catalogue.cell(c)(state, clock, index) for c in head]
         values += list(last)
     else:
-        values = [catalogue.cell(c)(state, now, index) for c in setup.push_object_list]
+        values = [catalogue.cell(c)(state, clock, index) for c in setup.push_object_list]
     apdu = DataNotification(
         long_invoke_id_and_priority=LongInvokeIdAndPriority(invoke_id=invoke_id & 0xFFFFFF),
-        date_time=DateTime.from_datetime(
-            state.meter_time(now).astimezone(state.local_zone), sign=state.sign
-        ),
+        date_time=state.date_time(clock),
         notification_body=Structure(values),
     ).to_bytes()
     ctx = context if context is not None else meter.push_context()

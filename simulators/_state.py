@@ -16,6 +16,7 @@ from dlmskit.axdr import ClockStatus, DateTime, DeviationSign
 from dlmskit.cosem import IS15959_DEFAULT_ESWF_SINGLE_PHASE
 from simulators._faults import FaultKind, MeterFaultRule
 from simulators._identity import MeterIdentity
+from simulators._image import ImageTransfer
 from simulators._load import IST, interval_start
 from simulators._measure import MeteringPoint
 
@@ -45,6 +46,10 @@ class MeterState:
     #: Push setup send_destination_and_method: transport (0 TCP, 1 UDP) and "host:port".
     push_transport: int = 0
     push_destination: bytes = b""
+    #: Firmware image transfer, once a client initiated one.
+    image: ImageTransfer | None = None
+    #: Events caused by clients (firmware activation...): (meter time, log, code).
+    logged: list[tuple[_dt.datetime, int, int]] = attrs.Factory(list)
     #: Clock set by a client: (true time of the set, correction then applied).
     adjustment: tuple[_dt.datetime, _dt.timedelta] | None = None
 
@@ -85,6 +90,11 @@ class MeterState:
         """A meter-clock instant as a COSEM date-time in local time."""
         local = meter_utc.astimezone(self.local_zone).replace(microsecond=0)
         return DateTime.from_datetime(local, sign=self.sign, clock_status=ClockStatus.OK)
+
+    def log_event(self, *, log: int, code: int) -> None:
+        """Record an event caused by a client (kept bounded: the last 50)."""
+        self.logged.append((self.meter_time(), log, code))
+        del self.logged[:-50]
 
     def billing_count(self) -> int:
         """Billing resets since the origin (one at each month start)."""

@@ -1,0 +1,261 @@
+"""One simulated meter through the dlmskit client, in memory: access rights per
+association, clock setting, relay, entry selection, and a firmware upgrade."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dlmskit.apdu import (
+    ActionResult,
+    ApplicationContextName,
+    CosemAttributeDescriptor,
+    CosemMethodDescriptor,
+    DataAccessResult,
+    MechanismName,
+    SelectiveAccess,
+)
+from dlmskit.association import (
+    NEED_DATA,
+    ActionCompleted,
+    AssociationAccepted,
+    AssociationRejected,
+    ClientAssociation,
+    ClientSettings,
+    Event,
+    GetCompleted,
+    SetCompleted,
+)
+from dlmskit.axdr import (
+    Data,
+    DateTime,
+    DeviationSign,
+    DoubleLongUnsigned,
+    Integer,
+    LongUnsigned,
+    OctetString,
+    Structure,
+)
+from dlmskit.errors import LocalProtocolError
+from dlmskit.security import HlsSecret, MemoryCounterStore, SecurityContext
+from obis import ObisCode
+from simulators import (
+    DEFAULT_AK,
+    DEFAULT_EK,
+    DEFAULT_HLS_SECRET,
+    DEFAULT_LLS_SECRET,
+    IST,
+    Fleet,
+    FleetLayout,
+    MeterSession,
+)
+from simulators._image import IMAGE_BLOCK_SIZE, build_image
+
+NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
+COUNTERS = MemoryCounterStore()
+
+
+def _attribute(class_id: int, ln: str, index: int) -> CosemAttributeDescriptor:
+    return CosemAttributeDescriptor(
+        class_id=class_id, instance_id=ObisCode.parse(ln), attribute_id=index
+    )
+
+
+def _method(class_id: int, ln: str, index: int) -> CosemMethodDescriptor:
+    return CosemMethodDescriptor(class_id=class_id, instance_id=ObisCode.parse(ln), method_id=index)
+
+
+class Client:
+    """A dlmskit client association wired to one meter session in memory."""
+
+    def __init__(self, session: MeterSession | None, settings: ClientSettings) -> None:
+        assert session is not None
+        self.session = session
+        self.machine = ClientAssociation(settings)
+
+    def run(self) -> Event:
+        while True:
+            out = self.machine.data_to_send()
+            if not out:
+                break
+            for apdu in out:
+                for answer in self.session.handle(apdu):
+                    self.machine.receive_apdu(answer)
+        event = self.machine.next_event()
+        assert event is not NEED_DATA and not isinstance(event, type(NEED_DATA))
+        return event
+
+    def associate(self) -> Event:
+        self.machine.associate()
+        return self.run()
+
+    def get(
+        self, descriptor: CosemAttributeDescriptor, access: SelectiveAccess | None = None
+    ) -> Data | DataAccessResult:
+        self.machine.get(descriptor, access)
+        event = self.run()
+        assert isinstance(event, GetCompleted), event
+        return event.results[0]
+
+    def set(self, descriptor: CosemAttributeDescriptor, value: Data) -> DataAccessResult:
+        self.machine.set(descriptor, value)
+        event = self.run()
+        assert isinstance(event, SetCompleted), event
+        result = event.results[0]
+        assert isinstance(result, DataAccessResult)
+        return result
+
+    def action(
+        self, descriptor: CosemMethodDescriptor, parameters: Data | None = None
+    ) -> ActionResult:
+        self.machine.action(descriptor, parameters)
+        event = self.run()
+        assert isinstance(event, ActionCompleted), event
+        return event.result
+
+
+def _ciphered(mechanism: MechanismName, **kwargs: object) -> ClientSettings:
+    context = SecurityContext(
+        system_title=bytes.fromhex("4D4D4D0000000007"),
+        global_unicast_key=DEFAULT_EK,
+        authentication_key=DEFAULT_AK,
+        counter_store=COUNTERS,
+    )
+    return ClientSettings(
+        application_context=ApplicationContextName.LN_CIPHERED,
+        mechanism=mechanism,
+        security=context,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _fleet() -> Fleet:
+    return Fleet(FleetLayout(seed=21, meters=2), clock=lambda: NOW, sign=DeviationSign.BLUE_BOOK)
+
+
+def _settings_client(fleet: Fleet, sap: int = 0x30) -> Client:
+    client = Client(
+        fleet.meter(0).open_session(sap),
+        _ciphered(MechanismName.HIGH, hls=HlsSecret(secret=DEFAULT_HLS_SECRET)),
+    )
+    assert isinstance(client.associate(), AssociationAccepted)
+    return client
+
+
+def test_access_rights_follow_the_associations() -> None:
+    fleet = _fleet()
+    public = Client(fleet.meter(0).open_session(0x10), ClientSettings())
+    assert isinstance(public.associate(), AssociationAccepted)
+    assert isinstance(public.get(_attribute(8, "0.0.1.0.0.255", 2)), bytes)
+    assert public.get(_attribute(3, "1.0.1.8.0.255", 2)) is DataAccessResult.READ_WRITE_DENIED
+    assert (
+        public.get(_attribute(3, "1.0.1.8.0.255", 1)) == ObisCode.parse("1.0.1.8.0.255").to_bytes()
+    )
+    assert public.get(_attribute(3, "9.9.9.9.9.255", 2)) is DataAccessResult.OBJECT_UNDEFINED
+
+    reader = Client(
+        fleet.meter(0).open_session(0x20), _ciphered(MechanismName.LOW, password=DEFAULT_LLS_SECRET)
+    )
+    assert isinstance(reader.associate(), AssociationAccepted)
+    assert isinstance(reader.get(_attribute(3, "1.0.1.8.0.255", 2)), int)
+    assert fleet.meter(0).open_session(0x40) is None  # push is pre-established, no AARQ
+    wrong = Client(fleet.meter(0).open_session(0x20), _ciphered(MechanismName.LOW, password=b"x"))
+    assert isinstance(wrong.associate(), AssociationRejected)
+
+
+def test_utility_settings_sets_the_clock_and_switches_the_relay() -> None:
+    fleet = _fleet()
+    client = _settings_client(fleet)
+    later = (NOW + dt.timedelta(minutes=7)).astimezone(IST)
+    stamp = DateTime.from_datetime(later, sign=DeviationSign.BLUE_BOOK)
+    assert client.set(_attribute(8, "0.0.1.0.0.255", 2), OctetString(stamp.to_bytes())) is (
+        DataAccessResult.SUCCESS
+    )
+    read = client.get(_attribute(8, "0.0.1.0.0.255", 2))
+    assert isinstance(read, bytes)
+    assert DateTime.from_bytes(read).to_datetime(sign=DeviationSign.BLUE_BOOK) == later
+    assert client.get(_attribute(70, "0.0.96.3.10.255", 2)) is True
+    assert client.action(_method(70, "0.0.96.3.10.255", 1), Integer(0)) is ActionResult.SUCCESS
+    assert client.get(_attribute(70, "0.0.96.3.10.255", 2)) is False
+    assert client.set(_attribute(71, "0.0.17.0.0.255", 3), DoubleLongUnsigned(2500)) is (
+        DataAccessResult.SUCCESS
+    )
+    assert fleet.meter(0).state.load_limit == 2500
+    reader = Client(
+        fleet.meter(0).open_session(0x20), _ciphered(MechanismName.LOW, password=DEFAULT_LLS_SECRET)
+    )
+    reader.associate()
+    with pytest.raises(LocalProtocolError):  # the reader's conformance has no SET
+        reader.set(_attribute(71, "0.0.17.0.0.255", 3), DoubleLongUnsigned(1))
+
+
+def test_entry_descriptor_selects_rows_and_columns() -> None:
+    fleet = _fleet()
+    client = _settings_client(fleet)
+    profile = _attribute(7, "1.0.99.1.0.255", 2)
+    whole = client.get(profile)
+    assert isinstance(whole, tuple) and len(whole) == 45 * 96
+    access = SelectiveAccess(
+        selector=2,
+        parameters=Structure(
+            (DoubleLongUnsigned(3), DoubleLongUnsigned(5), LongUnsigned(1), LongUnsigned(2))
+        ),
+    )
+    some = client.get(profile, access)
+    assert isinstance(some, tuple) and len(some) == 3
+    assert [tuple(row) for row in some] == [tuple(whole[n])[:2] for n in range(2, 5)]  # type: ignore[arg-type]
+    bad = SelectiveAccess(selector=7, parameters=None)
+    assert client.get(profile, bad) is DataAccessResult.OTHER_REASON
+
+
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_firmware_upgrade_is_accepted_verified_and_activated(corrupt: bool) -> None:
+    fleet = _fleet()
+    client = Client(
+        fleet.meter(0).open_session(0x50),
+        _ciphered(MechanismName.HIGH, hls=HlsSecret(secret=DEFAULT_HLS_SECRET)),
+    )
+    assert isinstance(client.associate(), AssociationAccepted)
+    image = bytearray(build_image(bytes(range(256)) * 5))
+    if corrupt:
+        image[100] ^= 1
+    identifier = b"SIM-2.0.0"
+    transfer = "0.0.44.0.0.255"
+    assert client.get(_attribute(18, transfer, 2)) == IMAGE_BLOCK_SIZE
+    initiate = Structure((OctetString(identifier), DoubleLongUnsigned(len(image))))
+    assert client.action(_method(18, transfer, 1), initiate) is ActionResult.SUCCESS
+    for number in range(0, len(image), IMAGE_BLOCK_SIZE):
+        block = Structure(
+            (
+                DoubleLongUnsigned(number // IMAGE_BLOCK_SIZE),
+                OctetString(bytes(image[number : number + IMAGE_BLOCK_SIZE])),
+            )
+        )
+        assert client.action(_method(18, transfer, 2), block) is ActionResult.SUCCESS
+    verified = client.action(_method(18, transfer, 3), Integer(0))
+    version = client.get(_attribute(1, "1.0.0.2.0.255", 2))
+    if corrupt:
+        assert verified is not ActionResult.SUCCESS
+        assert client.get(_attribute(18, transfer, 6)) == 4  # verification failed
+        assert client.action(_method(18, transfer, 4), Integer(0)) is not ActionResult.SUCCESS
+        assert version == b"SIM-1.0.0"
+        return
+    assert verified is ActionResult.SUCCESS
+    assert client.action(_method(18, transfer, 4), Integer(0)) is ActionResult.SUCCESS
+    assert client.get(_attribute(18, transfer, 6)) == 6  # activation successful
+    assert client.get(_attribute(1, "1.0.0.2.0.255", 2)) == identifier
+    events = client.get(_attribute(7, "0.0.99.98.3.255", 2))
+    assert isinstance(events, tuple)
+    assert [row[1] for row in events] == [157]  # type: ignore[index]
+
+
+def test_reader_cannot_upgrade_firmware() -> None:
+    fleet = _fleet()
+    reader = Client(
+        fleet.meter(0).open_session(0x20), _ciphered(MechanismName.LOW, password=DEFAULT_LLS_SECRET)
+    )
+    reader.associate()
+    initiate = Structure((OctetString(b"X"), DoubleLongUnsigned(10)))
+    with pytest.raises(LocalProtocolError):  # the reader's conformance has no ACTION
+        reader.action(_method(18, "0.0.44.0.0.255", 1), initiate)
