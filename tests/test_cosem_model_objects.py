@@ -600,3 +600,51 @@ def test_structured_sets_are_checked_element_by_element() -> None:
     assert clock.set_attribute(CTX, 5, OctetString(bytes(5))) is DataAccessResult.TYPE_UNMATCHED
     bad_month = OctetString(bytes.fromhex("07E80D01FF000000008000FF"))
     assert clock.set_attribute(CTX, 5, bad_month) is DataAccessResult.OTHER_REASON
+
+
+def _eu_summer_time(clock: Clock) -> None:
+    """Last Sunday of March 02:00 to last Sunday of October 03:00, one hour."""
+    begin = DateTime(month=3, day=0xFE, day_of_week=7, hour=2, minute=0, second=0, hundredths=0)
+    end = DateTime(month=10, day=0xFE, day_of_week=7, hour=3, minute=0, second=0, hundredths=0)
+    for index, value in ((5, OctetString(begin.to_bytes())), (6, OctetString(end.to_bytes()))):
+        assert clock.set_attribute(CTX, index, value) is DataAccessResult.SUCCESS
+    assert clock.set_attribute(CTX, 7, Integer(60)) is DataAccessResult.SUCCESS
+    assert clock.set_attribute(CTX, 8, True) is DataAccessResult.SUCCESS
+
+
+@pytest.mark.parametrize(
+    ("utc", "local_text", "deviation", "status"),
+    [
+        ("2024-01-15T10:00:00+00:00", "2024-01-15 11:00", -60, 0x00),
+        ("2024-07-01T10:00:00+00:00", "2024-07-01 12:00", -120, 0x80),
+        ("2024-03-31T00:59:59+00:00", "2024-03-31 01:59", -60, 0x00),
+        ("2024-03-31T01:00:00+00:00", "2024-03-31 03:00", -120, 0x80),
+        ("2024-10-27T00:59:00+00:00", "2024-10-27 02:59", -120, 0x80),
+        ("2024-10-27T02:00:00+00:00", "2024-10-27 03:00", -60, 0x00),
+    ],
+)
+def test_daylight_saving_moves_local_time_deviation_and_status(
+    utc: str, local_text: str, deviation: int, status: int
+) -> None:
+    clock = clock_at(utc, tz=-60)
+    _eu_summer_time(clock)
+    assert clock.local_now().strftime("%Y-%m-%d %H:%M") == local_text
+    stamp = DateTime.from_bytes(clock.get_attribute(CTX, 2, None))  # type: ignore[arg-type]
+    assert (stamp.deviation, stamp.clock_status) == (deviation, status)
+    assert clock.get_attribute(CTX, 4, None) == Unsigned(status)
+    assert clock.local_now() == dt.datetime.fromisoformat(utc)
+
+
+def test_daylight_saving_across_new_year_and_disabled() -> None:
+    clock = clock_at("2024-01-10T00:00:00+00:00", tz=0)
+    begin = DateTime(month=10, day=1, day_of_week=7, hour=2, minute=0, second=0, hundredths=0)
+    end = DateTime(month=4, day=1, day_of_week=7, hour=3, minute=0, second=0, hundredths=0)
+    clock[5] = OctetString(begin.to_bytes())
+    clock[6] = OctetString(end.to_bytes())
+    clock[7] = Integer(60)
+    assert clock.local_now().utcoffset() == dt.timedelta(0)  # not enabled
+    clock[8] = True
+    assert clock.local_now().utcoffset() == dt.timedelta(hours=1)
+    clock.set_time(dt.datetime(2024, 6, 1, 12, 0))
+    assert clock.local_now().utcoffset() == dt.timedelta(0)
+    assert clock.local_now().strftime("%H:%M") == "12:00"

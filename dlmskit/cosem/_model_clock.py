@@ -4,12 +4,15 @@ The meter's time is ``now() + offset``: ``now`` is passed in (a simulator's virt
 clock, or the system clock in an application), and setting the time, shifting it or
 adjusting it only moves ``offset``. ``time_zone`` and every date-time deviation are
 signed with the meter's :class:`DeviationSign` (Blue Book: IST is -330; many IS 15959
-meters send +330). Daylight saving attributes are stored and served but do not shift
-the time.
+meters send +330). With daylight_savings_enabled, the local time moves by
+daylight_savings_deviation between daylight_savings_begin and _end (date-times whose
+year may be unspecified; day 0xFE/0xFD with a day of week means the last/second-last
+such weekday of the month), the deviation sent follows, and status bit 0x80 is set.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import enum
 from collections.abc import Callable
@@ -57,6 +60,38 @@ def date_time_value(value: Data) -> DateTime:
     raise method_failed(DataAccessResult.TYPE_UNMATCHED, "not a date-time")
 
 
+def _occurrence(value: Data, year: int) -> _dt.datetime | None:
+    """The local normal time a daylight_savings_begin/_end pattern names in ``year``."""
+    if not isinstance(value, OctetString) or len(value) != 12:
+        return None
+    try:
+        pattern = DateTime.from_bytes(value)
+    except DlmsError:
+        return None
+    year = pattern.year if pattern.year is not None else year
+    month = pattern.month
+    if month is None or not 1 <= month <= 12:
+        return None
+    last = calendar.monthrange(year, month)[1]
+    weekday = pattern.day_of_week
+    if pattern.day in (0xFE, 0xFD):
+        day = last if pattern.day == 0xFE else last - 1
+        step = -1
+    else:
+        day = 1 if pattern.day is None else pattern.day
+        step = 1
+    if not 1 <= day <= last:
+        return None
+    if weekday is not None:
+        while _dt.date(year, month, day).isoweekday() != weekday:
+            day += step
+            if not 1 <= day <= last:
+                return None
+    return _dt.datetime(
+        year, month, day, pattern.hour or 0, pattern.minute or 0, pattern.second or 0
+    )
+
+
 class Clock(CosemObject):
     """Clock (class 8): time, time zone, status, daylight saving and adjust methods."""
 
@@ -82,7 +117,7 @@ class Clock(CosemObject):
         self.preset: tuple[_dt.datetime, _dt.datetime, _dt.datetime] | None = None
         self.bind(2, self._get_time, self._set_time)
         self[3] = Long(time_zone)
-        self.bind(4, lambda ctx, sa: Unsigned(int(self.status)))
+        self.bind(4, lambda ctx, sa: Unsigned(int(self.current_status())))
         self[5] = _UNSPECIFIED_DATE_TIME
         self[6] = _UNSPECIFIED_DATE_TIME
         self[7] = Integer(0)
@@ -118,20 +153,50 @@ class Clock(CosemObject):
         return _dt.timezone(self.sign.utc_offset(self.time_zone))
 
     def local_now(self) -> _dt.datetime:
-        """The meter's current local time (aware); a naive ``now()`` counts as UTC."""
+        """The meter's current local time (aware, daylight saving applied); a naive
+        ``now()`` counts as UTC."""
         base = self._now()
         if base.tzinfo is None:
             base = base.replace(tzinfo=_dt.UTC)
-        return (base + self.offset).astimezone(self.tzinfo)
+        normal = (base + self.offset).astimezone(self.tzinfo)
+        if not self._daylight_saving(normal):
+            return normal
+        shift = _dt.timedelta(minutes=self._int(7))
+        return normal.astimezone(_dt.timezone(self.sign.utc_offset(self.time_zone) + shift))
+
+    def current_status(self) -> ClockStatus:
+        """The clock status now, with daylight saving active when it is."""
+        offset = self.local_now().utcoffset()
+        if offset is not None and offset != self.sign.utc_offset(self.time_zone):
+            return self.status | ClockStatus.DAYLIGHT_SAVING_ACTIVE
+        return self.status
 
     def date_time(self) -> DateTime:
         """The current time as a COSEM date-time with the clock status."""
-        return DateTime.from_datetime(self.local_now(), sign=self.sign, clock_status=self.status)
+        return DateTime.from_datetime(
+            self.local_now(), sign=self.sign, clock_status=self.current_status()
+        )
+
+    def _int(self, index: int) -> int:
+        value = self[index]
+        return int(value) if isinstance(value, int) else 0
+
+    def _daylight_saving(self, normal: _dt.datetime) -> bool:
+        if self[8] is not True or not self._int(7):
+            return False
+        begin = _occurrence(self[5], normal.year)
+        end = _occurrence(self[6], normal.year)
+        if begin is None or end is None:
+            return False
+        moment = normal.replace(tzinfo=None)
+        if begin <= end:
+            return begin <= moment < end
+        return moment >= begin or moment < end  # southern hemisphere: across new year
 
     def set_time(self, value: _dt.datetime) -> None:
-        """Set the meter's time; a naive ``value`` is local time."""
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=self.tzinfo)
+        """Set the meter's time; a naive ``value`` is local time (daylight saving
+        included when it is in force at that time)."""
+        value = self._localize(value)
         base = self._now()
         if base.tzinfo is None:
             base = base.replace(tzinfo=_dt.UTC)
@@ -141,7 +206,17 @@ class Clock(CosemObject):
     def to_datetime(self, value: DateTime) -> _dt.datetime:
         """A date-time read with this meter's sign; unspecified deviation = local time."""
         result = value.to_datetime(sign=self.sign)
-        return result if result.tzinfo is not None else result.replace(tzinfo=self.tzinfo)
+        return self._localize(result)
+
+    def _localize(self, value: _dt.datetime) -> _dt.datetime:
+        """An aware time for a naive local one (daylight saving as in force then)."""
+        if value.tzinfo is not None:
+            return value
+        normal = value.replace(tzinfo=self.tzinfo)
+        if not self._daylight_saving(normal):
+            return normal
+        shift = _dt.timedelta(minutes=self._int(7))
+        return value.replace(tzinfo=_dt.timezone(self.sign.utc_offset(self.time_zone) + shift))
 
     def _get_time(self, ctx: RequestContext, access: SelectiveAccess | None) -> Data:
         return OctetString(self.date_time().to_bytes())
