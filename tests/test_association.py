@@ -625,3 +625,22 @@ def test_gbt_request_blocks_lost_on_the_way_to_the_server(window: int, lose: int
     assert dropped
     assert events == [SetCompleted(invoke_id=1, results=(DataAccessResult.SUCCESS,))]
     assert p.objects.values[_key(ENERGY)] == BIG
+
+
+def test_large_set_with_list_goes_out_in_datablocks() -> None:
+    p = associated(policy=AssociationPolicy(max_receive_pdu_size=64))
+    p.wire.clear()
+    p.client.set_with_list([(ENERGY, BIG), (NAME, VisibleString("n")), (CLOCK, BIG)])
+    p.pump()
+    assert p.one_event() == SetCompleted(
+        invoke_id=1,
+        results=(
+            DataAccessResult.SUCCESS,
+            DataAccessResult.SUCCESS,
+            DataAccessResult.READ_WRITE_DENIED,
+        ),
+    )
+    assert p.objects.values[_key(ENERGY)] == BIG
+    assert all(len(apdu) <= 64 for d, apdu in p.wire if d == "c2s")
+    assert p.wire[0][1][:2] == b"\xc1\x05"  # with-list-and-first-datablock
+    assert p.wire[-1][1][:2] == b"\xc5\x04"  # last-datablock-with-list

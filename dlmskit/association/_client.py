@@ -43,8 +43,10 @@ from dlmskit.apdu import (
     SetRequestWithDatablock,
     SetRequestWithFirstDatablock,
     SetRequestWithList,
+    SetRequestWithListAndFirstDatablock,
     SetResponseDatablock,
     SetResponseLastDatablock,
+    SetResponseLastDatablockWithList,
     SetResponseNormal,
     SetResponseWithList,
     decode_apdu,
@@ -68,6 +70,7 @@ from dlmskit.association._values import (
     decode_data,
     decode_get_results,
     encode_data,
+    encode_data_list,
 )
 from dlmskit.axdr import Data
 from dlmskit.errors import (
@@ -180,18 +183,34 @@ class ClientAssociation(ClientAcse):
         if not items:
             raise LocalProtocolError("SET-Request-With-List needs at least one attribute")
         selections = tuple(_with_selection(item) for item, _ in items)
+        values = tuple(value for _, value in items)
         iip = self._next_iip()
         apdu = SetRequestWithList(
-            invoke_id_and_priority=iip,
-            attribute_descriptors=selections,
-            values=tuple(value for _, value in items),
+            invoke_id_and_priority=iip, attribute_descriptors=selections, values=values
         ).to_bytes()
-        if not (self._use_gbt or self._fits(len(apdu))):
-            raise LocalProtocolError("SET-Request-With-List longer than the server's PDU size")
         request = PendingRequest(
             kind=RequestKind.SET_WITH_LIST, invoke_id=iip.invoke_id, count=len(items)
         )
-        return self._start(request, apdu)
+        if self._use_gbt or self._fits(len(apdu)):
+            return self._start(request, apdu)
+        self._require(
+            Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE,
+            "SET-Request-With-List longer than the PDU",
+        )
+
+        def first(last: bool, number: int, chunk: bytes) -> bytes:
+            return SetRequestWithListAndFirstDatablock(
+                invoke_id_and_priority=iip,
+                attribute_descriptors=selections,
+                last_block=last,
+                block_number=number,
+                raw_data=chunk,
+            ).to_bytes()
+
+        upload = self._segmenter(encode_data_list(values), len(first(False, 1, b"")) - 1)
+        request.upload = upload
+        number, last, chunk = upload.next_block()
+        return self._start(request, first(last, number, chunk))
 
     def action(self, descriptor: CosemMethodDescriptor, parameters: Data | None = None) -> int:
         """Queue ACTION-Request-Normal, or pblocks when it exceeds the server's PDU size.
@@ -288,6 +307,7 @@ class ClientAssociation(ClientAcse):
             SetResponseNormal
             | SetResponseDatablock
             | SetResponseLastDatablock
+            | SetResponseLastDatablockWithList
             | SetResponseWithList,
         ):
             self._on_set(apdu, self._match(apdu.invoke_id_and_priority))
@@ -386,6 +406,7 @@ class ClientAssociation(ClientAcse):
         apdu: SetResponseNormal
         | SetResponseDatablock
         | SetResponseLastDatablock
+        | SetResponseLastDatablockWithList
         | SetResponseWithList,
         request: PendingRequest,
     ) -> None:
@@ -394,7 +415,21 @@ class ClientAssociation(ClientAcse):
                 raise RemoteProtocolError("SET-Response-With-List does not match the request")
             self._finish(SetCompleted(invoke_id=request.invoke_id, results=apdu.results))
             return
-        if request.kind is not RequestKind.SET:
+        if isinstance(apdu, SetResponseLastDatablockWithList):
+            upload = request.upload
+            if (
+                request.kind is not RequestKind.SET_WITH_LIST
+                or upload is None
+                or not upload.done
+                or apdu.block_number != upload.sent
+                or len(apdu.results) != request.count
+            ):
+                raise RemoteProtocolError("SET-Response-Last-Datablock-With-List out of place")
+            self._finish(SetCompleted(invoke_id=request.invoke_id, results=apdu.results))
+            return
+        if request.kind is not RequestKind.SET and not (
+            request.kind is RequestKind.SET_WITH_LIST and isinstance(apdu, SetResponseDatablock)
+        ):
             raise RemoteProtocolError(f"{type(apdu).__name__} answers a {request.kind.value}")
         upload = request.upload
         if isinstance(apdu, SetResponseNormal):

@@ -28,6 +28,7 @@ from dlmskit.apdu import (
     ActionResult,
     Conformance,
     CosemAttributeDescriptor,
+    CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
     DataAccessResult,
     ExceptionResponse,
@@ -44,8 +45,10 @@ from dlmskit.apdu import (
     SetRequestWithDatablock,
     SetRequestWithFirstDatablock,
     SetRequestWithList,
+    SetRequestWithListAndFirstDatablock,
     SetResponseDatablock,
     SetResponseLastDatablock,
+    SetResponseLastDatablockWithList,
     SetResponseNormal,
     SetResponseWithList,
     StateError,
@@ -60,6 +63,7 @@ from dlmskit.association._state import AssociationState
 from dlmskit.association._values import (
     CURRENT_ASSOCIATION,
     decode_data,
+    decode_data_list,
     encode_data,
 )
 from dlmskit.axdr import Data
@@ -73,7 +77,11 @@ class _Upload:
     """A SET datablock or ACTION pblock transfer from the client, in progress."""
 
     invoke_id: int
-    descriptor: CosemAttributeDescriptor | CosemMethodDescriptor
+    descriptor: (
+        CosemAttributeDescriptor
+        | CosemMethodDescriptor
+        | tuple[CosemAttributeDescriptorWithSelection, ...]
+    )
     access: SelectiveAccess | None
     blocks: BlockReassembler
 
@@ -213,7 +221,8 @@ class ServerAssociation(ServerAcse):
             SetRequestNormal
             | SetRequestWithFirstDatablock
             | SetRequestWithDatablock
-            | SetRequestWithList,
+            | SetRequestWithList
+            | SetRequestWithListAndFirstDatablock,
         ):
             self._on_set(apdu)
         elif isinstance(
@@ -354,7 +363,8 @@ class ServerAssociation(ServerAcse):
         apdu: SetRequestNormal
         | SetRequestWithFirstDatablock
         | SetRequestWithDatablock
-        | SetRequestWithList,
+        | SetRequestWithList
+        | SetRequestWithListAndFirstDatablock,
     ) -> None:
         self._require(Conformance.SET)
         iip = apdu.invoke_id_and_priority
@@ -377,14 +387,21 @@ class ServerAssociation(ServerAcse):
             )
             return
         self._require(Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE)
+        blocks = BlockReassembler(max_size=self.max_reassembled_size, max_blocks=self.max_blocks)
         if isinstance(apdu, SetRequestWithFirstDatablock):
             self._upload = _Upload(
                 invoke_id=iip.invoke_id,
                 descriptor=apdu.attribute_descriptor,
                 access=apdu.access_selection,
-                blocks=BlockReassembler(
-                    max_size=self.max_reassembled_size, max_blocks=self.max_blocks
-                ),
+                blocks=blocks,
+            )
+        elif isinstance(apdu, SetRequestWithListAndFirstDatablock):
+            self._require(Conformance.MULTIPLE_REFERENCES)
+            self._upload = _Upload(
+                invoke_id=iip.invoke_id,
+                descriptor=apdu.attribute_descriptors,
+                access=None,
+                blocks=blocks,
             )
         whole = self._add_block(iip, apdu.block_number, apdu.raw_data, apdu.last_block, is_set=True)
         if whole is None:
@@ -397,7 +414,10 @@ class ServerAssociation(ServerAcse):
             )
             return
         upload, self._upload = self._upload, None
-        assert upload is not None and isinstance(upload.descriptor, CosemAttributeDescriptor)
+        assert upload is not None and not isinstance(upload.descriptor, CosemMethodDescriptor)
+        if isinstance(upload.descriptor, tuple):
+            self._finish_set_list(iip, upload.descriptor, whole, apdu.block_number)
+            return
         try:
             value = decode_data(whole, self.max_depth)
         except DlmsError:
@@ -410,6 +430,28 @@ class ServerAssociation(ServerAcse):
             ).to_bytes()
         )
 
+    def _finish_set_list(
+        self,
+        iip: InvokeIdAndPriority,
+        items: tuple[CosemAttributeDescriptorWithSelection, ...],
+        whole: bytes,
+        number: int,
+    ) -> None:
+        try:
+            values = decode_data_list(whole, len(items), self.max_depth)
+        except DlmsError:
+            results = tuple(DataAccessResult.TYPE_UNMATCHED for _ in items)
+        else:
+            results = tuple(
+                self._write(item.attribute_descriptor, item.access_selection, value)
+                for item, value in zip(items, values, strict=True)
+            )
+        self._respond(
+            SetResponseLastDatablockWithList(
+                invoke_id_and_priority=iip, results=results, block_number=number
+            ).to_bytes()
+        )
+
     def _add_block(
         self, iip: InvokeIdAndPriority, number: int, raw: bytes, last: bool, *, is_set: bool
     ) -> bytes | None:
@@ -418,7 +460,7 @@ class ServerAssociation(ServerAcse):
         if (
             upload is None
             or upload.invoke_id != iip.invoke_id
-            or isinstance(upload.descriptor, CosemAttributeDescriptor) != is_set
+            or isinstance(upload.descriptor, CosemMethodDescriptor) == is_set
         ):
             self._upload = None
             self._block_error(iip, number, is_set, no_transfer=True)

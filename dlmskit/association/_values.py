@@ -10,13 +10,22 @@ from __future__ import annotations
 from typing import Final
 
 from dlmskit.apdu import CosemMethodDescriptor, DataAccessResult
-from dlmskit.axdr import Data, OctetString, decode_from, decode_length, encode_into
+from dlmskit.axdr import (
+    Data,
+    OctetString,
+    decode_from,
+    decode_length,
+    encode_into,
+    encode_length,
+)
 from dlmskit.errors import DecodeError
 from obis import ObisCode
 
 __all__ = [
     "CURRENT_ASSOCIATION",
     "decode_data",
+    "decode_data_list",
+    "encode_data_list",
     "decode_get_results",
     "encode_data",
     "octet_string_value",
@@ -41,6 +50,28 @@ def decode_data(data: bytes, max_depth: int) -> Data:
     if end != len(data):
         raise DecodeError("bytes after the value", offset=end, expected="end of data")
     return value
+
+
+def encode_data_list(values: tuple[Data, ...]) -> bytes:
+    """``SEQUENCE OF Data`` as carried in SET-With-List datablocks."""
+    out = bytearray(encode_length(len(values)))
+    for value in values:
+        encode_into(out, value)
+    return bytes(out)
+
+
+def decode_data_list(data: bytes, count: int, max_depth: int) -> tuple[Data, ...]:
+    """Parse ``SEQUENCE OF Data``; it must hold exactly ``count`` values."""
+    n, pos = decode_length(data, 0)
+    if n != count:
+        raise DecodeError(f"{n} values for {count} attributes", offset=0, expected=str(count))
+    values: list[Data] = []
+    for _ in range(n):
+        value, pos = decode_from(data, pos, max_depth=max_depth)
+        values.append(value)
+    if pos != len(data):
+        raise DecodeError("bytes after the values", offset=pos, expected="end of data")
+    return tuple(values)
 
 
 def decode_get_results(
