@@ -43,6 +43,7 @@ from dlmskit.axdr import (
     Integer,
     LongUnsigned,
     OctetString,
+    Structure,
     Unsigned,
 )
 from dlmskit.cosem import (
@@ -50,7 +51,9 @@ from dlmskit.cosem import (
     CaptureObject,
     ControlState,
     CosemObjectTree,
+    ImageTransfer,
     ProfileColumns,
+    PushSetup,
     Quantity,
     Register,
     Unit,
@@ -388,3 +391,44 @@ def test_unused_capture_object_is_not_a_column() -> None:
     columns = ProfileColumns.of([CaptureObject.of(8, "0.0.1.0.0.255", 2)])
     with pytest.raises(KeyError):
         columns.select([CaptureObject.of(3, "1.0.1.8.0.255", 2)])
+
+
+def test_firmware_association_downloads_and_activates_an_image(meter: Meter) -> None:
+    image = bytes(range(256)) * 2
+    activated: list[bytes] = []
+    transfer = meter.tree["0.0.44.0.0.255"]
+    assert isinstance(transfer, ImageTransfer)
+    transfer.activate_hook = lambda ident, data: activated.append(data)
+    fw = meter.connect(0x50)
+    name = "0.0.44.0.0.255"
+    size = fw.value(attr(18, name, 2))
+    assert isinstance(size, DoubleLongUnsigned)
+    assert (
+        fw.action(
+            method(18, name, 1), Structure((OctetString(b"FW-7"), DoubleLongUnsigned(len(image))))
+        )
+        is ActionResult.SUCCESS
+    )
+    for number in range(-(-len(image) // size)):
+        block = OctetString(image[number * size : (number + 1) * size])
+        result = fw.action(method(18, name, 2), Structure((DoubleLongUnsigned(number), block)))
+        assert result is ActionResult.SUCCESS
+    assert fw.value(attr(18, name, 4)) == DoubleLongUnsigned(-(-len(image) // size))
+    assert fw.action(method(18, name, 3), Integer(0)) is ActionResult.SUCCESS
+    assert fw.action(method(18, name, 4), Integer(0)) is ActionResult.SUCCESS
+    assert activated == [image]
+    assert fw.get(attr(7, BLOCK_LOAD, 2)) is DataAccessResult.OBJECT_UNDEFINED
+
+
+def test_push_setup_action_hands_the_body_to_the_hook(meter: Meter) -> None:
+    pushed: list[Structure] = []
+    alert = meter.tree["0.4.25.9.0.255"]
+    assert isinstance(alert, PushSetup)
+    alert.on_push = lambda setup, body: pushed.append(body)
+    us = meter.connect(0x30)
+    assert us.action(method(40, "0.4.25.9.0.255", 1), Integer(0)) is ActionResult.SUCCESS
+    (body,) = pushed
+    assert body[0] == OctetString(b"") and body[1] == OctetString(alert.logical_name.to_bytes())
+    assert clock_datetime(body[2], sign=SIGN) == NOW
+    push = meter.connect(0x40)
+    assert push.get(clock_time_descriptor()) is DataAccessResult.OBJECT_UNDEFINED
