@@ -1,4 +1,4 @@
-"""Client-side helpers: quantities, clock values, profile columns, typed rows and the
+"""Client side: quantities, clock values, profile columns, typed rows and the
 selective access of profile reads (golden bytes from dlms-facts 1.4, gurux-dlms columns)."""
 
 from __future__ import annotations

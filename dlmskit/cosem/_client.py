@@ -1,4 +1,4 @@
-"""Client-side typed helpers: quantities, registers and the clock (Blue Book 4.3.2, 4.5.1).
+"""Client side, typed: quantities, registers and the clock (Blue Book 4.3.2, 4.5.1).
 
 A register's value means ``value x 10^scaler`` in ``unit`` (scaler_unit, attribute 3).
 :class:`Quantity` keeps that meaning exactly: its ``value`` is a :class:`decimal.Decimal`
