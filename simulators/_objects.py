@@ -51,6 +51,13 @@ from dlmskit.cosem import (
 )
 from dlmskit.errors import DlmsError
 from obis import ObisCode
+from simulators._billing import (
+    BILLING_DATE,
+    BILLING_PERIOD_REGISTERS,
+    billing_points,
+    billing_values,
+    current_period,
+)
 from simulators._image import IMAGE_TRANSFER, image_attributes, image_methods
 from simulators._load import INTERVAL, interval_index
 from simulators._registers import (
@@ -104,6 +111,7 @@ def block_load_push_setup(profile: CompanionProfile) -> PushSetupDefinition:
 #: Rolling block load memory (IS 15959-2 / tender practice: 45 days at 15 minutes).
 BLOCK_LOAD_DAYS: Final = 45
 DAILY_LOAD_DAYS: Final = 60
+BILLING_ENTRIES: Final = 12
 
 
 def _date_time(state: MeterState, when: _dt.datetime) -> OctetString:
@@ -242,6 +250,14 @@ class _Catalogue:
         self.writable[(71, _LIMITER)] = {3: _set_load_limit}
         for setup in (*self.profile.push_setups, block_load_push_setup(self.profile)):
             self._build_push_setup(setup)
+        self._add(
+            3,
+            BILLING_DATE[0],
+            {
+                2: lambda s, a: _last_billing(s),
+                3: lambda s, a: Structure((Integer(0), Enum(255))),
+            },
+        )
         self._add(18, IMAGE_TRANSFER, image_attributes())
         self.methods[(18, IMAGE_TRANSFER)] = image_methods()
 
@@ -384,6 +400,8 @@ class _Catalogue:
             rows = [Structure(self.cell(c)(state, clock, index) for c in columns)]
         elif kind is ProfileKind.EVENT:
             rows = self._event_rows(state, definition, window)
+        elif kind is ProfileKind.BILLING:
+            rows = self._billing_rows(state, definition, window)
         rows = entries(rows, access)
         if selected is not None:
             rows = [Structure(row[i] for i in selected) for row in rows]
@@ -430,6 +448,32 @@ class _Catalogue:
             rows.append(Structure(cells))
         return rows
 
+    def _billing_rows(
+        self,
+        state: MeterState,
+        definition: ProfileDefinition,
+        window: tuple[_dt.datetime, _dt.datetime] | None,
+    ) -> list[Structure]:
+        point = state.point
+        rows = []
+        for billing in billing_points(point, state.now())[-_depth(definition) :]:
+            stamp = state.stamp(billing)
+            if window is not None and not window[0] <= stamp <= window[1]:
+                continue
+            values = billing_values(point, billing)
+            cells: list[Data] = []
+            for column in definition.capture_objects:
+                key = (column.logical_name, column.attribute_index)
+                raw = values.get(key)
+                if raw is None:
+                    cells.append(None)
+                elif key == BILLING_DATE or column.attribute_index == 5:
+                    cells.append(_date_time(state, state.stamp(raw)))
+                else:
+                    cells.append(REGISTERS[column.logical_name].wrap(raw))
+            rows.append(Structure(cells))
+        return rows
+
     def _event_rows(
         self,
         state: MeterState,
@@ -464,18 +508,26 @@ def _register_value(ln: ObisCode) -> _Getter:
     register = REGISTERS[ln]
     block = ln.d in (27, 29)
     demand = register.class_id == 4
+    billing = ln in BILLING_PERIOD_REGISTERS
 
     def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
         now = state.now()
         if demand:
             w, _, va, _ = maximum_demand(state.point, now)
             return register.wrap(w if ln.c == 1 else va)
+        if billing:
+            return register.wrap(current_period(state.point, now)[ln])
         if block:
             index = interval_index(now) - 1
             return register.wrap(block_values(state.point, state.point.interval(index))[ln])
         return register.wrap(instantaneous_values(state.point, now)[ln])
 
     return get
+
+
+def _last_billing(state: MeterState) -> Data:
+    points = billing_points(state.point, state.now())
+    return _date_time(state, state.stamp(points[-1])) if points else None
 
 
 def _demand_time(ln: ObisCode) -> _Getter:
@@ -568,6 +620,8 @@ def _depth(definition: ProfileDefinition) -> int:
         return BLOCK_LOAD_DAYS * 96
     if definition.kind is ProfileKind.DAILY_LOAD:
         return DAILY_LOAD_DAYS
+    if definition.kind is ProfileKind.BILLING:
+        return BILLING_ENTRIES
     return 1
 
 

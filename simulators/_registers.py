@@ -104,6 +104,16 @@ _ALL: Final = (
         _r(f"1.0.{c}.27.0.255", f"Block L{n} average current", -3, _U.AMPERE, _DLU)
         for n, c in enumerate((31, 51, 71), 1)
     ),
+    *(
+        _r(f"1.0.1.8.{z}.255", f"Cumulative energy kWh import TZ{z}", 0, _U.WATT_HOUR, _DLU)
+        for z in range(1, 7)
+    ),
+    *(
+        _r(f"1.0.9.8.{z}.255", f"Cumulative energy kVAh import TZ{z}", 0, _U.VOLT_AMPERE_HOUR, _DLU)
+        for z in range(1, 7)
+    ),
+    _r("1.0.13.0.0.255", "Average power factor of the billing period", -3, _U.COUNT, Long),
+    _r("0.0.94.91.13.255", "Power-on duration of the billing period", 0, _U.MINUTE, _DLU),
     _r("1.0.1.29.0.255", "Block energy kWh import", 0, _U.WATT_HOUR, _DLU),
     _r("1.0.9.29.0.255", "Block energy kVAh import", 0, _U.VOLT_AMPERE_HOUR, _DLU),
     _r("1.0.2.29.0.255", "Block energy kWh export", 0, _U.WATT_HOUR, _DLU),

@@ -49,6 +49,7 @@ from simulators import (
     Fleet,
     FleetLayout,
     MeterSession,
+    meter_truth,
 )
 from simulators._image import IMAGE_BLOCK_SIZE, build_image
 
@@ -259,3 +260,30 @@ def test_reader_cannot_upgrade_firmware() -> None:
     initiate = Structure((OctetString(b"X"), DoubleLongUnsigned(10)))
     with pytest.raises(LocalProtocolError):  # the reader's conformance has no ACTION
         reader.action(_method(18, "0.0.44.0.0.255", 1), initiate)
+
+
+def test_billing_profile_adds_up_and_meets_the_daily_readings() -> None:
+    fleet = _fleet()
+    client = _settings_client(fleet)
+    rows = client.get(_attribute(7, "1.0.98.1.0.255", 2))
+    assert isinstance(rows, tuple) and 6 <= len(rows) <= 12
+    ident = fleet.identity(0)
+    for row in rows:
+        assert isinstance(row, Structure) and isinstance(row[0], bytes)
+        billed = DateTime.from_bytes(row[0]).to_datetime(sign=DeviationSign.BLUE_BOOK)
+        local = billed.astimezone(IST)
+        assert (local.day, local.hour, local.minute) == (1, 0, 0)
+        values = [v for v in row[2:16] if isinstance(v, int)]
+        assert len(values) == 14
+        assert values[0] == sum(values[1:7])  # kWh: TZ1..6 add up to the total
+        assert values[7] == sum(values[8:14])  # kVAh likewise
+        utc = billed.astimezone(dt.UTC)
+        daily = {
+            (str(r.obis), r.start): r.value
+            for r in meter_truth(ident, fleet.plan, utc, utc + dt.timedelta(minutes=1))
+            if r.quality == "daily"
+        }
+        assert daily[("1.0.1.8.0.255", utc)] == values[0]
+        md_time = DateTime.from_bytes(row[17]).to_datetime(sign=DeviationSign.BLUE_BOOK)  # type: ignore[arg-type]
+        assert md_time < billed
+        assert md_time >= billed - dt.timedelta(days=31)
