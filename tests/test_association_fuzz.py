@@ -27,6 +27,7 @@ from dlmskit.apdu import (
     Conformance,
     CosemAttributeDescriptor,
     CosemMethodDescriptor,
+    MechanismName,
 )
 from dlmskit.association import (
     AssociationPolicy,
@@ -38,7 +39,7 @@ from dlmskit.association import (
 )
 from dlmskit.axdr import Array, DoubleLongUnsigned, OctetString, Structure, Unsigned
 from dlmskit.errors import DlmsError
-from dlmskit.security import SecurityContext
+from dlmskit.security import HlsSecret, SecurityContext
 from obis import ObisCode
 
 ENERGY = CosemAttributeDescriptor(
@@ -71,9 +72,16 @@ def _ciphered(title: bytes) -> dict[str, Any]:
     }
 
 
-def _pair(gbt: bool = False, ciphered: bool = False) -> Pair:
+def _hls() -> dict[str, Any]:
+    return {"mechanism": MechanismName.HIGH, "hls": HlsSecret(secret=bytes(range(16)))}
+
+
+def _pair(gbt: bool = False, ciphered: bool = False, hls: bool = False) -> Pair:
     client_extra = _ciphered(b"CLIENT01") if ciphered else {}
     server_extra = _ciphered(b"SERVER01") if ciphered else {}
+    if hls:
+        client_extra |= _hls()
+        server_extra |= _hls()
     return Pair(
         ClientSettings(
             max_receive_pdu_size=96,
@@ -342,3 +350,15 @@ CipheredSequences.TestCase.settings = settings(
     max_examples=60, stateful_step_count=30, deadline=None
 )
 test_ciphered_sequences = CipheredSequences.TestCase
+
+
+class HlsSequences(AssociationSequences):
+    """The same with HLS (mechanism 2): garbage and losses during passes 3 and 4 too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pair = _pair(hls=True)
+
+
+HlsSequences.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+test_hls_sequences = HlsSequences.TestCase
