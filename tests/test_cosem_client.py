@@ -370,3 +370,23 @@ def test_any_seven_column_rows_decode_or_raise_decode_error(rows: list[Structure
     for row in typed:
         assert row.time is None or row.time == row.values[0]
         assert all(isinstance(v, Quantity) for v in row.values[1:])
+
+
+def test_a_push_body_typed_by_its_push_object_list() -> None:
+    alert = IS15959_SINGLE_PHASE.push_setup(ObisCode.parse("0.4.25.9.0.255"))
+    assert alert is not None
+    columns = ProfileColumns.of(alert.push_object_list)
+    body = Structure(
+        (
+            OctetString(b"DEV-1"),
+            OctetString(alert.logical_name.to_bytes()),
+            OctetString(bytes.fromhex("07E80101FF000F0000FEB600")),
+            OctetString(bytes(16)),
+        )
+    )
+    row = columns.row(body, sign=DeviationSign.BLUE_BOOK)
+    assert row.time == dt.datetime(2024, 1, 1, 0, 15, tzinfo=IST)
+    assert row["0.0.96.1.2.255"] == OctetString(b"DEV-1")
+    assert row["0.0.94.91.18.255"] == OctetString(bytes(16))
+    with pytest.raises(DecodeError):
+        columns.row(Structure(body[:3]), sign=DeviationSign.BLUE_BOOK)

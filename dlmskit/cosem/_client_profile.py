@@ -178,6 +178,18 @@ class ProfileColumns:
             raise DecodeError("scaler profile buffer has no entry", expected="one entry")
         return scalers_from_row(scaler_columns.capture_objects, scaler_buffer[-1])
 
+    def row(
+        self,
+        entry: Data,
+        *,
+        sign: DeviationSign,
+        scalers: Mapping[ObisCode, ScalerUnit] | None = None,
+        tz: _dt.tzinfo | None = None,
+    ) -> ProfileRow:
+        """One structure typed by these columns: a profile entry, or the body of a push
+        (data-notification) whose push_object_list these columns were made from."""
+        return self.rows(Array((entry,)), sign=sign, scalers=scalers, tz=tz)[0]
+
     def rows(
         self,
         buffer: Data,
