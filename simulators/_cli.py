@@ -225,7 +225,7 @@ def fleet(
                 f" feeder={entry['feeder']} network={entry['network']}"
             )
     if run:
-        host = None if transport == "tcp" else first_host
+        host = None  # one wildcard socket; meters told apart by the address dialled
         trio.run(_serve, the_fleet, host, port, framing, transport, _push_config(options))
 
 

@@ -318,3 +318,32 @@ async def test_unknown_address_is_refused() -> None:
         with trio.fail_after(3):
             assert await stream.receive_some(10) == b""
     assert stats.refused == 1
+
+
+async def test_one_wildcard_udp_socket_serves_every_meter() -> None:
+    fleet = _fleet(meters=5)
+    stats = LinkStats()
+    async with trio.open_nursery() as nursery:
+        bound = await nursery.start(functools.partial(serve_fleet_udp, fleet, 0, stats=stats))
+        assert len(bound) == 1  # one socket for the whole fleet
+        _, port = bound[0]
+        async with open_udp_endpoint("127.0.0.1", 0) as endpoint:
+            for number in (4, 1):
+                peer = endpoint.peer(f"127.1.0.{number}", port, local_wport=0x10, remote_wport=1)
+                client = ClientAssociation(ClientSettings())
+                client.associate()
+                with trio.fail_after(5):
+                    assert isinstance(await _exchange(peer, client), AssociationAccepted)
+                    client.get(_attribute_serial())
+                    event = await _exchange(peer, client)
+                assert isinstance(event, GetCompleted)
+                assert event.results[0] == str(fleet.identity(number).serial).encode()
+            await endpoint.send_to(b"\x00\x01garbage", ("127.1.0.2", port))
+        nursery.cancel_scope.cancel()
+    assert stats.sessions == 2
+
+
+def _attribute_serial() -> CosemAttributeDescriptor:
+    return CosemAttributeDescriptor(
+        class_id=1, instance_id=ObisCode(0, 0, 96, 1, 0), attribute_id=2
+    )
