@@ -12,7 +12,20 @@ from collections.abc import Callable
 
 import attrs
 
-__all__ = ["Measurement", "rate"]
+__all__ = ["Measurement", "is_quick", "rate", "set_quick"]
+
+_QUICK = False
+
+
+def set_quick(quick: bool) -> None:
+    """Quick mode: every :func:`rate` takes one short round (a smoke run, not a figure)."""
+    global _QUICK
+    _QUICK = quick
+
+
+def is_quick() -> bool:
+    """Whether benchmarks should use their smallest sizes."""
+    return _QUICK
 
 
 @attrs.frozen(kw_only=True)
@@ -56,6 +69,8 @@ class Measurement:
 
 def rate(fn: Callable[[], object], *, min_time: float = 0.3, repeats: int = 5) -> float:
     """Calls of ``fn`` per second: the best of ``repeats`` rounds of at least ``min_time``."""
+    if _QUICK:
+        min_time, repeats = min(min_time, 0.01), 1
     fn()  # warm up caches and lazily built tables
     n = 1
     while True:

@@ -2,75 +2,88 @@
 
 Each ``bench/bench_*.py`` module exposes ``run() -> list[Measurement]``. Usage::
 
-    python bench/run.py            # all benchmarks
+    python bench/run.py            # all benchmarks; also rewrites README's section
     python bench/run.py axdr hdlc  # only bench_axdr.py and bench_hdlc.py
+    python bench/run.py --quick    # smallest sizes, one short round each: a smoke run,
+                                   # written to results-quick.{json,md}
+
+Only a complete run (all modules, not quick) rewrites the performance section of
+README.md (see ``bench/readme.py``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
+import os
 import pathlib
 import platform
 import sys
+import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import Measurement  # noqa: E402
-
-
-def _fmt(x: float) -> str:
-    if x >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.3g}"
+import readme  # noqa: E402
+from _harness import Measurement, set_quick  # noqa: E402
 
 
 def markdown(results: list[Measurement]) -> str:
-    lines = [
-        "| benchmark | unit | dlmskit | peer | peer figure | ratio | target |",
-        "|---|---|---:|---|---:|---:|---:|",
-    ]
-    for m in results:
-        target = "" if m.target is None else f"≥ {m.target:g}×"
-        mark = "" if m.meets_target is None else (" ✓" if m.meets_target else " ✗")
-        lines.append(
-            f"| {m.name} | {m.unit} | {_fmt(m.ours)} | {m.peer_name} | {_fmt(m.peer)} "
-            f"| {m.ratio:.2f}×{mark} | {target} |"
-        )
-    return "\n".join(lines) + "\n"
+    return readme.table([m.as_dict() for m in results])
+
+
+def modules() -> list[str]:
+    """Short names of every benchmark module, in run order."""
+    return [path.stem.removeprefix("bench_") for path in sorted(HERE.glob("bench_*.py"))]
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv)
+    quick = "--quick" in argv
+    wanted = [a for a in argv if not a.startswith("--")]
+    unknown = set(wanted) - set(modules())
+    if unknown:
+        print(f"no such benchmark: {', '.join(sorted(unknown))}; known: {', '.join(modules())}")
+        return 2
+    set_quick(quick)
     results: list[Measurement] = []
-    for path in sorted(HERE.glob("bench_*.py")):
-        short = path.stem.removeprefix("bench_")
+    origin: list[str] = []
+    started = time.perf_counter()
+    for short in modules():
         if wanted and short not in wanted:
             continue
-        module = importlib.import_module(path.stem)
-        print(f"running {path.name} ...", flush=True)
+        module = importlib.import_module(f"bench_{short}")
+        print(f"running bench_{short}.py ...", flush=True)
+        t0 = time.perf_counter()
         for m in module.run():
             results.append(m)
+            origin.append(short)
             print(
-                f"  {m.name}: {_fmt(m.ours)} vs {m.peer_name} {_fmt(m.peer)} {m.unit}"
-                f" -> {m.ratio:.2f}x",
+                f"  {m.name}: {readme.fmt(m.ours)} vs {m.peer_name} {readme.fmt(m.peer)} "
+                f"{m.unit} -> {m.ratio:.2f}x",
                 flush=True,
             )
+        print(f"  ({time.perf_counter() - t0:.1f} s)", flush=True)
+    stem = "results-quick" if quick else "results"
+    report = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "quick": quick,
+        "seconds": round(time.perf_counter() - started, 1),
+        "results": [
+            {"module": short, **m.as_dict()} for short, m in zip(origin, results, strict=True)
+        ],
+    }
     table = markdown(results)
-    (HERE / "results.md").write_text(table)
-    (HERE / "results.json").write_text(
-        json.dumps(
-            {
-                "python": platform.python_version(),
-                "machine": platform.machine(),
-                "results": [m.as_dict() for m in results],
-            },
-            indent=2,
-        )
-    )
+    (HERE / f"{stem}.md").write_text(table)
+    (HERE / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     print()
     print(table)
+    print(f"{len(results)} measurements in {report['seconds']} s -> bench/{stem}.json")
+    if not quick and not wanted:
+        readme.main([str(HERE / f"{stem}.json")])
     return 0
 
 

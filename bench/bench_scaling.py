@@ -1,0 +1,362 @@
+"""Head-end cost curve: CPU seconds and peak memory against fleet size.
+
+For each fleet size (1,000, 10,000 and 100,000 meters) two fresh processes run: a
+simulator serving the fleet over the TCP wrapper (one wildcard socket, one loopback
+address per meter) and a collecting head-end. The head-end reads every meter once with
+the dlmskit client over TCP (meter-reader association, block-load profile by range,
+release; columns and scalers are read once per meter model), at most ``CONCURRENCY``
+sessions at a time through a fixed pool of workers, turns the rows into
+:class:`hes.Reading` values and stores them in the SQLite :class:`hes.Store` in batches.
+The head-end process measures its own CPU seconds (``resource.getrusage``) and peak
+resident memory (``ru_maxrss``), so the simulator's cost is not in the figures.
+
+Span: every size reads the same ``SPAN_INTERVALS`` intervals (one hour, 4 rows) per
+meter, not a whole day: a day for 100,000 meters (9.6 million rows, about 10 minutes of
+simulator time on a 2-core machine) does not fit in one ``make bench``. The same span
+at every size keeps the per-meter cost comparable, which is what the curve checks:
+cost growing linearly means the CPU per meter at 100,000 stays that of 1,000.
+
+The curve is drawn to ``bench/cost_curve.png`` (matplotlib, the ``bench`` extra).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import json
+import pathlib
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+
+import attrs
+import trio
+from _harness import Measurement, is_quick
+
+from dlmskit.axdr import DeviationSign
+from dlmskit.client import Association, Meter, connect, scaler_profile_of
+from dlmskit.cosem import ProfileColumns, ProfileRow, Quantity, ScalerUnit, by_time_range
+from hes import Reading, Store
+from obis import ObisCode
+
+HERE = pathlib.Path(__file__).resolve().parent
+PLOT = HERE / "cost_curve.png"
+NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
+SPAN_INTERVALS = 4
+START = NOW - dt.timedelta(minutes=15 * SPAN_INTERVALS)
+END = NOW - dt.timedelta(minutes=15)
+BLOCK_LOAD = "1.0.99.1.0.255"
+SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (20, 60, 180)
+CONCURRENCY = 32
+#: Readings stored per transaction.
+BATCH = 5_000
+SEED = 5
+
+
+@attrs.frozen(kw_only=True)
+class CostPoint:
+    """What collecting one fleet cost the head-end process."""
+
+    meters: int
+    sessions_ok: int
+    readings: int
+    cpu_seconds: float
+    peak_rss_mb: float
+    wall_seconds: float
+
+    @property
+    def cpu_ms_per_meter(self) -> float:
+        return 1e3 * self.cpu_seconds / self.meters
+
+    @property
+    def meters_per_second(self) -> float:
+        return self.meters / self.wall_seconds
+
+
+# -- the simulator process ---------------------------------------------------------------
+
+
+async def _serve_fleet(meters: int) -> None:
+    from simulators import Fleet, FleetLayout, serve_fleet_wrapper
+
+    fleet = Fleet(
+        FleetLayout(seed=SEED, meters=meters),
+        clock=lambda: NOW,
+        sign=DeviationSign.BLUE_BOOK,
+        max_active=CONCURRENCY * 4,
+    )
+    async with trio.open_nursery() as nursery:
+        serve = functools.partial(serve_fleet_wrapper, fleet, 0, host="0.0.0.0", idle_timeout=30.0)
+        listeners = await nursery.start(serve)
+        print(listeners[0].socket.getsockname()[1], flush=True)
+
+
+@contextlib.contextmanager
+def _process(*args: str) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)
+
+
+# -- the head-end process ----------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ModelProfile:
+    """What a head-end learns once per meter model and keeps: the block-load columns,
+    their scalers, and which columns become readings (channel name, column index)."""
+
+    columns: ProfileColumns
+    scalers: dict[ObisCode, ScalerUnit]
+    channels: tuple[tuple[str, int], ...]
+
+    @classmethod
+    async def learn(cls, meter: Meter) -> ModelProfile:
+        columns = await meter.profile_columns(BLOCK_LOAD)
+        source = scaler_profile_of(BLOCK_LOAD)
+        assert source is not None
+        scaler_columns = await meter.profile_columns(source)
+        scalers = columns.scalers(scaler_columns, await meter.get(7, source, 2))
+        channels = tuple((str(c.logical_name), c.index) for c in columns if c.is_register_value)
+        return cls(columns=columns, scalers=scalers, channels=channels)
+
+
+def _readings(
+    name: str, model: ModelProfile, rows: Sequence[ProfileRow], received: dt.datetime
+) -> list[Reading]:
+    out: list[Reading] = []
+    for row in rows:
+        when = row.time
+        if when is None:
+            continue
+        values = row.values
+        for channel, index in model.channels:
+            value = values[index]
+            if isinstance(value, Quantity):
+                number, unit = float(value.value), value.symbol
+            elif isinstance(value, int):
+                number, unit = float(value), ""
+            else:
+                continue
+            out.append(
+                Reading(
+                    meter=name,
+                    channel=channel,
+                    start=when,
+                    value=number,
+                    unit=unit,
+                    received=received,
+                )
+            )
+    return out
+
+
+async def collect(meters: int, port: int, store: Store) -> tuple[int, int]:
+    """Read every meter of the fleet once; (sessions that succeeded, readings stored).
+
+    Columns and scalers are read from the first meter of each model and kept, as a
+    head-end does with its inventory's meter models; every other session is the
+    association, one GET of the buffer by range, and the release.
+    """
+    from simulators import FleetLayout
+
+    layout = FleetLayout(seed=SEED, meters=meters)
+    numbers = iter(range(meters))
+    pending: list[Reading] = []
+    totals = [0, 0]
+    models: dict[int, ModelProfile] = {}
+    sign = DeviationSign.BLUE_BOOK
+
+    def flush() -> None:
+        store.put_readings(pending)
+        totals[1] += len(pending)
+        pending.clear()
+
+    async def worker() -> None:
+        for number in numbers:
+            identity = layout.identity(number)
+            association = Association.meter_reader(invocation_counter=1, sign=sign)
+            target = f"tcp://{identity.host}:{port}"
+            async with connect(target, association=association) as meter:
+                model = models.get(identity.model)
+                if model is None:
+                    model = models[identity.model] = await ModelProfile.learn(meter)
+                clock = model.columns.clock
+                access = by_time_range(
+                    START, END, sign=sign, clock=clock.capture if clock else None
+                )
+                buffer = await meter.get(7, BLOCK_LOAD, 2, access)
+            rows = model.columns.rows(buffer, sign=sign, scalers=model.scalers)
+            if len(rows) != SPAN_INTERVALS:
+                raise RuntimeError(f"{identity.name} gave {len(rows)} rows")
+            pending.extend(_readings(identity.name, model, rows, NOW))
+            totals[0] += 1
+            if len(pending) >= BATCH:
+                flush()
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(CONCURRENCY):
+            nursery.start_soon(worker)
+    flush()
+    return totals[0], totals[1]
+
+
+def _head_end(meters: int, port: int) -> CostPoint:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(pathlib.Path(tmp) / "hes.sqlite", synchronous="NORMAL")
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        wall0 = time.perf_counter()
+        ok, readings = trio.run(collect, meters, port, store)
+        wall = time.perf_counter() - wall0
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        store.close()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return CostPoint(
+        meters=meters,
+        sessions_ok=ok,
+        readings=readings,
+        cpu_seconds=cpu,
+        peak_rss_mb=after.ru_maxrss / 1024,
+        wall_seconds=wall,
+    )
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+def cost_point(meters: int) -> CostPoint:
+    """Collect a fleet of ``meters`` in fresh simulator and head-end processes."""
+    with _process("--serve", str(meters)) as simulator:
+        assert simulator.stdout is not None
+        line = simulator.stdout.readline()
+        if not line.strip().isdigit():
+            raise RuntimeError(f"the simulator did not start: {line!r}")
+        with _process("--collect", str(meters), line.strip()) as head_end:
+            out, _ = head_end.communicate(timeout=1800)
+        if head_end.returncode != 0:
+            raise RuntimeError(f"the head-end process failed ({head_end.returncode})")
+    return CostPoint(**json.loads(out.strip().splitlines()[-1]))
+
+
+def linear_fit(points: Sequence[CostPoint]) -> tuple[float, float]:
+    """Least-squares CPU seconds = a + b x meters: (a, b)."""
+    n = len(points)
+    xs = [float(p.meters) for p in points]
+    ys = [p.cpu_seconds for p in points]
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
+    return my - b * mx, b
+
+
+def plot(points: Sequence[CostPoint], path: pathlib.Path) -> bool:
+    """Draw CPU seconds and peak memory against fleet size; False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    sizes = [p.meters for p in points]
+    a, b = linear_fit(points)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    left.loglog(sizes, [p.cpu_seconds for p in points], "o-", label="measured")
+    left.loglog(
+        sizes, [a + b * s for s in sizes], "--", label=f"linear fit, {1e3 * b:.2f} ms/meter"
+    )
+    left.set_xlabel("meters in the fleet")
+    left.set_ylabel("head-end CPU seconds")
+    left.set_title(f"CPU to read every meter once ({SPAN_INTERVALS} intervals)")
+    left.legend()
+    left.grid(True, which="both", alpha=0.3)
+    right.semilogx(sizes, [p.peak_rss_mb for p in points], "o-", color="C2")
+    right.set_xlabel("meters in the fleet")
+    right.set_ylabel("peak resident memory, MB")
+    right.set_title(f"head-end peak memory ({CONCURRENCY} sessions at a time)")
+    right.set_ylim(bottom=0)
+    right.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def measurements(points: Sequence[CostPoint]) -> list[Measurement]:
+    """The cost curve as measurements against the smallest fleet, same run."""
+    base = points[0]
+    a, b = linear_fit(points)
+    out: list[Measurement] = []
+    for p in points[1:]:
+        out.append(
+            Measurement(
+                name=f"head-end CPU per meter, fleet of {p.meters:,} against {base.meters:,}",
+                unit="ms CPU/meter",
+                ours=p.cpu_ms_per_meter,
+                peer_name=f"fleet of {base.meters:,}",
+                peer=base.cpu_ms_per_meter,
+                higher_is_better=False,
+                target=0.8 if p is points[-1] else None,
+                note=f"{p.meters_per_second:,.0f} meters/s collected, {p.readings:,} readings, "
+                f"{p.cpu_seconds:.1f} s CPU; ratio 1 is linear growth; least-squares "
+                f"{1e3 * b:.3f} ms/meter + {a:.2f} s",
+            )
+        )
+    for p in points[1:]:
+        out.append(
+            Measurement(
+                name=f"head-end peak memory, fleet of {p.meters:,} against {base.meters:,}",
+                unit="MB",
+                ours=p.peak_rss_mb,
+                peer_name=f"fleet of {base.meters:,}",
+                peer=base.peak_rss_mb,
+                higher_is_better=False,
+                note=f"{CONCURRENCY} sessions at a time; readings go to SQLite in batches "
+                f"of {BATCH:,}",
+            )
+        )
+    return out
+
+
+def run() -> list[Measurement]:
+    sizes = QUICK_SIZES if is_quick() else SIZES
+    points = []
+    for meters in sizes:
+        point = cost_point(meters)
+        if point.sessions_ok != meters:
+            raise RuntimeError(f"only {point.sessions_ok} of {meters} meters were read")
+        points.append(point)
+        print(
+            f"  fleet of {meters:,}: {point.cpu_seconds:.1f} s CPU, "
+            f"{point.peak_rss_mb:.0f} MB peak, {point.meters_per_second:,.0f} meters/s",
+            flush=True,
+        )
+    if not is_quick():
+        plot(points, PLOT)
+    return measurements(points)
+
+
+def _main(argv: list[str]) -> int:
+    if argv[:1] == ["--serve"]:
+        trio.run(_serve_fleet, int(argv[1]))
+        return 0
+    if argv[:1] == ["--collect"]:
+        point = _head_end(int(argv[1]), int(argv[2]))
+        print(json.dumps(attrs.asdict(point)), flush=True)
+        return 0
+    for m in run():
+        print(f"{m.name}: {m.ours:,.3f} {m.unit} vs {m.peer_name} {m.peer:,.3f} ({m.ratio:.3g}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
