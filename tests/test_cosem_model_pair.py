@@ -48,10 +48,12 @@ from dlmskit.axdr import (
 )
 from dlmskit.cosem import (
     IS15959_SINGLE_PHASE,
+    AttributeAccessItem,
     CaptureObject,
     ControlState,
     CosemObjectTree,
     ImageTransfer,
+    ObjectListEntry,
     ProfileColumns,
     PushSetup,
     Quantity,
@@ -62,6 +64,7 @@ from dlmskit.cosem import (
     clock_datetime,
     clock_time_descriptor,
     decode_object_list,
+    encode_object_list,
     is15959_object_tree,
     register_descriptors,
     register_quantity,
@@ -432,3 +435,41 @@ def test_push_setup_action_hands_the_body_to_the_hook(meter: Meter) -> None:
     assert clock_datetime(body[2], sign=SIGN) == NOW
     push = meter.connect(0x40)
     assert push.get(clock_time_descriptor()) is DataAccessResult.OBJECT_UNDEFINED
+
+
+def test_utility_association_adds_and_removes_objects_of_the_public_one(meter: Meter) -> None:
+    us = meter.connect(0x30)
+    public_association = "0.0.40.0.1.255"
+    element = encode_object_list(
+        [
+            ObjectListEntry(
+                class_id=7,
+                version=1,
+                logical_name=BLOCK_LOAD,
+                attribute_access=(
+                    AttributeAccessItem(attribute_id=7, access_mode=AttributeAccessMode.READ_ONLY),
+                ),
+            )
+        ]
+    )[0]
+    assert isinstance(element, Structure)
+    rights = element[3]
+    assert us.action(method(15, public_association, 3), element) is ActionResult.SUCCESS
+    public = meter.connect(0x10)
+    entries = public.value(attr(7, BLOCK_LOAD, 7))
+    assert entries == DoubleLongUnsigned(45 * 96 - 45)
+    listed = decode_object_list(public.value(attr(15, "0.0.40.0.0.255", 2)))
+    block_load = next(e for e in listed if e.logical_name == BLOCK_LOAD)
+    assert block_load.attribute_mode(7) is AttributeAccessMode.READ_ONLY
+    assert block_load.attribute_mode(2) is AttributeAccessMode.READ_ONLY  # class default
+    assert us.action(method(15, public_association, 4), element) is ActionResult.SUCCESS
+    assert public.get(attr(7, BLOCK_LOAD, 7)) is DataAccessResult.OBJECT_UNDEFINED
+    unknown = Structure((LongUnsigned(3), Unsigned(0), OctetString(bytes(6)), rights))
+    assert us.action(method(15, public_association, 3), unknown) is ActionResult.OBJECT_UNDEFINED
+    assert us.action(method(15, public_association, 3), Unsigned(1)) is (
+        ActionResult.TYPE_UNMATCHED
+    )
+    itself = Structure(
+        (LongUnsigned(15), Unsigned(1), OctetString(bytes.fromhex("0000280001FF")), rights)
+    )
+    assert us.action(method(15, public_association, 4), itself) is ActionResult.OTHER_REASON

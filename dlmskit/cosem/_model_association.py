@@ -5,13 +5,18 @@ firmware); 0.0.40.0.0.255 reaches the one of the client's own association throug
 object tree. ``object_list`` is computed from the tree: exactly what that association
 sees, with its access rights. Method 1 reply_to_HLS_authentication is HLS pass 3/4,
 handled by the server association machine while the association is being
-authenticated, so it is not implemented here; method 2 change_HLS_secret calls a hook.
+authenticated, so it is not implemented here; method 2 change_HLS_secret calls a hook;
+methods 3 add_object and 4 remove_object change what the association sees (the access
+rights given with add_object override the defaults).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
 
 from dlmskit.apdu import (
     ActionResult,
@@ -23,6 +28,7 @@ from dlmskit.apdu import (
 )
 from dlmskit.association import RequestContext
 from dlmskit.axdr import (
+    Array,
     BitString,
     Data,
     Enum,
@@ -33,8 +39,17 @@ from dlmskit.axdr import (
     Unsigned,
 )
 from dlmskit.cosem._model_base import CosemObject, method_failed
-from dlmskit.cosem._object_list import encode_object_list, object_list_entries
+from dlmskit.cosem._object_list import (
+    ObjectListEntry,
+    decode_object_list,
+    encode_object_list,
+    object_list_entries,
+)
+from dlmskit.errors import DecodeError
 from obis import ObisLike, as_obis
+
+if TYPE_CHECKING:
+    from dlmskit.cosem._model_tree import AssociationRights, CosemObjectTree
 
 __all__ = ["AssociationLN", "AssociationStatus", "context_name", "mechanism_name"]
 
@@ -132,6 +147,8 @@ class AssociationLN(CosemObject):
                 as_obis(security_setup).to_bytes() if security_setup is not None else bytes(6)
             )
         self.implement(2, self._change_hls_secret)
+        self.implement(3, self._add_object)
+        self.implement(4, self._remove_object)
 
     def _object_list(self, ctx: RequestContext, access: SelectiveAccess | None) -> Data:
         if self.tree is None:
@@ -164,4 +181,43 @@ class AssociationLN(CosemObject):
         if not isinstance(parameters, OctetString) or not parameters:
             raise method_failed(ActionResult.TYPE_UNMATCHED, "the new secret is an octet-string")
         self._new_secret(bytes(parameters))
+        return None
+
+    def _rights_and_entry(
+        self, parameters: Data | None
+    ) -> tuple[CosemObjectTree, AssociationRights, ObjectListEntry]:
+        try:
+            (entry,) = decode_object_list(Array((parameters,)))
+        except DecodeError:
+            raise method_failed(ActionResult.TYPE_UNMATCHED, "object_list_element") from None
+        tree = self.tree
+        rights = None if tree is None else tree.rights(self.client_sap)
+        if tree is None or rights is None:
+            raise method_failed(ActionResult.OTHER_REASON, "association without rights")
+        found = tree.get_object(entry.logical_name)
+        if found is None or found.class_id != entry.class_id:
+            raise method_failed(ActionResult.OBJECT_UNDEFINED, "no such object")
+        return tree, rights, entry
+
+    def _add_object(self, ctx: RequestContext, parameters: Data | None) -> Data | None:
+        tree, rights, entry = self._rights_and_entry(parameters)
+        name = entry.logical_name
+        visible = None if rights.visible is None else rights.visible | {name}
+        attributes = dict(rights.attributes)
+        attributes.update(
+            ((name, item.attribute_id), item.access_mode) for item in entry.attribute_access
+        )
+        methods = dict(rights.method_rights)
+        methods.update(((name, item.method_id), item.access_mode) for item in entry.method_access)
+        tree.grant(
+            attrs.evolve(rights, visible=visible, attributes=attributes, method_rights=methods)
+        )
+        return None
+
+    def _remove_object(self, ctx: RequestContext, parameters: Data | None) -> Data | None:
+        tree, rights, entry = self._rights_and_entry(parameters)
+        if entry.logical_name == self.logical_name:
+            raise method_failed(ActionResult.OTHER_REASON, "an association always sees itself")
+        seen = {obj.logical_name for obj in tree.visible_objects(self.client_sap)}
+        tree.grant(attrs.evolve(rights, visible=seen - {entry.logical_name}))
         return None
