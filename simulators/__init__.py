@@ -35,6 +35,7 @@ from simulators._identity import (
 )
 from simulators._load import INTERVAL, IST, ConsumerKind, IntervalEnergy, LoadModel
 from simulators._measure import MeterEvent, MeteringPoint, ReportedInterval
+from simulators._mesh import eui64, serve_fleet_mesh, serve_fleet_wisun, serve_link
 from simulators._meter import MeterSession, SimulatedMeter
 from simulators._objects import BLOCK_LOAD_PUSH, MeterObjects
 from simulators._push import (
@@ -45,7 +46,13 @@ from simulators._push import (
     run_pushes,
 )
 from simulators._registers import REGISTERS, RegisterDef
-from simulators._serve import LinkStats, run_session, serve_fleet_hdlc, serve_fleet_wrapper
+from simulators._serve import (
+    LinkFaults,
+    LinkStats,
+    run_session,
+    serve_fleet_hdlc,
+    serve_fleet_wrapper,
+)
 from simulators._state import MeterState
 from simulators._truth import (
     CSV_COLUMNS,
@@ -66,6 +73,11 @@ __all__ = [
     "notification",
     "run_pushes",
     "serve_fleet_udp",
+    "LinkFaults",
+    "eui64",
+    "serve_fleet_mesh",
+    "serve_fleet_wisun",
+    "serve_link",
     "CSV_COLUMNS",
     "DEFAULT_AK",
     "DEFAULT_EK",

@@ -20,10 +20,10 @@ from dlmskit.errors import DlmsError, TransportError
 from simulators._faults import FaultKind
 from simulators._fleet import Fleet
 from simulators._load import mix
-from simulators._meter import SimulatedMeter
+from simulators._meter import MeterSession, SimulatedMeter
 from transports import HdlcAddress, WrapperStreamTransport, accept_hdlc, serve_tcp_wrapper
 
-__all__ = ["LinkStats", "serve_fleet_hdlc", "serve_fleet_wrapper"]
+__all__ = ["LinkFaults", "LinkStats", "run_session", "serve_fleet_hdlc", "serve_fleet_wrapper"]
 
 #: A session with no request for this long is closed (a stalled client).
 DEFAULT_IDLE_TIMEOUT = 120.0
@@ -51,6 +51,40 @@ def _corrupt(apdu: bytes, rng: random.Random) -> bytes:
     return apdu[:position] + bytes((apdu[position] ^ 0xFF,)) + apdu[position + 1 :]
 
 
+class LinkFaults:
+    """The link faults of one meter for one session: delay, drops and corruption."""
+
+    def __init__(self, meter: SimulatedMeter, stats: LinkStats) -> None:
+        state = meter.state
+        self.meter = meter
+        self.stats = stats
+        self.rng = random.Random(mix(meter.identity.seed, meter.sessions_opened))
+        self.delay = sum(rule.value for rule in state.rules(FaultKind.SLOW_RESPONSE))
+        self.drop = max((r.value for r in state.rules(FaultKind.DROPPED_FRAME)), default=0.0)
+        self.corrupt = max((r.value for r in state.rules(FaultKind.CORRUPTED_FRAME)), default=0.0)
+
+    async def answer(
+        self, session: MeterSession, apdu: bytes, send: Callable[[bytes], Awaitable[None]]
+    ) -> None:
+        """Hand one request to the session and send its answers through the faults."""
+        stats = self.stats
+        stats.requests += 1
+        if self.meter.silent():
+            stats.silenced += 1
+            return
+        for answer in session.handle(apdu):
+            if self.delay:
+                await trio.sleep(self.delay)
+            if self.drop and self.rng.random() < self.drop:
+                stats.dropped += 1
+                continue
+            if self.corrupt and self.rng.random() < self.corrupt:
+                stats.corrupted += 1
+                answer = _corrupt(answer, self.rng)
+            await send(answer)
+            stats.responses += 1
+
+
 async def run_session(
     meter: SimulatedMeter,
     client_sap: int,
@@ -67,11 +101,7 @@ async def run_session(
         stats.refused += 1
         return
     stats.sessions += 1
-    state = meter.state
-    rng = random.Random(mix(meter.identity.seed, meter.sessions_opened))
-    delay = sum(rule.value for rule in state.rules(FaultKind.SLOW_RESPONSE))
-    drop = max((rule.value for rule in state.rules(FaultKind.DROPPED_FRAME)), default=0.0)
-    corrupt = max((rule.value for rule in state.rules(FaultKind.CORRUPTED_FRAME)), default=0.0)
+    faults = LinkFaults(meter, stats)
     pending = first
     try:
         while True:
@@ -82,21 +112,7 @@ async def run_session(
                     stats.timeouts += 1
                     return
             apdu, pending = pending, None
-            stats.requests += 1
-            if meter.silent():
-                stats.silenced += 1
-                continue
-            for answer in session.handle(apdu):
-                if delay:
-                    await trio.sleep(delay)
-                if drop and rng.random() < drop:
-                    stats.dropped += 1
-                    continue
-                if corrupt and rng.random() < corrupt:
-                    stats.corrupted += 1
-                    answer = _corrupt(answer, rng)
-                await send(answer)
-                stats.responses += 1
+            await faults.answer(session, apdu, send)
     finally:
         session.close()
 
