@@ -644,3 +644,41 @@ def test_large_set_with_list_goes_out_in_datablocks() -> None:
     assert all(len(apdu) <= 64 for d, apdu in p.wire if d == "c2s")
     assert p.wire[0][1][:2] == b"\xc1\x05"  # with-list-and-first-datablock
     assert p.wire[-1][1][:2] == b"\xc5\x04"  # last-datablock-with-list
+
+
+def test_server_answers_through_gbt_when_it_is_the_only_block_transfer() -> None:
+    only_gbt = Conformance.GET | Conformance.ACTION | Conformance.GENERAL_BLOCK_TRANSFER
+    p = associated(
+        settings=ClientSettings(max_receive_pdu_size=64, conformance=only_gbt, gbt_window=4),
+        policy=AssociationPolicy(conformance=only_gbt),
+    )
+    _big_objects(p)
+    p.wire.clear()
+    p.client.get(NAME)  # a plain request; the long answer comes as GBT and the client follows
+    p.pump()
+    assert p.one_event() == GetCompleted(invoke_id=1, results=(BIG,))
+    assert p.wire[0][1][:2] == b"\xc0\x01"
+    assert {apdu[0] for _, apdu in p.wire[1:]} == {0xE0}
+    assert all(len(apdu) <= 64 for _, apdu in p.wire)
+    p.wire.clear()
+    p.client.action(ECHO, BIG)  # too long for one APDU: GBT carries it both ways
+    p.pump()
+    assert p.one_event() == ActionCompleted(
+        invoke_id=2, result=ActionResult.SUCCESS, return_data=BIG
+    )
+    assert {apdu[0] for _, apdu in p.wire} == {0xE0}
+    assert all(len(apdu) <= (64 if d == "s2c" else 1024) for d, apdu in p.wire)
+    assert len([d for d, _ in p.wire if d == "c2s"]) > 50  # the acks of the long answer
+
+
+def test_server_refuses_a_long_answer_without_any_block_transfer() -> None:
+    p = associated(
+        settings=ClientSettings(max_receive_pdu_size=64, conformance=Conformance.GET),
+        policy=AssociationPolicy(),
+    )
+    _big_objects(p)
+    p.client.get(NAME)
+    p.pump()
+    event = p.one_event()
+    assert isinstance(event, ExceptionReceived)
+    assert event.exception.to_bytes() == bytes.fromhex("D80102")

@@ -152,7 +152,7 @@ class ClientAssociation(ClientAcse):
             access_selection=access,
             value=value,
         ).to_bytes()
-        if self._use_gbt or self._fits(len(apdu)):
+        if self._whole(len(apdu), Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE):
             return self._start(request, apdu)
         self._require(Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE, "SET longer than the PDU")
         header = SetRequestWithFirstDatablock(
@@ -191,7 +191,7 @@ class ClientAssociation(ClientAcse):
         request = PendingRequest(
             kind=RequestKind.SET_WITH_LIST, invoke_id=iip.invoke_id, count=len(items)
         )
-        if self._use_gbt or self._fits(len(apdu)):
+        if self._whole(len(apdu), Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE):
             return self._start(request, apdu)
         self._require(
             Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE,
@@ -234,7 +234,7 @@ class ClientAssociation(ClientAcse):
             method_descriptors=tuple(descriptor for descriptor, _ in items),
             parameters=tuple(value for _, value in items),
         ).to_bytes()
-        if not (self._use_gbt or self._fits(len(apdu))):
+        if not self._whole(len(apdu), None):
             raise LocalProtocolError("ACTION-Request-With-List longer than the server's PDU size")
         request = PendingRequest(
             kind=RequestKind.ACTION_WITH_LIST, invoke_id=iip.invoke_id, count=len(items)
@@ -267,8 +267,8 @@ class ClientAssociation(ClientAcse):
         if not data:
             raise RemoteProtocolError("empty APDU")
         if data[0] == 0xE0:
-            if not self._use_gbt or self._request is None:
-                raise RemoteProtocolError("general-block-transfer without a GBT request")
+            if Conformance.GENERAL_BLOCK_TRANSFER not in self.conformance or self._request is None:
+                raise RemoteProtocolError("general-block-transfer without GBT or a request")
             whole = self._receive_gbt(data, expect_new=False)
             if whole is None:
                 return

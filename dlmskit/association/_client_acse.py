@@ -109,6 +109,8 @@ class ClientAcse(Endpoint):
         self._invoke_id = self.settings.first_invoke_id
         self._request: PendingRequest | None = None
         self._challenge: bytes | None = None
+        #: The outstanding exchange runs through general block transfer.
+        self._exchange_gbt = False
         self._server_challenge = b""
         self._accepted: AssociationAccepted | None = None
         self.conformance = Conformance(0)
@@ -318,7 +320,7 @@ class ClientAcse(Endpoint):
             method_descriptor=descriptor,
             parameters=ABSENT if parameters is None else parameters,
         ).to_bytes()
-        if self._use_gbt or self._fits(len(apdu)) or parameters is None:
+        if parameters is None or self._whole(len(apdu), Conformance.BLOCK_TRANSFER_WITH_ACTION):
             return self._start(request, apdu)
         self._require(Conformance.BLOCK_TRANSFER_WITH_ACTION, "ACTION longer than the PDU")
         header = ActionRequestWithFirstPblock(
@@ -362,18 +364,30 @@ class ClientAcse(Endpoint):
     def _reassembler(self) -> BlockReassembler:
         return BlockReassembler(max_size=self.max_reassembled_size, max_blocks=self.max_blocks)
 
+    def _whole(self, length: int, service_blocks: Conformance | None) -> bool:
+        """Whether a request of ``length`` bytes goes out in one piece: it fits, or GBT
+        carries it (configured, or the only block transfer negotiated for it)."""
+        if self._use_gbt or self._fits(length):
+            return True
+        if Conformance.GENERAL_BLOCK_TRANSFER not in self.conformance:
+            return False
+        return service_blocks is None or service_blocks not in self.conformance
+
     def _start(self, request: PendingRequest, apdu: bytes) -> int:
-        if not self._use_gbt and not self._fits(len(apdu)):
+        fits = self._fits(len(apdu))
+        gbt = self._use_gbt or (not fits and Conformance.GENERAL_BLOCK_TRANSFER in self.conformance)
+        if not (fits or gbt):
             raise LocalProtocolError(
                 f"{len(apdu)}-byte request exceeds the server's {self.peer_max_pdu}-byte PDU"
             )
         self._request = request
+        self._exchange_gbt = gbt
         self._emit(apdu)
         return request.invoke_id
 
     def _emit(self, apdu: bytes) -> None:
         protected = self._protect(apdu)
-        if self._use_gbt:
+        if self._exchange_gbt:
             self._send_gbt(protected)
         else:
             self._out.append(protected)

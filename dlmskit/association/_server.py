@@ -300,14 +300,26 @@ class ServerAssociation(ServerAcse):
             )
             response = GetResponseWithList(invoke_id_and_priority=iip, results=results).to_bytes()
             raw = response[3:]
-        if self._via_gbt or self._fits(len(response)):
-            self._respond(response)
+        if self._sent_whole(response, Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ):
             return
         self._require(Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ)
         header = GetResponseWithDatablock(
             invoke_id_and_priority=iip, last_block=False, block_number=1, result=b""
         ).to_bytes()
         self._start_download(iip, raw, len(header) - 1, is_get=True)
+
+    def _sent_whole(self, response: bytes, service_blocks: Conformance | None) -> bool:
+        """Send ``response`` whole if it fits, or through GBT when the request came that
+        way or GBT is the only block transfer negotiated for it (Green Book: once one
+        party uses GBT, the other follows). False: the caller cuts it into blocks."""
+        if not (self._via_gbt or self._fits(len(response))):
+            if Conformance.GENERAL_BLOCK_TRANSFER not in self.conformance:
+                return False
+            if service_blocks is not None and service_blocks in self.conformance:
+                return False
+            self._via_gbt = True
+        self._respond(response)
+        return True
 
     def _start_download(
         self, iip: InvokeIdAndPriority, raw: bytes, overhead: int, *, is_get: bool
@@ -564,9 +576,8 @@ class ServerAssociation(ServerAcse):
         response = ActionResponseWithList(
             invoke_id_and_priority=apdu.invoke_id_and_priority, responses=responses
         ).to_bytes()
-        if not (self._via_gbt or self._fits(len(response))):
+        if not self._sent_whole(response, None):
             raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.PDU_TOO_LONG)
-        self._respond(response)
 
     def _answer_action(
         self, iip: InvokeIdAndPriority, descriptor: CosemMethodDescriptor, parameters: Data | None
@@ -578,8 +589,7 @@ class ServerAssociation(ServerAcse):
             result=result,
             return_parameters=ABSENT if data is None else data,
         ).to_bytes()
-        if self._via_gbt or self._fits(len(response)):
-            self._respond(response)
+        if self._sent_whole(response, Conformance.BLOCK_TRANSFER_WITH_ACTION):
             return
         if result != ActionResult.SUCCESS or data is None:
             raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.PDU_TOO_LONG)
