@@ -5,6 +5,21 @@ and events out; association establishment (AARQ/AARE), HLS passes 3 and 4, invok
 matching, service-specific and general block transfer, conformance enforcement and
 release all live inside them. Ciphering and HLS plug in through the ``Ciphering`` and
 ``HlsMechanism`` protocols; the server serves any ``ObjectTree``.
+
+A client over any transport that moves whole APDUs::
+
+    client = ClientAssociation(ClientSettings(max_receive_pdu_size=1024))
+    client.associate()
+    while (event := client.next_event()) is NEED_DATA:
+        for apdu in client.data_to_send():
+            link.send(apdu)
+        client.receive_apdu(link.receive())        # time out with client.awaiting
+    assert isinstance(event, AssociationAccepted)
+    client.get(CosemAttributeDescriptor(class_id=8, instance_id=ObisCode(0, 0, 1, 0, 0, 255),
+                                        attribute_id=2))
+
+The server side is the mirror image: ``server.receive_apdu(apdu)`` then send every
+APDU of ``server.data_to_send()``.
 """
 
 from __future__ import annotations
