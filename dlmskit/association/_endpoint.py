@@ -121,7 +121,7 @@ class Endpoint:
             return self._events.popleft()
         return NEED_DATA
 
-    # -- helpers for the roles ---------------------------------------------------------
+    # -- shared by the roles -----------------------------------------------------------
 
     def _fail(self) -> None:
         if self._machine.state is not AssociationState.ERROR:
