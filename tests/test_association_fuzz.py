@@ -362,3 +362,54 @@ class HlsSequences(AssociationSequences):
 
 HlsSequences.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 test_hls_sequences = HlsSequences.TestCase
+
+
+_VALUES = st.recursive(
+    st.one_of(
+        st.binary(max_size=300).map(OctetString),
+        st.integers(0, 255).map(Unsigned),
+        st.integers(0, 2**32 - 1).map(DoubleLongUnsigned),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=12).map(Array)
+        | st.lists(inner, min_size=1, max_size=6).map(Structure)
+    ),
+    max_leaves=60,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    value=_VALUES,
+    client_pdu=st.integers(64, 700),
+    server_pdu=st.integers(64, 700),
+    gbt=st.booleans(),
+    window=st.integers(1, 8),
+)
+def test_any_value_survives_get_and_set_at_any_pdu_size(
+    value: Array | Structure | OctetString | Unsigned | DoubleLongUnsigned,
+    client_pdu: int,
+    server_pdu: int,
+    gbt: bool,
+    window: int,
+) -> None:
+    p = Pair(
+        ClientSettings(
+            max_receive_pdu_size=client_pdu,
+            conformance=WITH_GBT,
+            use_general_block_transfer=gbt,
+            gbt_window=window,
+        ),
+        AssociationPolicy(max_receive_pdu_size=server_pdu, conformance=WITH_GBT, gbt_window=window),
+        _objects(),
+    )
+    p.associate()
+    p.client.set(ENERGY, value)
+    p.pump()
+    p.client.get(ENERGY)
+    p.pump()
+    events = p.client_events()
+    assert [type(e).__name__ for e in events] == ["SetCompleted", "GetCompleted"]
+    assert events[1].results == (value,)  # type: ignore[union-attr]
+    for direction, apdu in p.wire:
+        assert len(apdu) <= (client_pdu if direction == "s2c" else server_pdu)
