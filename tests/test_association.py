@@ -308,7 +308,11 @@ def test_invoke_ids_increment_and_wrap() -> None:
     fixed = associated(
         settings=ClientSettings(invoke_id_policy=InvokeIdPolicy.FIXED, first_invoke_id=7)
     )
-    assert [fixed.client.get(ENERGY) for _ in range(1)] == [7]
+    for _ in range(2):
+        assert fixed.client.get(ENERGY) == 7
+        fixed.pump()
+        assert fixed.one_event() == GetCompleted(invoke_id=7, results=(DoubleLongUnsigned(123456),))
+    assert fixed.wire[-2][1][:3] == b"\xc0\x01\xc7"  # high priority, confirmed, id 7
 
 
 def test_get_with_list_and_selective_access_pass_through() -> None:
