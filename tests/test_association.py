@@ -259,7 +259,9 @@ def test_lls_password_accepted_and_association_can_be_reopened() -> None:
     p.client.release()
     p.pump()
     assert isinstance(p.one_event(), Released)
-    assert p.associate() == p.client._accepted
+    again = p.associate()
+    assert isinstance(again, AssociationAccepted) and again.mechanism is MechanismName.LOW
+    assert again == p.client.negotiated
 
 
 def test_negotiation_intersects_conformance_and_keeps_pdu_sizes() -> None:

@@ -25,6 +25,7 @@ from dlmskit.apdu import (
     SetResponseLastDatablock,
 )
 from dlmskit.association import (
+    AssociationAccepted,
     AssociationPolicy,
     AssociationRejected,
     AssociationState,
@@ -174,7 +175,7 @@ def test_abort_resets_both_sides() -> None:
     assert p.client.awaiting is None
     with pytest.raises(LocalProtocolError):
         p.client.get(ENERGY)
-    assert p.associate() is not None
+    assert isinstance(p.associate(), AssociationAccepted)
 
 
 def test_selective_access_refused_by_server_when_not_negotiated() -> None:
