@@ -137,11 +137,13 @@ def decode_command(
     entries: dict[bytes | None, DecipherKeys] = {}
     if keys_path:
         entries.update(_keys_file(keys_path))
+    title = _title(system_title)
     if ek or ak:
-        title = _title(system_title)
         entries[None] = DecipherKeys(
             encryption_key=_key(ek, "--ek"), authentication_key=_key(ak, "--ak"), system_title=title
         )
+    elif title is not None and title in entries:
+        entries[None] = entries[title]  # the sender of a glo-/ded- APDU
     lookup = keys_by_title(entries) if entries else None
     try:
         description = describe(data, lookup)

@@ -176,6 +176,11 @@ class Meter:
             detail = result_name(event.diagnostic)
             if event.initiate_error is not None:
                 detail += f", initiate error {result_name(event.initiate_error.error)}"
+                if self.association.ciphered and "DECIPHERING" in event.initiate_error.error.name:
+                    detail += (
+                        "; the meter may have seen our invocation counter already:"
+                        " start above it (the frame-counter pattern)"
+                    )
             raise AssociationRefused(
                 f"{self.name} refused the {self.association.name} association"
                 f" (client SAP {self.association.client_sap}): {detail}",

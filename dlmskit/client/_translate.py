@@ -234,7 +234,9 @@ KeyLookup = Callable[[bytes | None], DecipherKeys | None]
 def _decipher(data: bytes, keys: KeyLookup, sender: bytes | None) -> JsonValue:
     found = keys(sender)
     if found is None:
-        return {"_error": "no keys for this sender"}
+        if sender is None:
+            return {"_error": "no keys: the APDU names no sender, give --system-title"}
+        return {"_error": f"no keys for sender {sender.hex().upper()}"}
     title = sender or found.system_title
     if title is None:
         return {"_error": "the sender's system title is needed (--system-title)"}
@@ -379,6 +381,9 @@ def keys_by_title(entries: Mapping[bytes | None, DecipherKeys]) -> KeyLookup:
     """A lookup over known senders; ``None`` names the keys for any sender."""
 
     def lookup(title: bytes | None) -> DecipherKeys | None:
-        return entries.get(title) or entries.get(None)
+        found = entries.get(title) or entries.get(None)
+        if found is None and title is None and len(entries) == 1:
+            found = next(iter(entries.values()))  # the one meter we know of
+        return found
 
     return lookup
