@@ -184,6 +184,25 @@ def test_aare_dlms_version_too_low_matches_the_reference_frame() -> None:
     assert p.server.state is AssociationState.IDLE
 
 
+def test_get_requests_match_the_reference_bytes() -> None:
+    p = associated()
+    p.client.get(CLOCK)
+    assert p.client.data_to_send() == [bytes.fromhex("C001C100080000010000FF0200")]
+    p.client.abort()
+    p = associated()
+    entries = SelectiveAccess(
+        selector=2,
+        parameters=Structure(
+            [DoubleLongUnsigned(1), DoubleLongUnsigned(96), LongUnsigned(1), LongUnsigned(0)]
+        ),
+    )
+    p.client.get(PROFILE, entries)
+    # dlms-facts 1.4: BLP by entry 1..96, all columns
+    assert p.client.data_to_send() == [
+        bytes.fromhex("C001C100070100630100FF020102020406000000010600000060120001120000")
+    ]
+
+
 # -- rejections -------------------------------------------------------------------------
 
 
