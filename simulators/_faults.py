@@ -14,7 +14,9 @@ Plans load from JSON or TOML (``FaultPlan.load``) or a mapping::
     start = "2026-12-01T00:00:00Z"   # omit start/end: silent for good
     end = "2026-12-02T00:00:00Z"
     [[interval]]
-    kind = "missing"                 # missing | spike | reverse
+    kind = "missing"                 # missing | spike | reverse | low_voltage |
+                                     # over_voltage | magnet | neutral_disturbance |
+                                     # cover_open
     meters = 0.1                     # share of meters affected
     per_day = 0.2                    # chance a day of an affected meter has one event
     length = 4                       # intervals per event
@@ -72,9 +74,23 @@ class FaultKind(enum.StrEnum):
     CORRUPTED_FRAME = "corrupted_frame"
     COUNTER_RESET = "counter_reset"
     WRONG_KEYS = "wrong_keys"
+    LOW_VOLTAGE = "low_voltage"
+    OVER_VOLTAGE = "over_voltage"
+    MAGNET = "magnet"
+    NEUTRAL_DISTURBANCE = "neutral_disturbance"
+    COVER_OPEN = "cover_open"
 
 
-_INTERVAL_KINDS = (FaultKind.MISSING, FaultKind.SPIKE, FaultKind.REVERSE)
+_INTERVAL_KINDS = (
+    FaultKind.MISSING,
+    FaultKind.SPIKE,
+    FaultKind.REVERSE,
+    FaultKind.LOW_VOLTAGE,
+    FaultKind.OVER_VOLTAGE,
+    FaultKind.MAGNET,
+    FaultKind.NEUTRAL_DISTURBANCE,
+    FaultKind.COVER_OPEN,
+)
 _METER_KINDS = (
     FaultKind.CLOCK_DRIFT,
     FaultKind.SLOW_RESPONSE,
@@ -124,7 +140,9 @@ class SilenceRule:
 @attrs.frozen(kw_only=True)
 class IntervalFaultRule:
     """Missing intervals (a power failure: no energy, no row), spikes (a reported block
-    energy multiplied by ``factor``) or reverse energy (import booked as export)."""
+    energy multiplied by ``factor``), reverse energy (import booked as export), low or
+    over voltage, and tamper (magnet, neutral disturbance, cover open): each an event
+    pair in the meter's logs and an ESW bit while it lasts."""
 
     kind: FaultKind = attrs.field(converter=FaultKind)
     meters: float = attrs.field(validator=_fraction)

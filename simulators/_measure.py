@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Final
 
 import attrs
 
 from simulators._faults import FaultKind, FaultPlan
 from simulators._load import INTERVAL, IntervalEnergy, LoadModel, interval_start
 
-__all__ = ["MeterEvent", "MeteringPoint", "ReportedInterval"]
+__all__ = ["EVENTS", "MeterEvent", "MeteringPoint", "ReportedInterval"]
 
 _QUARTERS = 96
 _CHUNK = 32
@@ -41,11 +42,29 @@ class ReportedInterval:
 
 @attrs.frozen(kw_only=True)
 class MeterEvent:
-    """An event the meter logged: IS 15959-2 event code, log number and UTC time."""
+    """An event the meter logged: IS 15959-2 event code, log number (0.0.99.98.<log>),
+    meter-clock time (UTC) and the fault behind it."""
 
     when: _dt.datetime
     log: int
     code: int
+    kind: FaultKind | None = None
+
+
+#: Interval fault -> (event log, occurrence code, has a restoration code = code + 1),
+#: IS 15959-2 event codes: voltage log 0, current 1, power 2, other (tamper) 4,
+#: non-roll-over 5.
+EVENTS: Final[Mapping[FaultKind, tuple[int, int, bool]]] = {
+    FaultKind.MISSING: (2, 101, True),
+    FaultKind.REVERSE: (1, 51, True),
+    FaultKind.OVER_VOLTAGE: (0, 7, True),
+    FaultKind.LOW_VOLTAGE: (0, 9, True),
+    FaultKind.MAGNET: (4, 201, True),
+    FaultKind.NEUTRAL_DISTURBANCE: (4, 203, True),
+    FaultKind.COVER_OPEN: (5, 251, False),
+}
+#: Block average voltage (centivolts) during low and over voltage.
+_VOLTAGE: Final = {FaultKind.LOW_VOLTAGE: 18_500, FaultKind.OVER_VOLTAGE: 26_800}
 
 
 _Four = tuple[int, int, int, int]
@@ -105,12 +124,17 @@ class MeteringPoint:
                 export_vah=clean.import_wh,
             )
             return ReportedInterval(measured=swapped, reported=swapped, quality=kind.value)
-        spiked = attrs.evolve(
-            clean,
-            import_wh=clean.import_wh * factor,
-            import_vah=clean.import_vah * factor,
-        )
-        return ReportedInterval(measured=clean, reported=spiked, quality=kind.value)
+        if kind is FaultKind.SPIKE:
+            spiked = attrs.evolve(
+                clean,
+                import_wh=clean.import_wh * factor,
+                import_vah=clean.import_vah * factor,
+            )
+            return ReportedInterval(measured=clean, reported=spiked, quality=kind.value)
+        if kind in _VOLTAGE:
+            changed = attrs.evolve(clean, voltage=_VOLTAGE[kind] + clean.voltage % 200)
+            return ReportedInterval(measured=changed, reported=changed, quality=kind.value)
+        return ReportedInterval(measured=clean, reported=clean, quality=kind.value)
 
     def intervals(self, first: int, end: int) -> Iterator[ReportedInterval]:
         for index in range(first, end):
@@ -187,21 +211,31 @@ class MeteringPoint:
     # -- events ----------------------------------------------------------------------
 
     def events(self, first: int, end: int) -> Iterator[MeterEvent]:
-        """Events of intervals ``first..end-1``: power failure (log 2: 101/102) for missing
-        intervals, current reversal (log 1: 51/52) for reverse energy."""
+        """Events (occurrence and restoration, see ``EVENTS``) time-stamped within
+        intervals ``first..end-1``, by day, not sorted within a day."""
         if not self.plan.interval:
             return
-        day = self.model.day_of(first)
+        day = self.model.day_of(first) - 1  # a restoration may follow yesterday's event
         while self.model.first_interval(day) < end:
             base = self.model.first_interval(day)
             for kind, q, length, _factor in self.plan.day_events(self.seed, day):
-                start, stop = base + q, base + q + length
-                if kind is FaultKind.SPIKE or not first <= start < end:
+                spec = EVENTS.get(kind)
+                if spec is None:
                     continue
-                log, code = (2, 101) if kind is FaultKind.MISSING else (1, 51)
-                yield MeterEvent(when=self.stamp(start), log=log, code=code)
-                yield MeterEvent(when=self.stamp(stop), log=log, code=code + 1)
+                log, code, paired = spec
+                start, stop = base + q, base + q + length
+                if first <= start < end:
+                    yield MeterEvent(when=self.stamp(start), log=log, code=code, kind=kind)
+                if paired and first <= stop < end:
+                    yield MeterEvent(when=self.stamp(stop), log=log, code=code + 1, kind=kind)
             day += 1
+
+    def active(self, index: int) -> set[FaultKind]:
+        """The interval faults going on in interval ``index``."""
+        if not self.plan.interval:
+            return set()
+        found = self._fault_at(index)
+        return set() if found is None else {found[0]}
 
     @property
     def interval_seconds(self) -> int:

@@ -48,6 +48,7 @@ from dlmskit.cosem import (
     ProfileDefinition,
     ProfileKind,
     PushSetupDefinition,
+    esw_from_bits,
 )
 from dlmskit.errors import DlmsError
 from obis import ObisCode
@@ -58,6 +59,7 @@ from simulators._billing import (
     billing_values,
     current_period,
 )
+from simulators._esw import active_bits
 from simulators._image import IMAGE_TRANSFER, image_attributes, image_methods
 from simulators._load import INTERVAL, interval_index
 from simulators._registers import (
@@ -317,7 +319,13 @@ class _Catalogue:
         }
         for text, make in texts.items():
             self._add(1, _LN(text), {2: _data_getter(make)})
-        self._add(1, IS15959_ESW, {2: lambda s, a: BitString(length=128, value=s.esw)})
+        profile = self.profile
+
+        def esw(s: MeterState, a: SelectiveAccess | None) -> Data:
+            kinds = s.point.active(interval_index(s.now()))
+            return BitString(length=128, value=esw_from_bits(active_bits(profile, kinds)))
+
+        self._add(1, IS15959_ESW, {2: esw})
         self._add(1, IS15959_ESWF, {2: lambda s, a: BitString(length=128, value=s.eswf)})
         self.writable[(1, IS15959_ESWF)] = {2: _set_eswf}
         for log in self.profile.event_logs:
@@ -491,8 +499,13 @@ class _Catalogue:
             if window is not None and not window[0] <= when <= window[1]:
                 continue
             cells: list[Data] = [_date_time(state, when), LongUnsigned(code)]
+            analog = instantaneous_values(state.point, when - state.clock_offset(when))
             for column in definition.capture_objects[2:]:
-                cells.append(self.cell(column)(state, when, 0))
+                ln = column.logical_name
+                if ln in analog and column.attribute_index == 2:
+                    cells.append(REGISTERS[ln].wrap(analog[ln]))
+                else:
+                    cells.append(self.cell(column)(state, when, 0))
             rows.append(Structure(cells))
         return rows
 

@@ -23,9 +23,10 @@ import attrs
 import trio
 
 from dlmskit.apdu import DataNotification, LongInvokeIdAndPriority
-from dlmskit.axdr import Data, Structure
+from dlmskit.axdr import BitString, Data, Structure
 from dlmskit.cosem import (
     IS15959_ALERT_PUSH,
+    IS15959_ESW,
     PushSetupDefinition,
     esw_bits,
     esw_from_bits,
@@ -33,6 +34,7 @@ from dlmskit.cosem import (
 from dlmskit.errors import TransportError
 from dlmskit.security import CipheringForm, SecurityContext
 from obis import ObisCode
+from simulators._esw import event_bits
 from simulators._fleet import Fleet
 from simulators._load import INTERVAL, interval_index, mix
 from simulators._meter import SimulatedMeter
@@ -50,8 +52,6 @@ __all__ = [
 
 INSTANTANEOUS_PUSH = ObisCode(0, 0, 25, 9, 0)
 _BLOCK_LOAD = ObisCode(1, 0, 99, 1, 0)
-#: ESW bits for power failure (last gasp) and restoration (first breath).
-_LAST_GASP, _FIRST_BREATH = 85, 86
 #: Push client SAP (IS 15959-2 push association) and the meter's logical device.
 PUSH_SAP, METER_SAP = 0x40, 0x01
 
@@ -97,8 +97,10 @@ def notification(
     context: SecurityContext | None = None,
     *,
     invoke_id: int = 0,
+    esw: bytes | None = None,
 ) -> bytes:
-    """The protected data-notification of one push setup of ``meter``, now."""
+    """The protected data-notification of one push setup of ``meter``, now; ``esw``
+    replaces the ESW column (an alert carries the bits that raised it)."""
     setup = _setup(meter, logical_name)
     state = meter.state
     now = state.now()
@@ -116,6 +118,11 @@ def notification(
         values += list(last)
     else:
         values = [catalogue.cell(c)(state, clock, index) for c in setup.push_object_list]
+    if esw is not None:
+        values = [
+            BitString(length=128, value=esw) if c.logical_name == IS15959_ESW else v
+            for c, v in zip(setup.push_object_list, values, strict=True)
+        ]
     apdu = DataNotification(
         long_invoke_id_and_priority=LongInvokeIdAndPriority(invoke_id=invoke_id & 0xFFFFFF),
         date_time=state.date_time(clock),
@@ -153,18 +160,12 @@ async def _deliver(config: PushConfig, payload: bytes, stats: PushStats) -> None
 
 
 def _alert_due(meter: SimulatedMeter, since: _dt.datetime, now: _dt.datetime) -> bytes | None:
-    """The new ESW when a power failure or restoration passed the ESWF since ``since``."""
+    """The ESW to push when events whose ESWF bit is set happened in (since, now]."""
     point = meter.state.point
     first, end = interval_index(since), interval_index(now) + 1
-    bits: set[int] = set()
-    for event in point.events(first, end):
-        if since < event.when <= now and event.log == 2:
-            bits.add(_LAST_GASP if event.code == 101 else _FIRST_BREATH)
-    allowed = esw_bits(meter.state.eswf)
-    bits &= set(allowed)
-    if not bits:
-        return None
-    return esw_from_bits(bits)
+    events = [e for e in point.events(first, end) if since < e.when <= now]
+    bits = event_bits(meter.profile, events) & set(esw_bits(meter.state.eswf))
+    return esw_from_bits(bits) if bits else None
 
 
 async def run_pushes(
@@ -203,11 +204,9 @@ async def run_pushes(
             if config.alerts and since is not None:
                 esw = _alert_due(meter, since, now)
                 if esw is not None:
-                    meter.state.esw = esw
                     counters.alerts += 1
-                    await _deliver(
-                        config, notification(meter, IS15959_ALERT_PUSH.logical_name), counters
-                    )
+                    alert = notification(meter, IS15959_ALERT_PUSH.logical_name, esw=esw)
+                    await _deliver(config, alert, counters)
 
     async with trio.open_nursery() as nursery:
         while due:

@@ -41,7 +41,6 @@ class MeterState:
     relay_connected: bool = True
     load_limit: int = 10_000
     eswf: bytes = IS15959_DEFAULT_ESWF_SINGLE_PHASE
-    esw: bytes = bytes(16)
     programming_count: int = 0
     #: Push setup send_destination_and_method: transport (0 TCP, 1 UDP) and "host:port".
     push_transport: int = 0

@@ -28,6 +28,7 @@ from dlmskit.association import (
     SetCompleted,
 )
 from dlmskit.axdr import (
+    BitString,
     Data,
     DateTime,
     DeviationSign,
@@ -37,6 +38,7 @@ from dlmskit.axdr import (
     OctetString,
     Structure,
 )
+from dlmskit.cosem import esw_bits
 from dlmskit.errors import LocalProtocolError
 from dlmskit.security import HlsSecret, MemoryCounterStore, SecurityContext
 from obis import ObisCode
@@ -46,6 +48,7 @@ from simulators import (
     DEFAULT_HLS_SECRET,
     DEFAULT_LLS_SECRET,
     IST,
+    FaultPlan,
     Fleet,
     FleetLayout,
     MeterSession,
@@ -287,3 +290,42 @@ def test_billing_profile_adds_up_and_meets_the_daily_readings() -> None:
         md_time = DateTime.from_bytes(row[17]).to_datetime(sign=DeviationSign.BLUE_BOOK)  # type: ignore[arg-type]
         assert md_time < billed
         assert md_time >= billed - dt.timedelta(days=31)
+
+
+def test_tamper_and_voltage_events_fill_the_logs_and_the_esw() -> None:
+    plan = FaultPlan.from_mapping(
+        {
+            "seed": 8,
+            "interval": [
+                {"kind": "low_voltage", "meters": 1.0, "per_day": 1.0, "length": 4},
+                {"kind": "magnet", "meters": 1.0, "per_day": 1.0, "length": 96},
+                {"kind": "cover_open", "meters": 1.0, "per_day": 0.5, "length": 1},
+            ],
+        }
+    )
+    fleet = Fleet(
+        FleetLayout(seed=21, meters=1, three_phase_share=0.0),
+        plan=plan,
+        clock=lambda: NOW,
+        sign=DeviationSign.BLUE_BOOK,
+    )
+    client = _settings_client(fleet)
+    voltage = client.get(_attribute(7, "0.0.99.98.0.255", 2))
+    other = client.get(_attribute(7, "0.0.99.98.4.255", 2))
+    cover = client.get(_attribute(7, "0.0.99.98.5.255", 2))
+    assert isinstance(voltage, tuple) and isinstance(other, tuple) and isinstance(cover, tuple)
+    assert {row[1] for row in voltage} == {9, 10}  # type: ignore[index]
+    assert {row[1] for row in other} == {201, 202}  # type: ignore[index]
+    assert len(voltage) == 50 and len(cover) == 1  # the IS 15959-2 log depths
+    for row in voltage:
+        assert isinstance(row, Structure)
+        volts = row[3]  # captured voltage (1.0.12.7.0.255, centivolts)
+        assert isinstance(volts, int)
+        if row[1] == 9:
+            assert volts < 20_000  # captured during the low voltage
+    truth = list(meter_truth(fleet.identity(0), plan, NOW - dt.timedelta(days=1), NOW, daily=False))
+    low = [r for r in truth if r.quality == "low_voltage" and str(r.obis) == "1.0.12.27.0.255"]
+    assert low and all(isinstance(r.value, float) and r.value < 200 for r in low)
+    esw = client.get(_attribute(1, "0.0.94.91.18.255", 2))
+    assert isinstance(esw, BitString)
+    assert 81 in esw_bits(bytes(esw.value))  # the magnet is on all day
