@@ -390,3 +390,16 @@ def test_a_push_body_typed_by_its_push_object_list() -> None:
     assert row["0.0.94.91.18.255"] == OctetString(bytes(16))
     with pytest.raises(DecodeError):
         columns.row(Structure(body[:3]), sign=DeviationSign.BLUE_BOOK)
+
+
+def test_demand_register_scalers_come_from_attribute_4() -> None:
+    columns = ProfileColumns.of(
+        [CaptureObject.of(8, "0.0.1.0.0.255", 2), CaptureObject.of(5, "1.0.1.4.0.255", 2)]
+    )
+    scaler_columns = ProfileColumns.of([CaptureObject.of(5, "1.0.1.4.0.255", 4)])
+    unit = ScalerUnit(scaler=1, unit=Unit.WATT)
+    scalers = columns.scalers(scaler_columns, Array((Structure((unit.to_data(),)),)))
+    assert scalers == {ObisCode.parse("1.0.1.4.0.255"): unit}
+    entry = Structure((OctetString(bytes.fromhex("07E80101FF000F0000FEB600")), DoubleLong(42)))
+    row = columns.row(entry, sign=DeviationSign.BLUE_BOOK, scalers=scalers)
+    assert row[1] == Quantity(value=Decimal(420), unit=Unit.WATT)

@@ -173,10 +173,17 @@ class ProfileColumns:
     def scalers(
         self, scaler_columns: ProfileColumns, scaler_buffer: Data
     ) -> dict[ObisCode, ScalerUnit]:
-        """scaler_units by register from a scaler profile read (its columns and buffer)."""
+        """scaler_units by register from a scaler profile read (its columns and buffer):
+        attribute 3 of registers and extended registers, attribute 4 of demand registers."""
         if not isinstance(scaler_buffer, Array) or not scaler_buffer:
             raise DecodeError("scaler profile buffer has no entry", expected="one entry")
-        return scalers_from_row(scaler_columns.capture_objects, scaler_buffer[-1])
+        row = scaler_buffer[-1]
+        scalers = scalers_from_row(scaler_columns.capture_objects, row)
+        assert isinstance(row, Structure)  # scalers_from_row checked the shape
+        for column, value in zip(scaler_columns, row, strict=True):
+            if column.class_id == 5 and column.attribute_index == 4:
+                scalers[column.logical_name] = ScalerUnit.from_data(value)
+        return scalers
 
     def row(
         self,
