@@ -46,6 +46,7 @@ from simulators._push import (
     run_pushes,
 )
 from simulators._registers import REGISTERS, RegisterDef
+from simulators._serial import open_meter_pty, serve_serial
 from simulators._serve import (
     LinkFaults,
     LinkStats,
@@ -73,6 +74,8 @@ __all__ = [
     "notification",
     "run_pushes",
     "serve_fleet_udp",
+    "open_meter_pty",
+    "serve_serial",
     "LinkFaults",
     "eui64",
     "serve_fleet_mesh",

@@ -35,6 +35,7 @@ from simulators._identity import (
     MeterKeys,
 )
 from simulators._push import PushConfig, run_pushes
+from simulators._serial import open_meter_pty
 from simulators._serve import serve_fleet_hdlc, serve_fleet_wrapper
 from simulators._state import utc_now
 from simulators._truth import injected_faults, meter_truth, truth_json, write_truth_csv
@@ -174,16 +175,35 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=4059, show_default=True, type=int)
 @click.option("--framing", type=click.Choice(["wrapper", "hdlc"]), default="wrapper")
-@click.option("--transport", type=click.Choice(["tcp", "udp"]), default="tcp")
+@click.option("--transport", type=click.Choice(["tcp", "udp", "pty"]), default="tcp")
+@click.option("--optical", is_flag=True, help="pty: answer the mode E sign-on first.")
 @click.option("--seed", default=0, type=int, show_default=True)
 @_keys_options
-def serve(host: str, port: int, framing: str, transport: str, seed: int, **options: Any) -> None:
-    """Serve one meter."""
+def serve(
+    host: str,
+    port: int,
+    framing: str,
+    transport: str,
+    optical: bool,
+    seed: int,
+    **options: Any,
+) -> None:
+    """Serve one meter (on TCP, UDP, or HDLC on a new pseudo-terminal)."""
     layout = FleetLayout(seed=seed, meters=1, first_host=host, system_title=options["system_title"])
     fleet = _fleet(layout, options)
     ident = fleet.identity(0)
     click.echo(f"meter {ident.name} system title {ident.system_title.hex().upper()}")
+    if transport == "pty":
+        trio.run(_serve_pty, fleet, optical)
+        return
     trio.run(_serve, fleet, host, port, framing, transport, _push_config(options))
+
+
+async def _serve_pty(fleet: Fleet, optical: bool) -> None:
+    async with open_meter_pty(fleet, 0, optical=optical) as device:
+        click.echo(f"listening pty hdlc device {device}")
+        sys.stdout.flush()
+        await trio.sleep_forever()
 
 
 @main.command()

@@ -34,6 +34,7 @@ from transports import (
     HdlcAddress,
     Wpdu,
     WrapperStreamTransport,
+    open_serial_hdlc,
     open_tcp_hdlc,
     open_tcp_wrapper,
     open_udp_endpoint,
@@ -100,7 +101,7 @@ def test_bad_arguments_fail_cleanly() -> None:
 
 
 @asynccontextmanager
-async def _serving(*args: str) -> AsyncIterator[int]:
+async def _serving(*args: str) -> AsyncIterator[str]:
     process = subprocess.Popen(
         [CLI, "serve", "--port", "0", "--now", NOW, *args],
         stdout=subprocess.PIPE,
@@ -109,13 +110,13 @@ async def _serving(*args: str) -> AsyncIterator[int]:
     )
     try:
         assert process.stdout is not None
-        port = 0
+        port = ""
         with trio.fail_after(30):
             while not port:
                 line = await trio.to_thread.run_sync(process.stdout.readline)
                 assert line, process.stderr.read() if process.stderr else "no output"
                 if line.startswith("listening"):
-                    port = int(line.split()[-1])
+                    port = line.split()[-1]
         yield port
     finally:
         process.terminate()
@@ -147,10 +148,11 @@ async def _read_clock(transport: Any) -> dt.datetime:
     return DateTime.from_bytes(bytes(value)).to_datetime(sign=DeviationSign.UTC_TO_LOCAL)
 
 
-@pytest.mark.parametrize("framing", ["wrapper", "hdlc", "udp"])
+@pytest.mark.parametrize("framing", ["wrapper", "hdlc", "udp", "pty"])
 async def test_serve_one_meter(framing: str) -> None:
-    args = ["--transport", "udp"] if framing == "udp" else ["--framing", framing]
-    async with _serving(*args) as port:
+    args = ["--transport", framing] if framing in ("udp", "pty") else ["--framing", framing]
+    async with _serving(*args) as where:
+        port = int(where) if where.isdigit() else 0
         if framing == "wrapper":
             transport: Any = await open_tcp_wrapper("127.0.0.1", port)
             when = await _read_clock(transport)
@@ -159,9 +161,13 @@ async def test_serve_one_meter(framing: str) -> None:
             transport = await open_tcp_hdlc("127.0.0.1", port, server_address=HdlcAddress.server(1))
             when = await _read_clock(transport)
             await transport.aclose()
-        else:
+        elif framing == "udp":
             async with open_udp_endpoint("127.0.0.1", 0) as endpoint:
                 when = await _read_clock(endpoint.peer("127.0.0.1", port))
+        else:
+            transport = await open_serial_hdlc(where, server_address=HdlcAddress.server(1))
+            when = await _read_clock(transport)
+            await transport.aclose()
     assert when == dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
 
 
