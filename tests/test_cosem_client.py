@@ -403,3 +403,45 @@ def test_demand_register_scalers_come_from_attribute_4() -> None:
     entry = Structure((OctetString(bytes.fromhex("07E80101FF000F0000FEB600")), DoubleLong(42)))
     row = columns.row(entry, sign=DeviationSign.BLUE_BOOK, scalers=scalers)
     assert row[1] == Quantity(value=Decimal(420), unit=Unit.WATT)
+
+
+def test_every_truncation_or_corruption_of_a_read_is_a_decode_error_or_rows() -> None:
+    columns = _block_load_columns()
+    scaler_columns, scaler_buffer = _scaler_read()
+    scalers = columns.scalers(scaler_columns, scaler_buffer)
+    entry = Structure(
+        (
+            OctetString(bytes.fromhex("07E80101FF000F0000FEB600")),
+            LongUnsigned(23012),
+            DoubleLongUnsigned(125),
+            DoubleLongUnsigned(130),
+            DoubleLongUnsigned(0),
+            DoubleLongUnsigned(0),
+            DoubleLong(5432),
+        )
+    )
+    raw = encode(Array((entry, entry)))
+    capture_raw = encode(Array(c.to_data() for c in columns.capture_objects))
+    for blob in (raw, capture_raw):
+        for cut in range(len(blob)):
+            with pytest.raises(DecodeError):
+                decode(blob[:cut])
+        for pos in range(len(blob)):
+            for byte in (0x00, 0x01, 0x02, 0x09, 0x12, 0xFF):
+                corrupted = blob[:pos] + bytes((byte,)) + blob[pos + 1 :]
+                try:
+                    value = decode(corrupted)
+                except DecodeError:
+                    continue
+                try:
+                    typed = columns.rows(value, sign=DeviationSign.BLUE_BOOK, scalers=scalers)
+                except DecodeError:
+                    pass
+                else:
+                    assert isinstance(value, Array) and len(typed) == len(value)
+                try:
+                    again = ProfileColumns.from_data(value)
+                except DecodeError:
+                    pass
+                else:
+                    assert isinstance(value, Array) and len(again) == len(value)
