@@ -522,3 +522,18 @@ def test_structured_sets_are_checked_element_by_element() -> None:
     assert clock.set_attribute(CTX, 5, OctetString(bytes(5))) is DataAccessResult.TYPE_UNMATCHED
     bad_month = OctetString(bytes.fromhex("07E80D01FF000000008000FF"))
     assert clock.set_attribute(CTX, 5, bad_month) is DataAccessResult.OTHER_REASON
+
+
+@pytest.mark.parametrize("version", [0, 1, 2])
+def test_push_setup_versions_carry_their_attributes(version: int) -> None:
+    push = PushSetup("0.0.25.9.0.255", push_object_list=(), version=version, repetition_delay=30)
+    assert push.version == version
+    expected = {0: 7, 1: 10, 2: 13}[version]
+    assert push.attribute_ids() == tuple(range(1, expected + 1))
+    for index in push.attribute_ids():
+        definition = push.definition.attribute(index)
+        assert definition is not None and definition.accepts(push[index])
+    if version >= 1:
+        assert push[9] == Integer(0x40)
+    if version == 2:
+        assert push[7] == Structure((LongUnsigned(30), LongUnsigned(0), LongUnsigned(30)))

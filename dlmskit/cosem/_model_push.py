@@ -18,7 +18,9 @@ from dlmskit.association import RequestContext
 from dlmskit.axdr import (
     Array,
     Data,
+    DoubleLongUnsigned,
     Enum,
+    Integer,
     LongUnsigned,
     OctetString,
     Structure,
@@ -37,6 +39,9 @@ from obis import ObisLike
 __all__ = ["PushSetup", "SecuritySetup", "TransportService"]
 
 
+_NO_DATE_TIME = bytes.fromhex("FFFFFFFFFFFFFFFFFF8000FF")
+
+
 class TransportService(enum.IntEnum):
     """send_destination_and_method transport_service."""
 
@@ -51,7 +56,12 @@ class TransportService(enum.IntEnum):
 
 
 class PushSetup(CosemObject):
-    """Push setup (class 40, version 0): push_object_list, destination, windows, retries.
+    """Push setup (class 40, versions 0-2): push_object_list, destination, windows, retries.
+
+    Version 1 adds port_reference, push_client_SAP and push_protection_parameters;
+    version 2 turns repetition_delay into {min, exponent, max} and adds
+    push_operation_method (unconfirmed), confirmation_parameters and
+    last_confirmation_date_time. Method 2 (reset, version 2) is not implemented.
 
     SETs of the push_object_list, send_destination_and_method and communication_window
     are checked element by element (type-unmatched when an element has the wrong shape).
@@ -72,8 +82,10 @@ class PushSetup(CosemObject):
         number_of_retries: int = 3,
         repetition_delay: int = 0,
         on_push: Callable[[PushSetup, Structure], None] | None = None,
+        version: int = 0,
+        push_client_sap: int = 0x40,
     ) -> None:
-        super().__init__(logical_name, class_id=40, version=0)
+        super().__init__(logical_name, class_id=40, version=version)
         self.on_push = on_push
         self[2] = capture_objects_value(tuple(push_object_list))
         self[3] = Structure((Enum(transport), OctetString(destination), Enum(0)))
@@ -81,6 +93,16 @@ class PushSetup(CosemObject):
         self[5] = LongUnsigned(randomisation_start_interval)
         self[6] = Unsigned(number_of_retries)
         self[7] = LongUnsigned(repetition_delay)
+        if version >= 1:
+            self[8] = OctetString(bytes(6))
+            self[9] = Integer(push_client_sap)
+            self[10] = Array()
+        if version >= 2:
+            delay = LongUnsigned(repetition_delay)
+            self[7] = Structure((delay, LongUnsigned(0), delay))
+            self[11] = Enum(0)
+            self[12] = Structure((OctetString(_NO_DATE_TIME), DoubleLongUnsigned(0)))
+            self[13] = OctetString(_NO_DATE_TIME)
         self.on_set(2, self._set_push_object_list)
         self.on_set(3, self._set_destination)
         self.on_set(4, self._set_window)
