@@ -160,12 +160,12 @@ async def test_public_client_reads_clock_and_name_plate(framing: str) -> None:
     assert serial == str(fleet.identity(2).serial)
 
 
-@pytest.mark.parametrize("framing", ["wrapper", "hdlc"])
-async def test_meter_reader_registers_and_block_load_equal_truth(framing: str) -> None:
+@pytest.mark.parametrize(("framing", "number"), [("wrapper", 1), ("hdlc", 1), ("wrapper", 0)])
+async def test_meter_reader_registers_and_block_load_equal_truth(framing: str, number: int) -> None:
     fleet = _fleet()
     interface = SERVERS[framing][1]
-    number = 1
-    start, end = NOW - dt.timedelta(hours=2), NOW - dt.timedelta(minutes=15)
+    # a whole day: 96 rows, several kB, so the response comes in datablocks
+    start, end = NOW - dt.timedelta(days=1), NOW - dt.timedelta(minutes=15)
 
     def talk(port: int) -> dict[str, Any]:
         client = gurux_client(0x20, Authentication.LOW, DEFAULT_LLS_SECRET, interface)
@@ -178,10 +178,15 @@ async def test_meter_reader_registers_and_block_load_equal_truth(framing: str) -
             profile = GXDLMSProfileGeneric("1.0.99.1.0.255")
             link.read(profile, 3)
             link.rows(profile, start, end)
+            daily = GXDLMSProfileGeneric("1.0.99.2.0.255")
+            link.read(daily, 3)
+            link.rows(daily, NOW - dt.timedelta(days=3), NOW)
             return {
                 "energy": (energy.value, energy.scaler, energy.unit),
                 "columns": [str(c[0].logicalName) for c in profile.captureObjects],
                 "rows": [list(row) for row in profile.buffer],
+                "daily_columns": [str(c[0].logicalName) for c in daily.captureObjects],
+                "daily": [list(row) for row in daily.buffer],
             }
         finally:
             link.close()
@@ -189,7 +194,7 @@ async def test_meter_reader_registers_and_block_load_equal_truth(framing: str) -
     async with _serving(fleet, framing) as port:
         got = await trio.to_thread.run_sync(talk, port)
 
-    truth = _truth(fleet, number, NOW - dt.timedelta(days=1), NOW)
+    truth = _truth(fleet, number, NOW - dt.timedelta(days=3), NOW)
     # the cumulative register at an interval boundary = midnight reading + block sum since
     midnight = max(when for (obis, when), row in truth.items() if row.quality == "daily")
     blocks = sum(
@@ -202,8 +207,9 @@ async def test_meter_reader_registers_and_block_load_equal_truth(framing: str) -
     assert (scaler, int(unit)) == (1, 30)
     assert value == daily + blocks
 
+    assert fleet.identity(number).model.value == (3 if number == 1 else 1)
     rows = got["rows"]
-    assert len(rows) == 8
+    assert len(rows) == 96
     for row in rows:
         when = row[0].value.astimezone(dt.UTC)
         assert start <= when <= end
@@ -212,6 +218,11 @@ async def test_meter_reader_registers_and_block_load_equal_truth(framing: str) -
             assert expected.quality == "valid"
             # gurux leaves buffer values raw: scale them as the truth does
             assert raw * 10 ** _scaler(code) == pytest.approx(expected.value), (code, when)
+    assert len(got["daily"]) == 3
+    for row in got["daily"]:
+        when = row[0].value.astimezone(dt.UTC)
+        for code, raw in zip(got["daily_columns"][1:], row[1:], strict=True):
+            assert truth[(ObisCode.parse(code), when)].value == raw
 
 
 def _scaler(code: str) -> int:
