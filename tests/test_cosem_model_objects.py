@@ -7,6 +7,8 @@ import datetime as dt
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlmskit.apdu import (
     ActionResult,
@@ -537,3 +539,63 @@ def test_push_setup_versions_carry_their_attributes(version: int) -> None:
         assert push[9] == Integer(0x40)
     if version == 2:
         assert push[7] == Structure((LongUnsigned(30), LongUnsigned(0), LongUnsigned(30)))
+
+
+# Blue Book disconnect control, written out per mode: (state, trigger) -> new state.
+_D, _C, _R = ControlState.DISCONNECTED, ControlState.CONNECTED, ControlState.READY_FOR_RECONNECTION
+_REMOTE_RECONNECT_TO_READY = {ControlMode.MODE_2, ControlMode.MODE_4}
+_MANUAL_DISCONNECT = {ControlMode.MODE_1, ControlMode.MODE_2, ControlMode.MODE_5}
+_LOCAL_RECONNECT = {ControlMode.MODE_5, ControlMode.MODE_6}
+
+
+def _reference(mode: ControlMode, state: ControlState, trigger: str) -> ControlState:
+    if mode is ControlMode.NONE:
+        return state
+    if trigger == "remote_disconnect" and state in (_C, _R):
+        return _D
+    if trigger == "remote_reconnect" and state is _D:
+        return _R if mode in _REMOTE_RECONNECT_TO_READY else _C
+    if trigger == "manual_reconnect" and state is _R:
+        return _C
+    if trigger == "manual_disconnect" and state is _C and mode in _MANUAL_DISCONNECT:
+        return _R
+    if trigger == "local_disconnect" and state is _C:
+        return _R
+    if trigger == "local_reconnect" and state is _R and mode in _LOCAL_RECONNECT:
+        return _C
+    return state
+
+
+_TRIGGERS = (
+    "remote_disconnect",
+    "remote_reconnect",
+    "manual_reconnect",
+    "manual_disconnect",
+    "local_disconnect",
+    "local_reconnect",
+)
+
+
+@settings(max_examples=150)
+@given(st.sampled_from(ControlMode), st.lists(st.sampled_from(_TRIGGERS), max_size=20))
+def test_disconnect_control_follows_the_blue_book_table(
+    mode: ControlMode, triggers: list[str]
+) -> None:
+    changes: list[tuple[ControlState, ControlState]] = []
+    relay = DisconnectControl(control_mode=mode, on_change=lambda a, b: changes.append((a, b)))
+    state = ControlState.CONNECTED
+    for trigger in triggers:
+        expected = _reference(mode, state, trigger)
+        if trigger.startswith("remote"):
+            result, _ = relay.invoke(CTX, 1 if trigger == "remote_disconnect" else 2, Integer(0))
+            assert result is (
+                ActionResult.OTHER_REASON if mode is ControlMode.NONE else ActionResult.SUCCESS
+            )
+        else:
+            getattr(relay, trigger)()
+        if expected is not state:
+            assert changes[-1] == (state, expected)
+        state = expected
+        assert relay.state is state
+        assert relay.get_attribute(CTX, 2, None) is (state is ControlState.CONNECTED)
+        assert relay.get_attribute(CTX, 3, None) == Enum(state)
