@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -33,10 +34,16 @@ from dlmskit.errors import DlmsError, ServiceError, TransportError
 from dlmskit.security import KeyId, parse_key_transfer
 from dlmskit.testing import IST, MeterEndpoint, demo_meter, serve_hdlc, serve_udp, serve_wrapper
 from obis import ObisCode
-from transports import WrapperStreamTransport, open_tcp_wrapper, serve_tcp_wrapper
+from transports import (
+    HdlcAddress,
+    WrapperStreamTransport,
+    accept_hdlc,
+    open_tcp_wrapper,
+    serve_tcp_wrapper,
+)
 
 NOW = dt.datetime(2024, 1, 2, 0, 7, 30, tzinfo=dt.UTC)  # 05:37:30 IST
-FAST = LinkSettings(connect_timeout=2.0, response_timeout=0.3, release_timeout=0.3, retries=0)
+FAST = LinkSettings(connect_timeout=1.0, response_timeout=0.3, release_timeout=0.3, retries=0)
 BLOCK_LOAD = "1.0.99.1.0.255"
 MASTER_KEY = bytes(range(0x20, 0x30))
 
@@ -367,3 +374,27 @@ def test_package_root_loads_the_client_lazily() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+async def test_hdlc_over_a_serial_line(endpoint: MeterEndpoint[CosemObjectTree]) -> None:
+    """The serial target on a pseudo-terminal; the meter answers on the other end."""
+    master, slave = os.openpty()
+    meter_stream = trio.lowlevel.FdStream(os.dup(master))
+
+    async def meter_side() -> None:
+        transport = await accept_hdlc(meter_stream, server_address=HdlcAddress.server(1))
+        await endpoint.serve(transport, 0x20)
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(meter_side)
+            target = f"serial://{os.ttyname(slave)}?baud=19200"
+            with trio.fail_after(10):
+                async with connect(target, association=Association.meter_reader()) as meter:
+                    assert await meter.read_clock() == NOW
+                    assert meter.name == f"serial://{os.ttyname(slave)}"
+            nursery.cancel_scope.cancel()
+    finally:
+        await meter_stream.aclose()
+        os.close(master)
+        os.close(slave)

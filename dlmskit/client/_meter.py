@@ -18,6 +18,7 @@ import trio
 import obis
 from dlmskit.apdu import (
     ActionResult,
+    Conformance,
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
@@ -258,8 +259,6 @@ class Meter:
     ) -> tuple[Data | DataAccessResult, ...]:
         """Several attributes in one GET-Request-With-List (one by one when the meter did
         not grant multiple-references); each item is a value or its data-access-result."""
-        from dlmskit.apdu import Conformance
-
         if Conformance.MULTIPLE_REFERENCES not in self._machine.conformance:
             results: list[Data | DataAccessResult] = []
             for ref in references:
