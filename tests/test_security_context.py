@@ -433,7 +433,8 @@ def test_system_titles_are_checked() -> None:
     with pytest.raises(LocalProtocolError, match="8 bytes"):
         SecurityContext(system_title=b"short")
     ctx = SecurityContext(system_title=CLIENT_ST, global_unicast_key=EK, authentication_key=AK)
-    with pytest.raises(LocalProtocolError, match="peer system title"):
+    # receiving: the APDU cannot be opened, which is a security failure, not a misuse
+    with pytest.raises(SecurityError, match="peer system title"):
         ctx.unprotect(ctx.protect(GET_CLOCK))
     ctx.peer_system_title = CLIENT_ST
     assert ctx.unprotect(ctx.protect(GET_CLOCK)) == GET_CLOCK

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from hmac import compare_digest
+from typing import NoReturn
 
 import attrs
 
@@ -78,6 +79,12 @@ def _invocation_counter_of(ciphered: bytes) -> int:
     if tag == 0xDD:
         return GeneralCiphering.from_bytes(ciphered).invocation_counter
     return CipheredApdu.from_bytes(ciphered).invocation_counter
+
+
+def _unknown_peer() -> NoReturn:
+    """A received APDU names no sender and none is known yet: it cannot be opened (the
+    IV needs the sender's system title), which is the peer's doing, not the caller's."""
+    raise SecurityError("the peer system title is not known: the APDU cannot be opened")
 
 
 class SecurityContext(SecurityState):
@@ -229,14 +236,14 @@ class SecurityContext(SecurityState):
                     expected="security control and invocation counter",
                 )
             plain, dedicated = entry
-            title = self._peer_title or self._peer()
+            title = self._peer_title or _unknown_peer()
         elif tag == 0xDB or tag == 0xDC:
             envelope: GeneralGloCiphering | GeneralDedCiphering = (
                 GeneralGloCiphering.from_bytes(data)
                 if tag == 0xDB
                 else GeneralDedCiphering.from_bytes(data)
             )
-            title = envelope.system_title or self._peer()
+            title = envelope.system_title or self._peer_title or _unknown_peer()
             if len(title) != 8:
                 raise SecurityError(f"system title of {len(title)} bytes cannot form an IV")
             if self._peer_title is not None and title != self._peer_title:

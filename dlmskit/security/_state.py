@@ -76,6 +76,7 @@ class SecurityState:
         "_agreement_key",
         "_ak",
         "_fast_receive",
+        "_hls_received",
         "_keys",
         "_min_security",
         "_peer_agreement_key",
@@ -132,6 +133,10 @@ class SecurityState:
         # big-endian bytes of the header: equal-length big-endian bytes order like the
         # integers, so the replay check needs no conversion
         self._received: dict[KeyId, dict[bytes, bytes]] = {k: {} for k in KeyId}
+        # counters of the peer's HLS-GMAC responses, apart from those of its APDUs: the
+        # ciphered APDU carrying f(StoC) uses a later counter than f(StoC) itself and
+        # is accepted first
+        self._hls_received: dict[bytes, bytes] = {}
         self._signing_key = signing_key
         self._peer_signing_key = peer_signing_key
         self._agreement_key = key_agreement_key
@@ -234,6 +239,8 @@ class SecurityState:
 
     def _forget_received(self, key_id: KeyId) -> None:
         self._received[key_id].clear()
+        if key_id == KeyId.GLOBAL_UNICAST_ENCRYPTION:
+            self._hls_received.clear()
 
     def last_accepted(self, system_title: bytes, key_id: KeyId) -> int | None:
         """The last invocation counter accepted from ``system_title`` under ``key_id``."""
@@ -332,18 +339,22 @@ class SecurityState:
     def verify_gmac_response(self, response: bytes, challenge: bytes) -> bool:
         """Check the peer's HLS-GMAC f(challenge); records its invocation counter.
 
-        Raises InvocationCounterError for a replayed counter.
+        Raises InvocationCounterError for a counter at or below that of the peer's last
+        accepted f() response. f() counters are checked among themselves, not against
+        the counters of ciphered APDUs: in a ciphered association the APDU carrying
+        f(StoC) (pass 3) or f(CtoS) (pass 4) was ciphered after f() was computed, so its
+        later counter has already been accepted when f() is checked.
         """
         if len(response) != 17 or response[0] != 0x10 | self._suite:
             return False
         title = self._peer()
         aead = self._aead_for(KeyId.GLOBAL_UNICAST_ENCRYPTION)
-        ic = int.from_bytes(response[1:5], "big")
-        received = self._check_counter(title, KeyId.GLOBAL_UNICAST_ENCRYPTION, ic)
+        ic = response[1:5]
+        _check_replay(self._hls_received, title, ic)
         aad = self._aad_prefix(response[0]) + bytes(challenge)
-        ok = hmac.compare_digest(gmac(aead, title + response[1:5], aad), response[5:])
+        ok = hmac.compare_digest(gmac(aead, title + ic, aad), response[5:])
         if ok:
-            received[title] = response[1:5]
+            self._hls_received[title] = ic
         return ok
 
     def sign(self, data: bytes) -> bytes:
