@@ -70,7 +70,7 @@ from simulators._registers import (
     instantaneous_values,
     maximum_demand,
 )
-from simulators._selective import entries, range_window, selected_columns
+from simulators._selective import entry_slice, range_window, selected_columns
 from simulators._state import MeterState
 
 __all__ = ["BLOCK_LOAD_PUSH", "MeterObjects", "block_load_push_setup"]
@@ -395,6 +395,7 @@ class _Catalogue:
         columns = definition.capture_objects
         selected = selected_columns(columns, access)
         window = range_window(state, access)
+        chosen = entry_slice(access)
         kind = definition.kind
         rows: list[Structure] = []
         if kind is ProfileKind.BLOCK_LOAD:
@@ -410,7 +411,7 @@ class _Catalogue:
             rows = self._event_rows(state, definition, window)
         elif kind is ProfileKind.BILLING:
             rows = self._billing_rows(state, definition, window)
-        rows = entries(rows, access)
+        rows = rows[chosen]
         if selected is not None:
             rows = [Structure(row[i] for i in selected) for row in rows]
         return rows

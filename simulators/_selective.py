@@ -16,7 +16,7 @@ from dlmskit.axdr import Array, Data, DateTime, Structure
 from dlmskit.cosem import CaptureObject
 from simulators._state import MeterState
 
-__all__ = ["entries", "range_window", "selected_columns"]
+__all__ = ["entry_slice", "range_window", "selected_columns"]
 
 
 def range_window(
@@ -73,18 +73,23 @@ def selected_columns(
     return None
 
 
-def entries(rows: list[Structure], access: SelectiveAccess | None) -> list[Structure]:
-    """Selector 2 (entry descriptor): rows from_entry..to_entry, 1-based, 0 = last."""
-    if access is None or access.selector != 2:
-        if access is not None and access.selector not in (1, 2):
-            raise ValueError(f"access selector {access.selector}")
-        return rows
+def entry_slice(access: SelectiveAccess | None) -> slice:
+    """The rows an access selects by entry (selector 2: from_entry..to_entry, 1-based,
+    to_entry 0 = the last); every row otherwise. Raises ``ValueError`` for selectors other
+    than 1 and 2 and for malformed entry descriptors, before any row is computed."""
+    if access is None or access.selector == 1:
+        return slice(None)
+    if access.selector != 2:
+        raise ValueError(f"access selector {access.selector}")
     params = access.parameters
     if not isinstance(params, Structure) or len(params) != 4:
         raise ValueError("entry descriptor is not a 4-element structure")
     first, last = params[0], params[1]
-    if not isinstance(first, int) or not isinstance(last, int):
+    if (
+        not isinstance(first, int)
+        or not isinstance(last, int)
+        or isinstance(first, bool)
+        or isinstance(last, bool)
+    ):
         raise ValueError("entry descriptor bounds are not integers")
-    start = max(int(first), 1) - 1
-    stop = len(rows) if last == 0 else int(last)
-    return rows[start:stop]
+    return slice(max(int(first), 1) - 1, None if last == 0 else int(last))

@@ -12,9 +12,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlmskit.apdu import ApplicationContextName, MechanismName
-from dlmskit.association import ClientAssociation, ClientSettings
+from dlmskit.apdu import (
+    ApplicationContextName,
+    Conformance,
+    CosemAttributeDescriptor,
+    DataAccessResult,
+    MechanismName,
+    SelectiveAccess,
+)
+from dlmskit.association import ClientAssociation, ClientSettings, RequestContext
+from dlmskit.axdr import (
+    Array,
+    Data,
+    DoubleLongUnsigned,
+    Integer,
+    LongUnsigned,
+    OctetString,
+    Structure,
+)
 from dlmskit.security import HlsSecret, SecurityContext
+from obis import ObisCode
 from simulators import (
     CSV_COLUMNS,
     DEFAULT_AK,
@@ -272,3 +289,43 @@ def test_any_bytes_to_an_associated_meter_get_an_answer(data: bytes) -> None:
     assert session.associated
     answers = session.handle(data)
     assert all(isinstance(a, bytes) and a for a in answers)
+
+
+_DATA = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(0, 2**32 - 1).map(DoubleLongUnsigned)
+    | st.integers(-128, 127).map(Integer)
+    | st.integers(0, 0xFFFF).map(LongUnsigned)
+    | st.binary(max_size=14).map(OctetString),
+    lambda inner: (
+        st.lists(inner, max_size=5).map(Structure) | st.lists(inner, max_size=5).map(Array)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    selector=st.integers(0, 4),
+    parameters=_DATA,
+    profile=st.sampled_from(
+        ["1.0.99.1.0.255", "1.0.99.2.0.255", "0.0.99.98.2.255", "1.0.98.1.0.255"]
+    ),
+)
+def test_any_selective_access_gives_rows_or_a_data_access_result(
+    selector: int, parameters: Data, profile: str
+) -> None:
+    fleet = Fleet(FleetLayout(seed=1, meters=1), clock=lambda: JUNE)
+    objects = fleet.meter(0).objects
+    ctx = RequestContext(
+        client_sap=0x20,
+        application_context=ApplicationContextName.LN_CIPHERED,
+        mechanism=MechanismName.LOW,
+        conformance=Conformance.GET | Conformance.SELECTIVE_ACCESS,
+    )
+    descriptor = CosemAttributeDescriptor(
+        class_id=7, instance_id=ObisCode.parse(profile), attribute_id=2
+    )
+    result = objects.get(ctx, descriptor, SelectiveAccess(selector=selector, parameters=parameters))
+    assert isinstance(result, DataAccessResult | Array)
