@@ -343,3 +343,24 @@ def test_truncation_at_every_position_is_a_decode_error() -> None:
         for cut in (0, *range(2, len(wire))):  # one octet 00 is null-data, a value
             with pytest.raises(DecodeError):
                 describe(wire[:cut])
+
+
+def test_a_capture_of_several_frames_round_trips_and_reassembles() -> None:
+    frames = hdlc_corpus()
+    capture = b"".join(frames)
+    description = round_trip(capture)
+    assert description["kind"] == "frames" and len(description["frames"]) == len(frames)
+    reassembled = description["_reassembled"]
+    assert reassembled and all(item["kind"] == "apdu" for item in reassembled)
+    wrapped = b"".join(wrapper_corpus()[:4])
+    assert len(round_trip(wrapped)["frames"]) == 4
+
+
+def test_bytes_after_the_last_frame_are_located() -> None:
+    frames = hdlc_corpus()[:2]
+    with pytest.raises(DecodeError) as info:
+        describe(frames[0] + frames[1] + b"\x01\x02")
+    assert info.value.offset == len(frames[0]) + len(frames[1])
+    with pytest.raises(DecodeError) as info:
+        describe(frames[0] + frames[1][:-3])
+    assert info.value.offset >= len(frames[0])

@@ -29,6 +29,7 @@ _FRAME_KINDS = {
     "apdu": "APDU",
     "data": "A-XDR data",
     "raw": "raw octets",
+    "frames": "frames",
 }
 
 
@@ -135,6 +136,12 @@ def _fill(tree: Tree, description: Mapping[str, Any]) -> None:
         return
     if kind == "raw":
         tree.add(str(description["hex"]))
+        return
+    if kind == "frames":
+        for index, frame in enumerate(description["frames"]):
+            _add(tree, f"[{index}]", frame)
+        for apdu in description.get("_reassembled", ()):
+            _add(tree, "reassembled", apdu)
 
 
 def description_tree(description: Mapping[str, Any], length: int) -> Tree:

@@ -293,34 +293,112 @@ def _address(address: HdlcAddress) -> dict[str, JsonValue]:
     return {"upper": address.upper, "lower": address.lower, "length": address.length}
 
 
-def describe(data: bytes, keys: KeyLookup | None = None) -> dict[str, JsonValue]:
-    """Detect and decode ``data``: HDLC frame, wrapper PDU, APDU or A-XDR data.
+def _shifted(error: DecodeError, by: int) -> DecodeError:
+    return DecodeError(error.reason, offset=error.offset + by, expected=error.expected)
 
-    Raises :class:`DecodeError` (with the offset where decoding stopped) when the bytes
-    are none of these.
+
+def _unit_end(data: bytes, start: int) -> int:
+    """Where the HDLC frame or WPDU starting at ``start`` ends (by its length field)."""
+    if data[start] == 0x7E:
+        if start + 3 > len(data):
+            raise DecodeError("HDLC frame truncated", offset=len(data), expected="frame format")
+        return start + (((data[start + 1] << 8) | data[start + 2]) & 0x7FF) + 2
+    if start + 8 > len(data):
+        raise DecodeError("wrapper header truncated", offset=len(data), expected="8-byte header")
+    return start + 8 + int.from_bytes(data[start + 6 : start + 8], "big")
+
+
+def _describe_hdlc(data: bytes, keys: KeyLookup | None) -> dict[str, JsonValue]:
+    frame = decode_frame(data)
+    out: dict[str, JsonValue] = {
+        "kind": "hdlc",
+        "destination": _address(frame.destination),
+        "source": _address(frame.source),
+        "control": frame.control,
+        "segmented": frame.segmented,
+    }
+    if frame.info:
+        out.update(_describe_info(frame.info, keys))
+    return out
+
+
+def _describe_unit(data: bytes, keys: KeyLookup | None) -> dict[str, JsonValue]:
+    if data[0] == 0x7E:
+        return _describe_hdlc(data, keys)
+    wpdu = decode_wpdu(data)
+    return {
+        "kind": "wrapper",
+        "source": wpdu.source,
+        "destination": wpdu.destination,
+        "apdu": describe_apdu(wpdu.apdu, keys),
+    }
+
+
+def _reassemble(frames: list[bytes], keys: KeyLookup | None) -> list[JsonValue]:
+    """APDUs carried by runs of segmented HDLC I-frames, for reading."""
+    out: list[JsonValue] = []
+    parts: list[bytes] = []
+    for wire in frames:
+        frame = decode_frame(wire)
+        if frame.control & 1 or not frame.info:
+            continue
+        info = frame.info
+        if not parts:
+            for llc in _LLC_HEADERS:
+                if info.startswith(llc):
+                    info = info[len(llc) :]
+        parts.append(info)
+        if not frame.segmented:
+            if len(parts) > 1:
+                try:
+                    out.append(describe_apdu(b"".join(parts), keys))
+                except DecodeError as error:
+                    out.append({"_error": f"reassembled APDU: {error}"})
+            parts = []
+    return out
+
+
+def describe(data: bytes, keys: KeyLookup | None = None) -> dict[str, JsonValue]:
+    """Detect and decode ``data``: HDLC frame(s), wrapper PDU(s), an APDU or A-XDR data.
+
+    Several HDLC frames (each with both flags) or WPDUs back to back, as captured from
+    a link, give ``{"kind": "frames", "frames": [...]}``; APDUs split over segmented
+    HDLC frames are shown reassembled under ``_reassembled``. Raises
+    :class:`DecodeError` (with the offset where decoding stopped) when the bytes are
+    none of these.
     """
     if not data:
         raise DecodeError("nothing to decode", offset=0, expected="at least one byte")
-    if data[0] == 0x7E:
-        frame = decode_frame(data)
+    if data[0] == 0x7E or (len(data) >= 8 and data[:2] == b"\x00\x01"):
+        hdlc = data[0] == 0x7E
+        units: list[bytes] = []
+        position = 0
+        while position < len(data):
+            if data[position] != (0x7E if hdlc else 0x00):
+                raise DecodeError(
+                    "bytes after the last frame",
+                    offset=position,
+                    expected="0x7E (the next HDLC frame)" if hdlc else "the next WPDU",
+                )
+            try:
+                end = _unit_end(data, position)
+                unit = data[position:end]
+                described = _describe_unit(unit, keys)
+            except DecodeError as error:
+                raise _shifted(error, position) from None
+            units.append(unit)
+            if end >= len(data) and not position:
+                return described
+            position = end
         out: dict[str, JsonValue] = {
-            "kind": "hdlc",
-            "destination": _address(frame.destination),
-            "source": _address(frame.source),
-            "control": frame.control,
-            "segmented": frame.segmented,
+            "kind": "frames",
+            "frames": [_describe_unit(unit, keys) for unit in units],
         }
-        if frame.info:
-            out.update(_describe_info(frame.info, keys))
+        if hdlc:
+            reassembled = _reassemble(units, keys)
+            if reassembled:
+                out["_reassembled"] = reassembled
         return out
-    if len(data) >= 8 and data[:2] == b"\x00\x01":
-        wpdu = decode_wpdu(data)
-        return {
-            "kind": "wrapper",
-            "source": wpdu.source,
-            "destination": wpdu.destination,
-            "apdu": describe_apdu(wpdu.apdu, keys),
-        }
     try:
         return describe_apdu(data, keys)
     except DecodeError as apdu_error:
@@ -362,6 +440,8 @@ def _build(description: Mapping[str, JsonValue]) -> bytes:
     if kind == "wrapper":
         inner = _nested(description["apdu"])
         return encode_wpdu(int(description["source"]), int(description["destination"]), inner)
+    if kind == "frames":
+        return b"".join(_build(frame) for frame in description["frames"])
     if kind == "hdlc":
         info = b""
         if "info" in description:
@@ -374,7 +454,7 @@ def _build(description: Mapping[str, JsonValue]) -> bytes:
             segmented=bool(description.get("segmented", False)),
         )
         return encode_frame(frame)
-    raise TranslateError(f"unknown kind {kind!r}: expected hdlc, wrapper, apdu or data")
+    raise TranslateError(f"unknown kind {kind!r}: expected hdlc, wrapper, frames, apdu or data")
 
 
 def keys_by_title(entries: Mapping[bytes | None, DecipherKeys]) -> KeyLookup:
