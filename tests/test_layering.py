@@ -47,10 +47,12 @@ def _sources() -> Iterator[tuple[str, pathlib.Path]]:
 
 
 def _type_checking_only(tree: ast.Module) -> set[int]:
-    """Ids of import nodes inside ``if TYPE_CHECKING:`` blocks (no run-time edge)."""
+    """Ids of nodes with no import-time edge: ``if TYPE_CHECKING:`` blocks, and a module
+    ``__getattr__`` (PEP 562), which loads an upper layer lazily on first use only."""
     skipped: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        lazy = isinstance(node, ast.FunctionDef) and node.name == "__getattr__"
+        if lazy or (isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)):
             for child in node.body:
                 for sub in ast.walk(child):
                     skipped.add(id(sub))
@@ -188,3 +190,18 @@ def test_module_graph_is_acyclic() -> None:
     for node in sorted(graph):
         if colour[node] == white:
             visit(node)
+
+
+def test_importing_the_core_loads_no_io_library() -> None:
+    import subprocess
+
+    code = (
+        "import sys, dlmskit, dlmskit.axdr, dlmskit.apdu, dlmskit.security, "
+        "dlmskit.association, dlmskit.cosem, obis\n"
+        "bad = sorted(m for m in ('trio', 'serial', 'sqlite3') if m in sys.modules)\n"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == ""
