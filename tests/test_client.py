@@ -398,3 +398,22 @@ async def test_hdlc_over_a_serial_line(endpoint: MeterEndpoint[CosemObjectTree])
         await meter_stream.aclose()
         os.close(master)
         os.close(slave)
+
+
+async def test_a_corrupted_ciphered_response_is_a_tag_mismatch(
+    endpoint: MeterEndpoint[CosemObjectTree], wrapper_url: str
+) -> None:
+    async with connect(wrapper_url, association=Association.utility_settings()) as meter:
+        endpoint.corrupt_next = 1
+        with pytest.raises(AuthenticationFailure) as info:
+            await meter.read_clock()
+    assert "GET-Response could not be opened: authentication tag mismatch" in str(info.value)
+
+
+async def test_a_link_lost_mid_request_says_what_was_awaited(
+    endpoint: MeterEndpoint[CosemObjectTree], wrapper_url: str
+) -> None:
+    async with connect(wrapper_url) as meter:
+        endpoint.hang_up = True
+        with pytest.raises(TransportError, match="link lost awaiting GET-Response"):
+            await meter.read_clock()

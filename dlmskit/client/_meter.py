@@ -55,7 +55,13 @@ from dlmskit.client._errors import (
 )
 from dlmskit.client._link import LinkSettings, Target, open_link, parse_target
 from dlmskit.cosem import CaptureObject, ObjectListEntry, ProfileColumns, ProfileRow, Quantity
-from dlmskit.errors import LocalProtocolError, RemoteProtocolError, ServiceError
+from dlmskit.errors import (
+    LocalProtocolError,
+    RemoteProtocolError,
+    SecurityError,
+    ServiceError,
+    TransportError,
+)
 from dlmskit.security import KeyId, SecurityContext
 from obis import ObisLike, as_obis
 from transports import ApduTransport
@@ -143,7 +149,13 @@ class Meter:
                 return event
             awaited = self._machine.awaiting or "a response"
             with trio.move_on_after(timeout) as scope:
-                data = await self.transport.receive_apdu()
+                try:
+                    data = await self.transport.receive_apdu()
+                except TransportError as error:
+                    self._machine.abort()
+                    raise TransportError(
+                        f"{self.name}: link lost awaiting {awaited}: {error}"
+                    ) from error
             if scope.cancelled_caught:
                 if self._machine.request_retransmission():
                     await self._flush()
@@ -159,7 +171,15 @@ class Meter:
                     awaited=awaited,
                     timeout=timeout,
                 )
-            self._machine.receive_apdu(data)
+            try:
+                self._machine.receive_apdu(data)
+            except SecurityError as error:
+                text = str(error)
+                if "tag" in text and "verif" in text:
+                    text = f"authentication tag mismatch, wrong keys? ({text})"
+                raise AuthenticationFailure(
+                    f"{self.name}: {awaited} could not be opened: {text}"
+                ) from error
             await self._flush()
 
     # -- association ---------------------------------------------------------------

@@ -29,7 +29,9 @@ class MeterEndpoint(Generic[TreeT]):
     Policies are shared by every session of a SAP, so the server's security contexts
     (and so its replay state) live as long as the endpoint. ``sessions`` counts
     associations served; ``silent`` makes the meter swallow requests (a dead link);
-    ``drop_next`` drops that many responses (a lossy link).
+    ``drop_next`` drops that many responses (a lossy link); ``corrupt_next`` flips the
+    last octet of that many responses (line noise); ``hang_up`` closes the link at the
+    next request.
     """
 
     def __init__(
@@ -46,6 +48,8 @@ class MeterEndpoint(Generic[TreeT]):
         self.requests = 0
         self.silent = False
         self.drop_next = 0
+        self.corrupt_next = 0
+        self.hang_up = False
         self.on_request: Callable[[bytes], None] | None = None
 
     async def serve(self, transport: ApduTransport, client_sap: int | None = None) -> None:
@@ -64,6 +68,10 @@ class MeterEndpoint(Generic[TreeT]):
                         return
                     association = ServerAssociation(policy, self.objects)
                     self.sessions += 1
+                if self.hang_up:
+                    self.hang_up = False
+                    await transport.aclose()
+                    return
                 if self.silent:
                     continue
                 association.receive_apdu(apdu)
@@ -73,6 +81,9 @@ class MeterEndpoint(Generic[TreeT]):
                     if self.drop_next > 0:
                         self.drop_next -= 1
                         continue
+                    if self.corrupt_next > 0:
+                        self.corrupt_next -= 1
+                        answer = answer[:-1] + bytes((answer[-1] ^ 0x01,))
                     await transport.send_apdu(answer)
         except DlmsError:
             return
