@@ -87,6 +87,9 @@ def _keys_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="How date-times sign the deviation (IST: +330 or -330).",
         ),
         click.option("--now", callback=_when, help="Freeze the meters' clock (ISO 8601)."),
+        click.option(
+            "--clock-start", callback=_when, help="Run the meters' clock from this instant."
+        ),
         click.option("--fault-plan", type=click.Path(exists=True, dir_okay=False)),
         click.option("--push-to", help="Push to this HOST:PORT (head-end)."),
         click.option("--push-transport", type=click.Choice(["tcp", "udp"]), default="tcp"),
@@ -114,14 +117,28 @@ def _keys(options: dict[str, Any]) -> MeterKeys:
     )
 
 
+def _frozen(now: _dt.datetime) -> _dt.datetime:
+    return now
+
+
+def _running(offset: _dt.timedelta) -> _dt.datetime:
+    return utc_now() + offset
+
+
 def _fleet(layout: FleetLayout, options: dict[str, Any]) -> Fleet:
     now: _dt.datetime | None = options["now"]
+    start: _dt.datetime | None = options["clock_start"]
     plan_path = options["fault_plan"]
+    clock: Callable[[], _dt.datetime] = utc_now
+    if now is not None:
+        clock = functools.partial(_frozen, now)
+    elif start is not None:
+        clock = functools.partial(_running, start - utc_now())
     return Fleet(
         layout,
         keys=_keys(options),
         plan=FaultPlan.load(plan_path) if plan_path else FaultPlan(),
-        clock=(lambda: now) if now is not None else utc_now,
+        clock=clock,
         sign=DeviationSign(options["deviation_sign"]),
     )
 
