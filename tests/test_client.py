@@ -29,7 +29,15 @@ from dlmskit.client import (
     connect,
     with_frame_counter,
 )
-from dlmskit.cosem import ControlState, CosemObjectTree, ImageTransfer, Quantity, Register, Unit
+from dlmskit.cosem import (
+    ControlState,
+    CosemObjectTree,
+    ImageTransfer,
+    Quantity,
+    Register,
+    ScalerUnit,
+    Unit,
+)
 from dlmskit.errors import DlmsError, ServiceError, TransportError
 from dlmskit.security import KeyId, parse_key_transfer
 from dlmskit.testing import IST, MeterEndpoint, demo_meter, serve_hdlc, serve_udp, serve_wrapper
@@ -417,3 +425,19 @@ async def test_a_link_lost_mid_request_says_what_was_awaited(
         endpoint.hang_up = True
         with pytest.raises(TransportError, match="link lost awaiting GET-Response"):
             await meter.read_clock()
+
+
+async def test_read_types_attributes_by_their_interface_class(
+    endpoint: MeterEndpoint[CosemObjectTree], wrapper_url: str
+) -> None:
+    voltage = endpoint.objects["1.0.12.7.0.255"]
+    assert isinstance(voltage, Register)
+    voltage[2] = LongUnsigned(23012)
+    async with connect(wrapper_url, association=Association.utility_settings()) as meter:
+        assert await meter.read(3, "1.0.12.7.0.255", 2) == Quantity(
+            value=Decimal("230.12"), unit=Unit.VOLT
+        )
+        scaler = await meter.read(3, "1.0.12.7.0.255", 3)
+        assert isinstance(scaler, ScalerUnit) and str(scaler) == "10^-2 V"
+        assert await meter.read(8, "0.0.1.0.0.255", 2) == NOW
+        assert await meter.read(8, "0.0.1.0.0.255", 3) == 330

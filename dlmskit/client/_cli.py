@@ -306,7 +306,7 @@ def read_command(
     references: tuple[str, ...], class_id: int, attribute: int, as_json: bool, **options: Any
 ) -> None:
     """Read attributes: OBIS (with --class/--attribute) or CLASS/OBIS/ATTRIBUTE.
-    Register values (class 3, 4 attribute 2) come scaled, with their unit."""
+    Register values come scaled, with their unit; date-times as ISO dates."""
     refs = [_reference(text, class_id, attribute) for text in references]
 
     async def work(meter: Meter) -> list[tuple[str, str]]:
@@ -314,11 +314,7 @@ def read_command(
         for cid, code, index in refs:
             label = f"{cid}/{code}/{index}"
             try:
-                if cid in (3, 4) and index == 2:
-                    value: Any = await meter.read_register(code, cid)
-                else:
-                    value = await meter.get(cid, code, index)
-                rows.append((label, format_value(value)))
+                rows.append((label, format_value(await meter.read(cid, code, index))))
             except DlmsError as error:
                 if len(refs) == 1:
                     raise

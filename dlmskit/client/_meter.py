@@ -54,7 +54,14 @@ from dlmskit.client._errors import (
     result_name,
 )
 from dlmskit.client._link import LinkSettings, Target, open_link, parse_target
-from dlmskit.cosem import CaptureObject, ObjectListEntry, ProfileColumns, ProfileRow, Quantity
+from dlmskit.cosem import (
+    CaptureObject,
+    ObjectListEntry,
+    ProfileColumns,
+    ProfileRow,
+    Quantity,
+    ScalerUnit,
+)
 from dlmskit.errors import (
     LocalProtocolError,
     RemoteProtocolError,
@@ -341,6 +348,14 @@ class Meter:
         return data
 
     # -- typed reads and operations ---------------------------------------------------
+
+    async def read(
+        self, class_id: int, logical_name: ObisLike, attribute: int
+    ) -> Quantity | _dt.datetime | ScalerUnit | Data:
+        """One attribute, typed by its interface class: register values as
+        :class:`Quantity` (scaled), scaler_unit as :class:`ScalerUnit`, date-times as
+        ``datetime``, anything else as its A-XDR value."""
+        return await _reads.read_typed(self, class_id, logical_name, attribute)
 
     async def read_register(self, logical_name: ObisLike, class_id: int = 3) -> Quantity:
         """A register's value scaled by its scaler_unit."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dlmskit.apdu import DataAccessResult, SelectiveAccess
+from dlmskit.axdr import Data
 from dlmskit.cosem import (
     CLOCK,
     IS15959_SINGLE_PHASE,
@@ -26,6 +27,7 @@ from dlmskit.cosem import (
     clock_datetime,
     clock_value,
     decode_object_list,
+    interface_class,
     register_quantity,
 )
 from dlmskit.errors import DecodeError, LocalProtocolError, ServiceError
@@ -41,6 +43,7 @@ __all__ = [
     "read_invocation_counter",
     "read_profile",
     "read_register",
+    "read_typed",
     "scaler_profile_of",
     "sync_clock",
 ]
@@ -64,6 +67,33 @@ async def read_register(meter: Meter, logical_name: ObisLike, class_id: int = 3)
     value = await meter.get(class_id, logical_name, 2)
     scaler = await meter.get(class_id, logical_name, scaler_index)
     return register_quantity(value, scaler)
+
+
+#: Scaled value attributes: (class, attribute) -> the scaler_unit attribute.
+_SCALED = {(3, 2): 3, (4, 2): 3, (5, 2): 4, (5, 3): 4}
+
+
+async def read_typed(
+    meter: Meter, class_id: int, logical_name: ObisLike, attribute: int
+) -> Quantity | _dt.datetime | ScalerUnit | Data:
+    """An attribute as the interface class says it is: a register's value scaled to a
+    :class:`Quantity`, a scaler_unit as :class:`ScalerUnit`, a date-time as ``datetime``
+    (as read when its fields are not specified), anything else as the A-XDR value."""
+    value = await meter.get(class_id, logical_name, attribute)
+    scaler_index = _SCALED.get((class_id, attribute))
+    if scaler_index is not None:
+        return register_quantity(value, await meter.get(class_id, logical_name, scaler_index))
+    definition = interface_class(class_id).attribute(attribute)
+    if definition is None:
+        return value
+    try:
+        if definition.name == "scaler_unit":
+            return ScalerUnit.from_data(value)
+        if definition.date_time:
+            return clock_datetime(value, sign=meter.association.sign)
+    except DecodeError:
+        return value
+    return value
 
 
 async def read_clock(meter: Meter, *, tz: _dt.tzinfo | None = None) -> _dt.datetime:

@@ -17,7 +17,7 @@ from dlmskit.axdr import (
     OctetString,
     Structure,
 )
-from dlmskit.cosem import Quantity
+from dlmskit.cosem import Quantity, ScalerUnit
 from dlmskit.errors import DlmsError
 from obis import ObisCode
 
@@ -167,9 +167,9 @@ def hex_excerpt(data: bytes, offset: int, width: int = 16) -> str:
     return prefix + " ".join(parts) + suffix
 
 
-def format_value(value: Quantity | _dt.datetime | Data) -> str:
+def format_value(value: Quantity | _dt.datetime | ScalerUnit | Data) -> str:
     """A short, readable form of a value read from a meter."""
-    if isinstance(value, Quantity):
+    if isinstance(value, Quantity | ScalerUnit):
         return str(value)
     if isinstance(value, _dt.datetime):
         return value.isoformat()
