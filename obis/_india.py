@@ -87,6 +87,12 @@ _DATA: Final[tuple[Row, ...]] = (
     ("1.0.0.8.5.255", 1, "Daily load capture period", "Daily load profile period (86400 s)."),
     ("1.0.96.128.25.255", 1, "Active relay time", "Manufacturer-specific (D = 128)."),
     ("1.0.96.128.30.255", 1, "Passive relay time", "Manufacturer-specific (D = 128)."),
+    (
+        "0.0.155.1.1.255",
+        1,
+        "GPRS APN (manufacturer specific)",
+        "APN as some Indian head-ends and meters keep it besides 0.0.25.4.0 (C = 155).",
+    ),
 )
 
 _REGISTERS: Final[tuple[Row, ...]] = (
