@@ -22,7 +22,13 @@ from dlmskit.association import (
     ServerAssociation,
 )
 from dlmskit.axdr import DoubleLongUnsigned, Float32, Float64, LongUnsigned, OctetString
-from dlmskit.client._translate import DecipherKeys, build, describe, keys_by_title
+from dlmskit.client._translate import (
+    DecipherKeys,
+    TranslateError,
+    build,
+    describe,
+    keys_by_title,
+)
 from dlmskit.errors import DecodeError
 from obis import ObisCode
 
@@ -364,3 +370,72 @@ def test_bytes_after_the_last_frame_are_located() -> None:
     with pytest.raises(DecodeError) as info:
         describe(frames[0] + frames[1][:-3])
     assert info.value.offset >= len(frames[0])
+
+
+_KEYS = st.sampled_from(
+    [
+        "kind",
+        "$",
+        "apdu",
+        "value",
+        "hex",
+        "items",
+        "source",
+        "destination",
+        "control",
+        "info",
+        "frames",
+        "invoke_id_and_priority",
+        "attribute_descriptor",
+        "class_id",
+        "text",
+        "upper",
+    ]
+)
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from(
+        [
+            "apdu",
+            "hdlc",
+            "wrapper",
+            "data",
+            "frames",
+            "raw",
+            "GetRequestNormal",
+            "Structure",
+            "OctetString",
+            "Unsigned",
+            "ObisCode",
+            "DataAccessResult",
+            "zz",
+            "0102",
+            "1.0.1.8.0.255",
+        ]
+    ),
+)
+_JSON = st.recursive(
+    _LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=5),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_KEYS, _JSON, max_size=6))
+def test_any_json_builds_bytes_or_a_translate_error(description: dict[str, Any]) -> None:
+    try:
+        data = build(description)
+    except TranslateError as error:
+        assert str(error)
+        return
+    assert isinstance(data, bytes)
+
+
+def test_edited_fields_are_validated() -> None:
+    description = describe(bytes.fromhex("C001C100080000010000FF0200"))
+    description["apdu"]["attribute_descriptor"]["class_id"] = 70000
+    with pytest.raises(TranslateError, match=r"GetRequestNormal|CosemAttributeDescriptor"):
+        build(description)

@@ -182,7 +182,7 @@ def encode_command(source: Any) -> None:
     """Build the bytes described by the JSON of ``decode --json`` (file or stdin)."""
     try:
         description = json.load(source)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         _fail(f"not JSON: {exc}", 2)
     if not isinstance(description, dict):
         _fail("expected the JSON object printed by 'dlmskit decode --json'", 2)

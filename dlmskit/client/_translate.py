@@ -161,7 +161,15 @@ def from_json(node: JsonValue) -> Any:
         return _from_json(node)
     except TranslateError:
         raise
-    except (DlmsError, ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (
+        DlmsError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
         raise TranslateError(f"cannot build {_label(node)}: {exc}") from None
 
 
@@ -426,7 +434,15 @@ def build(description: Mapping[str, JsonValue]) -> bytes:
         return _build(description)
     except TranslateError:
         raise
-    except (DlmsError, ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (
+        DlmsError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
         raise TranslateError(f"cannot build the {description.get('kind')!r}: {exc}") from None
 
 
