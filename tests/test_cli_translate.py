@@ -344,6 +344,23 @@ def test_garbage_is_a_value_or_a_decode_error(data: bytes) -> None:
     assert rebuilt == data or describe(rebuilt) == description
 
 
+_ANY_KEYS = keys_by_title({None: DecipherKeys(encryption_key=EK, authentication_key=AK)})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([b"\xdb\x08" + METER_ST, b"\xc8", b"\xdb", b"\xdd", b"\xdf"]),
+    st.binary(max_size=48),
+)
+def test_ciphered_garbage_with_keys_never_escapes(head: bytes, tail: bytes) -> None:
+    try:
+        description = describe(head + tail, _ANY_KEYS)
+    except DecodeError:
+        return
+    opened = description.get("deciphered")
+    assert opened is None or "_error" in opened or opened["kind"] == "apdu"
+
+
 def test_truncation_at_every_position_is_a_decode_error() -> None:
     for wire in wrapper_corpus()[:3] + hdlc_corpus()[:3]:
         for cut in (0, *range(2, len(wire))):  # one octet 00 is null-data, a value
