@@ -128,6 +128,7 @@ class SimulatedMeter:
         self._contexts: dict[int, SecurityContext] = {}
         self._wrong_keys = False
         self._counter_reset_done = False
+        self.state.last_received = self._last_received
         self.sessions_opened = 0
 
     # -- security ------------------------------------------------------------------------
@@ -148,6 +149,14 @@ class SimulatedMeter:
             )
             self._contexts[sap] = context
         return context
+
+    def _last_received(self, sap: int) -> int:
+        """The last counter accepted from the client of ``sap`` (0 before any)."""
+        context = self._contexts.get(sap)
+        if context is None or context.peer_system_title is None:
+            return 0
+        last = context.last_accepted(context.peer_system_title, KeyId.GLOBAL_UNICAST_ENCRYPTION)
+        return 0 if last is None else last
 
     def _apply_counter_reset(self) -> None:
         if self._counter_reset_done or not self.state.rules(FaultKind.COUNTER_RESET):

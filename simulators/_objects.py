@@ -85,9 +85,12 @@ CLOCK: Final = _LN("0.0.1.0.0.255")
 _LDN = _LN("0.0.42.0.0.255")
 _DISCONNECT = _LN("0.0.96.3.10.255")
 _LIMITER = _LN("0.0.17.0.0.255")
+#: Invocation counter objects of the ciphered associations (IS 15959-2), by client SAP.
+_COUNTERS: Final = {0x10 * e: _LN(f"0.0.43.1.{e}.255") for e in (2, 3, 4, 5)}
 _PUBLIC_OBJECTS: Final = frozenset(
     {CLOCK, _LDN, *(_LN(f"0.0.96.1.{e}.255") for e in (0, 1, 2, 4)), _LN("1.0.0.2.0.255")}
     | {_LN(f"0.0.40.0.{e}.255") for e in range(6)}
+    | set(_COUNTERS.values())
 )
 #: Simulator push setup pushing the last block load row (not in the IS 15959-2 lists).
 BLOCK_LOAD_PUSH: Final = ObisCode(0, 5, 25, 9, 0)
@@ -327,6 +330,8 @@ class _Catalogue:
 
         self._add(1, IS15959_ESW, {2: esw})
         self._add(1, IS15959_ESWF, {2: lambda s, a: BitString(length=128, value=s.eswf)})
+        for sap, counter in _COUNTERS.items():
+            self._add(1, counter, {2: _received_counter(sap)})
         self.writable[(1, IS15959_ESWF)] = {2: _set_eswf}
         for log in self.profile.event_logs:
             self._add(1, log.event_code_object, {2: _last_event_code(log.logical_name.e)})
@@ -537,6 +542,10 @@ def _register_value(ln: ObisCode) -> _Getter:
         return register.wrap(instantaneous_values(state.point, now)[ln])
 
     return get
+
+
+def _received_counter(sap: int) -> _Getter:
+    return lambda s, a: DoubleLongUnsigned(s.last_received(sap))
 
 
 def _last_billing(state: MeterState) -> Data:

@@ -49,6 +49,9 @@ class MeterState:
     image: ImageTransfer | None = None
     #: Events caused by clients (firmware activation...): (meter time, log, code).
     logged: list[tuple[_dt.datetime, int, int]] = attrs.Factory(list)
+    #: The last invocation counter accepted from the client of an association (by
+    #: client SAP); the meter sets it, it reads its security contexts.
+    last_received: Callable[[int], int] = attrs.field(default=lambda sap: 0, repr=False)
     #: Clock set by a client: (true time of the set, correction then applied).
     adjustment: tuple[_dt.datetime, _dt.timedelta] | None = None
 
