@@ -13,23 +13,27 @@ from typing import Any
 import pytest
 import trio
 
-from dlmskit.apdu import DataNotification
+from dlmskit.apdu import DataNotification, MechanismName
 from dlmskit.axdr import Structure
-from dlmskit.client import Association, LinkSettings, MeterKeys, connect, listen
+from dlmskit.client import Association, LinkSettings, connect, listen
+from dlmskit.client import MeterKeys as PushKeys
 from dlmskit.cosem import Quantity, Unit
-from dlmskit.errors import ServiceError
+from dlmskit.errors import DlmsError, ServiceError
 from obis import ObisCode
 from simulators import (
     DEFAULT_AK,
     DEFAULT_EK,
     Fleet,
     FleetLayout,
+    MeterKeys,
     meter_truth,
     serve_fleet_hdlc,
     serve_fleet_udp,
     serve_fleet_wrapper,
 )
+from simulators._mesh import eui64, serve_fleet_mesh, serve_fleet_wisun
 from simulators._push import PushConfig, run_pushes
+from transports import ChannelModel, open_gateway_multiplexer, open_tcp_wrapper
 
 NOW = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
 BLOCK_LOAD = ObisCode(1, 0, 99, 1, 0)
@@ -119,7 +123,7 @@ async def test_every_association_of_the_simulator() -> None:
 async def test_simulator_pushes_arrive_through_listen() -> None:
     fleet = _fleet(meters=3)
     keys = {
-        fleet.identity(n).system_title: MeterKeys(
+        fleet.identity(n).system_title: PushKeys(
             name=fleet.identity(n).name, encryption_key=DEFAULT_EK, authentication_key=DEFAULT_AK
         )
         for n in range(3)
@@ -148,3 +152,52 @@ async def test_simulator_pushes_arrive_through_listen() -> None:
     assert pushes.rejected == []
     assert {meter for _, meter in seen} == {fleet.identity(n).name for n in range(3)}
     assert {kind for kind, _ in seen} == {"tcp", "udp"}
+
+
+QUIET = ChannelModel(name="test", base_latency=0.005, hop_latency=0.002, hop_weights=(1.0, 1.0))
+MESH = LinkSettings(connect_timeout=10.0, response_timeout=10.0, retries=0)
+
+
+async def test_meter_behind_an_rf_mesh_data_concentrator() -> None:
+    """The client over a transport the caller opened: one meter through the DCU."""
+    fleet = _fleet(meters=3)
+    async with trio.open_nursery() as nursery:
+        dcu = await nursery.start(functools.partial(serve_fleet_mesh, fleet, channel=QUIET))
+        host, port = dcu.address
+        upstream = await open_tcp_wrapper(host, port, client_wport=0x20)  # the SAP is ours
+        async with open_gateway_multiplexer(upstream) as mux:
+            link = mux.meter(0, eui64(fleet.identity(2).system_title))
+            async with connect(link, association=Association.meter_reader(), link=MESH) as meter:
+                serial = await meter.get(1, "0.0.96.1.0.255", 2)
+        nursery.cancel_scope.cancel()
+    assert serial == str(fleet.identity(2).serial).encode()
+
+
+async def test_meter_behind_a_wisun_border_router() -> None:
+    fleet = _fleet(meters=3)
+    async with trio.open_nursery() as nursery:
+        router = await nursery.start(
+            functools.partial(serve_fleet_wisun, fleet, channel=QUIET, port=0, host="127.0.0.1")
+        )
+        host, port = router.address_of(fleet.identity(1).name)
+        async with connect(f"udp://{host}:{port}", link=MESH) as meter:
+            assert await meter.read_clock() == NOW
+        nursery.cancel_scope.cancel()
+
+
+async def test_hls_gmac_utility_settings() -> None:
+    fleet = Fleet(
+        FleetLayout(seed=5, meters=2),
+        keys=MeterKeys(hls_mechanism=MechanismName.HIGH_GMAC),
+        clock=lambda: NOW,
+    )
+    gmac = Association.utility_settings(mechanism=MechanismName.HIGH_GMAC)
+    async with serving("tcp", fleet) as target, connect(target, association=gmac) as meter:
+        assert await meter.read_clock() == NOW
+    wrong = Association.utility_settings(
+        mechanism=MechanismName.HIGH_GMAC, authentication_key=bytes(16)
+    )
+    async with serving("tcp", fleet) as target:
+        with pytest.raises(DlmsError):
+            async with connect(target, association=wrong, link=FAST):
+                pass
