@@ -467,7 +467,8 @@ async def connect(
             transport = target
             link = link if link is not None else LinkSettings()
             peer = transport.peer_address
-            label = name or (f"{peer.host}:{peer.port}" if peer.host else "meter")
+            host = f"[{peer.host}]" if peer.host and ":" in peer.host else peer.host
+            label = name or (f"{host}:{peer.port}" if host else "meter")
         meter = Meter(transport, association, link, name=label, datagram=datagram)
         await meter.open()
         try:
