@@ -87,7 +87,6 @@ async def _serve_fleet(meters: int) -> None:
     fleet = Fleet(
         FleetLayout(seed=SEED, meters=meters),
         clock=lambda: NOW,
-        sign=DeviationSign.BLUE_BOOK,
         max_active=CONCURRENCY * 4,
     )
     async with trio.open_nursery() as nursery:
@@ -174,7 +173,7 @@ async def collect(meters: int, port: int, store: Store) -> tuple[int, int]:
     pending: list[Reading] = []
     totals = [0, 0]
     models: dict[int, ModelProfile] = {}
-    sign = DeviationSign.BLUE_BOOK
+    sign = DeviationSign.UTC_TO_LOCAL
 
     def flush() -> None:
         store.put_readings(pending)
