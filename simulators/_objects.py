@@ -52,12 +52,32 @@ from dlmskit.cosem import (
 )
 from dlmskit.errors import DlmsError
 from obis import ObisCode
+from simulators._association_ln import (
+    ASSOCIATION_ATTRIBUTES,
+    CURRENT_ASSOCIATION,
+    association_attribute,
+)
+from simulators._attributes import (
+    BLOCK_LOAD_DAYS,
+    association_placeholder,
+    data_getter,
+    date_time,
+    demand_time,
+    disconnect,
+    last_billing,
+    last_event_code,
+    received_counter,
+    reconnect,
+    register_value,
+    set_clock,
+    set_eswf,
+    set_load_limit,
+    set_push_destination,
+)
 from simulators._billing import (
     BILLING_DATE,
-    BILLING_PERIOD_REGISTERS,
     billing_points,
     billing_values,
-    current_period,
 )
 from simulators._esw import active_bits
 from simulators._image import IMAGE_TRANSFER, image_attributes, image_methods
@@ -68,7 +88,6 @@ from simulators._registers import (
     block_values,
     daily_values,
     instantaneous_values,
-    maximum_demand,
 )
 from simulators._selective import entry_slice, range_window, selected_columns
 from simulators._state import MeterState
@@ -114,14 +133,8 @@ def block_load_push_setup(profile: CompanionProfile) -> PushSetupDefinition:
 
 
 #: Rolling block load memory (IS 15959-2 / tender practice: 45 days at 15 minutes).
-BLOCK_LOAD_DAYS: Final = 45
 DAILY_LOAD_DAYS: Final = 60
 BILLING_ENTRIES: Final = 12
-
-
-def _date_time(state: MeterState, when: _dt.datetime) -> OctetString:
-    """A meter-clock date-time (local time and deviation) as octet-string(12)."""
-    return OctetString(state.date_time(when).to_bytes())
 
 
 class MeterObjects:
@@ -173,6 +186,11 @@ class MeterObjects:
         getter = self.catalogue.attributes.get(key, {}).get(descriptor.attribute_id)
         if getter is None:
             return DataAccessResult.OBJECT_UNDEFINED
+        if descriptor.class_id == 15 and descriptor.attribute_id > 1:
+            value = association_attribute(
+                self, ctx, descriptor.instance_id, descriptor.attribute_id
+            )
+            return DataAccessResult.OBJECT_UNAVAILABLE if value is None else value
         return getter(self.state, selective_access)
 
     def set(
@@ -238,9 +256,10 @@ class _Catalogue:
             self._build_register(register.logical_name)
         for definition in self.profile.profiles:
             self._build_profile(definition)
+        served: dict[int, _Getter] = {n: association_placeholder for n in ASSOCIATION_ATTRIBUTES}
         for association in self.profile.associations:
-            self._add(15, association.logical_name, {})
-        self._add(15, _LN("0.0.40.0.0.255"), {})
+            self._add(15, association.logical_name, dict(served))
+        self._add(15, CURRENT_ASSOCIATION, dict(served))
         self._add(
             70,
             _DISCONNECT,
@@ -250,16 +269,16 @@ class _Catalogue:
                 4: lambda s, a: Enum(4),
             },
         )
-        self.methods[(70, _DISCONNECT)] = {1: _disconnect, 2: _reconnect}
+        self.methods[(70, _DISCONNECT)] = {1: disconnect, 2: reconnect}
         self._add(71, _LIMITER, {3: lambda s, a: DoubleLongUnsigned(s.load_limit)})
-        self.writable[(71, _LIMITER)] = {3: _set_load_limit}
+        self.writable[(71, _LIMITER)] = {3: set_load_limit}
         for setup in (*self.profile.push_setups, block_load_push_setup(self.profile)):
             self._build_push_setup(setup)
         self._add(
             3,
             BILLING_DATE[0],
             {
-                2: lambda s, a: _last_billing(s),
+                2: lambda s, a: last_billing(s),
                 3: lambda s, a: Structure((Integer(0), Enum(255))),
             },
         )
@@ -282,14 +301,14 @@ class _Catalogue:
                 7: lambda s, a: LongUnsigned(5),
             },
         )
-        self.writable[(40, setup.logical_name)] = {3: _set_push_destination}
+        self.writable[(40, setup.logical_name)] = {3: set_push_destination}
 
     def _build_clock(self) -> None:
         self._add(
             8,
             CLOCK,
             {
-                2: lambda s, a: _date_time(s, s.meter_time()),
+                2: lambda s, a: date_time(s, s.meter_time()),
                 3: lambda s, a: Long(s.deviation),
                 4: lambda s, a: Unsigned(0),
                 5: lambda s, a: OctetString(DateTime().to_bytes()),
@@ -299,7 +318,7 @@ class _Catalogue:
                 9: lambda s, a: Enum(1),
             },
         )
-        self.writable[(8, CLOCK)] = {2: _set_clock}
+        self.writable[(8, CLOCK)] = {2: set_clock}
 
     def _build_data(self) -> None:
         texts: dict[str, Callable[[MeterState], Data]] = {
@@ -321,7 +340,7 @@ class _Catalogue:
             "1.0.0.8.5.255": lambda s: DoubleLongUnsigned(86400),
         }
         for text, make in texts.items():
-            self._add(1, _LN(text), {2: _data_getter(make)})
+            self._add(1, _LN(text), {2: data_getter(make)})
         profile = self.profile
 
         def esw(s: MeterState, a: SelectiveAccess | None) -> Data:
@@ -331,21 +350,21 @@ class _Catalogue:
         self._add(1, IS15959_ESW, {2: esw})
         self._add(1, IS15959_ESWF, {2: lambda s, a: BitString(length=128, value=s.eswf)})
         for sap, counter in _COUNTERS.items():
-            self._add(1, counter, {2: _received_counter(sap)})
-        self.writable[(1, IS15959_ESWF)] = {2: _set_eswf}
+            self._add(1, counter, {2: received_counter(sap)})
+        self.writable[(1, IS15959_ESWF)] = {2: set_eswf}
         for log in self.profile.event_logs:
-            self._add(1, log.event_code_object, {2: _last_event_code(log.logical_name.e)})
+            self._add(1, log.event_code_object, {2: last_event_code(log.logical_name.e)})
 
     def _build_register(self, ln: ObisCode) -> None:
         register = REGISTERS[ln]
         scaler_unit = register.scaler_unit.to_data()
         attributes: dict[int, _Getter] = {
-            2: _register_value(ln),
+            2: register_value(ln),
             3: lambda s, a: scaler_unit,
         }
         if register.class_id == 4:
             attributes[4] = lambda s, a: None
-            attributes[5] = _demand_time(ln)
+            attributes[5] = demand_time(ln)
         self._add(register.class_id, ln, attributes)
 
     def _build_profile(self, definition: ProfileDefinition) -> None:
@@ -377,7 +396,7 @@ class _Catalogue:
         """How to compute one column of a profile row: (state, time, interval) -> value."""
         ln, attribute = column.logical_name, column.attribute_index
         if ln == CLOCK:
-            return lambda s, when, index: _date_time(s, when)
+            return lambda s, when, index: date_time(s, when)
         register = REGISTERS.get(ln)
         if register is not None and attribute == 3:
             scaler_unit = register.scaler_unit.to_data()
@@ -440,7 +459,7 @@ class _Catalogue:
             if window is not None and not window[0] <= stamp <= window[1]:
                 continue
             values = block_values(point, row)
-            cells: list[Data] = [_date_time(state, stamp)]
+            cells: list[Data] = [date_time(state, stamp)]
             cells += [REGISTERS[ln].wrap(values[ln]) for ln in order]
             rows.append(Structure(cells))
         return rows
@@ -457,7 +476,7 @@ class _Catalogue:
             if window is not None and not window[0] <= stamp <= window[1]:
                 continue
             values = daily_values(state.point, index)
-            cells: list[Data] = [_date_time(state, stamp)]
+            cells: list[Data] = [date_time(state, stamp)]
             cells += [DoubleLongUnsigned(v) for v in values.values()]
             rows.append(Structure(cells))
         return rows
@@ -482,7 +501,7 @@ class _Catalogue:
                 if raw is None:
                     cells.append(None)
                 elif key == BILLING_DATE or column.attribute_index == 5:
-                    cells.append(_date_time(state, state.stamp(raw)))
+                    cells.append(date_time(state, state.stamp(raw)))
                 else:
                     cells.append(REGISTERS[column.logical_name].wrap(raw))
             rows.append(Structure(cells))
@@ -504,7 +523,7 @@ class _Catalogue:
         for when, code in events:
             if window is not None and not window[0] <= when <= window[1]:
                 continue
-            cells: list[Data] = [_date_time(state, when), LongUnsigned(code)]
+            cells: list[Data] = [date_time(state, when), LongUnsigned(code)]
             analog = instantaneous_values(state.point, when - state.clock_offset(when))
             for column in definition.capture_objects[2:]:
                 ln = column.logical_name
@@ -516,62 +535,6 @@ class _Catalogue:
         return rows
 
 
-# -- getters and setters ---------------------------------------------------------------------
-
-
-def _data_getter(make: Callable[[MeterState], Data]) -> _Getter:
-    return lambda s, a: make(s)
-
-
-def _register_value(ln: ObisCode) -> _Getter:
-    register = REGISTERS[ln]
-    block = ln.d in (27, 29)
-    demand = register.class_id == 4
-    billing = ln in BILLING_PERIOD_REGISTERS
-
-    def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
-        now = state.now()
-        if demand:
-            w, _, va, _ = maximum_demand(state.point, now)
-            return register.wrap(w if ln.c == 1 else va)
-        if billing:
-            return register.wrap(current_period(state.point, now)[ln])
-        if block:
-            index = interval_index(now) - 1
-            return register.wrap(block_values(state.point, state.point.interval(index))[ln])
-        return register.wrap(instantaneous_values(state.point, now)[ln])
-
-    return get
-
-
-def _received_counter(sap: int) -> _Getter:
-    return lambda s, a: DoubleLongUnsigned(s.last_received(sap))
-
-
-def _last_billing(state: MeterState) -> Data:
-    points = billing_points(state.point, state.now())
-    return _date_time(state, state.stamp(points[-1])) if points else None
-
-
-def _demand_time(ln: ObisCode) -> _Getter:
-    def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
-        _, at_w, _, at_va = maximum_demand(state.point, state.now())
-        return _date_time(state, state.stamp(at_w if ln.c == 1 else at_va))
-
-    return get
-
-
-def _last_event_code(log: int) -> _Getter:
-    def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
-        end = interval_index(state.now())
-        codes = [
-            e.code for e in state.point.events(end - 96 * BLOCK_LOAD_DAYS, end) if e.log == log
-        ]
-        return LongUnsigned(codes[-1] if codes else 0)
-
-    return get
-
-
 def _buffer(objects: _Catalogue, definition: ProfileDefinition) -> _Getter:
     def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
         try:
@@ -580,57 +543,6 @@ def _buffer(objects: _Catalogue, definition: ProfileDefinition) -> _Getter:
             return DataAccessResult.OTHER_REASON
 
     return get
-
-
-def _set_clock(state: MeterState, value: Data) -> DataAccessResult:
-    if not isinstance(value, bytes) or len(value) != 12:
-        return DataAccessResult.TYPE_UNMATCHED
-    try:
-        when = DateTime.from_bytes(bytes(value)).to_datetime(sign=state.sign)
-    except DlmsError:
-        return DataAccessResult.OTHER_REASON
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=state.local_zone)
-    state.set_clock(when)
-    return DataAccessResult.SUCCESS
-
-
-def _set_push_destination(state: MeterState, value: Data) -> DataAccessResult:
-    if not isinstance(value, Structure) or len(value) != 3:
-        return DataAccessResult.TYPE_UNMATCHED
-    transport, destination, _message = value
-    if not isinstance(transport, int) or not isinstance(destination, bytes):
-        return DataAccessResult.TYPE_UNMATCHED
-    state.push_transport = int(transport)
-    state.push_destination = bytes(destination)
-    state.programming_count += 1
-    return DataAccessResult.SUCCESS
-
-
-def _set_eswf(state: MeterState, value: Data) -> DataAccessResult:
-    if not isinstance(value, BitString) or value.length != 128:
-        return DataAccessResult.TYPE_UNMATCHED
-    state.eswf = bytes(value.value)
-    state.programming_count += 1
-    return DataAccessResult.SUCCESS
-
-
-def _set_load_limit(state: MeterState, value: Data) -> DataAccessResult:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << 32:
-        return DataAccessResult.TYPE_UNMATCHED
-    state.load_limit = int(value)
-    state.programming_count += 1
-    return DataAccessResult.SUCCESS
-
-
-def _disconnect(state: MeterState, parameters: Data | None) -> ActionResult:
-    state.relay_connected = False
-    return ActionResult.SUCCESS
-
-
-def _reconnect(state: MeterState, parameters: Data | None) -> ActionResult:
-    state.relay_connected = True
-    return ActionResult.SUCCESS
 
 
 # -- selective access --------------------------------------------------------------------------

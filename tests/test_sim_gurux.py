@@ -315,3 +315,34 @@ async def test_fault_plan_missing_interval_is_absent_over_the_wire() -> None:
     assert len(missing) == 8
     assert len(stamps) == 96 - 8
     assert not missing & set(stamps)
+
+
+async def test_gurux_reads_the_object_list() -> None:
+    fleet = _fleet()
+
+    def talk(port: int) -> tuple[dict[str, int], dict[str, int]]:
+        found: list[dict[str, int]] = []
+        for sap, authentication, secret in (
+            (0x20, Authentication.LOW, DEFAULT_LLS_SECRET),
+            (0x10, Authentication.NONE, None),
+        ):
+            link = GuruxLink(gurux_client(sap, authentication, secret), "127.1.0.2", port)
+            try:
+                link.connect()
+                request = link.client.getObjectsRequest()  # one frame, not a list
+                reply = link._exchange([request])
+                objects = link.client.parseObjects(reply.data, True)
+                found.append({str(o.logicalName): int(o.objectType) for o in objects})
+            finally:
+                link.close()
+        return found[0], found[1]
+
+    async with _serving(fleet, "wrapper") as port:
+        reader, public = await trio.to_thread.run_sync(talk, port)
+    assert reader["1.0.1.8.0.255"] == 3
+    assert reader["1.0.99.1.0.255"] == 7
+    assert reader["0.0.1.0.0.255"] == 8
+    assert reader["0.0.44.0.0.255"] == 18
+    assert len(reader) > 60
+    assert "1.0.1.8.0.255" not in public  # the public client sees only what it may read
+    assert public["0.0.1.0.0.255"] == 8
