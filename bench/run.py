@@ -21,6 +21,7 @@ import pathlib
 import platform
 import sys
 import time
+import traceback
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -48,14 +49,20 @@ def main(argv: list[str]) -> int:
     set_quick(quick)
     results: list[Measurement] = []
     origin: list[str] = []
+    failed: list[str] = []
     started = time.perf_counter()
     for short in modules():
         if wanted and short not in wanted:
             continue
-        module = importlib.import_module(f"bench_{short}")
         print(f"running bench_{short}.py ...", flush=True)
         t0 = time.perf_counter()
-        for m in module.run():
+        try:
+            measured = importlib.import_module(f"bench_{short}").run()
+        except Exception:  # one broken benchmark must not lose the others
+            traceback.print_exc()
+            failed.append(short)
+            continue
+        for m in measured:
             results.append(m)
             origin.append(short)
             print(
@@ -72,6 +79,7 @@ def main(argv: list[str]) -> int:
         "cpus": os.cpu_count(),
         "quick": quick,
         "seconds": round(time.perf_counter() - started, 1),
+        "failed": failed,
         "results": [
             {"module": short, **m.as_dict()} for short, m in zip(origin, results, strict=True)
         ],
@@ -82,6 +90,9 @@ def main(argv: list[str]) -> int:
     print()
     print(table)
     print(f"{len(results)} measurements in {report['seconds']} s -> bench/{stem}.json")
+    if failed:
+        print(f"failed: {', '.join(failed)}; README.md left as it was")
+        return 1
     if not quick and not wanted:
         readme.main([str(HERE / f"{stem}.json")])
     return 0

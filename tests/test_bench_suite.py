@@ -126,3 +126,16 @@ def test_runner_quick_subset_writes_quick_results(quick: None) -> None:
 
 def test_runner_refuses_unknown_benchmarks() -> None:
     assert runner.main(["--quick", "no-such-bench"]) == 2
+
+
+def test_a_failing_benchmark_is_reported_and_the_others_still_run(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, quick: None
+) -> None:
+    broken = tmp_path / "bench_broken.py"
+    broken.write_text("def run():\n    raise RuntimeError('no meter answered')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(runner, "modules", lambda: ["broken", "obis"])
+    assert runner.main(["--quick"]) == 1
+    report = json.loads((BENCH / "results-quick.json").read_text())
+    assert report["failed"] == ["broken"]
+    assert {row["module"] for row in report["results"]} == {"obis"}
