@@ -145,6 +145,14 @@ def decode_compact_array(
                 expected="empty contents",
             )
         return CompactArray(type_description=desc, values=()), stop
+    if size and min_size > size:
+        # checked before walking the description: a member of zero-size values ahead of
+        # the sized ones would otherwise be expanded in full before the contents run out
+        raise DecodeError(
+            f"one element needs at least {min_size} octets, the contents hold {size}",
+            offset=start,
+            expected="contents of whole elements",
+        )
     if not _reasonable(min_size, nodes):
         raise DecodeError(
             "type description expands to too many values for its size",
