@@ -60,7 +60,8 @@ CONFORMANCE = Conformance(0x001E1D | Conformance.GENERAL_BLOCK_TRANSFER)
 _ROWS = Array(
     Structure((OctetString(bytes(12)), DoubleLongUnsigned(i), Unsigned(1))) for i in range(24)
 )
-_LIMITS = {"max_reassembled_size": 1 << 14, "max_blocks": 256}
+_MAX_REASSEMBLED = 1 << 14
+_MAX_BLOCKS = 256
 
 
 def _objects() -> MemoryObjectTree:
@@ -171,8 +172,15 @@ class _WatchedServer(ServerAssociation):
 
 def _machines(profile: _Profile) -> tuple[ClientAssociation, ServerAssociation]:
     return (
-        ClientAssociation(profile.client(), **_LIMITS),
-        _WatchedServer(profile.server(), _objects(), **_LIMITS),
+        ClientAssociation(
+            profile.client(), max_reassembled_size=_MAX_REASSEMBLED, max_blocks=_MAX_BLOCKS
+        ),
+        _WatchedServer(
+            profile.server(),
+            _objects(),
+            max_reassembled_size=_MAX_REASSEMBLED,
+            max_blocks=_MAX_BLOCKS,
+        ),
     )
 
 

@@ -165,9 +165,10 @@ AXDR = Target(
 
 
 def _apdu(data: bytes) -> None:
-    apdu = decode_apdu(data)
-    wire = encode_apdu(apdu)
-    assert decode_apdu(wire) == apdu, (data.hex(), wire.hex())
+    wire = encode_apdu(decode_apdu(data))
+    # the canonical encoding is a fixed point (compared as bytes: NaN floats differ as
+    # values)
+    assert encode_apdu(decode_apdu(wire)) == wire, (data.hex(), wire.hex())
 
 
 APDU = Target(

@@ -29,7 +29,7 @@ def _fuzz_one(name: str, seconds: int, extra: list[str]) -> None:
     import atheris  # only the fuzzing run needs it; the targets and tests do not
 
     with atheris.instrument_imports(include=INSTRUMENTED):
-        from fuzz import TARGETS
+        from fuzz.targets import TARGETS
 
     target = TARGETS[name]
     work = WORK / name
@@ -57,7 +57,7 @@ _STATS = re.compile(rb"#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+)")
 
 
 def _fuzz_all(seconds: int, extra: list[str]) -> int:
-    from fuzz import TARGETS
+    from fuzz.targets import TARGETS
 
     failed: list[str] = []
     print(f"{'target':20} {'result':8} {'execs':>10} {'exec/s':>8} {'cov':>6} {'ft':>6}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fuzz import TARGETS
+from fuzz.targets import TARGETS
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 

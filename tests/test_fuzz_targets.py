@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-fuzz: ModuleType = importlib.import_module("fuzz")
-TARGETS: Mapping[str, object] = fuzz.TARGETS
+_targets: ModuleType = importlib.import_module("fuzz.targets")
+TARGETS: Mapping[str, object] = _targets.TARGETS
 CORPUS = ROOT / "fuzz" / "corpus"
 
 _INTERESTING = (0x00, 0x01, 0x7E, 0x7F, 0x80, 0x81, 0x82, 0x83, 0x84, 0xC0, 0xE6, 0xFE, 0xFF)

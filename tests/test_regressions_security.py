@@ -1,11 +1,12 @@
-"""Regression vectors for dlmskit.security found by the fuzz targets (fuzz/_security.py,
-fuzz/_association.py)."""
+"""Regressions for dlmskit.security: vectors found by the fuzz targets (fuzz/_security.py,
+fuzz/_association.py) and checks issue 4 asks for that were missing."""
 
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from dlmskit.apdu import ApplicationContextName, MechanismName
+from dlmskit.apdu import ApplicationContextName, CosemAttributeDescriptor, MechanismName
 from dlmskit.association import (
     NEED_DATA,
     AssociationAccepted,
@@ -13,21 +14,53 @@ from dlmskit.association import (
     AssociationState,
     ClientAssociation,
     ClientSettings,
+    GetCompleted,
     MemoryObjectTree,
     ServerAssociation,
 )
+from dlmskit.axdr import DoubleLongUnsigned
 from dlmskit.errors import SecurityError
-from dlmskit.security import HlsGmac, InvocationCounterError, SecurityContext
+from dlmskit.security import (
+    HlsEcdsa,
+    HlsGmac,
+    HlsMd5,
+    HlsSecret,
+    HlsSha1,
+    HlsSha256,
+    InvocationCounterError,
+    SecurityContext,
+    SecuritySuite,
+)
+from obis import ObisCode
 
 CLIENT_ST = bytes.fromhex("4D4D4D0000000001")
 SERVER_ST = bytes.fromhex("4D4D4D0000BC614E")
 EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 AK = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
+ENERGY = CosemAttributeDescriptor(
+    class_id=3, instance_id=ObisCode(1, 0, 1, 8, 0, 255), attribute_id=2
+)
 STOC = bytes.fromhex("503677524A323146")
 CTOS = bytes.fromhex("4B35366956616759")
 # Green Book Table 40, SC 0x20 (dlms-facts.md 3.4): a glo-get-request, which names no
 # system title
 GLO_WITHOUT_TITLE = bytes.fromhex("C8122001234567411312FF935A47566827C467BC")
+
+
+def _pump(client: ClientAssociation, server: ServerAssociation) -> list[bytes]:
+    """Move APDUs both ways until both machines are quiet; return what the client sent."""
+    sent: list[bytes] = []
+    for _ in range(8):
+        c2s = client.data_to_send()
+        sent += c2s
+        for apdu in c2s:
+            server.receive_apdu(apdu)
+        s2c = server.data_to_send()
+        for apdu in s2c:
+            client.receive_apdu(apdu)
+        if not c2s and not s2c:
+            break
+    return sent
 
 
 def _context(title: bytes, peer: bytes | None = None) -> SecurityContext:
@@ -96,3 +129,101 @@ def test_hls_gmac_responses_are_still_refused_when_replayed() -> None:
     # APDU counters are a separate record: the client's first APDU after HLS opens
     fresh_client = _context(CLIENT_ST, SERVER_ST)
     assert server.unprotect(fresh_client.protect(bytes.fromhex("C001C100080000010000FF0200")))
+
+
+_CLIENT_ECDSA = ec.derive_private_key(0xC1, ec.SECP256R1())
+_SERVER_ECDSA = ec.derive_private_key(0x5E, ec.SECP256R1())
+_CLIENT_ECDSA_384 = ec.derive_private_key(0xC1, ec.SECP384R1())
+_SERVER_ECDSA_384 = ec.derive_private_key(0x5E, ec.SECP384R1())
+_SUITE_0 = SecuritySuite.AES_GCM_128
+_SUITE_1 = SecuritySuite.ECDH_ECDSA_AES_GCM_128_SHA_256
+_SUITE_2 = SecuritySuite.ECDH_ECDSA_AES_GCM_256_SHA_384
+
+# (mechanism, what the client holds, what the server holds, suite)
+MECHANISMS: list[tuple[MechanismName, dict[str, object], dict[str, object], SecuritySuite]] = [
+    (MechanismName.LOW, {"password": b"12345678"}, {"password": b"12345678"}, _SUITE_0),
+    (MechanismName.HIGH, {"hls": HlsSecret(secret=EK)}, {"hls": HlsSecret(secret=EK)}, _SUITE_0),
+    (MechanismName.HIGH_MD5, {"hls": HlsMd5(secret=b"s")}, {"hls": HlsMd5(secret=b"s")}, _SUITE_0),
+    (
+        MechanismName.HIGH_SHA1,
+        {"hls": HlsSha1(secret=b"s")},
+        {"hls": HlsSha1(secret=b"s")},
+        _SUITE_0,
+    ),
+    (MechanismName.HIGH_GMAC, {"hls": HlsGmac()}, {"hls": HlsGmac()}, _SUITE_0),
+    (
+        MechanismName.HIGH_SHA256,
+        {"hls": HlsSha256(secret=b"s")},
+        {"hls": HlsSha256(secret=b"s")},
+        _SUITE_0,
+    ),
+    (MechanismName.HIGH_ECDSA, {"hls": HlsEcdsa()}, {"hls": HlsEcdsa()}, _SUITE_1),
+    (MechanismName.HIGH_ECDSA, {"hls": HlsEcdsa()}, {"hls": HlsEcdsa()}, _SUITE_2),
+]
+
+
+def _keyed(title: bytes, suite: SecuritySuite) -> SecurityContext:
+    n = 32 if suite is _SUITE_2 else 16
+    client = title == CLIENT_ST
+    if suite is _SUITE_2:
+        own, peer = (_CLIENT_ECDSA_384, _SERVER_ECDSA_384)
+    else:
+        own, peer = (_CLIENT_ECDSA, _SERVER_ECDSA)
+    if not client:
+        own, peer = peer, own
+    return SecurityContext(
+        system_title=title,
+        suite=suite,
+        global_unicast_key=(EK * 2)[:n],
+        authentication_key=(AK * 2)[:n],
+        signing_key=own,
+        peer_signing_key=peer.public_key(),
+    )
+
+
+@pytest.mark.parametrize(
+    "context", [ApplicationContextName.LN, ApplicationContextName.LN_CIPHERED], ids=str
+)
+@pytest.mark.parametrize(
+    ("mechanism", "client_holds", "server_holds", "suite"),
+    MECHANISMS,
+    ids=[f"{m.name}-suite{int(s)}" for m, _, _, s in MECHANISMS],
+)
+def test_every_mechanism_associates_and_serves_in_plain_and_ciphered_contexts(
+    context: ApplicationContextName,
+    mechanism: MechanismName,
+    client_holds: dict[str, object],
+    server_holds: dict[str, object],
+    suite: SecuritySuite,
+) -> None:
+    # issue 4 asks for client and server machines associating with every mechanism 1..7;
+    # the association tests covered 1, 2, 3, 5 and 6 in the plain context only
+    client = ClientAssociation(
+        ClientSettings(
+            application_context=context,
+            mechanism=mechanism,
+            security=_keyed(CLIENT_ST, suite),
+            **client_holds,  # type: ignore[arg-type]
+        )
+    )
+    server = ServerAssociation(
+        AssociationPolicy(
+            application_context=context,
+            mechanism=mechanism,
+            security=_keyed(SERVER_ST, suite),
+            **server_holds,  # type: ignore[arg-type]
+        ),
+        MemoryObjectTree({(3, ENERGY.instance_id, 2): DoubleLongUnsigned(42)}),
+    )
+    client.associate()
+    _pump(client, server)
+    event = client.next_event()
+    assert isinstance(event, AssociationAccepted) and event.mechanism is mechanism
+    assert server.state is AssociationState.ASSOCIATED
+    client.get(ENERGY)
+    request = _pump(client, server)[0]
+    # a glo-get-request in the ciphered context, a plain one otherwise
+    assert request[0] == (0xC8 if context is ApplicationContextName.LN_CIPHERED else 0xC0)
+    completed = client.next_event()
+    assert isinstance(completed, GetCompleted)
+    assert completed.results == (DoubleLongUnsigned(42),)
