@@ -115,9 +115,8 @@ def pair(
     *,
     settings: ClientSettings | None = None,
     policy: AssociationPolicy | None = None,
-    **limits: int,
 ) -> Pair:
-    return Pair(settings, policy, make_objects(), **limits)
+    return Pair(settings, policy, make_objects())
 
 
 def associated(**kw: object) -> Pair:

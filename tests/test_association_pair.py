@@ -12,6 +12,12 @@ from dlmskit.association import (
     Event,
     MemoryObjectTree,
     ServerAssociation,
+    ShortNameMap,
+)
+from dlmskit.association._endpoint import (
+    DEFAULT_MAX_BLOCKS,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_REASSEMBLED_SIZE,
 )
 
 #: Decides whether one APDU in flight is lost: (direction "c2s"/"s2c", APDU) -> drop?
@@ -26,12 +32,24 @@ class Pair:
         settings: ClientSettings | None = None,
         policy: AssociationPolicy | None = None,
         objects: MemoryObjectTree | None = None,
-        **limits: int,
+        *,
+        short_names: ShortNameMap | None = None,
+        max_reassembled_size: int = DEFAULT_MAX_REASSEMBLED_SIZE,
+        max_blocks: int = DEFAULT_MAX_BLOCKS,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
+        limits = {
+            "max_reassembled_size": max_reassembled_size,
+            "max_blocks": max_blocks,
+            "max_depth": max_depth,
+        }
         self.client = ClientAssociation(settings, **limits)
         self.objects = objects if objects is not None else MemoryObjectTree()
         self.server = ServerAssociation(
-            policy if policy is not None else AssociationPolicy(), self.objects, **limits
+            policy if policy is not None else AssociationPolicy(),
+            self.objects,
+            short_names=short_names,
+            **limits,
         )
         self.wire: list[tuple[str, bytes]] = []
 

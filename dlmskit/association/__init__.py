@@ -19,7 +19,13 @@ A client over any transport that moves whole APDUs::
                                         attribute_id=2))
 
 The server side is the mirror image: ``server.receive_apdu(apdu)`` then send every
-APDU of ``server.data_to_send()``.
+APDU of ``server.data_to_send()``; ``data_notification``, ``event_notification`` and
+``information_report`` queue unsolicited APDUs.
+
+Short name referencing (contexts SN and SN_CIPHERED): the client calls ``read``,
+``write`` and ``unconfirmed_write`` with short names; the server resolves them through a
+``ShortNameMap`` (``ShortNameTable`` over Association SN object_list entries) passed as
+``ServerAssociation(policy, objects, short_names=...)``.
 """
 
 from __future__ import annotations
@@ -36,10 +42,13 @@ from dlmskit.association._events import (
     Event,
     ExceptionReceived,
     GetCompleted,
+    InformationReportReceived,
     NeedData,
     NotificationReceived,
+    ReadCompleted,
     Released,
     SetCompleted,
+    WriteCompleted,
 )
 from dlmskit.association._objects import (
     AttributeAccessMode,
@@ -52,6 +61,7 @@ from dlmskit.association._objects import (
 )
 from dlmskit.association._policy import (
     DEFAULT_CONFORMANCE,
+    DEFAULT_SN_CONFORMANCE,
     AssociationPolicy,
     ClientSettings,
     InvokeIdPolicy,
@@ -63,12 +73,27 @@ from dlmskit.association._security_seam import (
     passwords_match,
 )
 from dlmskit.association._server import ServerAssociation
+from dlmskit.association._short_names import (
+    ASSOCIATION_SN_BASE,
+    REPLY_TO_HLS_AUTHENTICATION_SN,
+    SN_LAYOUTS,
+    ShortNameEntry,
+    ShortNameKind,
+    ShortNameLayout,
+    ShortNameMap,
+    ShortNameTable,
+    ShortNameTarget,
+)
 from dlmskit.association._state import AssociationState
 from dlmskit.association._values import CURRENT_ASSOCIATION
 
 __all__ = [
+    "ASSOCIATION_SN_BASE",
     "CURRENT_ASSOCIATION",
     "DEFAULT_CONFORMANCE",
+    "DEFAULT_SN_CONFORMANCE",
+    "REPLY_TO_HLS_AUTHENTICATION_SN",
+    "SN_LAYOUTS",
     "NEED_DATA",
     "ActionCompleted",
     "ActionWithListCompleted",
@@ -87,6 +112,7 @@ __all__ = [
     "ExceptionReceived",
     "GetCompleted",
     "HlsMechanism",
+    "InformationReportReceived",
     "InvokeIdPolicy",
     "MemoryObjectTree",
     "MethodAccessMode",
@@ -94,10 +120,18 @@ __all__ = [
     "NeedData",
     "NotificationReceived",
     "ObjectTree",
+    "ReadCompleted",
     "Released",
     "RequestContext",
     "ServerAssociation",
     "SetCompleted",
+    "ShortNameEntry",
+    "ShortNameKind",
+    "ShortNameLayout",
+    "ShortNameMap",
+    "ShortNameTable",
+    "ShortNameTarget",
+    "WriteCompleted",
     "default_challenge",
     "passwords_match",
 ]

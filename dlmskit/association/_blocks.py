@@ -33,10 +33,8 @@ def payload_size(max_pdu: int, overhead: int) -> int:
     """
     avail = max_pdu - overhead
     best = 0
-    for prefix in (1, 2, 3, 5):
-        size = avail - prefix
-        if size > 0 and length_prefix_size(size) == prefix:
-            best = max(best, size)
+    for prefix, cap in ((1, 0x7F), (2, 0xFF), (3, 0xFFFF), (5, 0xFFFFFFFF)):
+        best = max(best, min(avail - prefix, cap))
     if best <= 0:
         raise LocalProtocolError(
             f"a maximum PDU size of {max_pdu} leaves no room for block data "

@@ -37,7 +37,9 @@ from dlmskit.apdu import (
     GetResponseNormal,
     GetResponseWithDatablock,
     GetResponseWithList,
+    InformationReportRequest,
     InvokeIdAndPriority,
+    ReadResponse,
     SelectiveAccess,
     SetRequestNormal,
     SetRequestWithDatablock,
@@ -49,9 +51,11 @@ from dlmskit.apdu import (
     SetResponseLastDatablockWithList,
     SetResponseNormal,
     SetResponseWithList,
+    WriteResponse,
     decode_apdu,
 )
-from dlmskit.association._client_acse import ClientAcse, PendingRequest, RequestKind
+from dlmskit.association._client_acse import PendingRequest, RequestKind
+from dlmskit.association._client_sn import ClientShortNames
 from dlmskit.association._endpoint import (
     CIPHERED_TAGS,
 )
@@ -62,6 +66,7 @@ from dlmskit.association._events import (
     ConfirmedServiceErrorReceived,
     ExceptionReceived,
     GetCompleted,
+    InformationReportReceived,
     NotificationReceived,
     SetCompleted,
 )
@@ -91,7 +96,7 @@ _PLAIN_ALLOWED = frozenset({ExceptionResponse.TAG, RLRE.TAG})
 AttributeRequest = CosemAttributeDescriptor | CosemAttributeDescriptorWithSelection
 
 
-class ClientAssociation(ClientAcse):
+class ClientAssociation(ClientShortNames):
     """A client association machine: calls in, APDU bytes out; APDU bytes in, events out.
 
     Only one confirmed request is outstanding at a time. ``receive_apdu`` raises only
@@ -298,6 +303,12 @@ class ClientAssociation(ClientAcse):
             self._on_rlre(apdu)
         elif isinstance(apdu, DataNotification | EventNotificationRequest):
             self._events.append(NotificationReceived(notification=apdu))
+        elif isinstance(apdu, InformationReportRequest):
+            self._events.append(InformationReportReceived(report=apdu))
+        elif isinstance(apdu, ReadResponse):
+            self._on_read_response(apdu)
+        elif isinstance(apdu, WriteResponse):
+            self._on_write_response(apdu)
         elif isinstance(apdu, ExceptionResponse | ConfirmedServiceError):
             self._on_error(apdu)
         elif isinstance(apdu, GetResponseNormal | GetResponseWithDatablock | GetResponseWithList):

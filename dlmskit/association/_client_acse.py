@@ -72,6 +72,9 @@ class RequestKind(enum.Enum):
     ACTION = "ACTION-Response"
     ACTION_WITH_LIST = "ACTION-Response-With-List"
     HLS = "ACTION-Response to reply_to_HLS_authentication (HLS pass 4)"
+    READ = "Read-Response"
+    WRITE = "Write-Response"
+    ACCESS = "Access-Response"
 
 
 @attrs.define
@@ -263,6 +266,10 @@ class ClientAcse(Endpoint):
         self._machine.process(Trigger.AARE_AUTHENTICATION_REQUIRED)
         self._server_challenge = aare.responding_authentication_value.value
         value = s.hls.client_response(s.security, stoc=self._server_challenge, ctos=self._challenge)
+        self._send_hls_pass_3(value)
+
+    def _send_hls_pass_3(self, value: bytes) -> None:
+        """Queue pass 3: reply_to_HLS_authentication of the current Association LN."""
         iip = self._next_iip()
         self._start_action(RequestKind.HLS, iip, CURRENT_ASSOCIATION, OctetString(value))
 

@@ -14,7 +14,7 @@ from dlmskit.apdu import GeneralBlockTransfer
 from dlmskit.association._blocks import payload_size
 from dlmskit.association._events import NEED_DATA, Event, NeedData
 from dlmskit.association._gbt import GbtBlock, GbtReceiver, GbtSender
-from dlmskit.association._security_seam import Ciphering
+from dlmskit.association._security_seam import Ciphering, protect_general_glo
 from dlmskit.association._state import (
     AssociationState,
     AssociationStateMachine,
@@ -139,6 +139,10 @@ class Endpoint:
 
     def _protect(self, apdu: bytes) -> bytes:
         return apdu if self._ciphering is None else self._ciphering.protect(apdu)
+
+    def _protect_general(self, apdu: bytes) -> bytes:
+        """As ``_protect``, for APDUs with no service-specific ciphered form."""
+        return apdu if self._ciphering is None else protect_general_glo(self._ciphering, apdu)
 
     def _unprotect(self, apdu: bytes) -> bytes:
         """Plaintext of a ciphered APDU; other APDUs pass unchanged (the roles decide

@@ -19,6 +19,7 @@ from dlmskit.apdu import (
     DataNotification,
     EventNotificationRequest,
     ExceptionResponse,
+    InformationReportRequest,
     MechanismName,
     ReleaseResponseReason,
 )
@@ -35,10 +36,13 @@ __all__ = [
     "Event",
     "ExceptionReceived",
     "GetCompleted",
+    "InformationReportReceived",
     "NeedData",
     "NotificationReceived",
+    "ReadCompleted",
     "Released",
     "SetCompleted",
+    "WriteCompleted",
 ]
 
 
@@ -138,6 +142,36 @@ class NotificationReceived:
 
 
 @attrs.frozen(kw_only=True)
+class ReadCompleted:
+    """An SN Read finished; one result per variable read (data or data-access-error)."""
+
+    results: tuple[Data | DataAccessResult, ...]
+
+    @property
+    def result(self) -> Data | DataAccessResult:
+        """The result of a Read of one variable."""
+        return self.results[0]
+
+
+@attrs.frozen(kw_only=True)
+class WriteCompleted:
+    """An SN Write finished; one data-access-result per variable written."""
+
+    results: tuple[DataAccessResult, ...]
+
+    @property
+    def result(self) -> DataAccessResult:
+        return self.results[0]
+
+
+@attrs.frozen(kw_only=True)
+class InformationReportReceived:
+    """An unsolicited SN InformationReport from the server."""
+
+    report: InformationReportRequest
+
+
+@attrs.frozen(kw_only=True)
 class ExceptionReceived:
     """The peer answered a request with an EXCEPTION-Response."""
 
@@ -161,6 +195,9 @@ Event: TypeAlias = (
     | ActionWithListCompleted
     | Released
     | NotificationReceived
+    | ReadCompleted
+    | WriteCompleted
+    | InformationReportReceived
     | ExceptionReceived
     | ConfirmedServiceErrorReceived
 )

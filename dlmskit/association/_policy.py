@@ -21,6 +21,7 @@ from dlmskit.errors import LocalProtocolError
 
 __all__ = [
     "DEFAULT_CONFORMANCE",
+    "DEFAULT_SN_CONFORMANCE",
     "AssociationPolicy",
     "ClientSettings",
     "InvokeIdPolicy",
@@ -30,6 +31,9 @@ __all__ = [
 #: block transfer with get/set/action, multiple references, get, set, selective access,
 #: action: ``00 1E 1D``, the usual LN client proposal.
 DEFAULT_CONFORMANCE = Conformance(0x001E1D)
+#: read, write, unconfirmed-write, block transfer with read and with write, multiple
+#: references, information-report, parameterized-access: ``1C 1B 20``, an SN proposal.
+DEFAULT_SN_CONFORMANCE = Conformance(0x1C1B20)
 
 
 class InvokeIdPolicy(enum.IntEnum):

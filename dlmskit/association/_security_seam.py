@@ -13,7 +13,15 @@ import hmac
 import secrets
 from typing import Any, ClassVar, Protocol
 
-__all__ = ["Ciphering", "HlsMechanism", "default_challenge", "passwords_match"]
+from dlmskit.security import CipheringForm, SecurityContext
+
+__all__ = [
+    "Ciphering",
+    "HlsMechanism",
+    "default_challenge",
+    "passwords_match",
+    "protect_general_glo",
+]
 
 
 class Ciphering(Protocol):
@@ -68,3 +76,12 @@ def default_challenge() -> bytes:
 def passwords_match(expected: bytes, given: bytes) -> bool:
     """LLS (mechanism 1) password check in constant time."""
     return hmac.compare_digest(expected, given)
+
+
+def protect_general_glo(ciphering: Ciphering, apdu: bytes) -> bytes:
+    """Protect an APDU that has no service-specific ciphered form (data-notification,
+    access, Green Book 9.2.7): general-glo-ciphering with a
+    :class:`~dlmskit.security.SecurityContext`; any other seam object chooses itself."""
+    if isinstance(ciphering, SecurityContext):
+        return ciphering.protect(apdu, form=CipheringForm.GENERAL_GLO)
+    return ciphering.protect(apdu)

@@ -26,6 +26,7 @@ from dlmskit.apdu import (
     ActionResponseWithOptionalData,
     ActionResponseWithPblock,
     ActionResult,
+    ApplicationContextName,
     Conformance,
     CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
@@ -39,6 +40,7 @@ from dlmskit.apdu import (
     GetResponseWithDatablock,
     GetResponseWithList,
     InvokeIdAndPriority,
+    ReadRequest,
     SelectiveAccess,
     ServiceErrorKind,
     SetRequestNormal,
@@ -52,13 +54,16 @@ from dlmskit.apdu import (
     SetResponseNormal,
     SetResponseWithList,
     StateError,
+    UnconfirmedWriteRequest,
+    WriteRequest,
     decode_apdu,
 )
 from dlmskit.association._blocks import BlockReassembler, BlockSegmenter, payload_size
 from dlmskit.association._endpoint import (
     CIPHERED_TAGS,
 )
-from dlmskit.association._server_acse import ServerAcse
+from dlmskit.association._server_base import Refused
+from dlmskit.association._server_sn import ServerShortNames
 from dlmskit.association._state import AssociationState
 from dlmskit.association._values import (
     CURRENT_ASSOCIATION,
@@ -70,6 +75,8 @@ from dlmskit.axdr import Data
 from dlmskit.errors import DlmsError, SecurityError
 
 __all__ = ["ServerAssociation"]
+
+_SN_CONTEXTS = frozenset({ApplicationContextName.SN, ApplicationContextName.SN_CIPHERED})
 
 
 @attrs.define
@@ -95,23 +102,7 @@ class _Download:
     blocks: BlockSegmenter
 
 
-class _Refused(Exception):
-    """Internal: answer the current request with this EXCEPTION-Response."""
-
-    def __init__(
-        self,
-        state: StateError,
-        service: ServiceErrorKind,
-        *,
-        invocation_counter: int | None = None,
-    ) -> None:
-        super().__init__(f"{state.name}/{service.name}")
-        self.response = ExceptionResponse(
-            state_error=state, service_error=service, invocation_counter=invocation_counter
-        )
-
-
-class ServerAssociation(ServerAcse):
+class ServerAssociation(ServerShortNames):
     """A server association machine for one client SAP: APDU bytes in, APDU bytes out.
 
     One instance serves one connection; the policy's security context holds that
@@ -134,7 +125,7 @@ class ServerAssociation(ServerAcse):
         self._protected = False
         try:
             self._receive(data)
-        except _Refused as refused:
+        except Refused as refused:
             self._out.append(refused.response.to_bytes())
         except SecurityError:
             self._out.append(
@@ -156,13 +147,13 @@ class ServerAssociation(ServerAcse):
 
     def _receive(self, data: bytes) -> None:
         if not data:
-            raise _Refused(StateError.SERVICE_UNKNOWN, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
+            raise Refused(StateError.SERVICE_UNKNOWN, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
         if data[0] == 0xE0:
             if (
                 self.state not in (AssociationState.ASSOCIATED, AssociationState.AUTHENTICATING)
                 or Conformance.GENERAL_BLOCK_TRANSFER not in self.conformance
             ):
-                raise _Refused(
+                raise Refused(
                     StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.SERVICE_NOT_SUPPORTED
                 )
             try:
@@ -188,33 +179,40 @@ class ServerAssociation(ServerAcse):
                 if isinstance(exc, SecurityError) and isinstance(expected, int):
                     # a replayed or stale invocation counter: tell the client which
                     # counter would be accepted (Green Book 9.3.x, D8 01 06 <IC>)
-                    raise _Refused(
+                    raise Refused(
                         StateError.SERVICE_NOT_ALLOWED,
                         ServiceErrorKind.INVOCATION_COUNTER_ERROR,
                         invocation_counter=expected,
                     ) from None
-                raise _Refused(
+                raise Refused(
                     StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.DECIPHERING_ERROR
                 ) from None
             self._protected = True
         elif self._ciphered and self.state is not AssociationState.IDLE:
-            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.DECIPHERING_ERROR)
+            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.DECIPHERING_ERROR)
         try:
             apdu = decode_apdu(data)
         except DlmsError:
-            raise _Refused(
+            raise Refused(
                 StateError.SERVICE_UNKNOWN, ServiceErrorKind.SERVICE_NOT_SUPPORTED
             ) from None
+        sn = self.policy.application_context in _SN_CONTEXTS
         if self.state is AssociationState.AUTHENTICATING:
-            if isinstance(apdu, ActionRequestNormal) and apdu.method_descriptor == (
-                CURRENT_ASSOCIATION
+            if sn and isinstance(apdu, ReadRequest) and self._on_sn_pass_3(apdu):
+                return
+            if (
+                not sn
+                and isinstance(apdu, ActionRequestNormal)
+                and apdu.method_descriptor == CURRENT_ASSOCIATION
             ):
                 self._on_hls_pass_3(apdu)
                 return
-            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OPERATION_NOT_POSSIBLE)
+            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OPERATION_NOT_POSSIBLE)
         if self.state is not AssociationState.ASSOCIATED:
-            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OPERATION_NOT_POSSIBLE)
-        if isinstance(apdu, GetRequestNormal | GetRequestNext | GetRequestWithList):
+            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OPERATION_NOT_POSSIBLE)
+        if sn:
+            self._on_sn(apdu)
+        elif isinstance(apdu, GetRequestNormal | GetRequestNext | GetRequestWithList):
             self._on_get(apdu)
         elif isinstance(
             apdu,
@@ -236,48 +234,17 @@ class ServerAssociation(ServerAcse):
         elif isinstance(apdu, ActionRequestWithList):
             self._on_action_with_list(apdu)
         else:
-            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
+            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
 
-    def _require(self, bit: Conformance) -> None:
-        if bit not in self.conformance:
-            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
-
-    def _read(
-        self, descriptor: CosemAttributeDescriptor, access: SelectiveAccess | None
-    ) -> Data | DataAccessResult:
-        if access is not None and Conformance.SELECTIVE_ACCESS not in self.conformance:
-            return DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
-        ctx = self._ctx()
-        mode = self.objects.attribute_access(ctx, descriptor)
-        if mode is None:
-            return DataAccessResult.OBJECT_UNDEFINED
-        if not mode.allows_read(authenticated=ctx.authenticated):
-            return DataAccessResult.READ_WRITE_DENIED
-        return self.objects.get(ctx, descriptor, access)
-
-    def _write(
-        self, descriptor: CosemAttributeDescriptor, access: SelectiveAccess | None, value: Data
-    ) -> DataAccessResult:
-        if access is not None and Conformance.SELECTIVE_ACCESS not in self.conformance:
-            return DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
-        ctx = self._ctx()
-        mode = self.objects.attribute_access(ctx, descriptor)
-        if mode is None:
-            return DataAccessResult.OBJECT_UNDEFINED
-        if not mode.allows_write(authenticated=ctx.authenticated):
-            return DataAccessResult.READ_WRITE_DENIED
-        return self.objects.set(ctx, descriptor, access, value)
-
-    def _invoke(
-        self, descriptor: CosemMethodDescriptor, parameters: Data | None
-    ) -> tuple[ActionResult, Data | None]:
-        ctx = self._ctx()
-        mode = self.objects.method_access(ctx, descriptor)
-        if mode is None:
-            return ActionResult.OBJECT_UNDEFINED, None
-        if not mode.allows(authenticated=ctx.authenticated):
-            return ActionResult.READ_WRITE_DENIED, None
-        return self.objects.action(ctx, descriptor, parameters)
+    def _on_sn(self, apdu: object) -> None:
+        if isinstance(apdu, ReadRequest):
+            self._on_read(apdu)
+        elif isinstance(apdu, WriteRequest):
+            self._on_write(apdu)
+        elif isinstance(apdu, UnconfirmedWriteRequest):
+            self._on_unconfirmed_write(apdu)
+        else:
+            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
 
     def _on_get(self, apdu: GetRequestNormal | GetRequestNext | GetRequestWithList) -> None:
         self._require(Conformance.GET)
@@ -307,19 +274,6 @@ class ServerAssociation(ServerAcse):
             invoke_id_and_priority=iip, last_block=False, block_number=1, result=b""
         ).to_bytes()
         self._start_download(iip, raw, len(header) - 1, is_get=True)
-
-    def _sent_whole(self, response: bytes, service_blocks: Conformance | None) -> bool:
-        """Send ``response`` whole if it fits, or through GBT when the request came that
-        way or GBT is the only block transfer negotiated for it (Green Book: once one
-        party uses GBT, the other follows). False: the caller cuts it into blocks."""
-        if not (self._via_gbt or self._fits(len(response))):
-            if Conformance.GENERAL_BLOCK_TRANSFER not in self.conformance:
-                return False
-            if service_blocks is not None and service_blocks in self.conformance:
-                return False
-            self._via_gbt = True
-        self._respond(response)
-        return True
 
     def _start_download(
         self, iip: InvokeIdAndPriority, raw: bytes, overhead: int, *, is_get: bool
@@ -389,7 +343,7 @@ class ServerAssociation(ServerAcse):
             self._upload = None
             self._require(Conformance.MULTIPLE_REFERENCES)
             if len(apdu.values) != len(apdu.attribute_descriptors):
-                raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OTHER_REASON)
+                raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OTHER_REASON)
             results = tuple(
                 self._write(item.attribute_descriptor, item.access_selection, value)
                 for item, value in zip(apdu.attribute_descriptors, apdu.values, strict=True)
@@ -564,7 +518,7 @@ class ServerAssociation(ServerAcse):
         self._require(Conformance.MULTIPLE_REFERENCES)
         self._upload = self._download = None
         if len(apdu.parameters) != len(apdu.method_descriptors):
-            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OTHER_REASON)
+            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OTHER_REASON)
         responses = []
         for descriptor, parameters in zip(apdu.method_descriptors, apdu.parameters, strict=True):
             result, data = self._invoke(descriptor, parameters)
@@ -577,7 +531,7 @@ class ServerAssociation(ServerAcse):
             invoke_id_and_priority=apdu.invoke_id_and_priority, responses=responses
         ).to_bytes()
         if not self._sent_whole(response, None):
-            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.PDU_TOO_LONG)
+            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.PDU_TOO_LONG)
 
     def _answer_action(
         self, iip: InvokeIdAndPriority, descriptor: CosemMethodDescriptor, parameters: Data | None
@@ -592,7 +546,7 @@ class ServerAssociation(ServerAcse):
         if self._sent_whole(response, Conformance.BLOCK_TRANSFER_WITH_ACTION):
             return
         if result != ActionResult.SUCCESS or data is None:
-            raise _Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.PDU_TOO_LONG)
+            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.PDU_TOO_LONG)
         self._require(Conformance.BLOCK_TRANSFER_WITH_ACTION)
         header = ActionResponseWithPblock(
             invoke_id_and_priority=iip, last_block=False, block_number=1, raw_data=b""

@@ -236,11 +236,32 @@ class ServerAcse(Endpoint):
         return None
 
     def _on_hls_pass_3(self, apdu: ActionRequestNormal) -> None:
-        p = self.policy
-        assert p.hls is not None and self._accepted is not None
-        stoc, ctos = self._server_challenge, self._client_challenge
+        """HLS pass 3 in LN: reply_to_HLS_authentication of the current Association LN."""
         value = None if apdu.parameters is ABSENT else octet_string_value(apdu.parameters)
+        answer = self._verify_pass_3(value)
         iip = apdu.invoke_id_and_priority
+        if answer is None:
+            self._respond(
+                ActionResponseNormal(
+                    invoke_id_and_priority=iip, result=ActionResult.READ_WRITE_DENIED
+                ).to_bytes()
+            )
+            return
+        self._respond(
+            ActionResponseNormal(
+                invoke_id_and_priority=iip,
+                result=ActionResult.SUCCESS,
+                return_parameters=OctetString(answer),
+            ).to_bytes()
+        )
+        self._events.append(self._accepted_event())
+
+    def _verify_pass_3(self, value: bytes | None) -> bytes | None:
+        """Check f(StoC) from the client; f(CtoS) when it verifies (the association is
+        then established; the caller queues the answer and the event), else None."""
+        p = self.policy
+        assert p.hls is not None
+        stoc, ctos = self._server_challenge, self._client_challenge
         try:
             verified = value is not None and p.hls.server_check(
                 p.security, value, stoc=stoc, ctos=ctos
@@ -250,20 +271,14 @@ class ServerAcse(Endpoint):
         if not verified:
             self._machine.process(Trigger.HLS_FAILED)
             self._events.append(AuthenticationFailed(reason="f(StoC) from the client is wrong"))
-            self._respond(
-                ActionResponseNormal(
-                    invoke_id_and_priority=iip, result=ActionResult.READ_WRITE_DENIED
-                ).to_bytes()
-            )
-            return
-        answer = OctetString(p.hls.server_response(p.security, stoc=stoc, ctos=ctos))
+            return None
+        answer = p.hls.server_response(p.security, stoc=stoc, ctos=ctos)
         self._machine.process(Trigger.HLS_VERIFIED)
-        self._respond(
-            ActionResponseNormal(
-                invoke_id_and_priority=iip, result=ActionResult.SUCCESS, return_parameters=answer
-            ).to_bytes()
-        )
-        self._events.append(self._accepted)
+        return answer
+
+    def _accepted_event(self) -> AssociationAccepted:
+        assert self._accepted is not None
+        return self._accepted
 
     def _on_rlrq(self, apdu: RLRQ) -> None:
         user = None
@@ -299,9 +314,11 @@ class ServerAcse(Endpoint):
             authenticated=self._protected,
         )
 
-    def _respond(self, apdu: bytes) -> None:
+    def _respond(self, apdu: bytes, *, general: bool = False) -> None:
+        """Queue an answer, protected like its request and through GBT like it;
+        ``general``: the APDU has no service-specific ciphered form."""
         if self._protected:
-            apdu = self._protect(apdu)
+            apdu = self._protect_general(apdu) if general else self._protect(apdu)
         if self._via_gbt:
             self._send_gbt(apdu)
         else:
