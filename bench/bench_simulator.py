@@ -147,6 +147,8 @@ def _sessions() -> list[Measurement]:
     day: Reads = [(BLOCK_LOAD, DAY)]
     reader = rate(lambda: _session(meter_reader, _reader_settings(), day), min_time=0.5, repeats=3)
     tcp = _tcp_sessions(fleet)
+    big = Fleet(FleetLayout(seed=7, meters=10_000), clock=lambda: NOW)
+    spread = _tcp_sessions(big, 1000, concurrency=32)
     return [
         Measurement(
             name="simulator public session (AARQ, GET clock, RLRQ), in memory",
@@ -171,33 +173,54 @@ def _sessions() -> list[Measurement]:
             peer_name="same session in memory",
             peer=ours,
         ),
+        Measurement(
+            name="fleet of 10,000: public sessions over TCP to 1,000 distinct meters,"
+            " 32 clients at once, one wildcard socket",
+            unit="sessions/s",
+            ours=spread,
+            peer_name="one meter, one client at a time",
+            peer=tcp,
+            note="includes materialising each meter on first contact",
+        ),
     ]
 
 
-def _tcp_sessions(fleet: Fleet, count: int = 300) -> float:
+async def _public_session(host: str, port: int) -> None:
+    transport = await open_tcp_wrapper(host, port)
+    client = ClientAssociation(ClientSettings())
+    client.associate()
+    for step in range(3):
+        if step == 1:
+            client.get(CLOCK)
+        elif step == 2:
+            client.release()
+        for apdu in client.data_to_send():
+            await transport.send_apdu(apdu)
+        while client.next_event() is NEED_DATA:
+            client.receive_apdu(await transport.receive_apdu())
+    await transport.aclose()
+
+
+def _tcp_sessions(fleet: Fleet, count: int = 300, *, concurrency: int = 1) -> float:
+    """Public sessions per second over loopback TCP, spread over the fleet's meters."""
+
     async def main() -> float:
+        limiter = trio.CapacityLimiter(concurrency)
+
+        async def one(number: int) -> None:
+            async with limiter:
+                await _public_session(fleet.identity(number % len(fleet)).host, port)
+
         async with trio.open_nursery() as nursery:
-            listeners = await nursery.start(
-                functools.partial(
-                    serve_fleet_wrapper, fleet, 0, host="127.0.0.1", stats=LinkStats()
-                )
+            serve = functools.partial(
+                serve_fleet_wrapper, fleet, 0, host="0.0.0.0", stats=LinkStats()
             )
+            listeners = await nursery.start(serve)
             port = listeners[0].socket.getsockname()[1]
             start = time.perf_counter()
-            for _ in range(count):
-                transport = await open_tcp_wrapper("127.0.0.1", port)
-                client = ClientAssociation(ClientSettings())
-                client.associate()
-                for step in range(3):
-                    if step == 1:
-                        client.get(CLOCK)
-                    elif step == 2:
-                        client.release()
-                    for apdu in client.data_to_send():
-                        await transport.send_apdu(apdu)
-                    while client.next_event() is NEED_DATA:
-                        client.receive_apdu(await transport.receive_apdu())
-                await transport.aclose()
+            async with trio.open_nursery() as clients:
+                for number in range(count):
+                    clients.start_soon(one, number * 7919)
             elapsed = time.perf_counter() - start
             nursery.cancel_scope.cancel()
         return count / elapsed

@@ -25,6 +25,7 @@ __all__ = [
     "ZONES",
     "billing_values",
     "current_period",
+    "running_period",
     "MonthSummary",
     "billing_points",
     "month_summary",
@@ -168,13 +169,18 @@ def billing_values(point: MeteringPoint, billing: int) -> dict[tuple[ObisCode, i
     return out
 
 
-def current_period(point: MeteringPoint, now: _dt.datetime) -> dict[ObisCode, int]:
-    """Raw values of the running period's registers at ``now`` (completed intervals)."""
+def running_period(point: MeteringPoint, now: _dt.datetime) -> MonthSummary:
+    """Summary of the running billing period's completed intervals at ``now``."""
     index = interval_index(now)
     points = billing_points(point, now)
     start = points[-1] if points else point.model.first_index
-    summary = month_summary(point, start, index)
-    wh, vah = tod_registers(point, index)
+    return month_summary(point, start, index)
+
+
+def current_period(point: MeteringPoint, now: _dt.datetime) -> dict[ObisCode, int]:
+    """Raw values of the running period's registers at ``now`` (completed intervals)."""
+    summary = running_period(point, now)
+    wh, vah = tod_registers(point, interval_index(now))
     out = {_PF: summary.power_factor, _ON: summary.on_minutes}
     out.update(zip(_TZ_WH, wh, strict=True))
     out.update(zip(_TZ_VAH, vah, strict=True))

@@ -16,6 +16,7 @@ import attrs
 from dlmskit.axdr import Data, DoubleLong, DoubleLongUnsigned, Long, LongUnsigned
 from dlmskit.cosem import ScalerUnit, Unit
 from obis import ObisCode
+from simulators._billing import running_period
 from simulators._load import INTERVAL, interval_index, interval_start, mix
 from simulators._measure import MeteringPoint, ReportedInterval
 
@@ -170,19 +171,10 @@ def daily_values(point: MeteringPoint, day_start: int) -> dict[ObisCode, int]:
 
 
 def maximum_demand(point: MeteringPoint, now: _dt.datetime) -> tuple[int, int, int, int]:
-    """(kW MD in W, its interval, kVA MD in VA, its interval) since the start of the month
-    (UTC), over completed 15-minute blocks."""
-    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    first = max(interval_index(month_start), point.model.first_index)
-    end = interval_index(now)
-    best_w, at_w, best_va, at_va = 0, first, 0, first
-    for row in point.intervals(first, end):
-        m = row.measured
-        if m.import_wh * 4 > best_w:
-            best_w, at_w = m.import_wh * 4, m.index
-        if m.import_vah * 4 > best_va:
-            best_va, at_va = m.import_vah * 4, m.index
-    return best_w, at_w, best_va, at_va
+    """(kW MD in W, its interval, kVA MD in VA, its interval) over the completed
+    15-minute blocks of the running billing period (since the last local month start)."""
+    summary = running_period(point, now)
+    return summary.md_w, summary.md_w_index, summary.md_va, summary.md_va_index
 
 
 def instantaneous_values(point: MeteringPoint, now: _dt.datetime) -> dict[ObisCode, int]:
