@@ -70,6 +70,8 @@ class MeterInfo:
     gateway: str = ""
     """DCU or border router for mesh and Wi-SUN meters."""
     net_metered: bool = attrs.field(default=False, converter=_bool)
+    device_address: bytes = attrs.field(default=b"", converter=_title)
+    """Physical device address behind a DCU (e.g. the node's EUI-64)."""
 
     def __attrs_post_init__(self) -> None:
         if not self.name:
@@ -169,12 +171,16 @@ class Inventory:
         port: int | None = None,
     ) -> Inventory:
         """From a simulator address plan (``meter, host, port, system_title, model, cell,
-        feeder, network, net_metered``); ``network`` picks the transport of each entry
-        (by default from the plan's network name: mesh names are RF mesh, the rest is
-        cellular)."""
+        feeder, network, net_metered``, optionally ``transport``, ``gateway`` and
+        ``device_address``); without ``transport``, ``network`` picks the transport of
+        each entry (by default from the plan's network name: mesh names are RF mesh, the
+        rest is cellular)."""
         meters = []
         for entry in plan:
-            kind = network(entry)
+            kind = Network(entry["transport"]) if entry.get("transport") else network(entry)
+            gateway = str(entry.get("gateway") or "")
+            if not gateway and kind is not Network.GPRS:
+                gateway = f"gw{entry.get('cell', '')}"
             meters.append(
                 MeterInfo(
                     name=str(entry["meter"]),
@@ -186,8 +192,9 @@ class Inventory:
                     cell=str(entry.get("cell", "")),
                     feeder=str(entry.get("feeder", "")),
                     operator=str(entry.get("network", "")),
-                    gateway="" if kind is Network.GPRS else f"gw{entry.get('cell', '')}",
+                    gateway=gateway,
                     net_metered=bool(entry.get("net_metered", False)),
+                    device_address=str(entry.get("device_address", "")),
                 )
             )
         return cls(meters)

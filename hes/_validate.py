@@ -170,10 +170,13 @@ def validate_block_load(
     power = _windows(events, _LOG_POWER)
     deviated = clock_deviation is not None and abs(clock_deviation) > policy.clock_threshold
 
+    # stamps of a meter whose clock is off are put back by the deviation measured in the
+    # session (flagged), so the reading lands on the interval it belongs to
+    shift = clock_deviation if deviated and clock_deviation is not None else _dt.timedelta(0)
     for row in rows:
-        nominal = _nearest(row.captured, policy.period)
+        nominal = _nearest(row.captured - shift, policy.period)
         marks: set[Quality] = set()
-        if abs(row.captured - nominal) > policy.alignment_tolerance:
+        if abs(row.captured - _nearest(row.captured, policy.period)) > policy.alignment_tolerance:
             marks.add(Quality.MISALIGNED)
         if row.clock_status is not None and row.clock_status & _BAD_CLOCK:
             marks.add(Quality.CLOCK_STATUS)

@@ -1,0 +1,344 @@
+"""The main job end to end: a simulated field with a fault plan, one day's block load
+collection, gap back-reads, the KPI report and the agreement with the ground truth.
+
+The field (``hes._field``) runs in its own process; the head-end runs here. Afterwards
+every stored reading of a meter without injected faults is compared with the
+simulator's ground truth, and every injected fault is looked up in the store: flagged
+readings, failed sessions, gaps back-read or reported open.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+import trio
+
+from dlmskit.security import FileCounterStore
+from hes._engine import CollectionConfig, HeadEnd, day_range
+from hes._gapledger import BackReadPolicy
+from hes._inventory import Inventory
+from hes._kpi import KpiReport, compute_kpis
+from hes._metrics import Metrics, serve_metrics
+from hes._model import GapState, Outcome, Reading
+from hes._quality import Quality
+from hes._schedule import Schedule
+from hes._session import FieldConnector
+from hes._store import Store
+from simulators import IST, FaultKind, FaultPlan, Fleet, FleetLayout, injected_faults, meter_truth
+
+__all__ = ["DemoResult", "Agreement", "compare_with_truth", "default_fault_plan", "run_demo"]
+
+_ROW_FLAGS = {
+    FaultKind.SPIKE: {Quality.SPIKE, Quality.SUM_CHECK},
+    FaultKind.REVERSE: {Quality.REVERSE_ENERGY, Quality.TAMPER},
+}
+
+
+def default_fault_plan(now: _dt.datetime, *, seed: int = 7) -> FaultPlan:
+    """The demo's faults: a cluster outage that ends soon (back-reads recover it), one
+    that does not (gaps stay open), power failures, spikes, reverse energy, clock drift,
+    slow, lossy and corrupting links, and wrong keys."""
+    return FaultPlan.from_mapping(
+        {
+            "seed": seed,
+            "silence": [
+                {
+                    "by": "feeder",
+                    "fraction": 0.03,
+                    "start": now - _dt.timedelta(hours=1),
+                    "end": now + _dt.timedelta(seconds=45),
+                },
+                {"by": "feeder", "fraction": 0.01, "start": now - _dt.timedelta(hours=1)},
+            ],
+            "interval": [
+                {"kind": "missing", "meters": 0.04, "per_day": 1.0, "length": 3},
+                {"kind": "spike", "meters": 0.04, "per_day": 1.0},
+                {"kind": "reverse", "meters": 0.02, "per_day": 1.0, "length": 2},
+            ],
+            "meter": [
+                {
+                    "kind": "clock_drift",
+                    "meters": 0.02,
+                    "value": 240.0,
+                    "start": now - _dt.timedelta(days=2),
+                },
+                {"kind": "slow_response", "meters": 0.005, "value": 8.0},
+                {"kind": "corrupted_frame", "meters": 0.005, "value": 0.5},
+                {"kind": "wrong_keys", "meters": 0.005},
+            ],
+        }
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Agreement:
+    """How the store compares with the ground truth."""
+
+    healthy_meters: int
+    healthy_rows: int
+    matched_rows: int
+    mismatched: list[str]
+    faults: Mapping[str, tuple[int, int]]
+    """Fault kind -> (injected, accounted for: flagged, failed session, gap)."""
+    unaccounted: list[str]
+
+    @property
+    def healthy_agreement(self) -> float:
+        return self.matched_rows / self.healthy_rows if self.healthy_rows else 1.0
+
+    def text(self) -> str:
+        lines = [
+            f"ground truth: {self.matched_rows}/{self.healthy_rows} readings of "
+            f"{self.healthy_meters} fault-free meters equal ({100 * self.healthy_agreement:.3f} %)"
+        ]
+        for kind, (injected, seen) in sorted(self.faults.items()):
+            lines.append(f"  fault {kind:<16} injected {injected:>5}  accounted for {seen:>5}")
+        for line in self.unaccounted[:10]:
+            lines.append(f"  not accounted for: {line}")
+        for line in self.mismatched[:10]:
+            lines.append(f"  mismatch: {line}")
+        return "\n".join(lines) + "\n"
+
+
+def _close(a: float | None, b: float | int | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, float(b), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def compare_with_truth(
+    store: Store,
+    fleet: Fleet,
+    inventory: Inventory,
+    start: _dt.datetime,
+    end: _dt.datetime,
+) -> Agreement:
+    """Stored readings against ``dlmskit-sim truth`` for every meter of the inventory."""
+    names = {m.name for m in inventory}
+    sessions: dict[str, list[Outcome]] = defaultdict(list)
+    synced: set[str] = set()
+    for s in store.sessions():
+        sessions[s.meter].append(s.outcome)
+        if s.time_synced:
+            synced.add(s.meter)
+    gaps = defaultdict(list)
+    for g in store.gaps():
+        gaps[g.meter].append(g)
+    healthy_meters = healthy_rows = matched = 0
+    mismatched: list[str] = []
+    faults: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    unaccounted: list[str] = []
+    for identity in fleet.identities():
+        if identity.name not in names:
+            continue
+        stored: dict[tuple[str, int], Reading] = {
+            (r.channel, int(r.start.timestamp())): r
+            for r in store.readings(meter=identity.name, start=start, end=end)
+        }
+        injected = injected_faults(identity, fleet.plan, start, end)
+        outcomes = sessions.get(identity.name, [])
+        failed = any(o is not Outcome.OK for o in outcomes)
+        if not injected:
+            healthy_meters += 1
+            for row in meter_truth(identity, fleet.plan, start, end, daily=False):
+                healthy_rows += 1
+                got = stored.get((str(row.obis), int(row.start.timestamp())))
+                if got is not None and _close(got.value, row.value):
+                    matched += 1
+                elif len(mismatched) < 50:
+                    mismatched.append(
+                        f"{identity.name} {row.obis} {row.start:%H:%M} truth {row.value} "
+                        f"stored {None if got is None else got.value}"
+                    )
+            continue
+        for fault in injected:
+            kind = fault.kind
+            faults[kind.value] += 1
+            ok = False
+            if kind in _ROW_FLAGS:
+                assert fault.start is not None and fault.end is not None
+                flagged = [
+                    r
+                    for (_c, t), r in stored.items()
+                    if fault.start.timestamp() <= t < fault.end.timestamp()
+                    and r.quality & _ROW_FLAGS[kind]
+                ]
+                ok = bool(flagged) or failed or bool(gaps.get(identity.name))
+            elif kind is FaultKind.MISSING:
+                assert fault.start is not None and fault.end is not None
+                in_store = any(
+                    fault.start.timestamp() <= t < fault.end.timestamp() and r.value is not None
+                    for (c, t), r in stored.items()
+                    if c == "1.0.1.29.0.255"
+                )
+                covered = any(
+                    g.start <= fault.start and fault.end <= g.end
+                    for g in gaps.get(identity.name, [])
+                    if g.state in (GapState.ABSENT, GapState.OPEN, GapState.EXPIRED)
+                )
+                ok = covered and not in_store
+            elif kind is FaultKind.CLOCK_DRIFT:
+                ok = (
+                    identity.name in synced
+                    or any(
+                        r.quality & {Quality.CLOCK_DEVIATION, Quality.MISALIGNED}
+                        for r in stored.values()
+                    )
+                    or failed
+                )
+            elif kind is FaultKind.SILENCE:
+                ok = failed or not outcomes
+            elif kind is FaultKind.WRONG_KEYS:
+                ok = any(o in (Outcome.SECURITY, Outcome.REFUSED) for o in outcomes)
+            else:  # link faults: slow, dropped, corrupted, counter reset
+                complete = sum(1 for c, _t in stored if c == "1.0.1.29.0.255") >= 96
+                ok = failed or complete
+            if ok:
+                seen[kind.value] += 1
+            elif len(unaccounted) < 50:
+                unaccounted.append(f"{identity.name} {kind.value} {fault.start} {fault.end}")
+    return Agreement(
+        healthy_meters=healthy_meters,
+        healthy_rows=healthy_rows,
+        matched_rows=matched,
+        mismatched=mismatched,
+        faults={k: (v, seen[k]) for k, v in faults.items()},
+        unaccounted=unaccounted,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class DemoResult:
+    kpis: KpiReport
+    agreement: Agreement
+    seconds: float
+    collection_seconds: float
+    open_gaps: int
+    meters: int
+    transports: Mapping[str, int]
+    max_queue_depth: int
+
+
+class FieldProcess:
+    """The simulated field in a child process; killed on exit."""
+
+    def __init__(
+        self, meters: int, seed: int, plan_file: Path, plan_out: Path, *, lossless: bool
+    ) -> None:
+        self.args = [
+            sys.executable,
+            "-m",
+            "hes._field",
+            "--meters",
+            str(meters),
+            "--seed",
+            str(seed),
+            "--fault-plan",
+            str(plan_file),
+            "--plan-out",
+            str(plan_out),
+        ]
+        if lossless:
+            self.args.append("--lossless")
+        self.proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> FieldProcess:
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if line.strip() != "READY":
+            self.proc.kill()
+            raise RuntimeError(f"the simulated field did not start: {line!r}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _plan_text(plan: FaultPlan) -> str:
+    return json.dumps(plan.to_mapping())
+
+
+async def run_demo(
+    *,
+    meters: int = 2000,
+    workdir: Path,
+    seed: int = 1,
+    deadline: float = 150.0,
+    plan: FaultPlan | None = None,
+    config: CollectionConfig | None = None,
+    metrics_port: int | None = None,
+    lossless: bool = True,
+) -> DemoResult:
+    """Run the field and the head-end for yesterday's (IST) block load; see the module."""
+    began = time.perf_counter()
+    now = _dt.datetime.now(_dt.UTC)
+    plan = plan if plan is not None else default_fault_plan(now)
+    workdir.mkdir(parents=True, exist_ok=True)
+    plan_file = workdir / "faults.json"
+    plan_file.write_text(_plan_text(plan))
+    address_plan = workdir / "field.json"
+    db = workdir / "hes.db"
+    for old in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        old.unlink(missing_ok=True)
+    config = config or CollectionConfig(
+        concurrency=320,
+        cluster_limit=16,
+        session_timeout=25.0,
+        back_reads=BackReadPolicy(
+            max_attempts=3, base_delay=_dt.timedelta(seconds=30), max_delay=_dt.timedelta(minutes=2)
+        ),
+    )
+    day = (now.astimezone(IST) - _dt.timedelta(days=1)).date()
+    start, end = day_range(day, IST)
+    fleet = Fleet(FleetLayout(seed=seed, meters=meters), plan=plan)
+    metrics = Metrics()
+    with FieldProcess(meters, seed, plan_file, address_plan, lossless=lossless):
+        inventory = Inventory.load(address_plan)
+        store = Store(db, synchronous="NORMAL")
+        counters = FileCounterStore(workdir / "invocation-counters.json", reserve=100_000)
+        schedule = Schedule(inventory, store, policy=config.back_reads, seed=seed)
+        schedule.add_round(start, end)
+        collect_began = time.perf_counter()
+        async with FieldConnector() as connector, trio.open_nursery() as nursery:
+            if metrics_port is not None:
+                await nursery.start(serve_metrics, metrics, metrics_port)
+            head_end = HeadEnd(
+                inventory,
+                store,
+                connector=connector,
+                counters=counters,
+                config=config,
+                metrics=metrics,
+            )
+            await head_end.run(schedule, deadline=deadline)
+            nursery.cancel_scope.cancel()
+        collection = time.perf_counter() - collect_began
+        counters.persist()
+    kpis = compute_kpis(store, inventory, now=_dt.datetime.now(_dt.UTC), days=[day], zone=IST)
+    agreement = compare_with_truth(store, fleet, inventory, start, end)
+    open_gaps = len(store.gaps(state=GapState.OPEN))
+    transports = Counter(m.network.value for m in inventory)
+    store.close()
+    return DemoResult(
+        kpis=kpis,
+        agreement=agreement,
+        seconds=time.perf_counter() - began,
+        collection_seconds=collection,
+        open_gaps=open_gaps,
+        meters=meters,
+        transports=dict(transports),
+        max_queue_depth=metrics.max_queue_depth,
+    )

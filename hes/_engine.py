@@ -1,0 +1,467 @@
+"""The collection engine: sessions under concurrency limits, one writer, bounded queues.
+
+``HeadEnd.run`` pulls work from a :class:`~hes.WorkSource`, feeds it through a small
+memory channel (backpressure: the source is asked for more only when a worker is free)
+to ``concurrency`` workers; each session also holds a slot of its cluster (a cell for
+cellular meters, a gateway for Wi-SUN and mesh: ``trio.CapacityLimiter`` each) and is
+bounded by ``session_timeout``. Results go through another small channel to a single
+writer that commits them in batches off the trio thread; a session is *acknowledged*
+when its batch is committed. Sessions that fail open (or keep open) gaps in the ledger;
+back-reads fill them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import math
+from collections.abc import Callable, Sequence
+
+import attrs
+import trio
+
+from dlmskit.client import Association, LinkSettings, connect
+from dlmskit.security import InvocationCounterStore
+from hes._gapledger import BackReadPolicy, Gap
+from hes._inventory import Inventory, MeterInfo, Network
+from hes._metrics import Metrics
+from hes._model import (
+    GapState,
+    MeterEventRecord,
+    Outcome,
+    Reading,
+    ReadingSource,
+    SessionRecord,
+    WorkItem,
+    WorkKind,
+    utc,
+)
+from hes._ports import WorkSource
+from hes._schedule import Schedule
+from hes._session import (
+    Connector,
+    LayoutCache,
+    TcpConnector,
+    outcome_of,
+    read_meter,
+    sync_meter_clock,
+)
+from hes._store import Store
+from hes._timing import TimeSyncPolicy
+from hes._validate import ValidationPolicy, check_cumulative, validate_block_load
+
+__all__ = ["CollectionConfig", "HeadEnd", "utc_now"]
+
+
+def utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.UTC)
+
+
+@attrs.frozen(kw_only=True)
+class CollectionConfig:
+    """Limits and policies of a collection run (times in seconds)."""
+
+    concurrency: int = 64
+    cluster_limit: int = 8
+    queue_size: int = 16
+    session_timeout: float = 30.0
+    link: LinkSettings = attrs.field(
+        factory=lambda: LinkSettings(
+            connect_timeout=5.0, response_timeout=5.0, release_timeout=1.0, retries=0
+        )
+    )
+    datagram_link: LinkSettings = attrs.field(
+        factory=lambda: LinkSettings(
+            connect_timeout=15.0, response_timeout=15.0, release_timeout=2.0, retries=1
+        )
+    )
+    """Link settings of Wi-SUN and RF-mesh meters (slow, lossy multi-hop paths)."""
+    datagram_session_timeout: float = 90.0
+    datagram_pdu_size: int = 1000
+    """Largest APDU asked of Wi-SUN and RF-mesh meters (one datagram within the MTU)."""
+    zone: _dt.tzinfo = _dt.timezone(_dt.timedelta(hours=5, minutes=30))
+    time_sync: bool = True
+    read_daily: bool = True
+    read_events: bool = True
+    validation: ValidationPolicy = attrs.field(factory=ValidationPolicy)
+    back_reads: BackReadPolicy = attrs.field(factory=BackReadPolicy)
+    sync: TimeSyncPolicy = attrs.field(factory=TimeSyncPolicy)
+    batch: int = 64
+    """Sessions per store commit at most."""
+
+
+@attrs.frozen(kw_only=True)
+class _Result:
+    readings: Sequence[Reading] = ()
+    events: Sequence[MeterEventRecord] = ()
+    session: SessionRecord | None = None
+    gaps_open: Sequence[Gap] = ()
+    gap_replace: tuple[Gap, Sequence[Gap]] | None = None
+
+
+def _reader(info: MeterInfo) -> Association:
+    return Association.meter_reader()
+
+
+def _settings(info: MeterInfo) -> Association:
+    return Association.utility_settings()
+
+
+class HeadEnd:
+    """Collects from the meters of an inventory into a store."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        store: Store,
+        *,
+        connector: Connector | None = None,
+        reader: Callable[[MeterInfo], Association] = _reader,
+        settings: Callable[[MeterInfo], Association] = _settings,
+        counters: InvocationCounterStore | None = None,
+        config: CollectionConfig | None = None,
+        clock: Callable[[], _dt.datetime] = utc_now,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.store = store
+        self.connector: Connector = connector or TcpConnector()
+        self.reader = reader
+        self.settings = settings
+        self.config = config or CollectionConfig()
+        self.clock = clock
+        self.metrics = metrics or Metrics()
+        self.layouts = LayoutCache()
+        self._limiters: dict[str, trio.CapacityLimiter] = {}
+        self._store_lock = trio.Lock()
+        self.max_cluster_busy: dict[str, int] = {}
+        self.counters = counters
+
+    # -- store access (one connection, off the trio thread) ------------------------------
+
+    async def _in_store(self, fn: Callable[[], object]) -> object:
+        async with self._store_lock:
+            return await trio.to_thread.run_sync(fn)
+
+    def _limiter(self, cluster: str) -> trio.CapacityLimiter:
+        limiter = self._limiters.get(cluster)
+        if limiter is None:
+            limiter = self._limiters[cluster] = trio.CapacityLimiter(self.config.cluster_limit)
+        return limiter
+
+    # -- one session -------------------------------------------------------------------
+
+    def _association(self, info: MeterInfo, base: Association | None = None) -> Association:
+        """The recipe for ``info``: the shared monotonic counter store, and APDUs that fit
+        one datagram on Wi-SUN and RF mesh (the meter then answers in blocks)."""
+        base = base if base is not None else self.reader(info)
+        if self.counters is not None:
+            base = attrs.evolve(base, counter_store=self.counters)
+        if info.network is not Network.GPRS:
+            size = min(base.max_receive_pdu_size, self.config.datagram_pdu_size)
+            base = attrs.evolve(base, max_receive_pdu_size=size)
+        return base
+
+    async def session(self, item: WorkItem, schedule: Schedule | None = None) -> _Result:
+        """Run one work item; never raises for a meter's misbehaviour."""
+        info = self.inventory[item.meter]
+        config = self.config
+        started = self.clock()
+        outcome, detail = Outcome.OK, ""
+        data = None
+        synced = False
+        datagram = info.network is not Network.GPRS
+        link = config.datagram_link if datagram else config.link
+        timeout = config.datagram_session_timeout if datagram else config.session_timeout
+        try:
+            with trio.fail_after(timeout):
+                async with (
+                    self.connector.open(info) as target,
+                    connect(target, association=self._association(info), link=link) as m,
+                ):
+                    data = await read_meter(
+                        m,
+                        info,
+                        self.layouts,
+                        start=item.start,
+                        end=item.end,
+                        now=self.clock,
+                        zone=config.zone,
+                        daily=config.read_daily,
+                        events=config.read_events,
+                    )
+                if (
+                    config.time_sync
+                    and data.clock is not None
+                    and config.sync.needs_sync(data.clock)
+                ):
+                    async with self.connector.open(info) as target:
+                        us = (
+                            attrs.evolve(self.settings(info), counter_store=self.counters)
+                            if (self.counters is not None)
+                            else self.settings(info)
+                        )
+                        await sync_meter_clock(target, us, link)
+                    synced = True
+        except Exception as exc:  # a meter's failure ends only its own session
+            outcome = outcome_of(exc)
+            detail = f"{type(exc).__name__}: {exc}"[:200]
+        ended = self.clock()
+        return self._result(item, info, started, ended, outcome, detail, data, synced, schedule)
+
+    def _result(
+        self,
+        item: WorkItem,
+        info: MeterInfo,
+        started: _dt.datetime,
+        ended: _dt.datetime,
+        outcome: Outcome,
+        detail: str,
+        data: object,
+        synced: bool,
+        schedule: Schedule | None,
+    ) -> _Result:
+        from hes._session import SessionData
+
+        config = self.config
+        back_read = item.kind is WorkKind.BACK_READ
+        gap = schedule.gap_of(item) if schedule is not None and back_read else None
+        deviation = None
+        readings: list[Reading] = []
+        events: Sequence[MeterEventRecord] = ()
+        opened: list[Gap] = []
+        replace: tuple[Gap, Sequence[Gap]] | None = None
+        rows = 0
+        retry_at = ended + config.back_reads.delay(1)
+        if isinstance(data, SessionData):
+            if data.clock is not None:
+                deviation = data.clock.deviation
+            result = validate_block_load(
+                info.name,
+                data.rows,
+                start=item.start,
+                end=item.end,
+                received=ended,
+                net_metered=info.net_metered,
+                clock_deviation=deviation,
+                registers=data.registers,
+                events=data.events,
+                source=ReadingSource.BACK_READ if back_read else ReadingSource.PULL,
+                policy=config.validation,
+            )
+            readings = result.readings
+            for when, values in data.registers.items():
+                readings.extend(
+                    Reading(
+                        meter=info.name,
+                        channel=channel,
+                        start=when,
+                        value=value,
+                        unit="",
+                        received=ended,
+                        source=ReadingSource.PULL,
+                    )
+                    for channel, value in values.items()
+                )
+            readings = check_cumulative(readings)
+            events = data.events
+            rows = len(data.rows)
+            for flag, count in result.flags.items():
+                self.metrics.flags[flag.value] += count
+            if gap is not None:
+                replace = (gap, self._after(gap, item, ended, True, result.missing, ""))
+            else:
+                opened = [
+                    Gap(
+                        meter=info.name,
+                        profile="block_load",
+                        start=a,
+                        end=b,
+                        next_try=retry_at,
+                        detail="not in read",
+                    )
+                    for a, b in result.missing
+                ]
+        elif gap is not None:
+            replace = (gap, self._after(gap, item, ended, False, (), detail))
+        else:
+            opened = [
+                Gap(
+                    meter=info.name,
+                    profile="block_load",
+                    start=item.start,
+                    end=item.end,
+                    next_try=retry_at,
+                    detail=outcome.value,
+                )
+            ]
+        session = SessionRecord(
+            meter=info.name,
+            kind=item.kind,
+            started=started,
+            ended=ended,
+            outcome=outcome,
+            rows=rows,
+            clock_deviation=None if deviation is None else deviation.total_seconds(),
+            time_synced=synced,
+            detail=detail,
+        )
+        self.metrics.session(item.kind.value, outcome.value, session.latency)
+        return _Result(
+            readings=readings, events=events, session=session, gaps_open=opened, gap_replace=replace
+        )
+
+    def _after(
+        self,
+        gap: Gap,
+        item: WorkItem,
+        now: _dt.datetime,
+        answered: bool,
+        missing: Sequence[tuple[_dt.datetime, _dt.datetime]],
+        detail: str,
+    ) -> list[Gap]:
+        """Ledger rows replacing ``gap`` after a back-read of part of it."""
+        policy = self.config.back_reads
+        read = attrs.evolve(gap, start=item.start, end=item.end)
+        out = policy.after_attempt(
+            read, now, answered=answered, still_missing=missing, detail=detail
+        )
+        if gap.start < item.start:
+            out.append(attrs.evolve(gap, end=item.start))
+        if item.end < gap.end:
+            out.append(attrs.evolve(gap, start=item.end))
+        return out
+
+    # -- the run -------------------------------------------------------------------------
+
+    async def _writer(self, receive: trio.MemoryReceiveChannel[_Result]) -> None:
+        async with receive:
+            while True:
+                try:
+                    first = await receive.receive()
+                except trio.EndOfChannel:
+                    return
+                batch = [first]
+                while len(batch) < self.config.batch:
+                    try:
+                        batch.append(receive.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                await self._commit(batch)
+
+    async def _commit(self, batch: Sequence[_Result]) -> None:
+        store = self.store
+        readings = [r for b in batch for r in b.readings]
+        events = [e for b in batch for e in b.events]
+        sessions = [b.session for b in batch if b.session is not None]
+        opened = [g for b in batch for g in b.gaps_open]
+        replaced = [b.gap_replace for b in batch if b.gap_replace is not None]
+
+        def write() -> None:
+            if readings:
+                store.put_readings(readings)
+            if events:
+                store.put_events(events)
+            if opened:
+                store.open_gaps(opened)
+            for old, new in replaced:
+                store.replace_gap(old, new)
+            if sessions:
+                store.put_sessions(sessions)
+
+        await self._in_store(write)
+        self.metrics.readings += len(readings)
+        newest = max((r.start for r in readings if r.channel == "1.0.1.29.0.255"), default=None)
+        if newest is not None:
+            lag = (self.clock() - newest).total_seconds() - 900
+            self.metrics.lag_seconds = max(0.0, lag)
+
+    async def run(
+        self,
+        source: WorkSource,
+        *,
+        until_idle: bool = True,
+        poll: float = 1.0,
+        deadline: float = math.inf,
+    ) -> None:
+        """Run work from ``source`` until it has nothing due (and no gap waits for a
+        retry before ``deadline`` seconds from now) or the deadline passes."""
+        config = self.config
+        send_work, receive_work = trio.open_memory_channel[WorkItem](config.queue_size)
+        send_result, receive_result = trio.open_memory_channel[_Result](config.queue_size)
+        schedule = source if isinstance(source, Schedule) else None
+        end_at = trio.current_time() + deadline
+
+        async def worker(
+            work: trio.MemoryReceiveChannel[WorkItem], out: trio.MemorySendChannel[_Result]
+        ) -> None:
+            async with work, out:
+                async for item in work:
+                    info = self.inventory[item.meter]
+                    limiter = self._limiter(info.cluster)
+                    async with limiter:
+                        busy = limiter.borrowed_tokens
+                        if busy > self.max_cluster_busy.get(info.cluster, 0):
+                            self.max_cluster_busy[info.cluster] = busy
+                        self.metrics.active += 1
+                        try:
+                            result = await self.session(item, schedule)
+                        finally:
+                            self.metrics.active -= 1
+                    source.done(
+                        item, ok=result.session is not None and result.session.outcome is Outcome.OK
+                    )
+                    await out.send(result)
+
+        async def feed(send: trio.MemorySendChannel[WorkItem]) -> None:
+            async with send:
+                while trio.current_time() < end_at:
+                    items = await self._in_store(
+                        functools.partial(source.due, self.clock(), config.queue_size)
+                    )
+                    assert isinstance(items, list)
+                    if items:
+                        for item in items:
+                            self.metrics.queue(
+                                len(items) + (schedule.pending if schedule is not None else 0)
+                            )
+                            await send.send(item)
+                        continue
+                    if not until_idle:
+                        await trio.sleep(poll)
+                        continue
+                    if self.metrics.active or receive_work.statistics().current_buffer_used:
+                        await trio.sleep(poll / 10)
+                        continue
+                    waiting = await self._in_store(lambda: self._next_retry())
+                    if waiting is None:
+                        return
+                    assert isinstance(waiting, _dt.datetime)
+                    pause = (waiting - self.clock()).total_seconds()
+                    if trio.current_time() + pause > end_at:
+                        return
+                    await trio.sleep(max(pause, poll / 10))
+                self.metrics.queue(0)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._writer, receive_result)
+            async with send_result, receive_work:
+                for _ in range(config.concurrency):
+                    nursery.start_soon(worker, receive_work.clone(), send_result.clone())
+                nursery.start_soon(feed, send_work)
+
+    def _next_retry(self) -> _dt.datetime | None:
+        pending = [
+            g.next_try
+            for g in self.store.gaps(state=GapState.OPEN)
+            if g.next_try is not None or g.attempts == 0
+        ]
+        if not pending:
+            return None
+        return min((p for p in pending if p is not None), default=self.clock())
+
+
+def day_range(day: _dt.date, zone: _dt.tzinfo) -> tuple[_dt.datetime, _dt.datetime]:
+    """``[local midnight, next local midnight)`` of ``day`` in UTC."""
+    start = _dt.datetime.combine(day, _dt.time(), zone)
+    return utc(start), utc(start + _dt.timedelta(days=1))

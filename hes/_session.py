@@ -1,0 +1,357 @@
+"""One collection session with a meter, on the public client SDK.
+
+The workflow (IS 15959-2 meter reader association, suite 0 ciphering): open the
+secured association with the head-end's monotonic invocation counter (read from the
+meter's frame counter object first when the head-end has none), read the clock with its
+round trip, read the block load profile, the daily profile and the event logs by range,
+release. Profile layouts (capture objects and scalers) are learnt once per meter model
+and reused. Every wait is bounded: a meter that is slow, silent or sends garbage ends
+only its own session, with an :class:`~hes.Outcome` for the KPIs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+import attrs
+import trio
+
+from dlmskit.axdr import Array, DateTime, DeviationSign, OctetString, Structure
+from dlmskit.client import (
+    Association,
+    AssociationRefused,
+    AuthenticationFailure,
+    LinkSettings,
+    Meter,
+    MeterTimeout,
+    connect,
+    scaler_profile_of,
+)
+from dlmskit.client import Target as ClientTarget
+from dlmskit.cosem import ProfileColumns, Quantity, ScalerUnit, by_time_range
+from dlmskit.errors import (
+    DecodeError,
+    DlmsError,
+    RemoteProtocolError,
+    SecurityError,
+    ServiceError,
+    TransportError,
+)
+from hes._inventory import MeterInfo, Network
+from hes._model import MeterEventRecord, Outcome, utc
+from hes._timing import ClockReading
+from hes._validate import IntervalRow
+from obis import ObisCode
+from transports import GatewayMultiplexer, open_gateway_multiplexer, open_tcp_wrapper
+
+__all__ = [
+    "BLOCK_LOAD",
+    "DAILY_PROFILE",
+    "EVENT_LOGS",
+    "Connector",
+    "FieldConnector",
+    "LayoutCache",
+    "ProfileLayout",
+    "SessionData",
+    "TcpConnector",
+    "outcome_of",
+    "read_meter",
+]
+
+BLOCK_LOAD = ObisCode(1, 0, 99, 1, 0, 255)
+DAILY_PROFILE = ObisCode(1, 0, 99, 2, 0, 255)
+#: Event logs read with every session: current related (1) and power related (2).
+EVENT_LOGS = (ObisCode(0, 0, 99, 98, 1, 255), ObisCode(0, 0, 99, 98, 2, 255))
+_SECOND = _dt.timedelta(seconds=1)
+
+
+class Connector(Protocol):
+    """How to reach a meter: an address string or an open transport for the client."""
+
+    def open(self, meter: MeterInfo, sap: int = 0x20) -> AbstractAsyncContextManager[ClientTarget]:
+        """The target for a session of client SAP ``sap`` with ``meter``."""
+        ...
+
+
+class _Address(AbstractAsyncContextManager[ClientTarget]):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    async def __aenter__(self) -> ClientTarget:
+        return self.target
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+@attrs.frozen
+class TcpConnector:
+    """Cellular and Wi-SUN meters by address: the wrapper over TCP (``udp`` for Wi-SUN
+    meters when ``wisun_scheme`` says so). ``host`` overrides every meter's address
+    (port stays), for a lab where all meters sit behind one address."""
+
+    wisun_scheme: str = "udp"
+    host: str | None = None
+
+    def open(self, meter: MeterInfo, sap: int = 0x20) -> AbstractAsyncContextManager[ClientTarget]:
+        scheme = self.wisun_scheme if meter.network is Network.WISUN else "tcp"
+        return _Address(f"{scheme}://{self.host or meter.host}:{meter.port}")
+
+
+@attrs.frozen(kw_only=True)
+class ProfileLayout:
+    """A profile's columns and scalers, as a meter model has them."""
+
+    columns: ProfileColumns
+    scalers: Mapping[ObisCode, ScalerUnit]
+
+
+class LayoutCache:
+    """Profile layouts per (meter model, profile), read from the first meter of a model."""
+
+    def __init__(self) -> None:
+        self._layouts: dict[tuple[str, ObisCode], ProfileLayout] = {}
+
+    def __len__(self) -> int:
+        return len(self._layouts)
+
+    async def get(self, model: str, meter: Meter, profile: ObisCode) -> ProfileLayout:
+        key = (model, profile)
+        found = self._layouts.get(key)
+        if found is None:
+            columns = await meter.profile_columns(profile)
+            scalers: dict[ObisCode, ScalerUnit] = {}
+            source = scaler_profile_of(profile)
+            if source is not None:
+                try:
+                    scaler_columns = await meter.profile_columns(source)
+                    scalers = columns.scalers(scaler_columns, await meter.get(7, source, 2))
+                except (ServiceError, DecodeError):
+                    scalers = {}
+            found = ProfileLayout(columns=columns, scalers=scalers)
+            self._layouts[key] = found
+        return found
+
+
+@attrs.frozen(kw_only=True)
+class SessionData:
+    """What one session brought back."""
+
+    clock: ClockReading | None
+    rows: list[IntervalRow]
+    registers: dict[_dt.datetime, dict[str, float]]
+    events: list[MeterEventRecord]
+
+
+def outcome_of(exc: BaseException) -> Outcome:
+    """The KPI bucket of a failed session (the first error of an exception group)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    if isinstance(exc, (MeterTimeout, trio.TooSlowError, TimeoutError)):
+        return Outcome.TIMEOUT
+    if isinstance(exc, AssociationRefused):
+        # the AARE diagnostic "deciphering-error" (initiate error) means wrong keys
+        return Outcome.SECURITY if "deciphering" in str(exc) else Outcome.REFUSED
+    if isinstance(exc, (AuthenticationFailure, SecurityError)):
+        return Outcome.SECURITY
+    if isinstance(exc, ServiceError):
+        return Outcome.SERVICE_ERROR
+    if isinstance(exc, (DecodeError, RemoteProtocolError)):
+        return Outcome.GARBAGE
+    if isinstance(exc, (TransportError, OSError, trio.BrokenResourceError)):
+        return Outcome.TRANSPORT
+    if isinstance(exc, DlmsError):
+        return Outcome.GARBAGE
+    raise exc
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, Quantity):
+        return float(value.value)
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def _unit(value: object) -> str:
+    return value.symbol if isinstance(value, Quantity) else ""
+
+
+def _clock_status(entry: object, index: int) -> int | None:
+    if not isinstance(entry, Structure) or index >= len(entry):
+        return None
+    raw = entry[index]
+    if isinstance(raw, OctetString) and len(raw) == 12:
+        try:
+            status = DateTime.from_bytes(bytes(raw)).clock_status
+        except DecodeError:
+            return None
+        return None if status is None else int(status)
+    if isinstance(raw, DateTime):
+        return None if raw.clock_status is None else int(raw.clock_status)
+    return None
+
+
+async def _profile(
+    meter: Meter,
+    layout: ProfileLayout,
+    profile: ObisCode,
+    start: _dt.datetime,
+    end: _dt.datetime,
+    sign: DeviationSign,
+) -> tuple[
+    Array, list[tuple[_dt.datetime | None, dict[str, tuple[float | None, str]], int | None]]
+]:
+    clock = layout.columns.clock
+    access = by_time_range(
+        start, end, sign=sign, clock=clock.capture if clock is not None else None
+    )
+    raw = await meter.get(7, profile, 2, access)
+    rows = layout.columns.rows(raw, sign=sign, scalers=layout.scalers)
+    assert isinstance(raw, Array)
+    out = []
+    clock_index = clock.index if clock is not None else -1
+    for entry, row in zip(raw, rows, strict=True):
+        values: dict[str, tuple[float | None, str]] = {}
+        for column, value in zip(layout.columns, row.values, strict=True):
+            if column.index == clock_index:
+                continue
+            values[str(column.logical_name)] = (_number(value), _unit(value))
+        status = _clock_status(entry, clock_index) if clock is not None else None
+        out.append((row.time, values, status))
+    return raw, out
+
+
+async def read_meter(
+    meter: Meter,
+    info: MeterInfo,
+    layouts: LayoutCache,
+    *,
+    start: _dt.datetime,
+    end: _dt.datetime,
+    now: Callable[[], _dt.datetime],
+    zone: _dt.tzinfo,
+    daily: bool = True,
+    events: bool = True,
+) -> SessionData:
+    """Clock, block load rows in ``[start, end)``, daily registers at ``start``/``end``
+    (local midnights when the range is whole days) and event log entries."""
+    sign = meter.association.sign
+    sent = now()
+    meter_time = await meter.read_clock()
+    clock = ClockReading(sent=sent, received=now(), meter_time=meter_time)
+    model = info.model or "default"
+    # ask for the range as the meter's clock stamps it, with a margin for its deviation
+    margin = _dt.timedelta(seconds=abs(clock.deviation.total_seconds()) // 1 + 1)
+    if margin <= _dt.timedelta(seconds=2):
+        margin = _dt.timedelta(0)
+    local_start = (start - margin).astimezone(zone)
+    local_end = (end + margin).astimezone(zone)
+    layout = await layouts.get(model, meter, BLOCK_LOAD)
+    _raw, read = await _profile(meter, layout, BLOCK_LOAD, local_start, local_end - _SECOND, sign)
+    rows = [
+        IntervalRow(captured=when, clock_status=status, values=values)
+        for when, values, status in read
+        if when is not None
+    ]
+    registers: dict[_dt.datetime, dict[str, float]] = {}
+    if daily:
+        layout = await layouts.get(model, meter, DAILY_PROFILE)
+        _raw, read = await _profile(meter, layout, DAILY_PROFILE, local_start, local_end, sign)
+        for when, values, _status in read:
+            if when is not None:
+                registers[utc(when)] = {k: v for k, (v, _u) in values.items() if v is not None}
+    found: list[MeterEventRecord] = []
+    if events:
+        received = now()
+        for log in EVENT_LOGS:
+            layout = await layouts.get(model, meter, log)
+            _raw, read = await _profile(meter, layout, log, local_start, local_end, sign)
+            code_column = f"0.0.96.11.{log.e}.255"
+            for when, values, _status in read:
+                code = values.get(code_column, (None, ""))[0]
+                if when is not None and code is not None:
+                    found.append(
+                        MeterEventRecord(
+                            meter=info.name, when=when, log=log.e, code=int(code), received=received
+                        )
+                    )
+    return SessionData(clock=clock, rows=rows, registers=registers, events=found)
+
+
+async def sync_meter_clock(
+    target: ClientTarget, association: Association, link: LinkSettings
+) -> _dt.timedelta:
+    """Set the meter clock to the head-end's time (utility settings association)."""
+    async with connect(target, association=association, link=link) as meter:
+        return await meter.sync_clock()
+
+
+class FieldConnector:
+    """Reaches every kind of meter: cellular by TCP, Wi-SUN by UDP (to the address the
+    border router routes), RF mesh through a gateway multiplexer per (DCU, client SAP)
+    kept open for the whole run. Use it as ``async with FieldConnector() as c``."""
+
+    def __init__(self) -> None:
+        self._muxes: dict[tuple[str, int, int], GatewayMultiplexer] = {}
+        self._lock = trio.Lock()
+        self._nursery_manager = trio.open_nursery()
+        self._nursery: trio.Nursery | None = None
+
+    async def __aenter__(self) -> FieldConnector:
+        self._nursery = await self._nursery_manager.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._nursery is not None
+        self._nursery.cancel_scope.cancel()
+        self._muxes.clear()
+        await self._nursery_manager.__aexit__(None, None, None)
+
+    async def _run_mux(
+        self,
+        host: str,
+        port: int,
+        sap: int,
+        *,
+        task_status: trio.TaskStatus[GatewayMultiplexer] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        wrapper = await open_tcp_wrapper(host, port, client_wport=sap)
+        async with open_gateway_multiplexer(wrapper) as mux:
+            task_status.started(mux)
+            await trio.sleep_forever()
+
+    async def _mux(self, meter: MeterInfo, sap: int) -> GatewayMultiplexer:
+        key = (meter.host, meter.port, sap)
+        async with self._lock:
+            mux = self._muxes.get(key)
+            if mux is None or mux.closed:
+                if self._nursery is None:
+                    raise TransportError("the field connector is not open")
+                mux = await self._nursery.start(self._run_mux, meter.host, meter.port, sap)
+                self._muxes[key] = mux
+            return mux
+
+    def open(self, meter: MeterInfo, sap: int = 0x20) -> AbstractAsyncContextManager[ClientTarget]:
+        return self._open(meter, sap)
+
+    @contextlib.asynccontextmanager
+    async def _open(self, meter: MeterInfo, sap: int) -> AsyncIterator[ClientTarget]:
+        if meter.network is Network.RF_MESH:
+            mux = await self._mux(meter, sap)
+            transport = mux.meter(0, meter.device_address)
+            try:
+                yield transport
+            finally:
+                with trio.CancelScope(shield=True):
+                    await transport.aclose()
+            return
+        host = f"[{meter.host}]" if ":" in meter.host else meter.host
+        scheme = "udp" if meter.network is Network.WISUN else "tcp"
+        yield f"{scheme}://{host}:{meter.port}"
