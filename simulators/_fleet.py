@@ -3,7 +3,8 @@
 An idle meter is its number: identity, load and faults are derived from (fleet seed,
 number) when a client connects. Materialised meters are kept up to ``max_active``; when
 one is evicted the fleet keeps only what a real meter would not forget and a client
-can notice, its invocation counter and the client-set state, as a small tuple.
+can notice: invocation counters (its own, and the last accepted from each client) and
+the state clients set.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import datetime as _dt
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import attrs
 
 from dlmskit.axdr import DeviationSign
 from dlmskit.security import KeyId
@@ -22,7 +25,21 @@ from simulators._state import utc_now
 
 __all__ = ["Fleet"]
 
-_Kept = tuple[int, bool, int, int]  # invocation counter, relay, load limit, programming count
+
+@attrs.frozen
+class _Kept:
+    """What an evicted meter remembers: its invocation counter, the clients' last
+    accepted counters, and what clients set."""
+
+    counter: int
+    received: tuple[tuple[int, bytes, int], ...]  # (client SAP, client title, counter)
+    relay: bool
+    load_limit: int
+    programming: int
+    firmware: str
+    eswf: bytes
+    adjustment: tuple[_dt.datetime, _dt.timedelta] | None
+    push: tuple[int, bytes]
 
 
 class Fleet:
@@ -77,12 +94,17 @@ class Fleet:
         )
         kept = self._kept.pop(number, None)
         if kept is not None:
-            counter, relay, limit, programming = kept
             title = meter.identity.system_title
-            meter.counters.reset(title, int(KeyId.GLOBAL_UNICAST_ENCRYPTION), counter)
-            meter.state.relay_connected = relay
-            meter.state.load_limit = limit
-            meter.state.programming_count = programming
+            meter.counters.reset(title, int(KeyId.GLOBAL_UNICAST_ENCRYPTION), kept.counter)
+            meter.restore_received(kept.received)
+            state = meter.state
+            state.relay_connected = kept.relay
+            state.load_limit = kept.load_limit
+            state.programming_count = kept.programming
+            state.firmware_version = kept.firmware
+            state.eswf = kept.eswf
+            state.adjustment = kept.adjustment
+            state.push_transport, state.push_destination = kept.push
         self._active[number] = meter
         while len(self._active) > self.max_active:
             self._evict()
@@ -91,11 +113,17 @@ class Fleet:
     def _evict(self) -> None:
         number, meter = self._active.popitem(last=False)
         title = meter.identity.system_title
-        self._kept[number] = (
-            meter.counters.peek(title, int(KeyId.GLOBAL_UNICAST_ENCRYPTION)),
-            meter.state.relay_connected,
-            meter.state.load_limit,
-            meter.state.programming_count,
+        state = meter.state
+        self._kept[number] = _Kept(
+            counter=meter.counters.peek(title, int(KeyId.GLOBAL_UNICAST_ENCRYPTION)),
+            received=meter.received_counters(),
+            relay=state.relay_connected,
+            load_limit=state.load_limit,
+            programming=state.programming_count,
+            firmware=state.firmware_version,
+            eswf=state.eswf,
+            adjustment=state.adjustment,
+            push=(state.push_transport, state.push_destination),
         )
 
     def meter_at(self, host: str | None) -> SimulatedMeter | None:

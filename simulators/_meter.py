@@ -158,6 +158,25 @@ class SimulatedMeter:
         last = context.last_accepted(context.peer_system_title, KeyId.GLOBAL_UNICAST_ENCRYPTION)
         return 0 if last is None else last
 
+    def received_counters(self) -> tuple[tuple[int, bytes, int], ...]:
+        """(client SAP, client system title, last accepted counter) of each association."""
+        out = []
+        for sap, context in self._contexts.items():
+            title = context.peer_system_title
+            if title is None:
+                continue
+            last = context.last_accepted(title, KeyId.GLOBAL_UNICAST_ENCRYPTION)
+            if last is not None:
+                out.append((sap, title, last))
+        return tuple(out)
+
+    def restore_received(self, received: tuple[tuple[int, bytes, int], ...]) -> None:
+        """Seed the replay checks from ``received_counters`` of an earlier life."""
+        for sap, title, last in received:
+            context = self._context(sap)
+            context.peer_system_title = title
+            context.set_last_accepted(title, KeyId.GLOBAL_UNICAST_ENCRYPTION, last)
+
     def _apply_counter_reset(self) -> None:
         if self._counter_reset_done or not self.state.rules(FaultKind.COUNTER_RESET):
             return

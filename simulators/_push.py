@@ -46,6 +46,7 @@ __all__ = [
     "INSTANTANEOUS_PUSH",
     "PushConfig",
     "PushStats",
+    "destination",
     "notification",
     "run_pushes",
 ]
@@ -132,6 +133,17 @@ def notification(
     return ctx.protect(apdu, form=CipheringForm.GENERAL_GLO)
 
 
+def destination(meter: SimulatedMeter, config: PushConfig) -> PushConfig:
+    """``config`` with the destination a head-end wrote into the meter's push setup
+    (send_destination_and_method: transport 0 TCP / 1 UDP, ``host:port``), if any."""
+    text = meter.state.push_destination.decode("ascii", "replace")
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return config
+    transport = "udp" if meter.state.push_transport == 1 else "tcp"
+    return attrs.evolve(config, host=host.strip("[]"), port=int(port), transport=transport)
+
+
 async def _deliver(config: PushConfig, payload: bytes, stats: PushStats) -> None:
     for attempt in range(config.retries + 1):
         if attempt:
@@ -195,9 +207,10 @@ async def run_pushes(
             meter = fleet.meter(number)
             if meter.silent():
                 return
+            target = destination(meter, config)
             for setup in config.setups:
                 payload = notification(meter, setup, invoke_id=round_number)
-                await _deliver(config, payload, counters)
+                await _deliver(target, payload, counters)
             now = meter.state.now()
             since = last_round.get(number)
             last_round[number] = now
@@ -206,7 +219,7 @@ async def run_pushes(
                 if esw is not None:
                     counters.alerts += 1
                     alert = notification(meter, IS15959_ALERT_PUSH.logical_name, esw=esw)
-                    await _deliver(config, alert, counters)
+                    await _deliver(target, alert, counters)
 
     async with trio.open_nursery() as nursery:
         while due:

@@ -329,3 +329,28 @@ def test_tamper_and_voltage_events_fill_the_logs_and_the_esw() -> None:
     esw = client.get(_attribute(1, "0.0.94.91.18.255", 2))
     assert isinstance(esw, BitString)
     assert 81 in esw_bits(bytes(esw.value))  # the magnet is on all day
+
+
+def test_an_evicted_meter_still_refuses_replayed_counters() -> None:
+    fleet = Fleet(FleetLayout(seed=21, meters=2), clock=lambda: NOW, max_active=1)
+
+    def reader() -> ClientSettings:
+        context = SecurityContext(
+            system_title=bytes.fromhex("4D4D4D00000000AA"),
+            global_unicast_key=DEFAULT_EK,
+            authentication_key=DEFAULT_AK,
+            counter_store=MemoryCounterStore(),  # a client that forgot its counters
+        )
+        return ClientSettings(
+            application_context=ApplicationContextName.LN_CIPHERED,
+            mechanism=MechanismName.LOW,
+            password=DEFAULT_LLS_SECRET,
+            security=context,
+        )
+
+    first = Client(fleet.meter(0).open_session(0x20), reader())
+    assert isinstance(first.associate(), AssociationAccepted)
+    fleet.meter(1)  # meter 0 is evicted: only its counters and settings are kept
+    assert fleet.active == 1
+    again = Client(fleet.meter(0).open_session(0x20), reader())
+    assert not isinstance(again.associate(), AssociationAccepted)

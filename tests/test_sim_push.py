@@ -14,7 +14,14 @@ from dlmskit.cosem import esw_bits
 from dlmskit.security import SecurityContext
 from obis import ObisCode
 from simulators import DEFAULT_AK, DEFAULT_EK, REGISTERS, FaultPlan, Fleet, FleetLayout, meter_truth
-from simulators._push import BLOCK_LOAD_PUSH, INSTANTANEOUS_PUSH, PushConfig, PushStats, run_pushes
+from simulators._push import (
+    BLOCK_LOAD_PUSH,
+    INSTANTANEOUS_PUSH,
+    PushConfig,
+    PushStats,
+    destination,
+    run_pushes,
+)
 from transports import Wpdu, WrapperStreamTransport, open_udp_endpoint, serve_tcp_wrapper
 
 NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
@@ -149,3 +156,31 @@ async def test_udp_push_and_alert_after_a_power_failure() -> None:
     esw = body[3]
     assert isinstance(esw, BitString)
     assert esw_bits(bytes(esw.value)) == {85, 86}  # last gasp and first breath
+
+
+async def test_push_goes_where_the_head_end_set_the_push_setup() -> None:
+    fleet = Fleet(FleetLayout(seed=4, meters=1), clock=lambda: NOW)
+    received: list[Wpdu] = []
+    got = trio.Event()
+
+    async def handler(transport: WrapperStreamTransport) -> None:
+        received.append(await transport.receive_wpdu())
+        got.set()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            functools.partial(serve_tcp_wrapper, handler, host="127.0.0.1", port=0)
+        )
+        port = listeners[0].socket.getsockname()[1]
+        state = fleet.meter(0).state
+        state.push_destination = f"127.0.0.1:{port}".encode()  # as a SET of attribute 3 does
+        config = PushConfig(
+            host="127.0.0.1", port=1, period=10, randomisation=0.0, retries=0,
+            setups=(INSTANTANEOUS_PUSH,), alerts=False,
+        )  # fmt: skip
+        assert destination(fleet.meter(0), config).port == port
+        with trio.fail_after(10):
+            await run_pushes(fleet, config, rounds=1)
+            await got.wait()
+        nursery.cancel_scope.cancel()
+    assert len(received) == 1
