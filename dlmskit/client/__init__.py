@@ -29,6 +29,7 @@ from dlmskit.client._errors import (
     MeterTimeout,
     result_name,
 )
+from dlmskit.client._frame_counter import with_frame_counter
 from dlmskit.client._link import LinkSettings, Target, parse_target
 from dlmskit.client._listen import MeterKeys, Push, PushListener, RejectedPush, listen
 from dlmskit.client._meter import AttributeRef, Meter, connect
@@ -36,7 +37,6 @@ from dlmskit.client._operations import (
     DISCONNECT_CONTROL,
     IMAGE_TRANSFER,
     ImageTransferReport,
-    with_frame_counter,
 )
 from dlmskit.client._reads import scaler_profile_of
 

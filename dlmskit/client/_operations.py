@@ -25,7 +25,6 @@ from obis import ObisCode, ObisLike, as_obis
 
 if TYPE_CHECKING:
     from dlmskit.client._association import Association
-    from dlmskit.client._link import LinkSettings, Target
     from dlmskit.client._meter import Meter
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "relay",
     "transfer_keys",
     "upgrade_firmware",
-    "with_frame_counter",
 ]
 
 #: Disconnect control object of IS 15959-2 meters (class 70).
@@ -170,30 +168,3 @@ async def upgrade_firmware(
     return ImageTransferReport(
         block_size=block_size, blocks=count, sent=sent, resumed=resumed, activated=activated
     )
-
-
-async def with_frame_counter(
-    target: Target,
-    association: Association,
-    *,
-    link: LinkSettings | None = None,
-    public: Association | None = None,
-) -> Association:
-    """The frame-counter pattern (dlms-facts 3.6): connect as the public client, read
-    the meter's invocation counter object of ``association`` (0.0.43.1.N.255), and
-    return ``association`` starting its ciphered APDUs at that counter + 1."""
-    from dlmskit.client._association import Association as _Association
-    from dlmskit.client._meter import connect
-
-    if association.invocation_counter_object is None:
-        raise LocalProtocolError(f"the {association.name} association has no counter object")
-    reader = (
-        public
-        if public is not None
-        else _Association.public(
-            server_sap=association.server_sap, physical_address=association.physical_address
-        )
-    )
-    async with connect(target, association=reader, link=link) as meter:
-        counter = await meter.read_invocation_counter(association.invocation_counter_object)
-    return association.with_invocation_counter(counter + 1)
