@@ -262,7 +262,9 @@ def fleet(
                 f" feeder={entry['feeder']} network={entry['network']}"
             )
     if run:
-        host = None  # one wildcard socket; meters told apart by the address dialled
+        # one wildcard socket (IPv4: the meters live on 127.x.y.z); meters are told apart
+        # by the address each client dialled
+        host = "0.0.0.0" if transport == "tcp" else None
         trio.run(_serve, the_fleet, host, port, framing, transport, _push_config(options))
 
 

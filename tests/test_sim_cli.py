@@ -101,9 +101,9 @@ def test_bad_arguments_fail_cleanly() -> None:
 
 
 @asynccontextmanager
-async def _serving(*args: str) -> AsyncIterator[str]:
+async def _serving(*args: str, command: str = "serve") -> AsyncIterator[str]:
     process = subprocess.Popen(
-        [CLI, "serve", "--port", "0", "--now", NOW, *args],
+        [CLI, command, "--port", "0", "--now", NOW, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -199,3 +199,14 @@ async def test_serve_pushes_to_a_head_end() -> None:
     assert note.date_time is not None
     pushed = note.date_time.to_datetime(sign=DeviationSign.UTC_TO_LOCAL)
     assert pushed == dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+
+
+async def test_fleet_serves_every_meter_on_its_own_address() -> None:
+    args = ["--meters", "3", "--seed", "5", "--no-print-plan", "--hls-mechanism", "5"]
+    async with _serving(*args, command="fleet") as where:
+        port = int(where)
+        for number in (2, 0):
+            transport = await open_tcp_wrapper(f"127.1.0.{number}", port)
+            when = await _read_clock(transport)
+            await transport.aclose()
+            assert when == dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
