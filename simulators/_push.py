@@ -59,7 +59,13 @@ PUSH_SAP, METER_SAP = 0x40, 0x01
 
 @attrs.frozen(kw_only=True)
 class PushConfig:
-    """Where and how often the meters push (push setup attributes 3, 5, 6, 7)."""
+    """Where and how often the meters push (push setup attributes 3, 4, 5, 6, 7).
+
+    Each round every meter waits a random delay within ``randomisation`` seconds (drawn
+    per meter and round from its seed) after the period starts; ``window`` (local
+    meter-clock times, start inclusive, end exclusive) limits pushes to the
+    communication window (IS 15959-2 default 00:00-20:00), ``None``: always.
+    """
 
     host: str
     port: int = 4059
@@ -71,6 +77,15 @@ class PushConfig:
     setups: tuple[ObisCode, ...] = (INSTANTANEOUS_PUSH, BLOCK_LOAD_PUSH)
     alerts: bool = True
     concurrency: int = 256
+    window: tuple[_dt.time, _dt.time] | None = None
+
+    def in_window(self, local: _dt.time) -> bool:
+        if self.window is None:
+            return True
+        start, end = self.window
+        if start <= end:
+            return start <= local < end
+        return local >= start or local < end  # a window across midnight
 
 
 @attrs.define
@@ -195,17 +210,23 @@ async def run_pushes(
     numbers = list(range(len(fleet))) if meters is None else list(meters)
     limiter = trio.CapacityLimiter(config.concurrency)
     start = trio.current_time()
+    seeds = {number: fleet.identity(number).seed for number in numbers}
+
+    def due_at(number: int, round_number: int) -> float:
+        jitter = random.Random(mix(seeds[number], 0x9054, round_number)).random()
+        return start + round_number * config.period + jitter * config.randomisation
+
     due: list[tuple[float, int, int]] = []
     for number in numbers:
-        jitter = random.Random(mix(fleet.identity(number).seed, 0x9054)).random()
-        heapq.heappush(due, (start + jitter * config.randomisation, 0, number))
+        heapq.heappush(due, (due_at(number, 0), 0, number))
     last_round: dict[int, _dt.datetime] = {}
     task_status.started()
 
     async def push_one(number: int, round_number: int) -> None:
         async with limiter:
             meter = fleet.meter(number)
-            if meter.silent():
+            local = meter.state.meter_time().astimezone(meter.state.local_zone)
+            if meter.silent() or not config.in_window(local.time()):
                 return
             target = destination(meter, config)
             for setup in config.setups:
@@ -228,4 +249,4 @@ async def run_pushes(
                 continue
             await trio.sleep_until(when)
             nursery.start_soon(push_one, number, round_number)
-            heapq.heappush(due, (when + config.period, round_number + 1, number))
+            heapq.heappush(due, (due_at(number, round_number + 1), round_number + 1, number))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+import attrs
 import trio
 
 from dlmskit.apdu import DataNotification, decode_apdu
@@ -184,3 +185,20 @@ async def test_push_goes_where_the_head_end_set_the_push_setup() -> None:
             await got.wait()
         nursery.cancel_scope.cancel()
     assert len(received) == 1
+
+
+async def test_no_push_outside_the_communication_window() -> None:
+    # NOW is 17:30 IST: inside 00:00-20:00, outside 20:00-23:59
+    fleet = Fleet(FleetLayout(seed=4, meters=2), clock=lambda: NOW)
+    closed = PushConfig(
+        host="127.0.0.1", port=1, period=0.05, randomisation=0.02, retries=0, alerts=False,
+        setups=(INSTANTANEOUS_PUSH,), window=(dt.time(20, 0), dt.time(23, 59)),
+    )  # fmt: skip
+    stats = PushStats()
+    with trio.fail_after(10):
+        await run_pushes(fleet, closed, stats=stats, rounds=3)
+    assert (stats.sent, stats.failed) == (0, 0)
+    assert closed.in_window(dt.time(23, 0)) and not closed.in_window(dt.time(19, 59))
+    overnight = attrs.evolve(closed, window=(dt.time(22, 0), dt.time(6, 0)))
+    assert overnight.in_window(dt.time(23, 0)) and overnight.in_window(dt.time(5, 0))
+    assert not overnight.in_window(dt.time(12, 0))
