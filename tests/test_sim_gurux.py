@@ -231,6 +231,7 @@ def _scaler(code: str) -> int:
     return REGISTERS[ObisCode.parse(code)].scaler
 
 
+@pytest.mark.parametrize("framing", ["wrapper", "hdlc"])
 @pytest.mark.parametrize(
     ("mechanism", "authentication", "secret"),
     [
@@ -239,12 +240,14 @@ def _scaler(code: str) -> int:
     ],
 )
 async def test_utility_settings_hls(
-    mechanism: MechanismName, authentication: Authentication, secret: bytes | None
+    mechanism: MechanismName, authentication: Authentication, secret: bytes | None, framing: str
 ) -> None:
     fleet = _fleet(hls_mechanism=mechanism)
+    interface = SERVERS[framing][1]
 
     def talk(port: int) -> tuple[dt.datetime, float]:
-        link = GuruxLink(gurux_client(0x30, authentication, secret), "127.1.0.3", port)
+        client = gurux_client(0x30, authentication, secret, interface)
+        link = GuruxLink(client, "127.1.0.3", port)
         try:
             link.connect()
             clock = GXDLMSClock()
@@ -256,7 +259,7 @@ async def test_utility_settings_hls(
         finally:
             link.close()
 
-    async with _serving(fleet, "wrapper") as port:
+    async with _serving(fleet, framing) as port:
         when, volts = await trio.to_thread.run_sync(talk, port)
     assert when.astimezone(dt.UTC) == NOW
     assert 200 < volts < 260
