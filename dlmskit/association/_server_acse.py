@@ -18,6 +18,7 @@ from dlmskit.apdu import (
     ActionRequestNormal,
     ActionResponseNormal,
     ActionResult,
+    ApplicationContextName,
     ApplicationReferenceError,
     AssociationResult,
     AuthenticationValue,
@@ -46,6 +47,7 @@ from dlmskit.association._events import (
 from dlmskit.association._objects import ObjectTree, RequestContext
 from dlmskit.association._policy import AssociationPolicy, is_ciphered
 from dlmskit.association._security_seam import passwords_match
+from dlmskit.association._short_names import ASSOCIATION_SN_BASE
 from dlmskit.association._state import AssociationState, Trigger
 from dlmskit.association._values import (
     octet_string_value,
@@ -93,6 +95,15 @@ class ServerAcse(Endpoint):
     def negotiated(self) -> AssociationAccepted | None:
         """What was granted, once the association is established."""
         return self._accepted if self.state is AssociationState.ASSOCIATED else None
+
+    @property
+    def _vaa_name(self) -> int:
+        """0x0007 in LN contexts, the current Association SN's base name in SN ones."""
+        sn = self.policy.application_context in (
+            ApplicationContextName.SN,
+            ApplicationContextName.SN_CIPHERED,
+        )
+        return ASSOCIATION_SN_BASE if sn else 0x0007
 
     @property
     def _own_title(self) -> bytes | None:
@@ -204,6 +215,7 @@ class ServerAcse(Endpoint):
         response = InitiateResponse(
             negotiated_conformance=conformance,
             server_max_receive_pdu_size=p.max_receive_pdu_size,
+            vaa_name=self._vaa_name,
         ).to_bytes()
         self._accepted = AssociationAccepted(
             application_context=p.application_context,
@@ -288,6 +300,7 @@ class ServerAcse(Endpoint):
                 InitiateResponse(
                     negotiated_conformance=self.conformance,
                     server_max_receive_pdu_size=self.policy.max_receive_pdu_size,
+                    vaa_name=self._vaa_name,
                 ).to_bytes()
             )
         self._out.append(
