@@ -1,13 +1,26 @@
 """Simulated IS 15959-2 meters and fleets built on the public dlmskit API.
 
 A meter is the real :class:`~dlmskit.association.ServerAssociation` with suite 0
-security over a COSEM object tree whose values are computed from a deterministic load
-model and a seeded fault plan; a fleet serves many of them from one process, one
-loopback address each, and can say afterwards what every meter measured::
+security over a COSEM object tree (:class:`MeterObjects`) whose values are computed from
+a deterministic load model (:class:`LoadModel`) and a seeded fault plan
+(:class:`FaultPlan`); a fleet (:class:`Fleet`) serves many of them from one process, one
+loopback address each (meter n on 127.1.0.0 + n), materialised only while in use::
 
     fleet = Fleet(FleetLayout(seed=1, meters=10_000), plan=FaultPlan.load("faults.toml"))
     async with trio.open_nursery() as nursery:
-        await nursery.start(serve_fleet_wrapper, fleet, 4059)
+        await nursery.start(serve_fleet_wrapper, fleet, 4059)      # or _hdlc, _udp,
+        await nursery.start(run_pushes, fleet, PushConfig(host=hes))  # _mesh, _wisun
+
+Associations (IS 15959-2): public client 16 (no security: clock, name plate), meter
+reader 32 (LLS ``12345678``, ciphered), utility settings 48 and firmware 80 (HLS
+mechanism 2 with secret ``ABCDEFGHIJKLMNOP``, or 5 GMAC; ciphered), push 64
+(pre-established). Keys: the Green Book test keys EK 000102...0F, AK D0...DF; server
+system title 4D4D4D0000BC614E (+ n). Date-times are IST; the deviation's sign is a fleet
+setting (default +330, as many Indian meters).
+
+What every meter measured, and which faults it was given, comes from
+:func:`meter_truth` and :func:`injected_faults` (CSV columns
+``meter,obis,start,value,unit,quality``), the same functions the meters serve from.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Final
 import attrs
 
 from simulators._faults import FaultKind, FaultPlan
-from simulators._load import INTERVAL, IntervalEnergy, LoadModel, interval_start
+from simulators._load import IntervalEnergy, LoadModel, interval_start
 
 __all__ = ["EVENTS", "MeterEvent", "MeteringPoint", "ReportedInterval"]
 
@@ -236,10 +236,6 @@ class MeteringPoint:
             return set()
         found = self._fault_at(index)
         return set() if found is None else {found[0]}
-
-    @property
-    def interval_seconds(self) -> int:
-        return INTERVAL
 
 
 @functools.lru_cache(maxsize=16384)
