@@ -9,6 +9,7 @@ secret ``ABCDEFGHIJKLMNOP`` (mechanism 2, AES-128; ``--hls-mechanism 5`` for GMA
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import functools
 import json
@@ -268,48 +269,82 @@ def fleet(
         trio.run(_serve, the_fleet, host, port, framing, transport, _push_config(options))
 
 
+def _number(which: str, meters: int, system_title: bytes) -> int:
+    if which.isdigit():
+        number = int(which)
+    else:
+        serial = int(which.removeprefix("SIM")) if which.removeprefix("SIM").isdigit() else -1
+        number = serial - int.from_bytes(system_title[5:], "big")
+    if not 0 <= number < meters:
+        raise click.BadParameter(f"no meter {which} in a fleet of {meters}", param_hint="--meter")
+    return number
+
+
 @main.command()
 @click.option("--meters", default=10, type=int, show_default=True)
 @click.option("--seed", default=0, type=int, show_default=True)
-@click.option("--meter", "which", required=True, help="Meter name (SIM...) or number.")
+@click.option("--meter", "which", multiple=True, help="Meter name (SIM...) or number; repeatable.")
+@click.option("--all-meters", is_flag=True, help="Every meter of the fleet.")
 @click.option("--start", required=True, callback=_when, help="ISO 8601 (UTC if no offset).")
 @click.option("--end", required=True, callback=_when)
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--output", type=click.Path(dir_okay=False), help="File (default stdout).")
+@click.option(
+    "--faults-csv",
+    type=click.Path(dir_okay=False),
+    help="Also write the injected faults (meter,kind,start,end,value).",
+)
 @click.option("--daily/--no-daily", default=True, help="Include daily register readings.")
 @click.option("--system-title", default=DEFAULT_SYSTEM_TITLE.hex(), callback=_hex(8))
 @click.option("--fault-plan", type=click.Path(exists=True, dir_okay=False))
 def truth(
     meters: int,
     seed: int,
-    which: str,
+    which: tuple[str, ...],
+    all_meters: bool,
     start: _dt.datetime,
     end: _dt.datetime,
     fmt: str,
     output: str | None,
+    faults_csv: str | None,
     daily: bool,
     system_title: bytes,
     fault_plan: str | None,
 ) -> None:
-    """What a meter measured over [start, end) and which faults were injected."""
+    """What meters measured over [start, end) and which faults were injected."""
     layout = FleetLayout(seed=seed, meters=meters, system_title=system_title)
-    if which.isdigit():
-        number = int(which)
+    if all_meters:
+        numbers = list(range(meters))
+    elif which:
+        numbers = [_number(w, meters, system_title) for w in which]
     else:
-        serial = int(which.removeprefix("SIM")) if which.startswith("SIM") else -1
-        number = serial - int.from_bytes(system_title[5:], "big")
-    if not 0 <= number < meters:
-        raise click.BadParameter(f"no meter {which} in a fleet of {meters}")
-    ident = layout.identity(number)
+        raise click.UsageError("name a --meter or give --all-meters")
+    idents = [layout.identity(n) for n in numbers]
     plan = FaultPlan.load(fault_plan) if fault_plan else FaultPlan()
-    rows = meter_truth(ident, plan, start, end, daily=daily)
+    rows = (row for ident in idents for row in meter_truth(ident, plan, start, end, daily=daily))
+    faults = [f for ident in idents for f in injected_faults(ident, plan, start, end)]
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
     try:
         if fmt == "csv":
             write_truth_csv(rows, out)
         else:
-            out.write(truth_json(rows, injected_faults(ident, plan, start, end)))
+            out.write(truth_json(rows, faults))
             out.write("\n")
     finally:
         if output:
             out.close()
+    if faults_csv:
+        with open(faults_csv, "w", encoding="utf-8", newline="") as target:
+            writer = csv.writer(target, lineterminator="\n")
+            writer.writerow(("meter", "kind", "start", "end", "value"))
+            for fault in faults:
+                record = fault.to_json()
+                writer.writerow(
+                    (
+                        record["meter"],
+                        record["kind"],
+                        record["start"] or "",
+                        record["end"] or "",
+                        "" if record["value"] is None else record["value"],
+                    )
+                )

@@ -210,3 +210,39 @@ async def test_fleet_serves_every_meter_on_its_own_address() -> None:
             when = await _read_clock(transport)
             await transport.aclose()
             assert when == dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+
+
+def test_truth_for_the_whole_fleet_with_a_faults_file(tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.toml"
+    plan_file.write_text(
+        'seed = 1\n[[interval]]\nkind = "missing"\nmeters = 1.0\nper_day = 1.0\nlength = 3\n'
+        '[[meter]]\nkind = "slow_response"\nmeters = 0.5\nvalue = 2.0\n'
+    )
+    faults = tmp_path / "faults.csv"
+    out = _run(
+        "truth", "--meters", "3", "--all-meters", "--start", "2026-05-01T00:00:00Z",
+        "--end", "2026-05-02T00:00:00Z", "--no-daily", "--fault-plan", str(plan_file),
+        "--faults-csv", str(faults),
+    )  # fmt: skip
+    rows = list(csv.reader(io.StringIO(out)))[1:]
+    assert {r[0] for r in rows} == {"SIM12345678", "SIM12345679", "SIM12345680"}
+    missing = [r for r in rows if r[5] == "missing"]
+    assert missing and all(r[3] == "" for r in missing)
+    records = list(csv.reader(io.StringIO(faults.read_text())))
+    assert records[0] == ["meter", "kind", "start", "end", "value"]
+    kinds = {r[1] for r in records[1:]}
+    assert "missing" in kinds
+    fault_starts = {(r[0], r[2]) for r in records[1:] if r[1] == "missing"}
+    row_starts = {(r[0], r[2]) for r in missing}
+    # every missing event starting inside the range is a missing row at its start
+    inside = {(m, t) for m, t in fault_starts if "2026-05-01" <= t < "2026-05-02"}
+    assert inside and inside <= row_starts
+    assert any(r[1] == "slow_response" for r in records[1:])
+
+
+def test_truth_needs_a_meter() -> None:
+    done = subprocess.run(
+        [CLI, "truth", "--start", "2026-05-01", "--end", "2026-05-02"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
