@@ -43,7 +43,12 @@ class _Kept:
 
 
 class Fleet:
-    """Meters ``0..layout.meters-1`` sharing keys, fault plan and time source."""
+    """Meters ``0..layout.meters-1`` sharing keys, fault plan and time source.
+
+    At most ``max_active`` meters stay materialised, least recently used evicted first;
+    a meter with an open session is never evicted (so two live copies of a meter, and
+    two users of one invocation counter, cannot exist).
+    """
 
     def __init__(
         self,
@@ -84,6 +89,7 @@ class Fleet:
         meter = self._active.get(number)
         if meter is not None:
             self._active.move_to_end(number)
+            self._trim(number)
             return meter
         meter = SimulatedMeter(
             self.layout.identity(number),
@@ -106,12 +112,27 @@ class Fleet:
             state.adjustment = kept.adjustment
             state.push_transport, state.push_destination = kept.push
         self._active[number] = meter
-        while len(self._active) > self.max_active:
-            self._evict()
+        self._trim(number)
         return meter
 
-    def _evict(self) -> None:
-        number, meter = self._active.popitem(last=False)
+    def _trim(self, keep: int) -> None:
+        """Evict least recently used idle meters down to ``max_active`` (if possible)."""
+        excess = len(self._active) - self.max_active
+        if excess <= 0:
+            return
+        victims: list[int] = []
+        for number, meter in self._active.items():
+            if len(victims) == excess:
+                break
+            if number != keep and not meter.open_sessions:
+                victims.append(number)
+        for number in victims:
+            self._evict(number)
+
+    def _evict(self, number: int) -> None:
+        """Forget materialised meter ``number`` (it has no open session), keeping only
+        what it must remember."""
+        meter = self._active.pop(number)
         title = meter.identity.system_title
         state = meter.state
         self._kept[number] = _Kept(

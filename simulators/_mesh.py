@@ -13,6 +13,7 @@ import functools
 
 import trio
 
+from dlmskit.association import AssociationState
 from dlmskit.errors import TransportError
 from simulators._fleet import Fleet
 from simulators._meter import MeterSession
@@ -57,7 +58,13 @@ async def serve_link(
             return
         meter = fleet.meter(number)
         entry = sessions.get(wpdu.source)
-        if entry is None or (wpdu.apdu[:1] == bytes((_AARQ,)) and entry[0].associated):
+        if (
+            entry is None
+            or entry[0].meter is not meter
+            or (wpdu.apdu[:1] == bytes((_AARQ,)) and entry[0].associated)
+        ):
+            if entry is not None:
+                entry[0].close()
             session = meter.open_session(wpdu.source)
             if session is None:
                 stats.refused += 1
@@ -70,6 +77,10 @@ async def serve_link(
             await faults.answer(session, wpdu.apdu, reply)
         except TransportError:
             return
+        if session.association.state is AssociationState.IDLE:
+            # released or refused: nothing to keep (and the meter may be evicted)
+            session.close()
+            del sessions[wpdu.source]
 
 
 async def _reply(link: MeshMeterLink, request: Wpdu, apdu: bytes) -> None:

@@ -44,6 +44,8 @@ class MeterSession:
     def __init__(self, meter: SimulatedMeter, association: ServerAssociation) -> None:
         self.meter = meter
         self.association = association
+        self._open = True
+        meter.open_sessions += 1
 
     def handle(self, apdu: bytes) -> list[bytes]:
         """The meter's answers to one APDU from the client (never raises)."""
@@ -59,6 +61,9 @@ class MeterSession:
     def close(self) -> None:
         """The link is gone: abort the association."""
         self.association.abort()
+        if self._open:
+            self._open = False
+            self.meter.open_sessions -= 1
 
 
 class ChallengeBoundGmac:
@@ -130,6 +135,8 @@ class SimulatedMeter:
         self._counter_reset_done = False
         self.state.last_received = self._last_received
         self.sessions_opened = 0
+        #: Sessions not closed yet: a fleet does not evict a meter that has some.
+        self.open_sessions = 0
 
     # -- security ------------------------------------------------------------------------
 

@@ -350,7 +350,10 @@ def test_an_evicted_meter_still_refuses_replayed_counters() -> None:
 
     first = Client(fleet.meter(0).open_session(0x20), reader())
     assert isinstance(first.associate(), AssociationAccepted)
-    fleet.meter(1)  # meter 0 is evicted: only its counters and settings are kept
+    fleet.meter(1)
+    assert fleet.active == 2  # a meter with an open session is not evicted
+    first.session.close()
+    fleet.meter(1)  # now meter 0 is evicted: only its counters and settings are kept
     assert fleet.active == 1
     again = Client(fleet.meter(0).open_session(0x20), reader())
     assert not isinstance(again.associate(), AssociationAccepted)
