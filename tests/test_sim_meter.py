@@ -52,6 +52,7 @@ from simulators import (
     Fleet,
     FleetLayout,
     MeterSession,
+    injected_faults,
     meter_truth,
 )
 from simulators._image import IMAGE_BLOCK_SIZE, build_image
@@ -357,3 +358,37 @@ def test_an_evicted_meter_still_refuses_replayed_counters() -> None:
     assert fleet.active == 1
     again = Client(fleet.meter(0).open_session(0x20), reader())
     assert not isinstance(again.associate(), AssociationAccepted)
+
+
+def test_clock_drift_moves_the_clock_and_every_stamp() -> None:
+    plan = FaultPlan.from_mapping(
+        {
+            "seed": 3,
+            "meter": [
+                {"kind": "clock_drift", "meters": 1.0, "value": 60.0, "start": "2026-06-01T12:00Z"}
+            ],
+        }
+    )
+    fleet = Fleet(
+        FleetLayout(seed=21, meters=1), plan=plan, clock=lambda: NOW, sign=DeviationSign.BLUE_BOOK
+    )
+    client = _settings_client(fleet)
+    drift = dt.timedelta(seconds=9 * 60)  # nine days at 60 s a day
+    clock = client.get(_attribute(8, "0.0.1.0.0.255", 2))
+    assert isinstance(clock, bytes)
+    assert DateTime.from_bytes(clock).to_datetime(sign=DeviationSign.BLUE_BOOK) == NOW + drift
+    rows = client.get(_attribute(7, "1.0.99.1.0.255", 2))
+    assert isinstance(rows, tuple)
+    last = rows[-1]
+    assert isinstance(last, Structure) and isinstance(last[0], bytes)
+    stamp = DateTime.from_bytes(last[0]).to_datetime(sign=DeviationSign.BLUE_BOOK)
+    slot = NOW - dt.timedelta(minutes=15)
+    assert slot < stamp < slot + drift  # a little less drift at the start of the slot
+    faults = injected_faults(fleet.identity(0), plan, NOW - dt.timedelta(days=1), NOW)
+    assert [(f.kind.value, f.value) for f in faults] == [("clock_drift", 60.0)]
+    # setting the clock (time synchronisation) removes the drift
+    synced = DateTime.from_datetime(NOW.astimezone(IST), sign=DeviationSign.BLUE_BOOK)
+    client.set(_attribute(8, "0.0.1.0.0.255", 2), OctetString(synced.to_bytes()))
+    clock = client.get(_attribute(8, "0.0.1.0.0.255", 2))
+    assert isinstance(clock, bytes)
+    assert DateTime.from_bytes(clock).to_datetime(sign=DeviationSign.BLUE_BOOK) == NOW
