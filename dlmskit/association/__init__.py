@@ -33,6 +33,7 @@ from __future__ import annotations
 from dlmskit.association._client import ClientAssociation
 from dlmskit.association._events import (
     NEED_DATA,
+    AccessCompleted,
     ActionCompleted,
     ActionWithListCompleted,
     AssociationAccepted,
@@ -95,6 +96,7 @@ __all__ = [
     "REPLY_TO_HLS_AUTHENTICATION_SN",
     "SN_LAYOUTS",
     "NEED_DATA",
+    "AccessCompleted",
     "ActionCompleted",
     "ActionWithListCompleted",
     "AssociationAccepted",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dlmskit.apdu import (
     ABSENT,
     RLRE,
+    AccessResponse,
     ActionRequestNextPblock,
     ActionRequestWithList,
     ActionRequestWithPblock,
@@ -54,8 +55,8 @@ from dlmskit.apdu import (
     WriteResponse,
     decode_apdu,
 )
+from dlmskit.association._client_access import ClientAccessService
 from dlmskit.association._client_acse import PendingRequest, RequestKind
-from dlmskit.association._client_sn import ClientShortNames
 from dlmskit.association._endpoint import (
     CIPHERED_TAGS,
 )
@@ -96,7 +97,7 @@ _PLAIN_ALLOWED = frozenset({ExceptionResponse.TAG, RLRE.TAG})
 AttributeRequest = CosemAttributeDescriptor | CosemAttributeDescriptorWithSelection
 
 
-class ClientAssociation(ClientShortNames):
+class ClientAssociation(ClientAccessService):
     """A client association machine: calls in, APDU bytes out; APDU bytes in, events out.
 
     Only one confirmed request is outstanding at a time. ``receive_apdu`` raises only
@@ -303,6 +304,8 @@ class ClientAssociation(ClientShortNames):
             self._on_rlre(apdu)
         elif isinstance(apdu, DataNotification | EventNotificationRequest):
             self._events.append(NotificationReceived(notification=apdu))
+        elif isinstance(apdu, AccessResponse):
+            self._on_access_response(apdu)
         elif isinstance(apdu, InformationReportRequest):
             self._events.append(InformationReportReceived(report=apdu))
         elif isinstance(apdu, ReadResponse):

@@ -380,7 +380,9 @@ class ClientAcse(Endpoint):
             return False
         return service_blocks is None or service_blocks not in self.conformance
 
-    def _start(self, request: PendingRequest, apdu: bytes) -> int:
+    def _start(self, request: PendingRequest, apdu: bytes, *, general: bool = False) -> int:
+        """Send the first APDU of ``request``; ``general``: the APDU has no
+        service-specific ciphered form."""
         fits = self._fits(len(apdu))
         gbt = self._use_gbt or (not fits and Conformance.GENERAL_BLOCK_TRANSFER in self.conformance)
         if not (fits or gbt):
@@ -389,11 +391,11 @@ class ClientAcse(Endpoint):
             )
         self._request = request
         self._exchange_gbt = gbt
-        self._emit(apdu)
+        self._emit(apdu, general=general)
         return request.invoke_id
 
-    def _emit(self, apdu: bytes) -> None:
-        protected = self._protect(apdu)
+    def _emit(self, apdu: bytes, *, general: bool = False) -> None:
+        protected = self._protect_general(apdu) if general else self._protect(apdu)
         if self._exchange_gbt:
             self._send_gbt(protected)
         else:

@@ -58,6 +58,10 @@ def _variable(item: ShortNameRequest) -> VariableName | ParameterizedAccess:
 class ClientShortNames(ClientAcse):
     """SN services of :class:`ClientAssociation`."""
 
+    @property
+    def _sn_context(self) -> bool:
+        return self.settings.application_context in _SN_CONTEXTS
+
     def read(self, variables: Sequence[ShortNameRequest]) -> None:
         """Queue a ReadRequest: one result per variable comes back in :class:`ReadCompleted`.
 

@@ -8,6 +8,7 @@ from typing import Final, TypeAlias
 import attrs
 
 from dlmskit.apdu import (
+    AccessResponseSpecification,
     AcseServiceProviderDiagnostic,
     AcseServiceUserDiagnostic,
     ActionResult,
@@ -23,10 +24,11 @@ from dlmskit.apdu import (
     MechanismName,
     ReleaseResponseReason,
 )
-from dlmskit.axdr import Data
+from dlmskit.axdr import Data, DateTime
 
 __all__ = [
     "NEED_DATA",
+    "AccessCompleted",
     "ActionCompleted",
     "ActionWithListCompleted",
     "AssociationAccepted",
@@ -165,6 +167,22 @@ class WriteCompleted:
 
 
 @attrs.frozen(kw_only=True)
+class AccessCompleted:
+    """An Access-Request was answered: per item its result and its data (the value
+    read, the return parameters of an action, null-data otherwise)."""
+
+    long_invoke_id: int
+    results: tuple[AccessResponseSpecification, ...]
+    data: tuple[Data, ...]
+    date_time: DateTime | None = None
+
+    @property
+    def items(self) -> tuple[tuple[AccessResponseSpecification, Data], ...]:
+        """(result, data) per request item, in order."""
+        return tuple(zip(self.results, self.data, strict=True))
+
+
+@attrs.frozen(kw_only=True)
 class InformationReportReceived:
     """An unsolicited SN InformationReport from the server."""
 
@@ -197,6 +215,7 @@ Event: TypeAlias = (
     | NotificationReceived
     | ReadCompleted
     | WriteCompleted
+    | AccessCompleted
     | InformationReportReceived
     | ExceptionReceived
     | ConfirmedServiceErrorReceived

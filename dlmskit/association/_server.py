@@ -15,6 +15,7 @@ from dlmskit.apdu import (
     AARQ,
     ABSENT,
     RLRQ,
+    AccessRequest,
     ActionRequestNextPblock,
     ActionRequestNormal,
     ActionRequestWithFirstPblock,
@@ -62,8 +63,8 @@ from dlmskit.association._blocks import BlockReassembler, BlockSegmenter, payloa
 from dlmskit.association._endpoint import (
     CIPHERED_TAGS,
 )
+from dlmskit.association._server_access import ServerAccessService
 from dlmskit.association._server_base import Refused
-from dlmskit.association._server_sn import ServerShortNames
 from dlmskit.association._state import AssociationState
 from dlmskit.association._values import (
     CURRENT_ASSOCIATION,
@@ -102,7 +103,7 @@ class _Download:
     blocks: BlockSegmenter
 
 
-class ServerAssociation(ServerShortNames):
+class ServerAssociation(ServerAccessService):
     """A server association machine for one client SAP: APDU bytes in, APDU bytes out.
 
     One instance serves one connection; the policy's security context holds that
@@ -233,6 +234,9 @@ class ServerAssociation(ServerShortNames):
             self._on_action(apdu)
         elif isinstance(apdu, ActionRequestWithList):
             self._on_action_with_list(apdu)
+        elif isinstance(apdu, AccessRequest):
+            self._upload = self._download = None
+            self._on_access(apdu)
         else:
             raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.SERVICE_NOT_SUPPORTED)
 
