@@ -118,6 +118,15 @@ def _keys(options: dict[str, Any]) -> MeterKeys:
     )
 
 
+def _plan(path: str | None) -> FaultPlan:
+    if not path:
+        return FaultPlan()
+    try:
+        return FaultPlan.load(path)
+    except (ValueError, TypeError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault-plan") from None
+
+
 def _frozen(now: _dt.datetime) -> _dt.datetime:
     return now
 
@@ -138,7 +147,7 @@ def _fleet(layout: FleetLayout, options: dict[str, Any]) -> Fleet:
     return Fleet(
         layout,
         keys=_keys(options),
-        plan=FaultPlan.load(plan_path) if plan_path else FaultPlan(),
+        plan=_plan(plan_path),
         clock=clock,
         sign=DeviationSign(options["deviation_sign"]),
     )
@@ -320,7 +329,7 @@ def truth(
     else:
         raise click.UsageError("name a --meter or give --all-meters")
     idents = [layout.identity(n) for n in numbers]
-    plan = FaultPlan.load(fault_plan) if fault_plan else FaultPlan()
+    plan = _plan(fault_plan)
     rows = (row for ident in idents for row in meter_truth(ident, plan, start, end, daily=daily))
     faults = [f for ident in idents for f in injected_faults(ident, plan, start, end)]
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115

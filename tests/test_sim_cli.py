@@ -246,3 +246,15 @@ def test_truth_needs_a_meter() -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2
+
+
+def test_a_bad_fault_plan_is_a_usage_error(tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.toml"
+    plan_file.write_text('[[interval]]\nkind = "earthquake"\nmeters = 0.1\n')
+    done = subprocess.run(
+        [CLI, "truth", "--meter", "0", "--start", "2026-05-01", "--end", "2026-05-02",
+         "--fault-plan", str(plan_file)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "earthquake" in done.stderr
