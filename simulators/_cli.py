@@ -73,6 +73,10 @@ def _keys_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--ek", default=DEFAULT_EK.hex(), callback=_hex(16), help="Global EK."),
         click.option("--ak", default=DEFAULT_AK.hex(), callback=_hex(16), help="AK."),
         click.option(
+            "--key-master",
+            help="Hex master key: each meter gets its own EK/AK (listed in the plan).",
+        ),
+        click.option(
             "--system-title",
             default=DEFAULT_SYSTEM_TITLE.hex(),
             callback=_hex(8),
@@ -118,6 +122,18 @@ def _keys(options: dict[str, Any]) -> MeterKeys:
     )
 
 
+def _master(text: str | None) -> bytes | None:
+    if not text:
+        return None
+    try:
+        master = bytes.fromhex(text)
+    except ValueError:
+        raise click.BadParameter("not hexadecimal", param_hint="--key-master") from None
+    if len(master) < 16:
+        raise click.BadParameter("at least 16 bytes", param_hint="--key-master")
+    return master
+
+
 def _plan(path: str | None) -> FaultPlan:
     if not path:
         return FaultPlan()
@@ -150,6 +166,7 @@ def _fleet(layout: FleetLayout, options: dict[str, Any]) -> Fleet:
         plan=_plan(plan_path),
         clock=clock,
         sign=DeviationSign(options["deviation_sign"]),
+        key_master=_master(options["key_master"]),
     )
 
 

@@ -59,6 +59,7 @@ class Fleet:
         clock: Callable[[], _dt.datetime] = utc_now,
         sign: DeviationSign = DeviationSign.UTC_TO_LOCAL,
         max_active: int = 10_000,
+        key_master: bytes | None = None,
     ) -> None:
         self.layout = layout
         self.keys = keys if keys is not None else MeterKeys()
@@ -66,6 +67,8 @@ class Fleet:
         self.clock = clock
         self.sign = sign
         self.max_active = max_active
+        #: With a master key every meter has its own EK/AK (``MeterKeys.derived``).
+        self.key_master = key_master
         self._active: OrderedDict[int, SimulatedMeter] = OrderedDict()
         self._kept: dict[int, _Kept] = {}
 
@@ -93,7 +96,7 @@ class Fleet:
             return meter
         meter = SimulatedMeter(
             self.layout.identity(number),
-            keys=self.keys,
+            keys=self.keys_of(number),
             plan=self.plan,
             clock=self.clock,
             sign=self.sign,
@@ -157,10 +160,18 @@ class Fleet:
             return None
         return self.meter(number)
 
+    def keys_of(self, number: int) -> MeterKeys:
+        """The keys of meter ``number``."""
+        if self.key_master is None:
+            return self.keys
+        return self.keys.derived(self.key_master, self.layout.identity(number).system_title)
+
     def address_plan(self, port: int) -> list[dict[str, Any]]:
-        """Every meter with its address and clusters (JSON-ready)."""
+        """Every meter with its address and clusters (JSON-ready); with per-meter keys,
+        the keys too (they are test keys of a simulated fleet)."""
         return [
             {
+                **self._key_columns(ident.number),
                 "meter": ident.name,
                 "number": ident.number,
                 "host": ident.host,
@@ -176,3 +187,9 @@ class Fleet:
             }
             for ident in self.identities()
         ]
+
+    def _key_columns(self, number: int) -> dict[str, str]:
+        if self.key_master is None:
+            return {}
+        keys = self.keys_of(number)
+        return {"ek": keys.ek.hex().upper(), "ak": keys.ak.hex().upper()}

@@ -8,6 +8,7 @@ title ``4D4D4D0000BC614E`` (meter number n gets ``...BC614E + n``).
 from __future__ import annotations
 
 import enum
+import hmac
 import ipaddress
 from typing import Final
 
@@ -69,6 +70,16 @@ class MeterKeys:
             raise ValueError("suite 0 keys are 16 bytes")
         if self.hls_mechanism not in (MechanismName.HIGH, MechanismName.HIGH_GMAC):
             raise ValueError("the simulator offers HLS mechanism 2 or 5")
+
+    def derived(self, master: bytes, system_title: bytes) -> MeterKeys:
+        """Per-meter global keys derived from ``master`` and the meter's system title
+        (HMAC-SHA-256, first 16 bytes), so a fleet's meters do not share keys and a
+        head-end can compute each one."""
+        return attrs.evolve(
+            self,
+            ek=hmac.digest(master, b"EK" + system_title, "sha256")[:16],
+            ak=hmac.digest(master, b"AK" + system_title, "sha256")[:16],
+        )
 
     def wrong(self) -> MeterKeys:
         """The same keys with the last byte of each flipped (the wrong-keys fault)."""

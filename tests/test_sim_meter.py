@@ -392,3 +392,30 @@ def test_clock_drift_moves_the_clock_and_every_stamp() -> None:
     clock = client.get(_attribute(8, "0.0.1.0.0.255", 2))
     assert isinstance(clock, bytes)
     assert DateTime.from_bytes(clock).to_datetime(sign=DeviationSign.BLUE_BOOK) == NOW
+
+
+def test_per_meter_keys_from_a_master_key() -> None:
+    master = bytes(range(32))
+    fleet = Fleet(FleetLayout(seed=21, meters=3), clock=lambda: NOW, key_master=master)
+    keys = fleet.keys_of(2)
+    assert keys.ek != fleet.keys_of(1).ek and keys.ek != DEFAULT_EK
+    plan = fleet.address_plan(4059)
+    assert plan[2]["ek"] == keys.ek.hex().upper()
+
+    def reader(ek: bytes, ak: bytes) -> ClientSettings:
+        context = SecurityContext(
+            system_title=bytes.fromhex("4D4D4D00000000BB"),
+            global_unicast_key=ek,
+            authentication_key=ak,
+        )
+        return ClientSettings(
+            application_context=ApplicationContextName.LN_CIPHERED,
+            mechanism=MechanismName.LOW,
+            password=DEFAULT_LLS_SECRET,
+            security=context,
+        )
+
+    good = Client(fleet.meter(2).open_session(0x20), reader(keys.ek, keys.ak))
+    assert isinstance(good.associate(), AssociationAccepted)
+    shared = Client(fleet.meter(2).open_session(0x20), reader(DEFAULT_EK, DEFAULT_AK))
+    assert isinstance(shared.associate(), AssociationRejected)
