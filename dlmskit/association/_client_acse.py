@@ -117,6 +117,10 @@ class ClientAcse(Endpoint):
         self._server_challenge = b""
         self._accepted: AssociationAccepted | None = None
         self.conformance = Conformance(0)
+        #: invoke-id -> answers still expected from requests sent more than once (or
+        #: given up on): they are discarded when they come.
+        self._stale: dict[int, int] = {}
+        self._stale_aare = 0
 
     @property
     def awaiting(self) -> str | None:
@@ -205,6 +209,73 @@ class ClientAcse(Endpoint):
         self._request = None
         self._out.clear()
         self._reset_transfer()
+
+    def repeat_request(self) -> bool:
+        """The caller's timer expired on a link that loses datagrams: queue the last
+        APDUs sent again, every ciphered part protected afresh with a new invocation
+        counter (a server that got the first copy refuses a counter it has seen as a
+        replay, Green Book 9.2.7.2.4.1). The answer to the copy that did not complete
+        the request is discarded when it comes. Returns whether anything was queued;
+        general block transfer recovers through :meth:`request_retransmission` instead.
+        """
+        state = self.state
+        pending = state in (AssociationState.ASSOCIATION_PENDING, AssociationState.RELEASE_PENDING)
+        batch, protected = self._last_batch
+        if not batch or self._exchange_gbt or (self._request is None and not pending):
+            return False
+        self._out.extend(self._reprotect(apdu, protected) for apdu in batch)
+        if self._request is not None:
+            self.expect_stale(self._request.invoke_id)
+        elif state is AssociationState.ASSOCIATION_PENDING:
+            self._stale_aare += 1
+        return True
+
+    def expect_stale(self, invoke_id: int) -> None:
+        """An answer carrying ``invoke_id`` may still come for a request that was sent
+        twice or given up on (after a timeout): discard it rather than fail on it."""
+        self._stale[invoke_id] = self._stale.get(invoke_id, 0) + 1
+
+    def abandon_request(self) -> bool:
+        """The caller gave up waiting for the outstanding request (its timer expired):
+        forget it and discard its answer if it still comes; the association stays
+        established. Returns whether a request was outstanding."""
+        request = self._request
+        if request is None or self.state is not AssociationState.ASSOCIATED:
+            return False
+        self._request = None
+        self._reset_transfer()
+        self.expect_stale(request.invoke_id)
+        return True
+
+    def _discard_stale(self, apdu: object) -> bool:
+        """Whether ``apdu`` is an expected late answer (see :meth:`expect_stale`)."""
+        iip = getattr(apdu, "invoke_id_and_priority", None)
+        if not self._stale or not isinstance(iip, InvokeIdAndPriority):
+            return False
+        invoke_id = iip.invoke_id
+        left = self._stale.get(invoke_id, 0)
+        if not left:
+            return False
+        request = self._request
+        if request is not None and request.invoke_id == invoke_id:
+            # the same request: only a datablock already received is a late copy
+            number = getattr(apdu, "block_number", None)
+            reassembly = request.reassembly
+            if number is None or reassembly is None or number >= reassembly.expected:
+                return False
+        if left == 1:
+            del self._stale[invoke_id]
+        else:
+            self._stale[invoke_id] = left - 1
+        return True
+
+    def _discard_stale_aare(self) -> bool:
+        """Whether an AARE that came after the association was settled answers a
+        repeated AARQ."""
+        if self._stale_aare and self.state is not AssociationState.ASSOCIATION_PENDING:
+            self._stale_aare -= 1
+            return True
+        return False
 
     def _on_aare(self, data: bytes) -> None:
         s = self.settings

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Final
 
-from dlmskit.apdu import GeneralBlockTransfer
+import attrs
+
+from dlmskit.apdu import AARQ, RLRQ, GeneralBlockTransfer
 from dlmskit.association._blocks import payload_size
 from dlmskit.association._events import NEED_DATA, Event, NeedData
 from dlmskit.association._gbt import GbtBlock, GbtReceiver, GbtSender
@@ -102,6 +104,10 @@ class Endpoint:
         self._gbt_receiver: GbtReceiver | None = None
         self._gbt_peer_window = 1
         self._gbt_last_number = 0
+        #: protected APDU (or user-information) -> (plaintext, general form), since the
+        #: last ``data_to_send``; and the last non-empty batch with its map.
+        self._protected_plain: dict[bytes, tuple[bytes, bool]] = {}
+        self._last_batch: tuple[list[bytes], dict[bytes, tuple[bytes, bool]]] = ([], {})
 
     # -- public surface shared by both roles ------------------------------------------
 
@@ -113,6 +119,9 @@ class Endpoint:
     def data_to_send(self) -> list[bytes]:
         """Every APDU queued for the peer, oldest first; the queue is emptied."""
         out, self._out = self._out, []
+        if out:
+            self._last_batch = (out, self._protected_plain)
+            self._protected_plain = {}
         return out
 
     def next_event(self) -> Event | NeedData:
@@ -138,11 +147,35 @@ class Endpoint:
         return self._ciphering is not None
 
     def _protect(self, apdu: bytes) -> bytes:
-        return apdu if self._ciphering is None else self._ciphering.protect(apdu)
+        if self._ciphering is None:
+            return apdu
+        protected = self._ciphering.protect(apdu)
+        self._protected_plain[protected] = (apdu, False)
+        return protected
 
     def _protect_general(self, apdu: bytes) -> bytes:
         """As ``_protect``, for APDUs with no service-specific ciphered form."""
-        return apdu if self._ciphering is None else protect_general_glo(self._ciphering, apdu)
+        if self._ciphering is None:
+            return apdu
+        protected = protect_general_glo(self._ciphering, apdu)
+        self._protected_plain[protected] = (apdu, True)
+        return protected
+
+    def _reprotect(self, apdu: bytes, protected: dict[bytes, tuple[bytes, bool]]) -> bytes:
+        """``apdu`` of an earlier batch with its ciphered parts protected afresh (a new
+        invocation counter): a whole ciphered APDU, or the user-information of an
+        AARQ/RLRQ; anything else unchanged."""
+        plain = protected.get(apdu)
+        if plain is not None:
+            text, general = plain
+            return self._protect_general(text) if general else self._protect(text)
+        if apdu[:1] in (b"\x60", b"\x62"):
+            request: AARQ | RLRQ = (AARQ if apdu[0] == 0x60 else RLRQ).from_bytes(apdu)
+            user = request.user_information
+            if user is not None and user in protected:
+                fresh = self._protect(protected[user][0])
+                return attrs.evolve(request, user_information=fresh).to_bytes()
+        return apdu
 
     def _unprotect(self, apdu: bytes) -> bytes:
         """Plaintext of a ciphered APDU; other APDUs pass unchanged (the roles decide

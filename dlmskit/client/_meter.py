@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import trio
 
@@ -53,7 +53,7 @@ from dlmskit.client._errors import (
     MeterTimeout,
     result_name,
 )
-from dlmskit.client._link import LinkSettings, Target, open_link, parse_target
+from dlmskit.client._link import LinkSettings, ParsedTarget, Target, open_link, parse_target
 from dlmskit.cosem import (
     CaptureObject,
     ObjectListEntry,
@@ -74,6 +74,8 @@ from obis import ObisLike, as_obis
 from transports import ApduTransport
 
 __all__ = ["AttributeRef", "Meter", "connect"]
+
+_AARE_TAG = b"\x61"
 
 #: (class_id, logical name, attribute or method index)
 AttributeRef = tuple[int, ObisLike, int]
@@ -110,6 +112,7 @@ class Meter:
         *,
         name: str = "meter",
         datagram: bool = False,
+        reopen: Callable[[], Awaitable[ApduTransport]] | None = None,
     ) -> None:
         self.transport = transport
         self.association = association
@@ -122,8 +125,11 @@ class Meter:
         # keep rising across re-associations
         self._security = association.security_context()
         self._machine = ClientAssociation(association.client_settings(self._security))
-        self._last_sent: list[bytes] = []
         self.accepted: AssociationAccepted | None = None
+        self._reopen = reopen
+        #: an AARQ or RLRQ went unanswered: what comes next on this link may answer
+        #: an association that is gone
+        self._unsettled = False
 
     # -- the pump ------------------------------------------------------------------
 
@@ -137,13 +143,29 @@ class Meter:
         return self._security
 
     async def _flush(self) -> None:
-        out = self._machine.data_to_send()
-        if out:
-            self._last_sent = out
-        for apdu in out:
+        for apdu in self._machine.data_to_send():
             await self.transport.send_apdu(apdu)
 
+    def _give_up(self) -> None:
+        """Stop waiting: a request is abandoned (its late answer will be discarded and
+        the association stays); an unanswered AARQ or RLRQ ends the association."""
+        if not self._machine.abandon_request():
+            if self._machine.state in (
+                AssociationState.ASSOCIATION_PENDING,
+                AssociationState.RELEASE_PENDING,
+                AssociationState.AUTHENTICATING,
+            ):
+                self._unsettled = True
+            self._machine.abort()
+
     async def _next_event(self, timeout: float) -> Event:
+        try:
+            return await self._pump(timeout)
+        except trio.Cancelled:
+            self._give_up()
+            raise
+
+    async def _pump(self, timeout: float) -> Event:
         await self._flush()
         resends = self.link.retries if self._datagram else 0
         while True:
@@ -167,17 +189,22 @@ class Meter:
                 if self._machine.request_retransmission():
                     await self._flush()
                     continue
-                if resends > 0:
+                if resends > 0 and self._machine.repeat_request():
                     resends -= 1
-                    for apdu in self._last_sent:
-                        await self.transport.send_apdu(apdu)
+                    await self._flush()
                     continue
-                self._machine.abort()
+                self._give_up()
                 raise MeterTimeout(
                     f"no {awaited} from {self.name} within {timeout:g} s",
                     awaited=awaited,
                     timeout=timeout,
                 )
+            if (
+                self._unsettled
+                and self._machine.state is AssociationState.ASSOCIATION_PENDING
+                and data[:1] != _AARE_TAG
+            ):
+                continue  # a late answer within an association that is gone
             try:
                 self._machine.receive_apdu(data)
             except SecurityError as error:
@@ -192,13 +219,24 @@ class Meter:
     # -- association ---------------------------------------------------------------
 
     async def open(self) -> AssociationAccepted:
-        """Open the association (AARQ/AARE, HLS passes 3 and 4 when needed)."""
+        """Open the association (AARQ/AARE, HLS passes 3 and 4 when needed).
+
+        After an AARQ or RLRQ went unanswered, a link this meter opened is closed and
+        opened afresh first, so the meter forgets the old association; on a link the
+        caller gave (a connection the meter opened), APDUs other than the AARE are
+        discarded while the AARE is awaited.
+        """
         async with self._lock:
+            if self._unsettled and self._reopen is not None:
+                await _close_quietly(self.transport)
+                self.transport = await self._reopen()
+                self._unsettled = False
             self._machine = ClientAssociation(self.association.client_settings(self._security))
             self._machine.associate()
             event = await self._next_event(self.link.connect_timeout)
         if isinstance(event, AssociationAccepted):
             self.accepted = event
+            self._unsettled = False
             return event
         if isinstance(event, AssociationRejected):
             detail = result_name(event.diagnostic)
@@ -237,7 +275,8 @@ class Meter:
                 raise RemoteProtocolError(f"{self.name} answered the RLRQ with {event!r}")
 
     async def reassociate(self) -> AssociationAccepted:
-        """Release and open the association again over the same link."""
+        """Release and open the association again over the same link (a late answer
+        to a request that timed out is discarded on the way)."""
         await self.release()
         return await self.open()
 
@@ -459,17 +498,29 @@ async def connect(
         if isinstance(target, str):
             parsed = parse_target(target)
             link = link if link is not None else LinkSettings.for_scheme(parsed.scheme)
-            transport = await open_link(parsed, association, link, stack)
-            stack.push_async_callback(_close_quietly, transport)
+            opened = await open_link(parsed, association, link, stack)
+            stack.push_async_callback(_close_quietly, opened)
             datagram = parsed.scheme == "udp"
             label = name or str(parsed)
+
+            async def reopen(
+                parsed: ParsedTarget = parsed, association: Association = association
+            ) -> ApduTransport:
+                assert link is not None
+                fresh = await open_link(parsed, association, link, stack)
+                stack.push_async_callback(_close_quietly, fresh)
+                return fresh
+
+            transport = opened
+            reopener = None if datagram else reopen
         else:
             transport = target
             link = link if link is not None else LinkSettings()
             peer = transport.peer_address
             host = f"[{peer.host}]" if peer.host and ":" in peer.host else peer.host
             label = name or (f"{host}:{peer.port}" if host else "meter")
-        meter = Meter(transport, association, link, name=label, datagram=datagram)
+            reopener = None
+        meter = Meter(transport, association, link, name=label, datagram=datagram, reopen=reopener)
         await meter.open()
         try:
             yield meter

@@ -30,8 +30,9 @@ class MeterEndpoint(Generic[TreeT]):
     (and so its replay state) live as long as the endpoint. ``sessions`` counts
     associations served; ``silent`` makes the meter swallow requests (a dead link);
     ``drop_next`` drops that many responses (a lossy link); ``corrupt_next`` flips the
-    last octet of that many responses (line noise); ``hang_up`` closes the link at the
-    next request.
+    last octet of that many responses (line noise); ``late_next`` answers that many
+    requests ``late_by`` seconds late (a slow meter: the link waits meanwhile);
+    ``hang_up`` closes the link at the next request.
     """
 
     def __init__(
@@ -50,6 +51,8 @@ class MeterEndpoint(Generic[TreeT]):
         self.drop_next = 0
         self.corrupt_next = 0
         self.hang_up = False
+        self.late_next = 0
+        self.late_by = 0.0
         self.on_request: Callable[[bytes], None] | None = None
 
     async def serve(self, transport: ApduTransport, client_sap: int | None = None) -> None:
@@ -77,7 +80,11 @@ class MeterEndpoint(Generic[TreeT]):
                 association.receive_apdu(apdu)
                 while association.next_event() is not NEED_DATA:
                     pass
-                for answer in association.data_to_send():
+                answers = association.data_to_send()
+                if answers and self.late_next > 0:
+                    self.late_next -= 1
+                    await trio.sleep(self.late_by)
+                for answer in answers:
                     if self.drop_next > 0:
                         self.drop_next -= 1
                         continue

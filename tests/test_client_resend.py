@@ -1,0 +1,212 @@
+"""Requests that time out: a datagram re-sent with a fresh invocation counter, a late
+answer discarded by its invoke-id, a re-association after a timeout over a link that
+still carries the late answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import AsyncIterator
+
+import attrs
+import pytest
+import trio
+
+from dlmskit.apdu import CosemAttributeDescriptor, GetRequestNormal, decode_apdu
+from dlmskit.association import (
+    NEED_DATA,
+    AssociationState,
+    ClientAssociation,
+    GetCompleted,
+    ServerAssociation,
+)
+from dlmskit.client import Association, LinkSettings, MeterTimeout, connect
+from dlmskit.cosem import CosemObjectTree
+from dlmskit.security import SecurityContext
+from dlmskit.testing import MeterEndpoint, demo_meter, serve_udp, serve_wrapper
+from obis import ObisCode
+from transports import WrapperStreamTransport, open_tcp_wrapper, serve_tcp_wrapper
+
+NOW = dt.datetime(2024, 1, 2, 0, 7, 30, tzinfo=dt.UTC)
+FAST = LinkSettings(connect_timeout=1.0, response_timeout=0.3, release_timeout=0.3, retries=0)
+CLOCK = "0.0.1.0.0.255"
+SETTINGS = Association.utility_settings()
+
+
+@pytest.fixture
+def endpoint() -> MeterEndpoint[CosemObjectTree]:
+    return demo_meter(now=lambda: NOW)
+
+
+@pytest.fixture
+async def wrapper_url(
+    endpoint: MeterEndpoint[CosemObjectTree], nursery: trio.Nursery
+) -> AsyncIterator[str]:
+    port = await nursery.start(serve_wrapper, endpoint)
+    yield f"tcp://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def udp_url(
+    endpoint: MeterEndpoint[CosemObjectTree], nursery: trio.Nursery
+) -> AsyncIterator[str]:
+    port = await nursery.start(serve_udp, endpoint)
+    yield f"udp://127.0.0.1:{port}"
+
+
+def _pump(client: ClientAssociation, server: ServerAssociation) -> object:
+    """Carry APDUs both ways until the client has an event."""
+    while (event := client.next_event()) is NEED_DATA:
+        out = client.data_to_send()
+        assert out, "the client waits for nothing"
+        for apdu in out:
+            server.receive_apdu(apdu)
+            while server.next_event() is not NEED_DATA:
+                pass
+            for answer in server.data_to_send():
+                client.receive_apdu(answer)
+    return event
+
+
+def test_a_repeated_request_is_protected_afresh(endpoint: MeterEndpoint[CosemObjectTree]) -> None:
+    """Sans-IO: the copy carries the next invocation counter, the server takes it, and the
+    answer to the first copy is then discarded rather than taken as out of place."""
+    client_context = SETTINGS.security_context()
+    assert client_context is not None
+    client = ClientAssociation(SETTINGS.client_settings(client_context))
+    server = ServerAssociation(endpoint.policies[0x30], endpoint.objects)
+    client.associate()
+    _pump(client, server)
+    assert client.state is AssociationState.ASSOCIATED
+    invoke_id = client.get(
+        CosemAttributeDescriptor(class_id=8, instance_id=ObisCode.parse(CLOCK), attribute_id=3)
+    )
+    (first,) = client.data_to_send()
+    assert client.repeat_request()
+    (second,) = client.data_to_send()
+    assert first != second and first[0] == second[0] == 0xC8  # glo-get-request
+    assert int.from_bytes(second[3:7]) == int.from_bytes(first[3:7]) + 1
+    reader = SecurityContext(
+        system_title=bytes(8),
+        peer_system_title=SETTINGS.system_title,
+        global_unicast_key=SETTINGS.encryption_key,
+        authentication_key=SETTINGS.authentication_key,
+    )
+    plain = [decode_apdu(reader.unprotect(apdu)) for apdu in (first, second)]
+    assert plain[0] == plain[1] and isinstance(plain[0], GetRequestNormal)
+    answers = []
+    for apdu in (first, second):  # the server got both copies and answers both
+        server.receive_apdu(apdu)
+        while server.next_event() is not NEED_DATA:
+            pass
+        answers.extend(server.data_to_send())
+    assert len(answers) == 2
+    client.receive_apdu(answers[0])
+    event = client.next_event()
+    assert isinstance(event, GetCompleted) and event.invoke_id == invoke_id
+    assert event.result == 330
+    client.receive_apdu(answers[1])  # the answer to the copy: discarded
+    assert client.next_event() is NEED_DATA
+    assert client.state is AssociationState.ASSOCIATED
+
+
+def test_nothing_to_repeat() -> None:
+    client = ClientAssociation(Association.public().client_settings(None))
+    assert not client.repeat_request()
+    assert not client.abandon_request()
+
+
+async def test_udp_resend_of_a_ciphered_request_is_not_a_replay(
+    endpoint: MeterEndpoint[CosemObjectTree], udp_url: str
+) -> None:
+    seen: list[bytes] = []
+    endpoint.on_request = seen.append
+    link = attrs.evolve(FAST, retries=2)
+    async with connect(udp_url, association=SETTINGS, link=link) as meter:
+        endpoint.drop_next = 1
+        assert await meter.get(8, CLOCK, 3) == 330
+        endpoint.drop_next = 2  # lost twice, answered the third time
+        assert await meter.read_clock() == NOW
+        endpoint.drop_next = 3
+        with pytest.raises(MeterTimeout):
+            await meter.get(8, CLOCK, 3)
+    requests = seen[1:4]  # the GET and its copy, and the next GET
+    assert requests[0] != requests[1]
+    assert len({apdu[3:7] for apdu in seen[1:]}) == len(seen) - 1  # counters never repeat
+
+
+async def test_udp_late_answer_to_a_resent_request_is_discarded(
+    endpoint: MeterEndpoint[CosemObjectTree], udp_url: str
+) -> None:
+    link = attrs.evolve(FAST, retries=1)
+    async with connect(udp_url, association=SETTINGS, link=link) as meter:
+        endpoint.late_next, endpoint.late_by = 1, 0.45
+        assert await meter.get(8, CLOCK, 3) == 330  # the late answer to the first copy
+        # the answer to the copy is still on its way: it must not answer this one
+        assert await meter.read_clock() == NOW
+        assert await meter.get(1, "0.0.96.1.0.255", 2) == endpoint.objects["0.0.96.1.0.255"][2]
+
+
+async def test_after_a_timeout_the_late_answer_is_discarded(
+    endpoint: MeterEndpoint[CosemObjectTree], wrapper_url: str
+) -> None:
+    async with connect(wrapper_url, association=SETTINGS, link=FAST) as meter:
+        endpoint.late_next, endpoint.late_by = 1, 0.45
+        with pytest.raises(MeterTimeout):
+            await meter.read_clock()
+        # the association stays; the late clock answer does not answer this request
+        assert await meter.get(8, CLOCK, 3) == 330
+        endpoint.late_next, endpoint.late_by = 1, 0.45
+        with pytest.raises(MeterTimeout):
+            await meter.read_clock()
+        await meter.reassociate()  # the RLRQ waits behind the late answer
+        assert await meter.get(8, CLOCK, 3) == 330
+    assert endpoint.sessions == 1
+
+
+async def test_an_unanswered_release_reopens_the_link(
+    endpoint: MeterEndpoint[CosemObjectTree], wrapper_url: str
+) -> None:
+    async with connect(wrapper_url, association=SETTINGS, link=FAST) as meter:
+        endpoint.late_next, endpoint.late_by = 1, 0.45
+        await meter.reassociate()  # the RLRE comes late: the link is opened afresh
+        assert await meter.read_clock() == NOW
+    assert endpoint.sessions == 2
+
+
+async def test_late_release_on_a_link_the_meter_opened(
+    endpoint: MeterEndpoint[CosemObjectTree], nursery: trio.Nursery
+) -> None:
+    """A link that cannot be reopened: the late RLRE is skipped while the AARE is awaited."""
+    results: list[object] = []
+    done = trio.Event()
+
+    async def on_meter(transport: WrapperStreamTransport) -> None:
+        async with connect(transport, association=Association.public(), link=FAST) as meter:
+            endpoint.late_next, endpoint.late_by = 1, 0.45
+            await meter.reassociate()
+            results.append(await meter.get(8, CLOCK, 3))
+        done.set()
+
+    listeners = await nursery.start(
+        functools.partial(
+            serve_tcp_wrapper, on_meter, "127.0.0.1", 0, local_wport=0x10, remote_wport=0x01
+        )
+    )
+    port = listeners[0].socket.getsockname()[1]
+    meter_side = await open_tcp_wrapper("127.0.0.1", port, client_wport=0x01, server_wport=0x10)
+    nursery.start_soon(endpoint.serve, meter_side, 0x10)
+    with trio.fail_after(5):
+        await done.wait()
+    assert results == [330]
+    await meter_side.aclose()
+
+
+async def test_a_cancelled_request_leaves_a_usable_association(
+    endpoint: MeterEndpoint[CosemObjectTree], wrapper_url: str
+) -> None:
+    async with connect(wrapper_url, association=SETTINGS, link=FAST) as meter:
+        endpoint.late_next, endpoint.late_by = 1, 0.2
+        with trio.move_on_after(0.05):
+            await meter.read_clock()
+        assert await meter.get(8, CLOCK, 3) == 330
