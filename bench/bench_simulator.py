@@ -6,7 +6,8 @@
   floor: what the protocol machine costs without the meter model); and the public
   session over real loopback TCP (wrapper, trio) against the same session in memory.
 * Memory: a fleet of 10,000 and 100,000 idle meters against the floor of one Python int
-  (the meter's seed record) per meter; and a materialised meter, and an evicted one.
+  (the meter's seed record) per meter; a materialised meter (tables shared by every
+  meter of a model) against a full per-meter COSEM object tree; an evicted meter.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dlmskit.association import (
     ServerAssociation,
 )
 from dlmskit.axdr import DateTime, DeviationSign, OctetString
+from dlmskit.cosem import is15959_object_tree
 from dlmskit.security import MemoryCounterStore, SecurityContext
 from obis import ObisCode
 from simulators import (
@@ -274,13 +276,26 @@ def run() -> list[Measurement]:
             name="simulator memory per materialised meter (object tree, state, counters)",
             unit="bytes/meter",
             ours=active,
-            peer_name="one Python int per meter (seed record)",
-            peer=floor,
+            peer_name="a dlmskit.cosem is15959_object_tree per meter",
+            peer=_cosem_tree(),
             higher_is_better=False,
-            note=f"an evicted meter keeps {max(evicted, 0):.0f} bytes (counter and settings)",
+            note=f"an evicted meter keeps {max(evicted, 0):.0f} bytes (counter and settings);"
+            f" floor one int: {floor:.0f} bytes",
         )
     )
     return results
+
+
+def _cosem_tree(count: int = 20) -> float:
+    """Bytes of one full per-meter COSEM object tree (the alternative design)."""
+    is15959_object_tree(now=lambda: NOW)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    trees = [is15959_object_tree(now=lambda: NOW) for _ in range(count)]
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(trees) == count
+    return (after - before) / count
 
 
 if __name__ == "__main__":
