@@ -59,7 +59,7 @@ from simulators._push import (
     run_pushes,
 )
 from simulators._registers import REGISTERS, RegisterDef
-from simulators._serial import open_meter_pty, serve_serial
+from simulators._serial import open_fleet_ptys, open_meter_pty, serve_serial
 from simulators._serve import (
     LinkFaults,
     LinkStats,
@@ -87,6 +87,7 @@ __all__ = [
     "notification",
     "run_pushes",
     "serve_fleet_udp",
+    "open_fleet_ptys",
     "open_meter_pty",
     "serve_serial",
     "LinkFaults",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 import trio
 
@@ -18,7 +18,7 @@ from simulators._fleet import Fleet
 from simulators._serve import DEFAULT_IDLE_TIMEOUT, LinkStats, run_session
 from transports import HdlcAddress, ModeEMeter, accept_hdlc, answer_mode_e
 
-__all__ = ["open_meter_pty", "serve_serial"]
+__all__ = ["open_fleet_ptys", "open_meter_pty", "serve_serial"]
 
 
 async def serve_serial(
@@ -83,3 +83,24 @@ async def open_meter_pty(
     finally:
         os.close(slave)
         await trio.aclose_forcefully(stream)
+
+
+@contextlib.asynccontextmanager
+async def open_fleet_ptys(
+    fleet: Fleet,
+    numbers: Iterable[int] | None = None,
+    *,
+    optical: bool = False,
+    stats: LinkStats | None = None,
+) -> AsyncIterator[dict[int, str]]:
+    """Meters ``numbers`` (default all) each on its own pseudo-terminal; yields meter
+    number -> device."""
+    chosen = list(range(len(fleet))) if numbers is None else list(numbers)
+    async with contextlib.AsyncExitStack() as stack:
+        devices = {
+            number: await stack.enter_async_context(
+                open_meter_pty(fleet, number, optical=optical, stats=stats)
+            )
+            for number in chosen
+        }
+        yield devices

@@ -17,7 +17,7 @@ from dlmskit.association import (
 )
 from obis import ObisCode
 from simulators import Fleet, FleetLayout, LinkStats
-from simulators._serial import open_meter_pty
+from simulators._serial import open_fleet_ptys, open_meter_pty
 from transports import (
     HdlcAddress,
     HdlcStreamTransport,
@@ -73,3 +73,16 @@ async def test_meter_on_a_serial_line(optical: bool) -> None:
                 assert await _serial_number(transport) == expected
                 await transport.aclose()
     assert stats.sessions == 2
+
+
+async def test_a_fleet_on_serial_lines() -> None:
+    fleet = Fleet(FleetLayout(seed=9, meters=3))
+    async with open_fleet_ptys(fleet) as devices:
+        assert len(set(devices.values())) == 3
+        for number, device in devices.items():
+            with trio.fail_after(15):
+                transport = await open_serial_hdlc(device, server_address=SERVER)
+                assert (
+                    await _serial_number(transport) == str(fleet.identity(number).serial).encode()
+                )
+                await transport.aclose()
