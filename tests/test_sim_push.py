@@ -202,3 +202,40 @@ async def test_no_push_outside_the_communication_window() -> None:
     overnight = attrs.evolve(closed, window=(dt.time(22, 0), dt.time(6, 0)))
     assert overnight.in_window(dt.time(23, 0)) and overnight.in_window(dt.time(5, 0))
     assert not overnight.in_window(dt.time(12, 0))
+
+
+async def test_tamper_alert_is_filtered_by_the_eswf() -> None:
+    plan = FaultPlan.from_mapping(
+        {"seed": 5, "interval": [{"kind": "magnet", "meters": 1.0, "per_day": 1.0, "length": 4}]}
+    )
+    for eswf, expected in ((None, 1), (bytes(16), 0)):
+        now = [NOW]
+        layout = FleetLayout(seed=4, meters=1, three_phase_share=0.0)
+        fleet = Fleet(layout, plan=plan, clock=functools.partial(_first, now))
+        if eswf is not None:
+            fleet.meter(0).state.eswf = eswf  # the head-end switched every alert off
+        async with open_udp_endpoint("127.0.0.1", 0) as hes:
+            _, port = hes.sockname
+            config = PushConfig(
+                host="127.0.0.1", port=port, transport="udp", period=0.2, randomisation=0.0,
+                setups=(INSTANTANEOUS_PUSH,),
+            )  # fmt: skip
+            stats = PushStats()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(
+                    functools.partial(run_pushes, fleet, config, stats=stats, rounds=2)
+                )
+                with trio.fail_after(10):
+                    await (await hes.accept()).receive_apdu()
+                    now[0] = NOW + dt.timedelta(days=1)
+                    await (await hes.accept()).receive_apdu()
+                    if expected:
+                        alert = _open(await (await hes.accept()).receive_apdu())
+                        body = alert.notification_body
+                        assert isinstance(body, Structure) and isinstance(body[3], BitString)
+                        assert 81 in esw_bits(bytes(body[3].value))  # magnet (single-phase)
+        assert stats.alerts == expected
+
+
+def _first(box: list[dt.datetime]) -> dt.datetime:
+    return box[0]
