@@ -16,6 +16,7 @@ from dlmskit.apdu import (
     AccessResponse,
     ActionRequestNextPblock,
     ActionRequestWithList,
+    ActionRequestWithListAndFirstPblock,
     ActionRequestWithPblock,
     ActionResponseNextPblock,
     ActionResponseNormal,
@@ -235,17 +236,32 @@ class ClientAssociation(ClientAccessService):
         if not items:
             raise LocalProtocolError("ACTION-Request-With-List needs at least one method")
         iip = self._next_iip()
+        methods = tuple(descriptor for descriptor, _ in items)
+        values = tuple(value for _, value in items)
         apdu = ActionRequestWithList(
-            invoke_id_and_priority=iip,
-            method_descriptors=tuple(descriptor for descriptor, _ in items),
-            parameters=tuple(value for _, value in items),
+            invoke_id_and_priority=iip, method_descriptors=methods, parameters=values
         ).to_bytes()
-        if not self._whole(len(apdu), None):
-            raise LocalProtocolError("ACTION-Request-With-List longer than the server's PDU size")
         request = PendingRequest(
             kind=RequestKind.ACTION_WITH_LIST, invoke_id=iip.invoke_id, count=len(items)
         )
-        return self._start(request, apdu)
+        if self._whole(len(apdu), Conformance.BLOCK_TRANSFER_WITH_ACTION):
+            return self._start(request, apdu)
+        self._require(
+            Conformance.BLOCK_TRANSFER_WITH_ACTION, "ACTION-Request-With-List longer than the PDU"
+        )
+
+        def first(last: bool, number: int, chunk: bytes) -> bytes:
+            return ActionRequestWithListAndFirstPblock(
+                invoke_id_and_priority=iip,
+                method_descriptors=methods,
+                last_block=last,
+                block_number=number,
+                raw_data=chunk,
+            ).to_bytes()
+
+        request.upload = self._segmenter(encode_data_list(values), len(first(False, 1, b"")) - 1)
+        number, last, chunk = request.upload.next_block()
+        return self._start(request, first(last, number, chunk))
 
     def request_retransmission(self) -> bool:
         """The caller's timer for a GBT transfer expired: re-ask for the missing blocks.
@@ -335,19 +351,14 @@ class ClientAssociation(ClientAccessService):
             self._on_action(apdu, self._match(apdu.invoke_id_and_priority))
         elif isinstance(apdu, ActionResponseWithList):
             request = self._match(apdu.invoke_id_and_priority)
-            if request.kind is not RequestKind.ACTION_WITH_LIST or (
-                len(apdu.responses) != request.count
+            upload = request.upload
+            if (
+                request.kind is not RequestKind.ACTION_WITH_LIST
+                or len(apdu.responses) != request.count
+                or (upload is not None and not upload.done)
             ):
                 raise RemoteProtocolError("ACTION-Response-With-List does not match the request")
-            results = tuple(
-                (r.result, None if r.return_parameters is ABSENT else r.return_parameters)
-                for r in apdu.responses
-            )
-            self._request = None
-            self._reset_transfer()
-            self._events.append(
-                ActionWithListCompleted(invoke_id=request.invoke_id, results=results)
-            )
+            self._finish_action_list(request, apdu)
         else:
             raise RemoteProtocolError(f"unexpected {type(apdu).__name__} from the server")
 
@@ -471,12 +482,21 @@ class ClientAssociation(ClientAccessService):
                 raise RemoteProtocolError("SET-Response-Last-Datablock out of sequence")
             self._finish(SetCompleted(invoke_id=request.invoke_id, results=(apdu.result,)))
 
+    def _finish_action_list(self, request: PendingRequest, apdu: ActionResponseWithList) -> None:
+        results = tuple(
+            (r.result, None if r.return_parameters is ABSENT else r.return_parameters)
+            for r in apdu.responses
+        )
+        self._request = None
+        self._reset_transfer()
+        self._events.append(ActionWithListCompleted(invoke_id=request.invoke_id, results=results))
+
     def _on_action(
         self,
         apdu: ActionResponseNormal | ActionResponseWithPblock | ActionResponseNextPblock,
         request: PendingRequest,
     ) -> None:
-        if request.kind not in (RequestKind.ACTION, RequestKind.HLS):
+        if request.kind not in (RequestKind.ACTION, RequestKind.HLS, RequestKind.ACTION_WITH_LIST):
             raise RemoteProtocolError(f"{type(apdu).__name__} answers a {request.kind.value}")
         upload = request.upload
         if isinstance(apdu, ActionResponseNextPblock):
@@ -505,6 +525,16 @@ class ClientAssociation(ClientAccessService):
                     ).to_bytes()
                 )
                 return
+            if request.kind is RequestKind.ACTION_WITH_LIST:
+                # the pblocks carried what follows "C7 03 iip" in the unblocked response
+                iip = apdu.invoke_id_and_priority
+                head = ActionResponseWithList(invoke_id_and_priority=iip, responses=()).to_bytes()
+                head = head[:3]
+                listed = ActionResponseWithList.from_bytes(head + whole)
+                if len(listed.responses) != request.count:
+                    raise RemoteProtocolError("pblocked ACTION list does not match the request")
+                self._finish_action_list(request, listed)
+                return
             result = ActionResult.SUCCESS
             data: Data | DataAccessResult | None = decode_data(whole, self.max_depth)
         else:
@@ -512,6 +542,17 @@ class ClientAssociation(ClientAccessService):
             data = None if apdu.return_parameters is ABSENT else apdu.return_parameters
         if request.kind is RequestKind.HLS:
             self._finish_hls(request, result, data)
+        elif request.kind is RequestKind.ACTION_WITH_LIST:
+            # ACTION-Response-Normal to a list: the server gave up on the pblock transfer
+            if result == ActionResult.SUCCESS:
+                raise RemoteProtocolError("ACTION-Response-Normal answers an ACTION list")
+            self._request = None
+            self._reset_transfer()
+            self._events.append(
+                ActionWithListCompleted(
+                    invoke_id=request.invoke_id, results=((result, None),) * request.count
+                )
+            )
         else:
             self._finish(
                 ActionCompleted(invoke_id=request.invoke_id, result=result, return_data=data)

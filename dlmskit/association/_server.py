@@ -9,27 +9,18 @@ requests get an AARE rejection, a data-access-result or an EXCEPTION-Response.
 
 from __future__ import annotations
 
-import attrs
-
 from dlmskit.apdu import (
     AARQ,
-    ABSENT,
     RLRQ,
     AccessRequest,
     ActionRequestNextPblock,
     ActionRequestNormal,
     ActionRequestWithFirstPblock,
     ActionRequestWithList,
+    ActionRequestWithListAndFirstPblock,
     ActionRequestWithPblock,
-    ActionResponseNextPblock,
-    ActionResponseNormal,
-    ActionResponseWithList,
-    ActionResponseWithOptionalData,
-    ActionResponseWithPblock,
-    ActionResult,
     ApplicationContextName,
     Conformance,
-    CosemAttributeDescriptor,
     CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
     DataAccessResult,
@@ -42,7 +33,6 @@ from dlmskit.apdu import (
     GetResponseWithList,
     InvokeIdAndPriority,
     ReadRequest,
-    SelectiveAccess,
     ServiceErrorKind,
     SetRequestNormal,
     SetRequestWithDatablock,
@@ -59,20 +49,19 @@ from dlmskit.apdu import (
     WriteRequest,
     decode_apdu,
 )
-from dlmskit.association._blocks import BlockReassembler, BlockSegmenter, payload_size
+from dlmskit.association._blocks import BlockReassembler
 from dlmskit.association._endpoint import (
     CIPHERED_TAGS,
 )
-from dlmskit.association._server_access import ServerAccessService
+from dlmskit.association._server_action import ServerActions
 from dlmskit.association._server_base import Refused
+from dlmskit.association._server_blocks import Upload
 from dlmskit.association._state import AssociationState
 from dlmskit.association._values import (
     CURRENT_ASSOCIATION,
     decode_data,
     decode_data_list,
-    encode_data,
 )
-from dlmskit.axdr import Data
 from dlmskit.errors import DlmsError, SecurityError
 
 __all__ = ["ServerAssociation"]
@@ -80,44 +69,13 @@ __all__ = ["ServerAssociation"]
 _SN_CONTEXTS = frozenset({ApplicationContextName.SN, ApplicationContextName.SN_CIPHERED})
 
 
-@attrs.define
-class _Upload:
-    """A SET datablock or ACTION pblock transfer from the client, in progress."""
-
-    invoke_id: int
-    descriptor: (
-        CosemAttributeDescriptor
-        | CosemMethodDescriptor
-        | tuple[CosemAttributeDescriptorWithSelection, ...]
-    )
-    access: SelectiveAccess | None
-    blocks: BlockReassembler
-
-
-@attrs.define
-class _Download:
-    """A long GET or ACTION response going out block by block."""
-
-    invoke_id: int
-    is_get: bool
-    blocks: BlockSegmenter
-
-
-class ServerAssociation(ServerAccessService):
+class ServerAssociation(ServerActions):
     """A server association machine for one client SAP: APDU bytes in, APDU bytes out.
 
     One instance serves one connection; the policy's security context holds that
     association's counters, so give each connection its own. Limits as for
     :class:`ClientAssociation` bound SET datablocks, ACTION pblocks and GBT reassembly.
     """
-
-    _upload: _Upload | None = None
-    _download: _Download | None = None
-
-    def _clear(self) -> None:
-        self._upload = None
-        self._download = None
-        super()._clear()
 
     def receive_apdu(self, data: bytes) -> None:
         """Feed one whole APDU from the client; the answer lands in ``data_to_send()``."""
@@ -229,7 +187,8 @@ class ServerAssociation(ServerAccessService):
             ActionRequestNormal
             | ActionRequestWithFirstPblock
             | ActionRequestWithPblock
-            | ActionRequestNextPblock,
+            | ActionRequestNextPblock
+            | ActionRequestWithListAndFirstPblock,
         ):
             self._on_action(apdu)
         elif isinstance(apdu, ActionRequestWithList):
@@ -279,55 +238,6 @@ class ServerAssociation(ServerAccessService):
         ).to_bytes()
         self._start_download(iip, raw, len(header) - 1, is_get=True)
 
-    def _start_download(
-        self, iip: InvokeIdAndPriority, raw: bytes, overhead: int, *, is_get: bool
-    ) -> None:
-        size = payload_size(self.peer_max_pdu, overhead + self._cipher_overhead())
-        self._download = _Download(
-            invoke_id=iip.invoke_id, is_get=is_get, blocks=BlockSegmenter(raw, size)
-        )
-        self._next_block(iip, 0, is_get=is_get)
-
-    def _next_block(self, iip: InvokeIdAndPriority, acked: int, *, is_get: bool) -> None:
-        download = self._download
-        error: DataAccessResult | None = None
-        if download is None or download.is_get != is_get:
-            error = DataAccessResult.NO_LONG_GET_IN_PROGRESS
-        elif download.invoke_id != iip.invoke_id or acked != download.blocks.sent:
-            error = DataAccessResult.DATA_BLOCK_NUMBER_INVALID
-        if error is not None or download is None:
-            self._download = None
-            if is_get:
-                response = GetResponseWithDatablock(
-                    invoke_id_and_priority=iip,
-                    last_block=True,
-                    block_number=acked,
-                    result=error or DataAccessResult.OTHER_REASON,
-                )
-                self._respond(response.to_bytes())
-            else:
-                self._respond(
-                    ActionResponseNormal(
-                        invoke_id_and_priority=iip, result=ActionResult.NO_LONG_ACTION_IN_PROGRESS
-                    ).to_bytes()
-                )
-            return
-        number, last, chunk = download.blocks.next_block()
-        if last:
-            self._download = None
-        if is_get:
-            self._respond(
-                GetResponseWithDatablock(
-                    invoke_id_and_priority=iip, last_block=last, block_number=number, result=chunk
-                ).to_bytes()
-            )
-        else:
-            self._respond(
-                ActionResponseWithPblock(
-                    invoke_id_and_priority=iip, last_block=last, block_number=number, raw_data=chunk
-                ).to_bytes()
-            )
-
     def _on_set(
         self,
         apdu: SetRequestNormal
@@ -359,7 +269,7 @@ class ServerAssociation(ServerAccessService):
         self._require(Conformance.BLOCK_TRANSFER_WITH_SET_OR_WRITE)
         blocks = BlockReassembler(max_size=self.max_reassembled_size, max_blocks=self.max_blocks)
         if isinstance(apdu, SetRequestWithFirstDatablock):
-            self._upload = _Upload(
+            self._upload = Upload(
                 invoke_id=iip.invoke_id,
                 descriptor=apdu.attribute_descriptor,
                 access=apdu.access_selection,
@@ -367,7 +277,7 @@ class ServerAssociation(ServerAccessService):
             )
         elif isinstance(apdu, SetRequestWithListAndFirstDatablock):
             self._require(Conformance.MULTIPLE_REFERENCES)
-            self._upload = _Upload(
+            self._upload = Upload(
                 invoke_id=iip.invoke_id,
                 descriptor=apdu.attribute_descriptors,
                 access=None,
@@ -386,7 +296,10 @@ class ServerAssociation(ServerAccessService):
         upload, self._upload = self._upload, None
         assert upload is not None and not isinstance(upload.descriptor, CosemMethodDescriptor)
         if isinstance(upload.descriptor, tuple):
-            self._finish_set_list(iip, upload.descriptor, whole, apdu.block_number)
+            items = tuple(
+                d for d in upload.descriptor if isinstance(d, CosemAttributeDescriptorWithSelection)
+            )
+            self._finish_set_list(iip, items, whole, apdu.block_number)
             return
         try:
             value = decode_data(whole, self.max_depth)
@@ -421,138 +334,3 @@ class ServerAssociation(ServerAccessService):
                 invoke_id_and_priority=iip, results=results, block_number=number
             ).to_bytes()
         )
-
-    def _add_block(
-        self, iip: InvokeIdAndPriority, number: int, raw: bytes, last: bool, *, is_set: bool
-    ) -> bytes | None:
-        """Feed one SET datablock / ACTION pblock; answers the errors itself (None)."""
-        upload = self._upload
-        if (
-            upload is None
-            or upload.invoke_id != iip.invoke_id
-            or isinstance(upload.descriptor, CosemMethodDescriptor) == is_set
-        ):
-            self._upload = None
-            self._block_error(iip, number, is_set, no_transfer=True)
-            return None
-        try:
-            return upload.blocks.add(number, raw, last=last)
-        except DlmsError:
-            self._upload = None
-            self._block_error(iip, number, is_set, no_transfer=False)
-            return None
-
-    def _block_error(
-        self, iip: InvokeIdAndPriority, number: int, is_set: bool, *, no_transfer: bool
-    ) -> None:
-        if is_set:
-            result = (
-                DataAccessResult.NO_LONG_SET_IN_PROGRESS
-                if no_transfer
-                else DataAccessResult.DATA_BLOCK_NUMBER_INVALID
-            )
-            self._respond(
-                SetResponseLastDatablock(
-                    invoke_id_and_priority=iip, result=result, block_number=number
-                ).to_bytes()
-            )
-        else:
-            action = (
-                ActionResult.NO_LONG_ACTION_IN_PROGRESS
-                if no_transfer
-                else ActionResult.DATA_BLOCK_UNAVAILABLE
-            )
-            self._respond(
-                ActionResponseNormal(invoke_id_and_priority=iip, result=action).to_bytes()
-            )
-
-    def _on_action(
-        self,
-        apdu: ActionRequestNormal
-        | ActionRequestWithFirstPblock
-        | ActionRequestWithPblock
-        | ActionRequestNextPblock,
-    ) -> None:
-        self._require(Conformance.ACTION)
-        iip = apdu.invoke_id_and_priority
-        if isinstance(apdu, ActionRequestNextPblock):
-            self._next_block(iip, apdu.block_number, is_get=False)
-            return
-        if isinstance(apdu, ActionRequestNormal):
-            self._upload = None
-            parameters = None if apdu.parameters is ABSENT else apdu.parameters
-            self._answer_action(iip, apdu.method_descriptor, parameters)
-            return
-        self._require(Conformance.BLOCK_TRANSFER_WITH_ACTION)
-        if isinstance(apdu, ActionRequestWithFirstPblock):
-            self._upload = _Upload(
-                invoke_id=iip.invoke_id,
-                descriptor=apdu.method_descriptor,
-                access=None,
-                blocks=BlockReassembler(
-                    max_size=self.max_reassembled_size, max_blocks=self.max_blocks
-                ),
-            )
-        whole = self._add_block(
-            iip, apdu.block_number, apdu.raw_data, apdu.last_block, is_set=False
-        )
-        if whole is None:
-            if self._upload is not None:
-                self._respond(
-                    ActionResponseNextPblock(
-                        invoke_id_and_priority=iip, block_number=apdu.block_number
-                    ).to_bytes()
-                )
-            return
-        upload, self._upload = self._upload, None
-        assert upload is not None and isinstance(upload.descriptor, CosemMethodDescriptor)
-        try:
-            parameters = decode_data(whole, self.max_depth)
-        except DlmsError:
-            self._respond(
-                ActionResponseNormal(
-                    invoke_id_and_priority=iip, result=ActionResult.TYPE_UNMATCHED
-                ).to_bytes()
-            )
-            return
-        self._answer_action(iip, upload.descriptor, parameters)
-
-    def _on_action_with_list(self, apdu: ActionRequestWithList) -> None:
-        self._require(Conformance.ACTION)
-        self._require(Conformance.MULTIPLE_REFERENCES)
-        self._upload = self._download = None
-        if len(apdu.parameters) != len(apdu.method_descriptors):
-            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.OTHER_REASON)
-        responses = []
-        for descriptor, parameters in zip(apdu.method_descriptors, apdu.parameters, strict=True):
-            result, data = self._invoke(descriptor, parameters)
-            responses.append(
-                ActionResponseWithOptionalData(
-                    result=result, return_parameters=ABSENT if data is None else data
-                )
-            )
-        response = ActionResponseWithList(
-            invoke_id_and_priority=apdu.invoke_id_and_priority, responses=responses
-        ).to_bytes()
-        if not self._sent_whole(response, None):
-            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.PDU_TOO_LONG)
-
-    def _answer_action(
-        self, iip: InvokeIdAndPriority, descriptor: CosemMethodDescriptor, parameters: Data | None
-    ) -> None:
-        self._download = None
-        result, data = self._invoke(descriptor, parameters)
-        response = ActionResponseNormal(
-            invoke_id_and_priority=iip,
-            result=result,
-            return_parameters=ABSENT if data is None else data,
-        ).to_bytes()
-        if self._sent_whole(response, Conformance.BLOCK_TRANSFER_WITH_ACTION):
-            return
-        if result != ActionResult.SUCCESS or data is None:
-            raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.PDU_TOO_LONG)
-        self._require(Conformance.BLOCK_TRANSFER_WITH_ACTION)
-        header = ActionResponseWithPblock(
-            invoke_id_and_priority=iip, last_block=False, block_number=1, raw_data=b""
-        ).to_bytes()
-        self._start_download(iip, encode_data(data), len(header) - 1, is_get=False)
