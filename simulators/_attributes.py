@@ -31,6 +31,8 @@ from simulators._state import MeterState
 Getter: TypeAlias = Callable[[MeterState, "SelectiveAccess | None"], "Data | DataAccessResult"]
 #: Days of block load history a meter keeps (IS 15959-2 / tender practice at 15 minutes).
 BLOCK_LOAD_DAYS = 45
+#: Event logs 0.0.99.98.3 (transactions) and .6 (control), IS 15959-2 event codes.
+TRANSACTION_LOG, CONTROL_LOG = 3, 6
 
 
 def date_time(state: MeterState, when: _dt.datetime) -> OctetString:
@@ -109,6 +111,7 @@ def set_clock(state: MeterState, value: Data) -> DataAccessResult:
     if when.tzinfo is None:
         when = when.replace(tzinfo=state.local_zone)
     state.set_clock(when)
+    state.log_event(log=TRANSACTION_LOG, code=151)  # real time clock set
     return DataAccessResult.SUCCESS
 
 
@@ -129,6 +132,7 @@ def set_eswf(state: MeterState, value: Data) -> DataAccessResult:
         return DataAccessResult.TYPE_UNMATCHED
     state.eswf = bytes(value.value)
     state.programming_count += 1
+    state.log_event(log=TRANSACTION_LOG, code=165)  # ESWF change
     return DataAccessResult.SUCCESS
 
 
@@ -137,14 +141,19 @@ def set_load_limit(state: MeterState, value: Data) -> DataAccessResult:
         return DataAccessResult.TYPE_UNMATCHED
     state.load_limit = int(value)
     state.programming_count += 1
+    state.log_event(log=TRANSACTION_LOG, code=158)  # load limit set
     return DataAccessResult.SUCCESS
 
 
 def disconnect(state: MeterState, parameters: Data | None) -> ActionResult:
-    state.relay_connected = False
+    if state.relay_connected:
+        state.relay_connected = False
+        state.log_event(log=CONTROL_LOG, code=301)  # load switch disconnected
     return ActionResult.SUCCESS
 
 
 def reconnect(state: MeterState, parameters: Data | None) -> ActionResult:
-    state.relay_connected = True
+    if not state.relay_connected:
+        state.relay_connected = True
+        state.log_event(log=CONTROL_LOG, code=302)  # load switch connected
     return ActionResult.SUCCESS

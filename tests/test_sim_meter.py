@@ -183,6 +183,11 @@ def test_utility_settings_sets_the_clock_and_switches_the_relay() -> None:
     assert client.get(_attribute(70, "0.0.96.3.10.255", 2)) is True
     assert client.action(_method(70, "0.0.96.3.10.255", 1), Integer(0)) is ActionResult.SUCCESS
     assert client.get(_attribute(70, "0.0.96.3.10.255", 2)) is False
+    control = client.get(_attribute(7, "0.0.99.98.6.255", 2))
+    transactions = client.get(_attribute(7, "0.0.99.98.3.255", 2))
+    assert isinstance(control, tuple) and isinstance(transactions, tuple)
+    assert [row[1] for row in control] == [301]  # type: ignore[index]
+    assert [row[1] for row in transactions] == [151]  # type: ignore[index]
     assert client.set(_attribute(71, "0.0.17.0.0.255", 3), DoubleLongUnsigned(2500)) is (
         DataAccessResult.SUCCESS
     )
