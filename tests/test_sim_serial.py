@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import trio
 
@@ -25,6 +27,8 @@ from transports import (
     open_optical_probe,
     open_serial_hdlc,
 )
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 
 SERIAL = CosemAttributeDescriptor(class_id=1, instance_id=ObisCode(0, 0, 96, 1, 0), attribute_id=2)
 SERVER = HdlcAddress.server(1)

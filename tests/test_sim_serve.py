@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -320,6 +321,7 @@ async def test_unknown_address_is_refused() -> None:
     assert stats.refused == 1
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="IP_PKTINFO is Linux")
 async def test_one_wildcard_udp_socket_serves_every_meter() -> None:
     fleet = _fleet(meters=5)
     stats = LinkStats()
