@@ -3,17 +3,20 @@ replay-checked and tied to the meter by its system title."""
 
 from __future__ import annotations
 
+import attrs
 import trio
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from dlmskit.apdu import (
     CosemAttributeDescriptor,
     DataNotification,
     EventNotificationRequest,
+    GeneralGloCiphering,
     LongInvokeIdAndPriority,
 )
 from dlmskit.axdr import DoubleLongUnsigned, OctetString, Structure, VisibleString
 from dlmskit.client import GREEN_BOOK_AK, GREEN_BOOK_EK, MeterKeys, Push, PushListener, listen
-from dlmskit.security import CipheringForm, SecurityContext
+from dlmskit.security import CipheringForm, SecurityContext, sign_general
 from transports import open_tcp_wrapper, open_udp_endpoint
 
 METER_A = bytes.fromhex("4D4D4D0000BC614E")
@@ -130,3 +133,158 @@ async def test_plain_pushes_when_allowed() -> None:
     assert first.system_title is None and not first.ciphered and first.meter == ""
     assert isinstance(second.notification, EventNotificationRequest)
     assert second.raw == event
+
+
+def event(value: int) -> bytes:
+    return EventNotificationRequest(
+        attribute_descriptor=CosemAttributeDescriptor(
+            class_id=1, instance_id="0.0.96.11.0.255", attribute_id=2
+        ),
+        value=DoubleLongUnsigned(value),
+    ).to_bytes()
+
+
+def event_value(push: Push) -> object:
+    assert isinstance(push.notification, EventNotificationRequest)
+    return push.notification.value
+
+
+async def test_service_specific_pushes_are_tied_to_the_meter_of_their_connection() -> None:
+    """glo-event-notification (0xCA) names no sender: the connection's earlier general-glo
+    push does, and a connection nothing has bound is refused."""
+    a = meter_context(METER_A)
+    async with listen(KEYS, host="127.0.0.1", tcp_port=0, udp_port=None) as pushes:
+        assert pushes.tcp_port
+        unbound = await open_tcp_wrapper(
+            "127.0.0.1", pushes.tcp_port, client_wport=1, server_wport=0x40
+        )
+        glo_event = a.protect(event(7))  # service-specific: tag 0xCA, no system title
+        assert glo_event[0] == 0xCA
+        await unbound.send_apdu(glo_event)
+        link = await open_tcp_wrapper(
+            "127.0.0.1", pushes.tcp_port, client_wport=1, server_wport=0x40
+        )
+        await link.send_apdu(ciphered(a, notification("A1", 1)))
+        await link.send_apdu(a.protect(event(8)))
+        first, second = await next_push(pushes), await next_push(pushes)
+        await link.aclose()
+        await unbound.aclose()
+    assert (second.meter, second.system_title, event_value(second)) == ("A", METER_A, 8)
+    assert second.invocation_counter == 2 and first.invocation_counter == 1
+    (rejected,) = pushes.rejected
+    assert rejected.reason == "the push names no sender and its link is bound to no meter"
+
+
+async def test_peers_map_addresses_and_wports_to_meters() -> None:
+    b = meter_context(METER_B, bytes(range(16, 32)))
+    a = meter_context(METER_A)
+    async with listen(
+        KEYS, host="127.0.0.1", tcp_port=None, udp_port=0, peers={"127.0.0.1": METER_B}
+    ) as pushes:
+        assert pushes.udp_port
+        async with open_udp_endpoint("127.0.0.1", 0) as udp:
+            peer = udp.peer("127.0.0.1", pushes.udp_port, local_wport=1, remote_wport=0x40)
+            await peer.send_apdu(b.protect(event(20)))
+            by_host = await next_push(pushes)
+    async with listen(
+        KEYS, host="127.0.0.1", tcp_port=0, udp_port=None, peers={0x11: METER_A}
+    ) as pushes:
+        assert pushes.tcp_port
+        links = [
+            await open_tcp_wrapper(
+                "127.0.0.1", pushes.tcp_port, client_wport=wport, server_wport=0x40
+            )
+            for wport in (0x12, 0x11)
+        ]
+        for link in links:
+            await link.send_apdu(a.protect(event(10)))
+        by_wport = await next_push(pushes)
+        with trio.fail_after(5):
+            while not pushes.rejected_count:
+                await trio.sleep(0.01)
+        for link in links:
+            await link.aclose()
+    assert (by_host.meter, by_host.transport, event_value(by_host)) == ("B", "udp", 20)
+    assert (by_wport.meter, by_wport.transport, event_value(by_wport)) == ("A", "tcp", 10)
+    assert by_wport.peer.sap == 0x11
+    (rejected,) = pushes.rejected  # wPort 0x12 is nobody's
+    assert rejected.peer.sap == 0x12
+
+
+async def test_a_udp_peer_is_bound_by_a_push_that_named_its_meter() -> None:
+    a = meter_context(METER_A)
+    general = ciphered(a, notification("A1", 1))
+    # a general-glo push without its system title (the IV still uses it)
+    envelope = GeneralGloCiphering.from_bytes(ciphered(a, notification("A2", 2)))
+    untitled = attrs.evolve(envelope, system_title=b"").to_bytes()
+    async with listen(KEYS, host="127.0.0.1", tcp_port=None, udp_port=0) as pushes:
+        assert pushes.udp_port
+        async with open_udp_endpoint("127.0.0.1", 0) as udp:
+            peer = udp.peer("127.0.0.1", pushes.udp_port, local_wport=1, remote_wport=0x40)
+            await peer.send_apdu(general)
+            await peer.send_apdu(untitled)
+            await peer.send_apdu(a.protect(event(3)))
+            pushes_seen = [await next_push(pushes) for _ in range(3)]
+    assert [p.meter for p in pushes_seen] == ["A", "A", "A"]
+    assert body(pushes_seen[1])[1] == "A2"
+    assert [p.invocation_counter for p in pushes_seen] == [0, 1, 2]
+    assert pushes.rejected == []
+
+
+async def test_signed_pushes_are_verified_with_the_meter_public_key() -> None:
+    private = ec.generate_private_key(ec.SECP256R1())
+    other = ec.generate_private_key(ec.SECP256R1())
+    signer = SecurityContext(
+        system_title=METER_A,
+        global_unicast_key=GREEN_BOOK_EK,
+        authentication_key=GREEN_BOOK_AK,
+        signing_key=private,
+    )
+    keys = {METER_A: attrs.evolve(KEYS[METER_A], signing_key=private.public_key())}
+    signed = signer.protect_signed(notification("S1", 1), form=CipheringForm.GENERAL_GLO)
+    forged_signer = SecurityContext(
+        system_title=METER_A,
+        global_unicast_key=GREEN_BOOK_EK,
+        authentication_key=GREEN_BOOK_AK,
+        signing_key=other,
+    )
+    forged = forged_signer.protect_signed(notification("F", 9), form=CipheringForm.GENERAL_GLO)
+    signed_plain = sign_general(
+        notification("P", 5),
+        private_key=private,
+        transaction_id=bytes(8),
+        originator_system_title=METER_A,
+    ).to_bytes()
+    for allow_plain in (False, True):
+        async with listen(
+            keys, host="127.0.0.1", tcp_port=0, udp_port=None, allow_plain=allow_plain
+        ) as pushes:
+            assert pushes.tcp_port
+            link = await open_tcp_wrapper(
+                "127.0.0.1", pushes.tcp_port, client_wport=1, server_wport=0x40
+            )
+            for apdu in (signed, forged, signed_plain):
+                await link.send_apdu(apdu)
+            first = await next_push(pushes)
+            assert (first.meter, body(first)[1], first.invocation_counter) == ("A", "S1", 0)
+            if allow_plain:
+                second = await next_push(pushes)
+                assert body(second)[1] == "P" and not second.ciphered
+            else:
+                with trio.move_on_after(0.3):
+                    await pushes.receive()
+                    raise AssertionError("a signed unciphered push was accepted")
+            await link.aclose()
+        reasons = [r.reason for r in pushes.rejected]
+        assert "did not verify" in reasons[0]
+        assert reasons[1:] == ([] if allow_plain else ["signed unciphered push refused"])
+    async with listen(KEYS, host="127.0.0.1", tcp_port=0, udp_port=None) as pushes:
+        assert pushes.tcp_port
+        link = await open_tcp_wrapper(
+            "127.0.0.1", pushes.tcp_port, client_wport=1, server_wport=0x40
+        )
+        await link.send_apdu(signed)
+        await link.send_apdu(ciphered(meter_context(METER_A), notification("after", 1)))
+        await next_push(pushes)
+        await link.aclose()
+    assert pushes.rejected[0].reason == "no public key to verify the signed push"
