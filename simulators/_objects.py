@@ -447,8 +447,9 @@ class _Catalogue:
         end = interval_index(state.now())
         first = max(point.model.first_index, end - BLOCK_LOAD_DAYS * 96)
         if window is not None:
-            lo = interval_index(window[0] - state.clock_offset()) - 1
-            hi = interval_index(window[1] - state.clock_offset()) + 2
+            # the window is in meter time; the drift at those times maps it to intervals
+            lo = interval_index(window[0] - state.clock_offset(window[0])) - 1
+            hi = interval_index(window[1] - state.clock_offset(window[1])) + 2
             first, end = max(first, lo), min(end, hi)
         order = _block_order(point.model.phases)
         rows = []
