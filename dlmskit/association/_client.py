@@ -289,8 +289,10 @@ class ClientAssociation(ClientAccessService):
         if not data:
             raise RemoteProtocolError("empty APDU")
         if data[0] == 0xE0:
-            if Conformance.GENERAL_BLOCK_TRANSFER not in self.conformance or self._request is None:
-                raise RemoteProtocolError("general-block-transfer without GBT or a request")
+            # with no request outstanding this is a long notification (Green Book: a
+            # DATA-NOTIFICATION may travel in general-block-transfer)
+            if Conformance.GENERAL_BLOCK_TRANSFER not in self.conformance:
+                raise RemoteProtocolError("general-block-transfer without GBT negotiated")
             whole = self._receive_gbt(data, expect_new=False)
             if whole is None:
                 return
