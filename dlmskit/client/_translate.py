@@ -369,8 +369,9 @@ def _reassemble(frames: list[bytes], keys: KeyLookup | None) -> list[JsonValue]:
 def describe(data: bytes, keys: KeyLookup | None = None) -> dict[str, JsonValue]:
     """Detect and decode ``data``: HDLC frame(s), wrapper PDU(s), an APDU or A-XDR data.
 
-    Several HDLC frames (each with both flags) or WPDUs back to back, as captured from
-    a link, give ``{"kind": "frames", "frames": [...]}``; APDUs split over segmented
+    Several HDLC frames or WPDUs back to back, as captured from a link, give
+    ``{"kind": "frames", "frames": [...]}``; HDLC frames sharing one flag between them
+    are split there, each such frame marked ``"shared_flag": true``; APDUs split over segmented
     HDLC frames are shown reassembled under ``_reassembled``. Raises
     :class:`DecodeError` (with the offset where decoding stopped) when the bytes are
     none of these.
@@ -380,8 +381,14 @@ def describe(data: bytes, keys: KeyLookup | None = None) -> dict[str, JsonValue]
     if data[0] == 0x7E or (len(data) >= 8 and data[:2] == b"\x00\x01"):
         hdlc = data[0] == 0x7E
         units: list[bytes] = []
+        shared: list[bool] = []
         position = 0
         while position < len(data):
+            # HDLC frames may share one flag: the closing flag opens the next frame
+            # (IEC 62056-46 6.3); the next frame then starts at that flag
+            share = hdlc and position > 0 and data[position] != 0x7E and data[position - 1] == 0x7E
+            if share:
+                position -= 1
             if data[position] != (0x7E if hdlc else 0x00):
                 raise DecodeError(
                     "bytes after the last frame",
@@ -395,13 +402,15 @@ def describe(data: bytes, keys: KeyLookup | None = None) -> dict[str, JsonValue]
             except DecodeError as error:
                 raise _shifted(error, position) from None
             units.append(unit)
+            shared.append(share)
             if end >= len(data) and not position:
                 return described
             position = end
-        out: dict[str, JsonValue] = {
-            "kind": "frames",
-            "frames": [_describe_unit(unit, keys) for unit in units],
-        }
+        frames = [_describe_unit(unit, keys) for unit in units]
+        for frame, share in zip(frames, shared, strict=True):
+            if share:
+                frame["shared_flag"] = True
+        out: dict[str, JsonValue] = {"kind": "frames", "frames": frames}
         if hdlc:
             reassembled = _reassemble(units, keys)
             if reassembled:
@@ -457,7 +466,13 @@ def _build(description: Mapping[str, JsonValue]) -> bytes:
         inner = _nested(description["apdu"])
         return encode_wpdu(int(description["source"]), int(description["destination"]), inner)
     if kind == "frames":
-        return b"".join(_build(frame) for frame in description["frames"])
+        parts: list[bytes] = []
+        for frame in description["frames"]:
+            wire = _build(frame)
+            if frame.get("shared_flag") and parts and wire[:1] == b"\x7e":
+                wire = wire[1:]  # the previous frame's closing flag opens this one
+            parts.append(wire)
+        return b"".join(parts)
     if kind == "hdlc":
         info = b""
         if "info" in description:
