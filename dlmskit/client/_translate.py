@@ -400,6 +400,12 @@ def describe(data: bytes, keys: KeyLookup | None = None) -> dict[str, JsonValue]
                 unit = data[position:end]
                 described = _describe_unit(unit, keys)
             except DecodeError as error:
+                if share:  # not a frame sharing the flag: bytes after the last frame
+                    raise DecodeError(
+                        "bytes after the last frame",
+                        offset=position + 1,
+                        expected="0x7E or a frame sharing the previous flag",
+                    ) from None
                 raise _shifted(error, position) from None
             units.append(unit)
             shared.append(share)
