@@ -4,7 +4,9 @@ Both association machines run in this process, joined back to back: the client's
 goes to the server, the AARE back, then GET-Request-Normal for the block-load profile
 (one day, 96 rows) through service-specific block transfer (the client accepts 512-byte
 APDUs, so the response comes as GET-Response-With-Datablock), then RLRQ/RLRE; and the
-same session with every request and response through general block transfer, window 4.
+same session with every request and response through general block transfer, window 4;
+and the same session with short name referencing (Read of the profile's short name, the
+response in data-block-results acknowledged by block-number-access).
 
 Compared, in the same run, against the floor: decoding the same 96-row profile encoding
 alone, so the ratio is the cost of the protocol around the data (ACSE, xDLMS, blocks,
@@ -19,17 +21,26 @@ from collections.abc import Callable
 from _harness import Measurement, rate
 from bench_axdr import profile_rows
 
-from dlmskit.apdu import Conformance, CosemAttributeDescriptor, SelectiveAccess
+from dlmskit.apdu import (
+    ApplicationContextName,
+    Conformance,
+    CosemAttributeDescriptor,
+    SelectiveAccess,
+)
 from dlmskit.association import (
     DEFAULT_CONFORMANCE,
+    DEFAULT_SN_CONFORMANCE,
     NEED_DATA,
     AssociationPolicy,
     ClientAssociation,
     ClientSettings,
     GetCompleted,
     MemoryObjectTree,
+    ReadCompleted,
     RequestContext,
     ServerAssociation,
+    ShortNameEntry,
+    ShortNameTable,
 )
 from dlmskit.axdr import Array, Data, decode_from, encode
 from obis import ObisCode
@@ -38,6 +49,57 @@ PROFILE = CosemAttributeDescriptor(
     class_id=7, instance_id=ObisCode(1, 0, 99, 1, 0, 255), attribute_id=2
 )
 CLIENT_PDU = 512
+
+
+def _sn_session_factory(rows: Array) -> Callable[[], int]:
+    """The same session with short name referencing: Read of the buffer's short name."""
+
+    def buffer(ctx: RequestContext, access: SelectiveAccess | None) -> Data:
+        return rows
+
+    objects = MemoryObjectTree({(7, PROFILE.instance_id, 2): buffer})
+    names = ShortNameTable(
+        [ShortNameEntry(base_name=0x6000, class_id=7, logical_name=PROFILE.instance_id)]
+    )
+    sn = ApplicationContextName.SN
+    policy = AssociationPolicy(
+        application_context=sn, max_receive_pdu_size=1024, conformance=DEFAULT_SN_CONFORMANCE
+    )
+    settings = ClientSettings(
+        application_context=sn,
+        max_receive_pdu_size=CLIENT_PDU,
+        conformance=DEFAULT_SN_CONFORMANCE,
+    )
+    buffer_name = names.attribute_name(7, PROFILE.instance_id, 2)
+
+    def session() -> int:
+        client = ClientAssociation(settings)
+        server = ServerAssociation(policy, objects, short_names=names)
+        apdus = 0
+
+        def pump() -> None:
+            nonlocal apdus
+            while out := client.data_to_send():
+                for apdu in out:
+                    server.receive_apdu(apdu)
+                    apdus += 1
+                for apdu in server.data_to_send():
+                    client.receive_apdu(apdu)
+                    apdus += 1
+
+        client.associate()
+        pump()
+        client.next_event()
+        client.read([buffer_name])
+        pump()
+        event = client.next_event()
+        assert isinstance(event, ReadCompleted) and len(event.results[0]) == 96  # type: ignore[arg-type]
+        client.release()
+        pump()
+        assert client.next_event() is not NEED_DATA
+        return apdus
+
+    return session
 
 
 def _session_factory(rows: Array, *, gbt_window: int = 0) -> Callable[[], int]:
@@ -97,6 +159,8 @@ def run() -> list[Measurement]:
     assert apdus > 10, "the profile should need block transfer"
     gbt_session = _session_factory(rows, gbt_window=4)
     gbt_apdus = gbt_session()
+    sn_session = _sn_session_factory(rows)
+    sn_apdus = sn_session()
 
     def floor() -> object:
         return decode_from(encoding, 0)
@@ -119,5 +183,13 @@ def run() -> list[Measurement]:
             peer_name="profile decode alone (floor)",
             peer=floor_rate,
             note=f"{gbt_apdus} APDUs per session, client max PDU {CLIENT_PDU}",
+        ),
+        Measurement(
+            name="in-memory SN session (AARQ, 96-row profile Read in data blocks, RLRQ)",
+            unit="sessions/s",
+            ours=rate(sn_session),
+            peer_name="profile decode alone (floor)",
+            peer=floor_rate,
+            note=f"{sn_apdus} APDUs per session, client max PDU {CLIENT_PDU}, short names",
         ),
     ]
