@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import rule
+from test_association_fuzz import AssociationSequences
 from test_association_pair import Pair
-from test_association_sn import ALL_SN, BIG_NAME, ENERGY, NAME, TABLE, _objects
+from test_association_sn import ALL_SN, BIG_NAME, ENERGY, NAME, PROFILE, RESET, TABLE, _objects
 
-from dlmskit.apdu import ApplicationContextName, Conformance
+from dlmskit.apdu import ApplicationContextName, Conformance, ParameterizedAccess
 from dlmskit.association import (
     AssociationAccepted,
     AssociationPolicy,
     AssociationState,
     ClientSettings,
 )
-from dlmskit.axdr import OctetString
+from dlmskit.axdr import DoubleLongUnsigned, Integer, OctetString
 from dlmskit.errors import DlmsError, RemoteProtocolError
 
 
@@ -112,3 +114,52 @@ def test_reassembly_limit_holds_for_sn_reads() -> None:
     else:
         raise AssertionError("a 50 KB read passed a 1000-byte reassembly limit")
     assert pair.client.state is AssociationState.ERROR
+
+
+class ShortNameSequences(AssociationSequences):
+    """Random SN calls, deliveries, losses and corruptions on a client/server pair."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pair = _pair(pdu=64)
+        self.pair.client.abort()
+        self.pair.server.abort()
+
+    @rule()
+    def read(self) -> None:
+        self._call(self.pair.client.read, [ENERGY, NAME])
+
+    @rule()
+    def read_big(self) -> None:
+        self._call(self.pair.client.read, [BIG_NAME])
+
+    @rule()
+    def read_parameterized(self) -> None:
+        access = ParameterizedAccess(variable_name=PROFILE, selector=2, parameter=None)
+        self._call(self.pair.client.read, [access])
+
+    @rule()
+    def write_big(self) -> None:
+        self._call(self.pair.client.write, [(BIG_NAME, OctetString(bytes(400)))])
+
+    @rule()
+    def invoke(self) -> None:
+        self._call(self.pair.client.write, [(RESET, Integer(0))])
+
+    @rule()
+    def unconfirmed_write(self) -> None:
+        self._call(self.pair.client.unconfirmed_write, [(ENERGY, DoubleLongUnsigned(1))])
+
+    @rule()
+    def report(self) -> None:
+        try:
+            self.pair.server.information_report([(ENERGY, DoubleLongUnsigned(2))])
+        except DlmsError:
+            return
+        self.s2c += self.pair.server.data_to_send()
+
+
+ShortNameSequences.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=30, deadline=None
+)
+test_short_name_sequences = ShortNameSequences.TestCase
