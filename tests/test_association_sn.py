@@ -563,3 +563,29 @@ def test_hls_gmac_in_sn_ciphered() -> None:
     )
     assert isinstance(pair.associate(), AssociationAccepted)
     assert _read(pair, ENERGY).result == DoubleLongUnsigned(42)
+
+
+def test_a_refusal_in_a_ciphered_sn_association_is_ciphered_too() -> None:
+    no_read_blocks = Conformance(ALL_SN & ~Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ)
+    pair = Pair(
+        ClientSettings(
+            application_context=ApplicationContextName.SN_CIPHERED,
+            security=_ctx(CLIENT_ST),
+            conformance=no_read_blocks,
+            max_receive_pdu_size=64,
+        ),
+        AssociationPolicy(
+            application_context=ApplicationContextName.SN_CIPHERED,
+            security=_ctx(SERVER_ST),
+            conformance=no_read_blocks,
+        ),
+        _objects(),
+        short_names=TABLE,
+    )
+    assert isinstance(pair.associate(), AssociationAccepted)
+    pair.client.read([BIG_NAME])
+    pair.pump()
+    event = pair.one_event()
+    assert isinstance(event, ConfirmedServiceErrorReceived)
+    assert event.error.service == ConfirmedServiceErrorChoice.READ
+    assert pair.wire[-1][1][0] == 0x2E  # glo-confirmed-service-error

@@ -179,6 +179,46 @@ class ClientAcse(Endpoint):
         self._machine.process(Trigger.AARQ)
         self._out.append(aarq.to_bytes())
 
+    def assume_established(
+        self,
+        *,
+        conformance: Conformance | None = None,
+        server_max_receive_pdu_size: int = 0xFFFF,
+        server_system_title: bytes | None = None,
+    ) -> AssociationAccepted:
+        """Enter a pre-established association (Green Book 9.3.2; IS 15959-2 client 64):
+        no AARQ; context, conformance (default: the proposed one), PDU sizes and keys
+        were agreed beforehand, so requests may be sent at once. A ciphered context
+        needs ``server_system_title`` to open the server's service-specific APDUs.
+        """
+        s = self.settings
+        if self.state is not AssociationState.IDLE:
+            raise LocalProtocolError(f"cannot pre-establish in state {self.state.name}")
+        if s.mechanism >= MechanismName.HIGH:
+            raise LocalProtocolError("HLS authenticates in an AARQ; it cannot be pre-established")
+        if not 12 <= server_max_receive_pdu_size <= 0xFFFF:
+            raise LocalProtocolError("server max receive PDU size must be 12..65535")
+        if s.security is not None and server_system_title is not None:
+            s.security.peer_system_title = server_system_title
+        if self._ciphered and (s.security is None or s.security.peer_system_title is None):
+            raise LocalProtocolError(
+                "a ciphered pre-established association needs the server title"
+            )
+        self.conformance = s.conformance if conformance is None else conformance
+        self.peer_max_pdu = server_max_receive_pdu_size
+        self._accepted = AssociationAccepted(
+            application_context=s.application_context,
+            mechanism=s.mechanism,
+            conformance=self.conformance,
+            dlms_version=s.dlms_version,
+            client_max_receive_pdu_size=s.max_receive_pdu_size,
+            server_max_receive_pdu_size=server_max_receive_pdu_size,
+            client_system_title=self._own_title,
+            server_system_title=server_system_title,
+        )
+        self._machine.process(Trigger.PRE_ESTABLISHED)
+        return self._accepted
+
     def release(self, *, protected: bool = False) -> None:
         """Queue an RLRQ; ``protected`` adds a ciphered InitiateRequest (ciphered contexts)."""
         if self.state is not AssociationState.ASSOCIATED or self._request is not None:

@@ -20,6 +20,7 @@ from dlmskit.apdu import (
     ActionRequestWithListAndFirstPblock,
     ActionRequestWithPblock,
     ApplicationContextName,
+    ConfirmedServiceError,
     Conformance,
     CosemAttributeDescriptorWithSelection,
     CosemMethodDescriptor,
@@ -85,7 +86,11 @@ class ServerAssociation(ServerActions):
         try:
             self._receive(data)
         except Refused as refused:
-            self._out.append(refused.response.to_bytes())
+            if isinstance(refused.response, ConfirmedServiceError):
+                # an SN refusal of a request that was deciphered: protected like it
+                self._respond(refused.response.to_bytes())
+            else:
+                self._out.append(refused.response.to_bytes())
         except SecurityError:
             self._out.append(
                 ExceptionResponse(

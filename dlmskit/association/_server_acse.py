@@ -53,7 +53,7 @@ from dlmskit.association._values import (
     octet_string_value,
 )
 from dlmskit.axdr import OctetString
-from dlmskit.errors import DlmsError, SecurityError
+from dlmskit.errors import DlmsError, LocalProtocolError, SecurityError
 
 __all__ = ["ServerAcse"]
 
@@ -111,6 +111,40 @@ class ServerAcse(Endpoint):
 
     def _clear(self) -> None:
         self._reset_transfer()
+
+    def assume_established(
+        self, *, client_system_title: bytes | None = None, client_max_receive_pdu_size: int = 0xFFFF
+    ) -> AssociationAccepted:
+        """Enter a pre-established association (Green Book 9.3.2; IS 15959-2 client 64):
+        requests are served without an AARQ, with the policy's context and conformance.
+        A ciphered context needs ``client_system_title`` to open the client's
+        service-specific APDUs.
+        """
+        p = self.policy
+        if self.state is not AssociationState.IDLE:
+            raise LocalProtocolError(f"cannot pre-establish in state {self.state.name}")
+        if p.mechanism >= MechanismName.HIGH:
+            raise LocalProtocolError("HLS authenticates in an AARQ; it cannot be pre-established")
+        if p.security is not None and client_system_title is not None:
+            p.security.peer_system_title = client_system_title
+        if self._ciphered and (p.security is None or p.security.peer_system_title is None):
+            raise LocalProtocolError(
+                "a ciphered pre-established association needs the client title"
+            )
+        self.conformance = p.conformance
+        self.peer_max_pdu = client_max_receive_pdu_size
+        self._accepted = AssociationAccepted(
+            application_context=p.application_context,
+            mechanism=p.mechanism,
+            conformance=p.conformance,
+            dlms_version=6,
+            client_max_receive_pdu_size=client_max_receive_pdu_size,
+            server_max_receive_pdu_size=p.max_receive_pdu_size,
+            client_system_title=client_system_title,
+            server_system_title=self._own_title,
+        )
+        self._machine.process(Trigger.PRE_ESTABLISHED)
+        return self._accepted
 
     def abort(self) -> None:
         """The lower layer is gone: forget the association."""

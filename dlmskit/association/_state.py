@@ -38,6 +38,9 @@ class Trigger(enum.Enum):
     """What moves an association from one state to the next, whichever side we are."""
 
     AARQ = "aarq"
+    #: Client and server agreed on the association beforehand: no AARQ (Green Book
+    #: 9.3.2, pre-established application associations).
+    PRE_ESTABLISHED = "pre-established"
     AARE_ACCEPTED = "aare-accepted"
     AARE_AUTHENTICATION_REQUIRED = "aare-authentication-required"
     AARE_REJECTED = "aare-rejected"
@@ -55,7 +58,7 @@ _T = Trigger
 #: ``{state: {trigger: next state}}``. ABORT (lower layer gone) and PROTOCOL_ERROR are
 #: accepted in every state but ERROR and added below.
 TRANSITIONS: Final[dict[AssociationState, dict[Trigger, AssociationState]]] = {
-    _S.IDLE: {_T.AARQ: _S.ASSOCIATION_PENDING},
+    _S.IDLE: {_T.AARQ: _S.ASSOCIATION_PENDING, _T.PRE_ESTABLISHED: _S.ASSOCIATED},
     _S.ASSOCIATION_PENDING: {
         _T.AARE_ACCEPTED: _S.ASSOCIATED,
         _T.AARE_AUTHENTICATION_REQUIRED: _S.AUTHENTICATING,
