@@ -1,9 +1,11 @@
 """The client side of an xDLMS association, sans-IO (Green Book 9.3, IEC 62056-5-3).
 
 :class:`ClientAssociation` turns calls (``associate``, ``get``, ``set``, ``action``,
-``release``) into APDU bytes and APDU bytes from the server into events. HLS passes 3
-and 4, service-specific block transfer and general block transfer all happen inside it,
-so every I/O layer built on it gets them for free.
+``access``, ``release``; ``read``, ``write``, ``unconfirmed_write`` with short names)
+into APDU bytes and APDU bytes from the server into events. HLS passes 3 and 4,
+service-specific block transfer and general block transfer all happen inside it, so
+every I/O layer built on it gets them for free. The SN services live in ``_client_sn``
+and ACCESS in ``_client_access``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,17 @@
 """The server side of an xDLMS association, sans-IO (Green Book 9.3, IEC 62056-5-3).
 
 :class:`ServerAssociation` answers AARQs from one :class:`AssociationPolicy`, runs HLS
-passes 3 and 4, and serves GET/SET/ACTION from an :class:`ObjectTree`, with service
-block transfer or general block transfer when a response passes the client's max
-receive PDU size. It never raises on what the client sends: malformed or forbidden
-requests get an AARE rejection, a data-access-result or an EXCEPTION-Response.
+passes 3 and 4, and serves GET/SET/ACTION and ACCESS (LN contexts) or Read/Write/
+UnconfirmedWrite (SN contexts, through a short name map) from an :class:`ObjectTree`,
+with service block transfer or general block transfer when a response passes the
+client's max receive PDU size; it also emits notifications. It never raises on what the
+client sends: malformed or forbidden requests get an AARE rejection, a data-access-result,
+a confirmedServiceError or an EXCEPTION-Response.
+
+This module holds the dispatch and GET/SET; the other services live in
+``_server_action`` (ACTION), ``_server_blocks`` (block transfer state), ``_server_sn``
+(short names), ``_server_access`` (ACCESS) and ``_server_base`` (object access,
+notifications), stacked in that order under :class:`ServerAssociation`.
 """
 
 from __future__ import annotations
