@@ -4,7 +4,8 @@
 builds fresh :class:`~dlmskit.association.ClientSettings` and a fresh
 :class:`~dlmskit.security.SecurityContext` from it. IS 15959-2 fixes one association per
 client SAP (dlms-facts 6.2): public client 16 (no security), meter reader 32 (LLS),
-utility settings 48 and firmware 80 (HLS mechanism 2 with suite 0 ciphering).
+utility settings 48 and firmware 80 (HLS mechanism 2 with suite 0 ciphering), and the
+pre-established push association 64 (ciphered, no AARQ: the client just sends requests).
 
 The presets' default keys and secrets are the Green Book test keys (EK 00..0F, AK D0..DF)
 and the usual factory secrets: they exist for tests and demonstrations against the
@@ -108,10 +109,23 @@ class Association:
     invocation_counter_object: ObisCode | None = None
     sign: DeviationSign = DeviationSign.UTC_TO_LOCAL
     use_general_block_transfer: bool = False
+    #: The association exists without an AARQ (Green Book 9.3.2): requests go out at
+    #: once and nothing is released. A ciphered one needs ``server_system_title``.
+    pre_established: bool = False
+    #: The meter's system title, where no AARE tells it (pre-established associations).
+    server_system_title: bytes | None = None
+    #: The meter's max receive PDU size, where no AARE tells it.
+    server_max_receive_pdu_size: int = attrs.field(
+        default=0xFFFF, validator=attrs.validators.in_(range(12, 0x10000))
+    )
 
     def __attrs_post_init__(self) -> None:
         if len(self.system_title) != 8:
             raise ValueError("system_title must be 8 bytes")
+        if self.server_system_title is not None and len(self.server_system_title) != 8:
+            raise ValueError("server_system_title must be 8 bytes")
+        if self.pre_established and self.mechanism >= MechanismName.HIGH:
+            raise ValueError("HLS authenticates in an AARQ: it cannot be pre-established")
 
     @property
     def ciphered(self) -> bool:
@@ -172,9 +186,29 @@ class Association:
         return attrs.evolve(base, **changes)  # type: ignore[arg-type]
 
     @classmethod
+    def push(cls, **changes: object) -> Association:
+        """Push client, SAP 64: pre-established, suite 0 ciphering with the test keys and
+        no authentication (IS 15959-2); give the meter's ``server_system_title``.
+
+        No AARE says what the meter grants: the conformance here (GET with selective
+        access and block transfer) is assumed. IS 15959-2 lists data-notification and
+        general-protection for this association; meters that serve reads on it grant GET.
+        """
+        base = cls(
+            name="push",
+            client_sap=0x40,
+            application_context=ApplicationContextName.LN_CIPHERED,
+            encryption_key=GREEN_BOOK_EK,
+            authentication_key=GREEN_BOOK_AK,
+            conformance=_MR_CONFORMANCE,
+            pre_established=True,
+        )
+        return attrs.evolve(base, **changes)  # type: ignore[arg-type]
+
+    @classmethod
     def preset(cls, name: str, **changes: object) -> Association:
         """A preset by name: public, reader (meter-reader), settings (utility-settings),
-        firmware."""
+        firmware, push."""
         key = name.lower().replace("_", "-").replace(" ", "-")
         makers = {
             "public": cls.public,
@@ -184,6 +218,7 @@ class Association:
             "settings": cls.utility_settings,
             "utility-settings": cls.utility_settings,
             "firmware": cls.firmware,
+            "push": cls.push,
         }
         if key not in makers:
             raise ValueError(f"unknown association preset {name!r}; known: {', '.join(makers)}")

@@ -206,13 +206,16 @@ def _meter_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "preset",
             default="public",
             show_default=True,
-            help="public, reader, settings or firmware (IS 15959-2 presets).",
+            help="public, reader, settings, firmware or push (IS 15959-2 presets).",
         ),
         click.option("--password", help="LLS password (meter reader)."),
         click.option("--hls-secret", help="HLS secret (utility settings, firmware)."),
         click.option("--ek", help="Global unicast encryption key (hex)."),
         click.option("--ak", help="Authentication key (hex)."),
         click.option("--client-title", help="Our system title (hex)."),
+        click.option(
+            "--server-title", help="The meter's system title (hex; pre-established push)."
+        ),
         click.option("--server-sap", type=int, default=1, show_default=True),
         click.option("--timeout", type=float, help="Response timeout in seconds."),
         click.option("--retries", type=int, help="Retries of the link and of lost datagrams."),
@@ -239,6 +242,8 @@ def _association(options: dict[str, Any]) -> tuple[Association, LinkSettings]:
         changes["authentication_key"] = _key(options["ak"], "--ak")
     if options["client_title"] is not None:
         changes["system_title"] = _title(options["client_title"])
+    if options["server_title"] is not None:
+        changes["server_system_title"] = _title(options["server_title"])
     try:
         association = Association.preset(options["preset"], **changes)
         link = LinkSettings.for_scheme(parse_target(options["target"]).scheme)

@@ -232,6 +232,9 @@ class Meter:
                 self.transport = await self._reopen()
                 self._unsettled = False
             self._machine = ClientAssociation(self.association.client_settings(self._security))
+            if self.association.pre_established:
+                self.accepted = self._pre_establish()
+                return self.accepted
             self._machine.associate()
             event = await self._next_event(self.link.connect_timeout)
         if isinstance(event, AssociationAccepted):
@@ -259,8 +262,23 @@ class Meter:
             )
         raise RemoteProtocolError(f"{self.name} answered the AARQ with {event!r}")
 
+    def _pre_establish(self) -> AssociationAccepted:
+        recipe = self.association
+        if recipe.ciphered and recipe.server_system_title is None:
+            raise LocalProtocolError(
+                f"the pre-established {recipe.name} association needs the meter's system title"
+            )
+        return self._machine.assume_established(
+            server_system_title=recipe.server_system_title,
+            server_max_receive_pdu_size=recipe.server_max_receive_pdu_size,
+        )
+
     async def release(self) -> None:
-        """Release the association (RLRQ/RLRE); a meter that does not answer is let go."""
+        """Release the association (RLRQ/RLRE); a meter that does not answer is let go.
+        A pre-established association is not released (Green Book 9.3.2)."""
+        if self.association.pre_established:
+            self.accepted = None
+            return
         async with self._lock:
             if self._machine.state is not AssociationState.ASSOCIATED:
                 return

@@ -31,7 +31,7 @@ from dlmskit.client import (
     TEST_LLS_SECRET,
     Association,
 )
-from dlmskit.cosem import CosemObjectTree, is15959_object_tree
+from dlmskit.cosem import AssociationRights, CosemObjectTree, is15959_object_tree
 from dlmskit.security import HlsSecret, KeyId, SecurityContext
 from dlmskit.testing._server import MeterEndpoint
 from obis import ObisCode
@@ -95,6 +95,7 @@ def demo_meter(
         Association.meter_reader(),
         Association.utility_settings(),
         Association.firmware(),
+        Association.push(),
     ):
         security = None
         if association.ciphered:
@@ -103,10 +104,18 @@ def demo_meter(
                 global_unicast_key=GREEN_BOOK_EK,
                 authentication_key=GREEN_BOOK_AK,
             )
-            assert association.invocation_counter_object is not None
-            _bind_counter(tree, association.invocation_counter_object, security)
+            if association.invocation_counter_object is not None:
+                _bind_counter(tree, association.invocation_counter_object, security)
         policies[association.client_sap] = _policy(association, security)
-    return MeterEndpoint(tree, policies)
+    # the pre-established push association reads (no writes, no methods) here
+    tree.grant(
+        AssociationRights(
+            client_sap=0x40, association=ObisCode(0, 0, 40, 0, 4, 255), write=False, methods=False
+        )
+    )
+    endpoint = MeterEndpoint(tree, policies)
+    endpoint.pre_established[0x40] = DEFAULT_CLIENT_SYSTEM_TITLE
+    return endpoint
 
 
 def _bind_counter(tree: CosemObjectTree, name: ObisCode, security: SecurityContext) -> None:

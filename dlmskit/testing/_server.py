@@ -53,6 +53,9 @@ class MeterEndpoint(Generic[TreeT]):
         self.hang_up = False
         self.late_next = 0
         self.late_by = 0.0
+        #: client SAP -> the client's system title, for SAPs whose association is
+        #: pre-established (served without an AARQ)
+        self.pre_established: dict[int, bytes | None] = {}
         self.on_request: Callable[[bytes], None] | None = None
 
     async def serve(self, transport: ApduTransport, client_sap: int | None = None) -> None:
@@ -70,6 +73,10 @@ class MeterEndpoint(Generic[TreeT]):
                     if policy is None:
                         return
                     association = ServerAssociation(policy, self.objects)
+                    if sap in self.pre_established:
+                        association.assume_established(
+                            client_system_title=self.pre_established[sap]
+                        )
                     self.sessions += 1
                 if self.hang_up:
                     self.hang_up = False
