@@ -1,13 +1,18 @@
 """The client against the simulated IS 15959-2 fleet over every transport the simulator
-offers (wrapper on TCP, HDLC on TCP, wrapper on UDP), checked against its ground truth;
-and the push listener against the simulator's ciphered pushes."""
+offers (wrapper on TCP, HDLC on TCP, wrapper on UDP, HDLC on a serial line and through
+an optical probe with the mode E hand-over, both on pseudo-terminals; Wi-SUN border
+router; RF mesh data concentrator), checked against its ground truth; object lists per
+association; and the push listener against the simulator's ciphered pushes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +32,7 @@ from simulators import (
     FleetLayout,
     MeterKeys,
     meter_truth,
+    open_meter_pty,
     serve_fleet_hdlc,
     serve_fleet_udp,
     serve_fleet_wrapper,
@@ -68,14 +74,23 @@ SERVERS: dict[str, Callable[[Fleet, trio.Nursery], Any]] = {
 }
 
 
+#: Meter 1 on a pseudo-terminal: HDLC on the line, or the optical port (mode E first;
+#: a pseudo-terminal signs on at 300 Bd 8N1)
+LINES = {"serial": "serial://{}", "optical": "optical://{}?line=8N1&handover=0.01"}
+
+
 @asynccontextmanager
 async def serving(scheme: str, fleet: Fleet) -> AsyncIterator[str]:
+    if scheme in LINES:
+        async with open_meter_pty(fleet, 1, optical=scheme == "optical") as device:
+            yield LINES[scheme].format(device)
+        return
     async with trio.open_nursery() as nursery:
         yield await SERVERS[scheme](fleet, nursery)
         nursery.cancel_scope.cancel()
 
 
-@pytest.mark.parametrize("scheme", sorted(SERVERS))
+@pytest.mark.parametrize("scheme", sorted(SERVERS) + sorted(LINES))
 async def test_block_load_over_every_transport_equals_the_truth(scheme: str) -> None:
     fleet = _fleet()
     start = NOW - dt.timedelta(hours=2)
@@ -118,6 +133,45 @@ async def test_every_association_of_the_simulator() -> None:
             assert voltage.unit == Unit.VOLT and float(voltage) > 100
             columns = await reader.profile_columns(BLOCK_LOAD)
             assert columns.clock is not None and len(columns) > 3
+
+
+async def test_object_lists_of_the_simulator_associations() -> None:
+    fleet = _fleet()
+    current = ObisCode(0, 0, 40, 0, 0)
+    seen: dict[str, set[ObisCode]] = {}
+    async with serving("tcp", fleet) as target:
+        for association in (Association.public(), Association.meter_reader()):
+            async with connect(target, association=association, link=FAST) as meter:
+                entries = await meter.object_list()
+            seen[association.name] = {entry.logical_name for entry in entries}
+            assert current in seen[association.name]
+            assert len(entries) == len(seen[association.name])  # each object once
+    assert BLOCK_LOAD in seen["meter reader"] - seen["public client"]
+    assert seen["public client"] < seen["meter reader"]
+
+
+async def test_cli_objects_and_read_against_the_simulator() -> None:
+    fleet = _fleet()
+    dlmskit = str(Path(sys.executable).with_name("dlmskit"))
+    async with serving("tcp", fleet) as target:
+        objects = await trio.run_process(
+            [dlmskit, "objects", target, "-a", "reader"],
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        read = await trio.run_process(
+            [dlmskit, "read", target, "1/0.0.96.1.0.255/2", "--json"],
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+    assert objects.returncode == 0, objects.stderr
+    text = objects.stdout.decode()
+    assert "0.0.40.0.0.255" in text and "1.0.99.1.0.255" in text
+    assert read.returncode == 0, read.stderr
+    assert str(fleet.identity(1).serial) in read.stdout.decode()
 
 
 async def test_simulator_pushes_arrive_through_listen() -> None:

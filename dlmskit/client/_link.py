@@ -7,7 +7,10 @@ connection the meter opened to us) or a string:
 * ``hdlc+tcp://host[:port]``: HDLC over TCP;
 * ``udp://host[:port]``: the wrapper over UDP;
 * ``serial:///dev/ttyUSB0?baud=9600``: HDLC over a serial line (RS-485, optical port
-  already in mode E).
+  already in mode E);
+* ``optical:///dev/ttyUSB0``: an optical probe: IEC 62056-21 mode E sign-on at 300 Bd
+  7E1, hand-over to the rate the meter offers, then HDLC (``?line=8N1`` signs on at
+  300 Bd 8N1 for ports that cannot do 7E1, ``?handover=0.3`` is the delay in seconds).
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from dlmskit.client._association import Association
 from dlmskit.client._errors import MeterTimeout
 from dlmskit.errors import DlmsError, LocalProtocolError
 from transports import (
+    SIGN_ON_LINE,
     ApduTransport,
     HdlcAddress,
+    LineSettings,
+    open_optical_probe,
     open_serial_hdlc,
     open_tcp_hdlc,
     open_tcp_wrapper,
@@ -34,7 +40,7 @@ __all__ = ["LinkSettings", "Target", "open_link", "parse_target"]
 
 Target = str | ApduTransport
 
-_SCHEMES = ("tcp", "hdlc+tcp", "udp", "serial", "transport")
+_SCHEMES = ("tcp", "hdlc+tcp", "udp", "serial", "optical", "transport")
 
 
 @attrs.frozen(kw_only=True)
@@ -57,7 +63,7 @@ class LinkSettings:
         datagrams, serial lines are slow but near."""
         if scheme == "udp":
             return cls(connect_timeout=10.0, response_timeout=5.0, retries=2)
-        if scheme == "serial":
+        if scheme in ("serial", "optical"):
             return cls(connect_timeout=5.0, response_timeout=5.0, retries=1)
         if scheme == "hdlc+tcp":
             return cls(connect_timeout=15.0, response_timeout=10.0, retries=1)
@@ -71,10 +77,13 @@ class ParsedTarget:
     port: int = 4059
     device: str = ""
     baudrate: int = 9600
+    #: optical: the sign-on line and the hand-over delay
+    sign_on: LineSettings = SIGN_ON_LINE
+    handover_delay: float = 0.3
 
     def __str__(self) -> str:
-        if self.scheme == "serial":
-            return f"serial://{self.device}"
+        if self.scheme in ("serial", "optical"):
+            return f"{self.scheme}://{self.device}"
         return f"{self.scheme}://{self.host}:{self.port}"
 
 
@@ -86,16 +95,23 @@ def parse_target(text: str) -> ParsedTarget:
     scheme = parts.scheme.lower()
     if scheme not in _SCHEMES or scheme == "transport":
         raise LocalProtocolError(f"unknown target scheme {scheme!r} in {text!r}")
-    if scheme == "serial":
+    if scheme in ("serial", "optical"):
         device = parts.path or parts.netloc
         if not device:
             raise LocalProtocolError(f"no serial device in {text!r}")
         query = parse_qs(parts.query)
         try:
             baud = int(query.get("baud", ["9600"])[0])
+            delay = float(query.get("handover", ["0.3"])[0])
         except ValueError:
-            raise LocalProtocolError(f"bad baud rate in {text!r}") from None
-        return ParsedTarget(scheme=scheme, device=device, baudrate=baud)
+            raise LocalProtocolError(f"bad baud rate or hand-over delay in {text!r}") from None
+        line = query.get("line", ["7E1"])[0].upper()
+        if line not in ("7E1", "8N1"):
+            raise LocalProtocolError(f"sign-on line {line!r} is not 7E1 or 8N1 in {text!r}")
+        sign_on = SIGN_ON_LINE if line == "7E1" else LineSettings(baudrate=300)
+        return ParsedTarget(
+            scheme=scheme, device=device, baudrate=baud, sign_on=sign_on, handover_delay=delay
+        )
     try:
         port = parts.port or 4059
     except ValueError:
@@ -135,6 +151,15 @@ async def _open_once(
             server_address=_hdlc_address(association),
             client_address=association.client_sap,
             baudrate=target.baudrate,
+            response_timeout=settings.response_timeout,
+        )
+    if target.scheme == "optical":
+        return await open_optical_probe(
+            target.device,
+            server_address=_hdlc_address(association),
+            client_address=association.client_sap,
+            handover_delay=target.handover_delay,
+            sign_on_line=target.sign_on,
             response_timeout=settings.response_timeout,
         )
     raise LocalProtocolError(f"cannot open {target}")
