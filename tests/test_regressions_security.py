@@ -3,10 +3,23 @@ fuzz/_association.py) and checks issue 4 asks for that were missing."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from gurux_dlms.AesGcmParameter import AesGcmParameter
+from gurux_dlms.enums.Security import Security as GuruxSecurity
+from gurux_dlms.GXDLMSChippering import GXDLMSChippering
+from gurux_dlms.objects.enums.SecuritySuite import SecuritySuite as GuruxSuite
 
-from dlmskit.apdu import ApplicationContextName, CosemAttributeDescriptor, MechanismName
+from dlmskit.apdu import (
+    ApplicationContextName,
+    CipheredApdu,
+    CosemAttributeDescriptor,
+    GeneralGloCiphering,
+    MechanismName,
+    decode_apdu,
+)
 from dlmskit.association import (
     NEED_DATA,
     AssociationAccepted,
@@ -21,6 +34,7 @@ from dlmskit.association import (
 from dlmskit.axdr import DoubleLongUnsigned
 from dlmskit.errors import SecurityError
 from dlmskit.security import (
+    CipheringForm,
     HlsEcdsa,
     HlsGmac,
     HlsMd5,
@@ -28,7 +42,9 @@ from dlmskit.security import (
     HlsSha1,
     HlsSha256,
     InvocationCounterError,
+    MemoryCounterStore,
     SecurityContext,
+    SecurityControl,
     SecuritySuite,
 )
 from obis import ObisCode
@@ -227,3 +243,56 @@ def test_every_mechanism_associates_and_serves_in_plain_and_ciphered_contexts(
     completed = client.next_event()
     assert isinstance(completed, GetCompleted)
     assert completed.results == (DoubleLongUnsigned(42),)
+
+
+@pytest.mark.parametrize("suite", [_SUITE_1, _SUITE_2], ids=["suite1", "suite2"])
+@pytest.mark.parametrize(
+    ("security", "tag", "form"),
+    [
+        (0x30, 0xC8, CipheringForm.GLO),
+        (0x10, 0xC8, CipheringForm.GLO),
+        (0x20, 0xC8, CipheringForm.GLO),
+        (0x30, 0xDB, CipheringForm.GENERAL_GLO),
+    ],
+)
+def test_gurux_glo_apdus_of_suites_1_and_2_decipher_and_recipher_identically(
+    suite: SecuritySuite, security: int, tag: int, form: CipheringForm
+) -> None:
+    # issue 4 asks for gurux-generated APDUs of suites 0, 1 and 2; the gurux tests
+    # covered suite 0 (and suites 1 and 2 only inside general-ciphering)
+    rnd = random.Random(int(suite) * 1000 + security + tag)
+    n = 32 if suite is _SUITE_2 else 16
+    ek, ak = rnd.randbytes(n), rnd.randbytes(n)
+    plain = b"\xc0\x01" + rnd.randbytes(rnd.randrange(1, 150))
+    ic = rnd.randrange(2**32 - 1)
+    parameter = AesGcmParameter(tag, SERVER_ST, ek, ak)
+    parameter.security = GuruxSecurity(security)
+    parameter.securitySuite = GuruxSuite(int(suite))
+    parameter.invocationCounter = ic
+    wire = bytes(GXDLMSChippering.encryptAesGcm(parameter, plain))
+    envelope = decode_apdu(wire)
+    assert isinstance(envelope, CipheredApdu | GeneralGloCiphering)
+    assert envelope.security_control == security | int(suite)  # SC carries the suite
+    receiver = SecurityContext(
+        system_title=CLIENT_ST,
+        peer_system_title=SERVER_ST,
+        suite=suite,
+        global_unicast_key=ek,
+        authentication_key=ak,
+        min_security=SecurityControl.NONE,
+    )
+    assert receiver.unprotect(wire) == plain
+    sender = SecurityContext(
+        system_title=SERVER_ST,
+        peer_system_title=CLIENT_ST,
+        suite=suite,
+        global_unicast_key=ek,
+        authentication_key=ak,
+        counter_store=MemoryCounterStore({(SERVER_ST, 0): ic}),
+    )
+    assert sender.protect(plain, form=form, security=security) == wire
+    if security & 0x10:
+        tampered = bytearray(wire)
+        tampered[-1] ^= 1
+        with pytest.raises(SecurityError):
+            receiver.unprotect(bytes(tampered))
