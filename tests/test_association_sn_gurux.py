@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gurux_dlms import GXDLMSClient
+from gurux_dlms import GXDLMSClient, GXDLMSNotify
 from gurux_dlms.enums import Authentication, DataType, InterfaceType
 from gurux_dlms.objects import GXDLMSData, GXDLMSDisconnectControl, GXDLMSRegister
 from test_association_gurux import Link, _unwrap
@@ -31,7 +31,7 @@ from dlmskit.association import (
     ShortNameEntry,
     ShortNameTable,
 )
-from dlmskit.axdr import Data, DoubleLongUnsigned, Integer, OctetString
+from dlmskit.axdr import Data, DoubleLongUnsigned, Integer, OctetString, VisibleString
 from obis import ObisCode
 
 ENERGY = ObisCode(1, 0, 1, 8, 0, 255)
@@ -152,3 +152,21 @@ def test_our_sn_client_sends_what_gurux_sends() -> None:
     assert ours() == _unwrap(bytes(gurux.write(register, 2)[0]))
     pair.client.write([(TABLE.method_name(70, DISCONNECT, 1), Integer(0))])
     assert ours() == _unwrap(bytes(gurux.method(disconnect, 1, 0, 15)[0]))
+
+
+def test_information_report_equals_gurux_notify() -> None:
+    notify = GXDLMSNotify(False, 1, 16, InterfaceType.WRAPPER)
+    register, name, _ = _objects_for_gurux()
+    name.value = "METER01"
+    name.setDataType(2, DataType.STRING)
+    register.value = 43
+    register.setDataType(2, DataType.UINT32)
+    (frame,) = notify.generateReport(None, [(name, 2), (register, 2)])
+    server = ServerAssociation(_policy(), _objects([]), short_names=TABLE)
+    server.information_report(
+        [
+            (TABLE.attribute_name(1, NAME, 2), VisibleString("METER01")),
+            (TABLE.attribute_name(3, ENERGY, 2), DoubleLongUnsigned(43)),
+        ]
+    )
+    assert server.data_to_send() == [_unwrap(bytes(frame))]
