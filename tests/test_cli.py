@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pytest
 import trio
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from dlmskit.apdu import DataNotification, LongInvokeIdAndPriority
+from dlmskit.apdu import (
+    CosemAttributeDescriptor,
+    DataNotification,
+    EventNotificationRequest,
+    LongInvokeIdAndPriority,
+)
 from dlmskit.axdr import DoubleLongUnsigned, Structure
 from dlmskit.cosem import CosemObjectTree
 from dlmskit.security import CipheringForm, SecurityContext
@@ -243,3 +250,68 @@ async def test_listen_prints_deciphered_pushes(tmp_path: Path) -> None:
     assert record["transport"] == "tcp" and record["invocation_counter"] == 0
     body = record["notification"]["notification_body"]["items"][0]
     assert body == {"$": "DoubleLongUnsigned", "value": 4242}
+
+
+async def test_listen_ties_unnamed_and_signed_pushes_by_the_keys_file(tmp_path: Path) -> None:
+    """A glo-event-notification names no sender: the keys file's wPort names the meter; a
+    signed push is verified with the public key the keys file gives."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    point = private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    keys = tmp_path / "keys.json"
+    entry = {
+        "ek": EK,
+        "ak": AK,
+        "system_title": METER_ST.hex(),
+        "name": "meter-7",
+        "wport": 0x11,
+        "signing_key": point.hex(),
+    }
+    keys.write_text(json.dumps([entry]))
+    meter = SecurityContext(
+        system_title=METER_ST,
+        global_unicast_key=bytes.fromhex(EK),
+        authentication_key=bytes.fromhex(AK),
+        signing_key=private,
+    )
+    event = EventNotificationRequest(
+        attribute_descriptor=CosemAttributeDescriptor(
+            class_id=1, instance_id="0.0.96.11.0.255", attribute_id=2
+        ),
+        value=DoubleLongUnsigned(101),
+    ).to_bytes()
+    push = DataNotification(
+        long_invoke_id_and_priority=LongInvokeIdAndPriority(invoke_id=7),
+        notification_body=Structure((DoubleLongUnsigned(4242),)),
+    ).to_bytes()
+    command = [DLMSKIT, "listen", "--host", "127.0.0.1", "--port", "0", "--udp-port", "-1"]
+    command += ["--keys", str(keys), "--count", "2", "--json"]
+    async with trio.open_nursery() as nursery:
+        process = await nursery.start(
+            lambda task_status: trio.run_process(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                check=False,
+                task_status=task_status,
+            )
+        )
+        assert process.stderr is not None and process.stdout is not None
+        banner = b""
+        with trio.fail_after(20):
+            while b"\n" not in banner:
+                banner += await process.stderr.receive_some(256)
+        port = int(banner.split(b"tcp ")[1].split(b",")[0])
+        link = await open_tcp_wrapper("127.0.0.1", port, client_wport=0x11, server_wport=0x40)
+        await link.send_apdu(meter.protect(event))  # 0xCA: no system title
+        await link.send_apdu(meter.protect_signed(push, form=CipheringForm.GENERAL_GLO))
+        output = b""
+        with trio.fail_after(20):
+            while output.count(b"\n") < 2:
+                output += await process.stdout.receive_some(4096)
+        await link.aclose()
+    first, second = (json.loads(line) for line in output.decode().splitlines()[:2])
+    assert (first["meter"], first["system_title"]) == ("meter-7", METER_ST.hex().upper())
+    assert first["notification"]["$"] == "EventNotificationRequest"
+    assert first["invocation_counter"] == 0
+    assert (second["meter"], second["invocation_counter"]) == ("meter-7", 1)
+    assert second["notification"]["notification_body"]["items"][0]["value"] == 4242

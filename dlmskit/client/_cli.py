@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
 import click
 import trio
+from cryptography.hazmat.primitives.asymmetric import ec
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -456,6 +458,38 @@ def disconnect_command(reconnect: bool, **options: Any) -> None:
     _out.print(f"relay: {names.get(int(state), str(state))}")
 
 
+def _public_key(text: object) -> ec.EllipticCurvePublicKey:
+    curves = {65: ec.SECP256R1(), 97: ec.SECP384R1()}
+    try:
+        point = bytes.fromhex(str(text))
+        return ec.EllipticCurvePublicKey.from_encoded_point(curves[len(point)], point)
+    except (ValueError, KeyError):
+        _fail("signing_key is an uncompressed P-256 or P-384 point in hex", 2)
+        raise
+
+
+def _meter_details(path: str, keys: dict[bytes, MeterKeys], peers: dict[str | int, bytes]) -> None:
+    """Names, public keys and addresses of the keys file's meters (see ``listen``)."""
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    for entry in raw if isinstance(raw, list) else [raw]:
+        title = _title(entry.get("system_title"))
+        if title is None or title not in keys:
+            continue
+        changes: dict[str, Any] = {}
+        if "name" in entry:
+            changes["name"] = str(entry["name"])
+        if "signing_key" in entry:
+            changes["signing_key"] = _public_key(entry["signing_key"])
+        if changes:
+            keys[title] = attrs.evolve(keys[title], **changes)
+        if "address" in entry:
+            peers[str(entry["address"])] = title
+        if "wport" in entry:
+            if not isinstance(entry["wport"], int):
+                _fail("wport is a number", 2)
+            peers[int(entry["wport"])] = title
+
+
 @main.command("listen")
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", type=int, default=4059, show_default=True, help="TCP port (-1: off).")
@@ -473,8 +507,14 @@ def listen_command(
     count: int | None,
     as_json: bool,
 ) -> None:
-    """Receive pushes over TCP and UDP; print each, deciphered and tied to its meter."""
+    """Receive pushes over TCP and UDP; print each, deciphered and tied to its meter.
+
+    The keys file lists meters: ``system_title``, ``ek``, ``ak``, and optionally
+    ``name``, ``signing_key`` (the meter's public key, hex X9.62 point) and the
+    ``address`` ("host" or "host:port") or ``wport`` its pushes come from, which ties
+    pushes that name no sender to it."""
     keys: dict[bytes, MeterKeys] = {}
+    peers: dict[str | int, bytes] = {}
     if keys_path:
         for title, entry in _keys_file(keys_path).items():
             if title is None:
@@ -485,6 +525,7 @@ def listen_command(
                     encryption_key=entry.encryption_key,
                     authentication_key=entry.authentication_key,
                 )
+        _meter_details(keys_path, keys, peers)
 
     async def run() -> None:
         async with listen(
@@ -493,6 +534,7 @@ def listen_command(
             tcp_port=None if port < 0 else port,
             udp_port=None if udp_port < 0 else udp_port,
             allow_plain=allow_plain,
+            peers=peers,
         ) as pushes:
             _err.print(f"listening: tcp {pushes.tcp_port}, udp {pushes.udp_port}", markup=False)
             seen = 0
