@@ -6,6 +6,8 @@ from __future__ import annotations
 import attrs
 import trio
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlmskit.apdu import (
     CosemAttributeDescriptor,
@@ -17,7 +19,7 @@ from dlmskit.apdu import (
 from dlmskit.axdr import DoubleLongUnsigned, OctetString, Structure, VisibleString
 from dlmskit.client import GREEN_BOOK_AK, GREEN_BOOK_EK, MeterKeys, Push, PushListener, listen
 from dlmskit.security import CipheringForm, SecurityContext, sign_general
-from transports import open_tcp_wrapper, open_udp_endpoint
+from transports import LinkAddress, open_tcp_wrapper, open_udp_endpoint
 
 METER_A = bytes.fromhex("4D4D4D0000BC614E")
 METER_B = bytes.fromhex("4D4D4D0000BC614F")
@@ -288,3 +290,65 @@ async def test_signed_pushes_are_verified_with_the_meter_public_key() -> None:
         await next_push(pushes)
         await link.aclose()
     assert pushes.rejected[0].reason == "no public key to verify the signed push"
+
+
+SIGNER = ec.generate_private_key(ec.SECP256R1())
+#: The listener's own system title in the garbage tests (general-ciphering names it).
+LISTENER_ST = bytes.fromhex("444B540000000009")
+
+
+def _forms() -> list[bytes]:
+    a = SecurityContext(
+        system_title=METER_A,
+        peer_system_title=LISTENER_ST,
+        global_unicast_key=GREEN_BOOK_EK,
+        authentication_key=GREEN_BOOK_AK,
+        signing_key=SIGNER,
+    )
+    body = notification("A", 1)
+    return [
+        ciphered(a, body),
+        a.protect(event(1)),
+        a.protect_general(body),
+        a.protect_signed(body, form=CipheringForm.GENERAL_GLO),
+        sign_general(
+            body, private_key=SIGNER, transaction_id=bytes(8), originator_system_title=METER_A
+        ).to_bytes(),
+    ]
+
+
+FORMS = _forms()
+GARBAGE_KEYS = {METER_A: attrs.evolve(KEYS[METER_A], signing_key=SIGNER.public_key())}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.one_of(
+        st.binary(max_size=80),
+        st.sampled_from([0xCA, 0xDB, 0xDC, 0xDD, 0xDF, 0x0F, 0xC2]).flatmap(
+            lambda tag: st.binary(max_size=80).map(lambda rest: bytes((tag,)) + rest)
+        ),
+    )
+)
+def test_garbage_pushes_are_rejected_never_raised(data: bytes) -> None:
+    listener = PushListener(
+        GARBAGE_KEYS, system_title=LISTENER_ST, allow_plain=True, buffer=1, peers={"h": METER_A}
+    )
+    peer = LinkAddress(host="h", port=1)
+    push = listener.check(data, peer, "udp")
+    assert push is not None or listener.rejected_count == 1
+
+
+def test_truncated_pushes_of_every_form_are_rejected() -> None:
+    whole = PushListener(GARBAGE_KEYS, system_title=LISTENER_ST, allow_plain=True, buffer=8)
+    accepted = [whole.check(wire, LinkAddress(host="h"), "tcp", METER_A) for wire in FORMS]
+    assert all(push is not None and push.meter == "A" for push in accepted), whole.rejected
+    for wire in FORMS:
+        for cut in range(len(wire)):
+            listener = PushListener(GARBAGE_KEYS, system_title=bytes(8), allow_plain=True, buffer=1)
+            peer = LinkAddress(host="h", port=1)
+            assert listener.check(wire[:cut], peer, "tcp", METER_A) is None
+            assert listener.rejected_count == 1
+        flipped = wire[:-1] + bytes((wire[-1] ^ 1,))
+        listener = PushListener(GARBAGE_KEYS, system_title=LISTENER_ST, allow_plain=True, buffer=1)
+        assert listener.check(flipped, LinkAddress(host="h"), "tcp", METER_A) is None
