@@ -23,7 +23,7 @@ from dlmskit.association import (
 from dlmskit.client import Association, LinkSettings, MeterTimeout, connect
 from dlmskit.cosem import CosemObjectTree
 from dlmskit.security import SecurityContext
-from dlmskit.testing import MeterEndpoint, demo_meter, serve_udp, serve_wrapper
+from dlmskit.testing import MeterEndpoint, demo_meter, serve_hdlc, serve_udp, serve_wrapper
 from obis import ObisCode
 from transports import WrapperStreamTransport, open_tcp_wrapper, serve_tcp_wrapper
 
@@ -147,10 +147,13 @@ async def test_udp_late_answer_to_a_resent_request_is_discarded(
         assert await meter.get(1, "0.0.96.1.0.255", 2) == endpoint.objects["0.0.96.1.0.255"][2]
 
 
+@pytest.mark.parametrize("scheme", ["tcp", "hdlc+tcp"])
 async def test_after_a_timeout_the_late_answer_is_discarded(
-    endpoint: MeterEndpoint[CosemObjectTree], wrapper_url: str
+    scheme: str, endpoint: MeterEndpoint[CosemObjectTree], nursery: trio.Nursery
 ) -> None:
-    async with connect(wrapper_url, association=SETTINGS, link=FAST) as meter:
+    serve = serve_wrapper if scheme == "tcp" else serve_hdlc
+    port = await nursery.start(serve, endpoint)
+    async with connect(f"{scheme}://127.0.0.1:{port}", association=SETTINGS, link=FAST) as meter:
         endpoint.late_next, endpoint.late_by = 1, 0.45
         with pytest.raises(MeterTimeout):
             await meter.read_clock()
