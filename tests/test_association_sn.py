@@ -52,6 +52,8 @@ from dlmskit.axdr import (
     Array,
     DoubleLongUnsigned,
     Integer,
+    Long,
+    LongUnsigned,
     OctetString,
     Structure,
     Unsigned,
@@ -202,6 +204,29 @@ def test_overlapping_objects_and_unknown_layouts_are_refused() -> None:
     assert table.method_name(9999, NAME_LN, 1) == 0x3020
     with pytest.raises(LocalProtocolError):
         ShortNameLayout(attribute_count=5, first_method_offset=0x10, method_count=1)
+
+
+def test_object_list_from_a_meter_is_checked() -> None:
+    def element(base: int, class_id: int, name: bytes = bytes(6)) -> Structure:
+        return Structure((Long(base), LongUnsigned(class_id), Unsigned(0), OctetString(name)))
+
+    listed = Array([element(0x2000, 3), element(0x3000, 9999), element(-1536, 12)])
+    table = ShortNameTable.from_object_list(listed)
+    assert [e.base_name for e in table.entries] == [0x2000, 0xFA00]  # class 9999 left out
+    own = ShortNameLayout(attribute_count=2)
+    with_own = ShortNameTable.from_object_list(listed, {9999: own})
+    assert [e.base_name for e in with_own.entries] == [0x2000, 0x3000, 0xFA00]
+    again = ShortNameTable.from_object_list(with_own.object_list(), {9999: own})
+    assert again.entries == with_own.entries
+    for bad in (
+        Unsigned(1),
+        Array([Structure((Long(0),))]),
+        Array([element(0x2000, 3, b"short")]),
+        Array([element(0x2004, 3)]),  # not a multiple of 8
+        Array([element(0x2000, 3), element(0x2008, 1)]),  # overlapping objects
+    ):
+        with pytest.raises(RemoteProtocolError):
+            ShortNameTable.from_object_list(bad)
 
 
 # -- Read, Write, UnconfirmedWrite -----------------------------------------------------------

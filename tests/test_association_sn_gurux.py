@@ -12,15 +12,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from gurux_dlms import GXDLMSClient, GXDLMSNotify
+from gurux_dlms import GXDLMSClient, GXDLMSNotify, GXDLMSSettings
 from gurux_dlms.enums import Authentication, DataType, InterfaceType
-from gurux_dlms.objects import GXDLMSData, GXDLMSDisconnectControl, GXDLMSRegister
+from gurux_dlms.objects import (
+    GXDLMSAssociationShortName,
+    GXDLMSData,
+    GXDLMSDisconnectControl,
+    GXDLMSRegister,
+)
+from gurux_dlms.ValueEventArgs import ValueEventArgs
 from test_association_gurux import Link, _unwrap
 from test_association_pair import Pair
 
 from dlmskit.apdu import ActionResult, ApplicationContextName, MechanismName
 from dlmskit.association import (
     DEFAULT_SN_CONFORMANCE,
+    REPLY_TO_HLS_AUTHENTICATION_SN,
     AssociationAccepted,
     AssociationPolicy,
     AssociationState,
@@ -31,7 +38,15 @@ from dlmskit.association import (
     ShortNameEntry,
     ShortNameTable,
 )
-from dlmskit.axdr import Data, DoubleLongUnsigned, Integer, OctetString, VisibleString
+from dlmskit.axdr import (
+    Data,
+    DoubleLongUnsigned,
+    Integer,
+    OctetString,
+    VisibleString,
+    decode,
+    encode,
+)
 from obis import ObisCode
 
 ENERGY = ObisCode(1, 0, 1, 8, 0, 255)
@@ -170,3 +185,23 @@ def test_information_report_equals_gurux_notify() -> None:
         ]
     )
     assert server.data_to_send() == [_unwrap(bytes(frame))]
+
+
+def test_object_list_equals_gurux_association_sn_and_builds_the_table_back() -> None:
+    association = GXDLMSAssociationShortName()
+    register, name, disconnect = _objects_for_gurux()
+    for item in (register, name, disconnect, association):
+        association.objectList.append(item)
+    settings = GXDLMSSettings(False, None)
+    expected = bytes(
+        association.getValue(settings, ValueEventArgs(settings, association, 2, 0, None))
+    )
+    current = ObisCode(0, 0, 40, 0, 0, 255)
+    table = ShortNameTable(
+        [*TABLE.entries, ShortNameEntry(base_name=0xFA00, class_id=12, logical_name=current)]
+    )
+    assert encode(table.object_list()) == expected
+    assert expected.endswith(bytes.fromhex("0204 10FA00 12000C 1100 09060000280000FF"))
+    rebuilt = ShortNameTable.from_object_list(decode(expected))
+    assert rebuilt.entries == table.entries
+    assert rebuilt.method_name(12, current, 8) == REPLY_TO_HLS_AUTHENTICATION_SN

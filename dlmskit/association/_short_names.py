@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Final, Protocol
 
 import attrs
 
 from dlmskit.apdu import CosemAttributeDescriptor, CosemMethodDescriptor
-from dlmskit.errors import LocalProtocolError
+from dlmskit.axdr import Array, Data, Long, LongUnsigned, OctetString, Structure, Unsigned
+from dlmskit.errors import LocalProtocolError, RemoteProtocolError
 from obis import ObisCode
 
 __all__ = [
@@ -141,6 +142,8 @@ class ShortNameEntry:
     class_id: int
     logical_name: ObisCode
     layout: ShortNameLayout | None = None
+    #: The interface class version, as listed in the object_list.
+    version: int = 0
 
     @property
     def resolved_layout(self) -> ShortNameLayout:
@@ -176,6 +179,69 @@ class ShortNameTable:
     @property
     def entries(self) -> tuple[ShortNameEntry, ...]:
         return tuple(self._entries)
+
+    def object_list(self) -> Array:
+        """Association SN attribute 2, object_list (Blue Book 4.4.4): per object
+        structure{base_name long, class_id long-unsigned, version unsigned,
+        logical_name octet-string}; base names above 0x7FFF go out as negative longs."""
+        return Array(
+            [
+                Structure(
+                    (
+                        Long(e.base_name - 0x10000 if e.base_name > 0x7FFF else e.base_name),
+                        LongUnsigned(e.class_id),
+                        Unsigned(e.version),
+                        OctetString(bytes(e.logical_name)),
+                    )
+                )
+                for e in self._entries
+            ]
+        )
+
+    @classmethod
+    def from_object_list(
+        cls, value: Data, layouts: Mapping[int, ShortNameLayout] | None = None
+    ) -> ShortNameTable:
+        """The table a client builds from a meter's Association SN object_list.
+
+        Objects of classes with no known layout (``layouts`` adds to
+        :data:`SN_LAYOUTS`) are left out: their attribute names cannot be computed.
+        """
+        known = {**SN_LAYOUTS, **(layouts or {})}
+        if not isinstance(value, Array):
+            raise RemoteProtocolError("object_list is not an array")
+        entries: list[ShortNameEntry] = []
+        for element in value:
+            fields = list(element) if isinstance(element, Structure) else []
+            if len(fields) != 4:
+                raise RemoteProtocolError("object_list element is not a 4-field structure")
+            base, class_id, version, name = fields
+            if not (
+                isinstance(base, int)
+                and isinstance(class_id, int)
+                and isinstance(version, int)
+                and isinstance(name, OctetString)
+                and len(name) == 6
+            ):
+                raise RemoteProtocolError("object_list element of the wrong types")
+            if class_id not in known:
+                continue
+            try:
+                entries.append(
+                    ShortNameEntry(
+                        base_name=int(base) & 0xFFFF,
+                        class_id=int(class_id),
+                        logical_name=ObisCode.from_bytes(bytes(name)),
+                        layout=(layouts or {}).get(class_id),
+                        version=int(version),
+                    )
+                )
+            except (LocalProtocolError, ValueError) as exc:
+                raise RemoteProtocolError(f"object_list element refused: {exc}") from None
+        try:
+            return cls(entries)
+        except LocalProtocolError as exc:
+            raise RemoteProtocolError(f"object_list refused: {exc}") from None
 
     def resolve(self, name: int) -> ShortNameTarget | None:
         """The attribute or method ``name`` addresses, None when it addresses nothing."""
