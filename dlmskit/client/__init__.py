@@ -7,10 +7,13 @@
         rows = await meter.read_profile("1.0.99.1.0.255", start, end)
 
 :func:`connect` opens any transport of :mod:`transports` (the wrapper over TCP or UDP,
-HDLC over TCP or a serial line, or a transport the meter opened to us) and runs the
-sans-IO :class:`~dlmskit.association.ClientAssociation` over it; :func:`listen` receives
-DATA-NOTIFICATIONs over TCP and UDP, deciphered, replay-checked and tied to the meter
-that sent them. The ``dlmskit`` command (``dlmskit.client._cli``) is built on both.
+HDLC over TCP, a serial line or an optical probe, or a transport the meter opened to
+us) and runs the sans-IO :class:`~dlmskit.association.ClientAssociation` over it, with
+an AARQ or pre-established (:meth:`Association.push`). A request that times out is
+given up without ending the association (its late answer is discarded); on datagram
+links it is first re-sent, protected afresh. :func:`listen` receives notifications over
+TCP and UDP, deciphered, verified, replay-checked and tied to the meter that sent them.
+The ``dlmskit`` command (``dlmskit.client._cli``) is built on both.
 """
 
 from __future__ import annotations
