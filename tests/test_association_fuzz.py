@@ -22,6 +22,9 @@ from hypothesis.stateful import (
 from test_association_pair import Pair
 
 from dlmskit.apdu import (
+    AccessRequestAction,
+    AccessRequestGet,
+    AccessRequestSet,
     ActionResult,
     ApplicationContextName,
     Conformance,
@@ -49,7 +52,7 @@ PROFILE = CosemAttributeDescriptor(
     class_id=7, instance_id=ObisCode(1, 0, 99, 1, 0, 255), attribute_id=2
 )
 ECHO = CosemMethodDescriptor(class_id=1, instance_id=ObisCode(0, 0, 96, 1, 0, 255), method_id=1)
-WITH_GBT = Conformance(0x001E1D | Conformance.GENERAL_BLOCK_TRANSFER)
+WITH_GBT = Conformance(0x001E1D | Conformance.GENERAL_BLOCK_TRANSFER | Conformance.ACCESS)
 
 ROWS = Array(
     [Structure([OctetString(bytes(12)), DoubleLongUnsigned(i), Unsigned(1)]) for i in range(96)]
@@ -241,6 +244,19 @@ class AssociationSequences(RuleBasedStateMachine):
     @rule()
     def action(self) -> None:
         self._call(self.pair.client.action, ECHO, Unsigned(1))
+
+    @rule()
+    def action_list_big(self) -> None:
+        self._call(self.pair.client.action_with_list, [(ECHO, ROWS), (ECHO, Unsigned(2))])
+
+    @rule()
+    def access(self) -> None:
+        items = [
+            (AccessRequestGet(attribute_descriptor=PROFILE), None),
+            (AccessRequestSet(attribute_descriptor=ENERGY), DoubleLongUnsigned(6)),
+            (AccessRequestAction(method_descriptor=ECHO), Unsigned(3)),
+        ]
+        self._call(self.pair.client.access, items)
 
     @rule()
     def release(self) -> None:
