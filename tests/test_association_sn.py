@@ -8,6 +8,7 @@ from test_association_pair import Pair
 from dlmskit.apdu import (
     ApplicationContextName,
     BlockNumberAccess,
+    BlockNumberResult,
     ConfirmedServiceError,
     ConfirmedServiceErrorChoice,
     Conformance,
@@ -18,11 +19,13 @@ from dlmskit.apdu import (
     InformationReportRequest,
     MechanismName,
     ParameterizedAccess,
+    ReadDataBlockAccess,
     ReadRequest,
     ReadResponse,
     SelectiveAccess,
     ServiceHandlingError,
     VariableName,
+    WriteDataBlockAccess,
     WriteRequest,
     WriteResponse,
     decode_apdu,
@@ -614,3 +617,39 @@ def test_a_refusal_in_a_ciphered_sn_association_is_ciphered_too() -> None:
     assert isinstance(event, ConfirmedServiceErrorReceived)
     assert event.error.service == ConfirmedServiceErrorChoice.READ
     assert pair.wire[-1][1][0] == 0x2E  # glo-confirmed-service-error
+
+
+def test_stray_request_blocks_are_answered_with_an_error() -> None:
+    pair = _pair()
+    server = pair.server
+    server.receive_apdu(
+        ReadRequest(
+            variables=(ReadDataBlockAccess(last_block=False, block_number=2, raw_data=b"x"),)
+        ).to_bytes()
+    )
+    assert server.data_to_send() == [
+        ReadResponse(results=(DataAccessResult.NO_LONG_GET_IN_PROGRESS,)).to_bytes()
+    ]
+    block = WriteRequest(
+        variables=(WriteDataBlockAccess(last_block=False, block_number=2),),
+        values=(OctetString(b"x"),),
+    )
+    server.receive_apdu(block.to_bytes())
+    assert server.data_to_send() == [
+        WriteResponse(results=(DataAccessResult.NO_LONG_SET_IN_PROGRESS,)).to_bytes()
+    ]
+    # block 1 opens a transfer, block 3 breaks its sequence
+    for number in (1, 3):
+        server.receive_apdu(
+            WriteRequest(
+                variables=(WriteDataBlockAccess(last_block=False, block_number=number),),
+                values=(OctetString(b"x"),),
+            ).to_bytes()
+        )
+    assert server.data_to_send() == [
+        WriteResponse(results=(BlockNumberResult(block_number=1),)).to_bytes(),
+        WriteResponse(results=(DataAccessResult.DATA_BLOCK_NUMBER_INVALID,)).to_bytes(),
+    ]
+    assert pair.client.awaiting is None
+    pair.client.read([ENERGY])
+    assert pair.client.awaiting == "Read-Response"

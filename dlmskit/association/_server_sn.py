@@ -242,7 +242,11 @@ class ServerShortNames(ServerBase):
         error: DataAccessResult | None = None
         whole: bytes | None = None
         if upload is None or upload.is_read != is_read:
-            error = DataAccessResult.NO_LONG_SET_IN_PROGRESS
+            error = (
+                DataAccessResult.NO_LONG_GET_IN_PROGRESS
+                if is_read
+                else DataAccessResult.NO_LONG_SET_IN_PROGRESS
+            )
         else:
             try:
                 whole = upload.blocks.add(number, raw, last=last)
