@@ -653,3 +653,26 @@ def test_stray_request_blocks_are_answered_with_an_error() -> None:
     assert pair.client.awaiting is None
     pair.client.read([ENERGY])
     assert pair.client.awaiting == "Read-Response"
+
+
+def test_a_reassembled_request_that_does_not_parse_is_refused() -> None:
+    pair = _pair()
+    pair.server.receive_apdu(
+        WriteRequest(
+            variables=(WriteDataBlockAccess(last_block=True, block_number=1),),
+            values=(OctetString(b"\x01\x02"),),
+        ).to_bytes()
+    )
+    assert pair.server.data_to_send() == [
+        ConfirmedServiceError(
+            service=ConfirmedServiceErrorChoice.WRITE, error=ServiceHandlingError.OTHER
+        ).to_bytes()
+    ]
+    pair.server.receive_apdu(
+        ReadRequest(
+            variables=(ReadDataBlockAccess(last_block=True, block_number=1, raw_data=b"\x01"),)
+        ).to_bytes()
+    )
+    assert decode_apdu(pair.server.data_to_send()[0]) == ConfirmedServiceError(
+        service=ConfirmedServiceErrorChoice.READ, error=ServiceHandlingError.OTHER
+    )

@@ -97,6 +97,20 @@ def to_data_access_result(result: ActionResult) -> DataAccessResult:
         return DataAccessResult.OTHER_REASON
 
 
+def _reassembled_read(body: bytes) -> ReadRequest:
+    try:
+        return ReadRequest.from_bytes(bytes((ReadRequest.TAG,)) + body)
+    except DlmsError:
+        raise _SnRefused(_READ, ServiceHandlingError.OTHER) from None
+
+
+def _reassembled_write(body: bytes) -> WriteRequest:
+    try:
+        return WriteRequest.from_bytes(bytes((WriteRequest.TAG,)) + body)
+    except DlmsError:
+        raise _SnRefused(_WRITE, ServiceHandlingError.OTHER) from None
+
+
 class ServerShortNames(ServerBase):
     """SN services of :class:`ServerAssociation`; ``short_names`` resolves the names."""
 
@@ -159,9 +173,7 @@ class ServerShortNames(ServerBase):
             if isinstance(var, ReadDataBlockAccess):
                 whole = self._sn_block(True, var.last_block, var.block_number, var.raw_data)
                 if whole is not None:
-                    self._on_read(
-                        ReadRequest.from_bytes(bytes((ReadRequest.TAG,)) + whole), nested=True
-                    )
+                    self._on_read(_reassembled_read(whole), nested=True)
                 return
         self._sn_download = None
         self._sn_upload = None
@@ -300,9 +312,7 @@ class ServerShortNames(ServerBase):
                 raise _SnRefused(ConfirmedServiceErrorChoice.WRITE, ServiceHandlingError.OTHER)
             whole = self._sn_block(False, var.last_block, var.block_number, bytes(apdu.values[0]))
             if whole is not None:
-                self._on_write(
-                    WriteRequest.from_bytes(bytes((WriteRequest.TAG,)) + whole), nested=True
-                )
+                self._on_write(_reassembled_write(whole), nested=True)
             return
         self._sn_download = None
         self._sn_upload = None
