@@ -14,6 +14,7 @@ from dlmskit.apdu import CosemAttributeDescriptor, CosemMethodDescriptor
 from dlmskit.association import AttributeAccessMode, RequestContext
 from dlmskit.axdr import (
     Array,
+    BitString,
     Data,
     Enum,
     Integer,
@@ -22,7 +23,14 @@ from dlmskit.axdr import (
     Structure,
     Unsigned,
 )
-from dlmskit.cosem import AssociationProfile, CompanionProfile, interface_class
+from dlmskit.cosem import (
+    AssociationProfile,
+    AssociationStatus,
+    CompanionProfile,
+    context_name,
+    interface_class,
+    mechanism_name,
+)
 from obis import ObisCode
 
 if TYPE_CHECKING:
@@ -30,13 +38,16 @@ if TYPE_CHECKING:
 
 __all__ = ["ASSOCIATION_ATTRIBUTES", "CURRENT_ASSOCIATION", "association_attribute", "object_list"]
 
-#: The Association LN attributes the simulator serves.
-ASSOCIATION_ATTRIBUTES = (2, 3, 9)
+#: The Association LN attributes the simulator serves (7, the secret, is write-only and
+#: changed by no one here).
+ASSOCIATION_ATTRIBUTES = (2, 3, 4, 5, 6, 8, 9)
+#: The server's upper SAP (the management logical device) and its PDU sizes.
+SERVER_SAP = 1
+MAX_PDU_SIZE = 1024
 
 #: The "current association" logical name: every client sees its own.
 CURRENT_ASSOCIATION = ObisCode(0, 0, 40, 0, 0)
 _PROFILE_GENERIC = 7
-_ASSOCIATED = 2  # association_status: associated
 
 
 def _version(class_id: int) -> int:
@@ -90,8 +101,10 @@ def object_list(objects: MeterObjects, ctx: RequestContext) -> Array:
 def association_attribute(
     objects: MeterObjects, ctx: RequestContext, ln: ObisCode, index: int
 ) -> Data | None:
-    """Attributes 2 (object_list), 3 (associated_partners_id) and 9 (association_status)
-    of an Association LN object; ``None`` for one not served."""
+    """Attributes 2..6, 8 and 9 of an Association LN object (Blue Book 4.4.3, version 1);
+    ``None`` for one not served. The current association (0.0.40.0.0.255) and the
+    association the client is on describe what was negotiated; the others what they offer.
+    """
     profile: CompanionProfile = objects.profile
     association: AssociationProfile | None = (
         profile.association(ctx.client_sap)
@@ -104,7 +117,26 @@ def association_attribute(
     if index == 2:
         return object_list(objects, ctx) if own else Array(())
     if index == 3:
-        return Structure((Integer(association.client_sap), LongUnsigned(1)))
+        return Structure((Integer(association.client_sap), LongUnsigned(SERVER_SAP)))
+    if index == 4:
+        return context_name(ctx.application_context if own else association.application_context)
+    if index == 5:
+        conformance = ctx.conformance if own else association.conformance
+        return Structure(
+            (
+                BitString(value=int(conformance).to_bytes(3, "big"), length=24),
+                LongUnsigned(MAX_PDU_SIZE),
+                LongUnsigned(MAX_PDU_SIZE),
+                Unsigned(6),
+                Integer(0),
+                OctetString(b""),
+            )
+        )
+    if index == 6:
+        return mechanism_name(ctx.mechanism if own else association.mechanism)
+    if index == 8:
+        return Enum(AssociationStatus.ASSOCIATED if own else AssociationStatus.NON_ASSOCIATED)
     if index == 9:
-        return Enum(_ASSOCIATED if own else 0)
+        setup = association.security_setup
+        return OctetString(bytes(6) if setup is None else setup.to_bytes())
     return None

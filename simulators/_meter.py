@@ -10,11 +10,7 @@ accepted counters survive from one session to the next.
 from __future__ import annotations
 
 import datetime as _dt
-import hmac
 from collections.abc import Callable
-from typing import Any, ClassVar
-
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dlmskit.apdu import ApplicationContextName, MechanismName
 from dlmskit.association import AssociationPolicy, AssociationState, ServerAssociation
@@ -25,7 +21,7 @@ from dlmskit.cosem import (
     AssociationProfile,
     CompanionProfile,
 )
-from dlmskit.security import HlsSecret, KeyId, MemoryCounterStore, SecurityContext
+from dlmskit.security import HlsGmac, HlsSecret, KeyId, MemoryCounterStore, SecurityContext
 from simulators._faults import FaultKind, FaultPlan
 from simulators._identity import MeterIdentity, MeterKeys, MeterModel
 from simulators._measure import MeteringPoint
@@ -64,41 +60,6 @@ class MeterSession:
         if self._open:
             self._open = False
             self.meter.open_sessions -= 1
-
-
-class ChallengeBoundGmac:
-    """HLS-GMAC (mechanism 5) on the meter side, as clients in the field send it.
-
-    Clients compute f(StoC) with invocation counter n and then cipher the ACTION carrying
-    it with n + 1 (or with n itself), so the carrying APDU's counter has already been
-    accepted when f(StoC) is checked and a strictly increasing counter check refuses it.
-    f(StoC) is bound to this association's fresh random StoC, so it cannot be replayed;
-    the tag is verified (EK, client system title || IC, SC || AK || StoC) and the counter
-    is not compared. The answer f(CtoS) takes the meter's next counter as usual.
-    """
-
-    MECHANISM_ID: ClassVar[int] = 5
-
-    def __init__(self, ek: bytes, ak: bytes) -> None:
-        self._aead = AESGCM(ek)
-        self._ak = ak
-
-    def server_check(self, ctx: Any, response: bytes, *, stoc: bytes, ctos: bytes) -> bool:
-        peer = ctx.peer_system_title
-        if peer is None or len(response) != 17 or response[0] != 0x10:
-            return False
-        aad = bytes((response[0],)) + self._ak + bytes(stoc)
-        tag = self._aead.encrypt(peer + response[1:5], b"", aad)[:12]
-        return hmac.compare_digest(tag, response[5:])
-
-    def server_response(self, ctx: Any, *, stoc: bytes, ctos: bytes) -> bytes:
-        return bytes(ctx.gmac_response(ctos))
-
-    def client_response(self, ctx: Any, *, stoc: bytes, ctos: bytes) -> bytes:
-        return bytes(ctx.gmac_response(stoc))
-
-    def client_check(self, ctx: Any, response: bytes, *, stoc: bytes, ctos: bytes) -> bool:
-        return bool(ctx.verify_gmac_response(response, ctos))
 
 
 def _is_need_data(event: object) -> bool:
@@ -199,12 +160,11 @@ class SimulatedMeter:
         )
         security = self._context(association.client_sap) if ciphered else None
         mechanism = association.mechanism
-        hls: HlsSecret | ChallengeBoundGmac | None = None
+        hls: HlsSecret | HlsGmac | None = None
         if mechanism >= MechanismName.HIGH:
             mechanism = self.keys.hls_mechanism
             if mechanism == MechanismName.HIGH_GMAC:
-                keys = self.keys.wrong() if self._wrong_keys else self.keys
-                hls = ChallengeBoundGmac(keys.ek, keys.ak)
+                hls = HlsGmac()
                 security = security or self._context(association.client_sap)
             else:
                 hls = HlsSecret(secret=self.keys.hls_secret)

@@ -18,7 +18,13 @@ import pytest
 import trio
 from gurux_dlms import GXByteBuffer, GXReplyData
 from gurux_dlms.enums import Authentication, InterfaceType, Security
-from gurux_dlms.objects import GXDLMSClock, GXDLMSData, GXDLMSProfileGeneric, GXDLMSRegister
+from gurux_dlms.objects import (
+    GXDLMSAssociationLogicalName,
+    GXDLMSClock,
+    GXDLMSData,
+    GXDLMSProfileGeneric,
+    GXDLMSRegister,
+)
 from gurux_dlms.secure import GXDLMSSecureClient
 
 from dlmskit.apdu import MechanismName
@@ -349,3 +355,77 @@ async def test_gurux_reads_the_object_list() -> None:
     assert len(reader) > 60
     assert "1.0.1.8.0.255" not in public  # the public client sees only what it may read
     assert public["0.0.1.0.0.255"] == 8
+
+
+@pytest.mark.parametrize("framing", ["wrapper", "hdlc"])
+@pytest.mark.parametrize(
+    ("sap", "authentication", "secret", "mechanism", "context"),
+    [
+        (0x10, Authentication.NONE, None, 0, 1),
+        (0x20, Authentication.LOW, DEFAULT_LLS_SECRET, 1, 3),
+        (0x30, Authentication.HIGH_GMAC, None, 5, 3),
+    ],
+)
+async def test_current_association_describes_the_association_in_use(
+    framing: str,
+    sap: int,
+    authentication: Authentication,
+    secret: bytes | None,
+    mechanism: int,
+    context: int,
+) -> None:
+    fleet = _fleet(hls_mechanism=MechanismName.HIGH_GMAC)
+    interface = SERVERS[framing][1]
+
+    def talk(port: int) -> GXDLMSAssociationLogicalName:
+        link = GuruxLink(gurux_client(sap, authentication, secret, interface), "127.1.0.1", port)
+        try:
+            link.connect()
+            current = GXDLMSAssociationLogicalName("0.0.40.0.0.255")
+            for attribute in (2, 3, 4, 5, 6, 8, 9):
+                link.read(current, attribute)
+            return current
+        finally:
+            link.close()
+
+    async with _serving(fleet, framing) as port:
+        current = await trio.to_thread.run_sync(talk, port)
+    assert (current.clientSAP, current.serverSAP) == (sap, 1)
+    assert current.applicationContextName.contextId == context
+    assert current.authenticationMechanismName.mechanismId == mechanism
+    assert int(current.associationStatus) == 2
+    assert current.xDLMSContextInfo.dlmsVersionNumber == 6
+    assert current.xDLMSContextInfo.maxReceivePduSize == 1024
+    listed = {str(item.logicalName) for item in current.objectList}
+    assert "0.0.1.0.0.255" in listed and "0.0.40.0.0.255" in listed
+    # the meter reader sees the energy register, the public client does not
+    assert ("1.0.1.8.0.255" in listed) is (sap != 0x10)
+    expected_setup = "0.0.0.0.0.0" if sap == 0x10 else f"0.0.43.0.{sap // 16}.255"
+    assert str(current.securitySetupReference) == expected_setup
+
+
+async def test_hls_gmac_with_a_wrong_authentication_key_is_refused() -> None:
+    fleet = _fleet(hls_mechanism=MechanismName.HIGH_GMAC)
+
+    def talk(port: int) -> tuple[str, dt.datetime]:
+        bad_client = gurux_client(0x30, Authentication.HIGH_GMAC)
+        bad_client.ciphering.authenticationKey = bytes(16)
+        bad = GuruxLink(bad_client, "127.1.0.0", port)
+        try:
+            with pytest.raises(Exception) as refused:
+                bad.connect()
+        finally:
+            bad.close()
+        good = GuruxLink(gurux_client(0x30, Authentication.HIGH_GMAC), "127.1.0.0", port)
+        try:
+            good.connect()
+            clock = GXDLMSClock()
+            good.read(clock, 2)
+        finally:
+            good.close()
+        return type(refused.value).__name__, clock.time.value
+
+    async with _serving(fleet, "wrapper") as port:
+        name, when = await trio.to_thread.run_sync(talk, port)
+    assert name
+    assert when.astimezone(dt.UTC) == NOW

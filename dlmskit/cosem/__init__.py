@@ -66,7 +66,12 @@ from dlmskit.cosem._is15959 import (
     esw_bits,
     esw_from_bits,
 )
-from dlmskit.cosem._model_association import AssociationLN, AssociationStatus
+from dlmskit.cosem._model_association import (
+    AssociationLN,
+    AssociationStatus,
+    context_name,
+    mechanism_name,
+)
 from dlmskit.cosem._model_base import CosemObject, local_context, method_failed
 from dlmskit.cosem._model_clock import Clock, ClockBase
 from dlmskit.cosem._model_control import (
@@ -149,6 +154,8 @@ __all__ = [
     "unit_symbol",
     "AssociationLN",
     "AssociationStatus",
+    "context_name",
+    "mechanism_name",
     "CosemObject",
     "local_context",
     "method_failed",
