@@ -25,7 +25,12 @@ from dlmskit.cosem import CosemObjectTree
 from dlmskit.security import SecurityContext
 from dlmskit.testing import MeterEndpoint, demo_meter, serve_hdlc, serve_udp, serve_wrapper
 from obis import ObisCode
-from transports import WrapperStreamTransport, open_tcp_wrapper, serve_tcp_wrapper
+from transports import (
+    WrapperStreamTransport,
+    open_tcp_wrapper,
+    open_udp_endpoint,
+    serve_tcp_wrapper,
+)
 
 NOW = dt.datetime(2024, 1, 2, 0, 7, 30, tzinfo=dt.UTC)
 FAST = LinkSettings(connect_timeout=1.0, response_timeout=0.3, release_timeout=0.3, retries=0)
@@ -213,3 +218,15 @@ async def test_a_cancelled_request_leaves_a_usable_association(
         with trio.move_on_after(0.05):
             await meter.read_clock()
         assert await meter.get(8, CLOCK, 3) == 330
+
+
+async def test_a_udp_peer_the_caller_opened_is_resent_too(
+    endpoint: MeterEndpoint[CosemObjectTree], nursery: trio.Nursery
+) -> None:
+    port = await nursery.start(serve_udp, endpoint)
+    link = attrs.evolve(FAST, retries=1)
+    async with open_udp_endpoint("127.0.0.1", 0) as udp:
+        peer = udp.peer("127.0.0.1", port, local_wport=0x30, remote_wport=0x01)
+        async with connect(peer, association=SETTINGS, link=link) as meter:
+            endpoint.drop_next = 1
+            assert await meter.get(8, CLOCK, 3) == 330

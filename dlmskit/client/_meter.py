@@ -71,7 +71,7 @@ from dlmskit.errors import (
 )
 from dlmskit.security import KeyId, SecurityContext
 from obis import ObisLike, as_obis
-from transports import ApduTransport
+from transports import ApduTransport, UdpPeerTransport
 
 __all__ = ["AttributeRef", "Meter", "connect"]
 
@@ -533,6 +533,8 @@ async def connect(
             reopener = None if datagram else reopen
         else:
             transport = target
+            # a UDP peer the caller opened loses datagrams like one opened here
+            datagram = isinstance(transport, UdpPeerTransport)
             link = link if link is not None else LinkSettings()
             peer = transport.peer_address
             host = f"[{peer.host}]" if peer.host and ":" in peer.host else peer.host
