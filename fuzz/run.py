@@ -53,7 +53,9 @@ def _fuzz_one(name: str, seconds: int, extra: list[str]) -> None:
     atheris.Fuzz()
 
 
-_STATS = re.compile(rb"#(\d+)\s+DONE\s+cov: (\d+) ft: (\d+)")
+# libFuzzer status lines: "#<execs> <event> cov: <edges> ft: <features> ..."; the last one
+# counts, whether the run ended (DONE) or stopped at a finding
+_STATS = re.compile(rb"#(\d+)\s+[A-Z]+\s+cov: (\d+) ft: (\d+)")
 
 
 def _fuzz_all(seconds: int, extra: list[str]) -> int:
@@ -72,8 +74,8 @@ def _fuzz_all(seconds: int, extra: list[str]) -> int:
         elapsed = time.monotonic() - started
         log = WORK / f"{name}.log"
         log.write_bytes(proc.stdout + proc.stderr)
-        found = _STATS.search(proc.stderr)
-        execs, cov, ft = (int(g) for g in found.groups()) if found else (0, 0, 0)
+        found = _STATS.findall(proc.stderr)
+        execs, cov, ft = (int(g) for g in found[-1]) if found else (0, 0, 0)
         result = "ok" if proc.returncode == 0 else f"FAIL {proc.returncode}"
         if proc.returncode != 0:
             failed.append(name)
