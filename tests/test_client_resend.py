@@ -230,3 +230,34 @@ async def test_a_udp_peer_the_caller_opened_is_resent_too(
         async with connect(peer, association=SETTINGS, link=link) as meter:
             endpoint.drop_next = 1
             assert await meter.get(8, CLOCK, 3) == 330
+
+
+def test_abandoned_invoke_ids_are_skipped_until_their_answer_comes(
+    endpoint: MeterEndpoint[CosemObjectTree],
+) -> None:
+    public = Association.public()
+    client = ClientAssociation(public.client_settings(None))
+    server = ServerAssociation(endpoint.policies[0x10], endpoint.objects)
+    client.associate()
+    _pump(client, server)
+    clock = CosemAttributeDescriptor(class_id=8, instance_id=ObisCode.parse(CLOCK), attribute_id=3)
+    abandoned = client.get(clock)
+    (request,) = client.data_to_send()
+    server.receive_apdu(request)
+    while server.next_event() is not NEED_DATA:
+        pass
+    (late,) = server.data_to_send()
+    assert client.abandon_request() and not client.abandon_request()
+    used = []
+    for _ in range(20):
+        used.append(client.get(clock))
+        event = _pump(client, server)
+        assert isinstance(event, GetCompleted) and event.result == 330
+    assert abandoned not in used and len(set(used)) == 15
+    client.receive_apdu(late)  # the late answer comes: discarded, its invoke-id free again
+    assert client.next_event() is NEED_DATA
+    again = []
+    for _ in range(16):
+        again.append(client.get(clock))
+        _pump(client, server)
+    assert abandoned in again

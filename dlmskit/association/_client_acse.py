@@ -467,6 +467,12 @@ class ClientAcse(Endpoint):
     def _next_iip(self) -> InvokeIdAndPriority:
         invoke_id = self._invoke_id
         if self.settings.invoke_id_policy is InvokeIdPolicy.INCREMENT:
+            # skip invoke-ids whose late answers may still come, so one is never taken
+            # for the answer to a newer request
+            for _ in range(15):
+                if invoke_id not in self._stale:
+                    break
+                invoke_id = (invoke_id + 1) % 16
             self._invoke_id = (invoke_id + 1) % 16
         return InvokeIdAndPriority(invoke_id=invoke_id, high_priority=self.settings.high_priority)
 
