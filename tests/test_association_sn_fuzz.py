@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import rule
+from hypothesis.stateful import precondition, rule
 from test_association_fuzz import AssociationSequences
 from test_association_pair import Pair
 from test_association_sn import ALL_SN, BIG_NAME, ENERGY, NAME, PROFILE, RESET, TABLE, _objects
@@ -15,6 +15,9 @@ from dlmskit.association import (
     AssociationPolicy,
     AssociationState,
     ClientSettings,
+    ConfirmedServiceErrorReceived,
+    ExceptionReceived,
+    ReadCompleted,
 )
 from dlmskit.axdr import DoubleLongUnsigned, Integer, OctetString
 from dlmskit.errors import DlmsError, RemoteProtocolError
@@ -129,6 +132,26 @@ class ShortNameSequences(AssociationSequences):
     def read(self) -> None:
         self._call(self.pair.client.read, [ENERGY, NAME])
 
+    @precondition(
+        lambda self: (
+            not (self.c2s or self.s2c)
+            and self.pair.client.state is AssociationState.ASSOCIATED
+            and self.pair.client.awaiting is None
+        )
+    )
+    @rule(big=st.booleans())
+    def read_round_trip(self, big: bool) -> None:
+        """Whatever came before, a Read delivered both ways ends: never a hang."""
+        self.pair.client_events()
+        self._call(self.pair.client.read, [BIG_NAME] if big else [ENERGY, NAME])
+        self.converse()
+        events = self.pair.client_events()
+        assert self.pair.client.awaiting is None
+        if self.pair.client.state is not AssociationState.ERROR:
+            assert isinstance(
+                events[-1], ReadCompleted | ExceptionReceived | ConfirmedServiceErrorReceived
+            ), events
+
     @rule()
     def read_big(self) -> None:
         self._call(self.pair.client.read, [BIG_NAME])
@@ -160,6 +183,6 @@ class ShortNameSequences(AssociationSequences):
 
 
 ShortNameSequences.TestCase.settings = settings(
-    max_examples=60, stateful_step_count=30, deadline=None
+    max_examples=150, stateful_step_count=40, deadline=None
 )
 test_short_name_sequences = ShortNameSequences.TestCase
