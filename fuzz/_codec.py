@@ -21,19 +21,33 @@ from dlmskit.apdu import (
     encode_apdu,
 )
 from dlmskit.association import AttributeAccessMode, MethodAccessMode
-from dlmskit.axdr import decode, encode
+from dlmskit.axdr import Array, DeviationSign, Structure, decode, encode
 from dlmskit.cosem import (
     AttributeAccessItem,
+    CaptureObject,
     MethodAccessItem,
     ObjectListEntry,
+    ProfileColumns,
+    ScalerUnit,
+    clock_datetime,
     decode_object_list,
     encode_object_list,
+    register_quantity,
 )
 from dlmskit.errors import DecodeError
 from fuzz._target import Target
 from obis import ObisCode, ObisError, ObisPattern
 
-__all__ = ["ACSE", "APDU", "AXDR", "OBIS", "OBJECT_LIST", "APDU_VECTORS", "AXDR_VECTORS"]
+__all__ = [
+    "ACSE",
+    "APDU",
+    "APDU_VECTORS",
+    "AXDR",
+    "AXDR_VECTORS",
+    "COSEM_VALUES",
+    "OBIS",
+    "OBJECT_LIST",
+]
 
 #: IST 2024-01-01 00:00:00, deviation -330, status 0 (dlms-facts.md 2.2).
 _IST = "07E80101FF00000000FEB600"
@@ -307,4 +321,61 @@ OBJECT_LIST = Target(
     run=_object_list,
     allowed=(DecodeError,),
     seeds=_object_list_seeds,
+)
+
+
+# ------------------------------------------------------------------------ COSEM values
+
+
+def _cosem_values(data: bytes) -> None:
+    """Read a decoded value as each typed COSEM value a client reads off a meter."""
+    value = decode(data)
+    with contextlib.suppress(DecodeError):
+        scaler_unit = ScalerUnit.from_data(value)
+        assert ScalerUnit.from_data(scaler_unit.to_data()) == scaler_unit
+    with contextlib.suppress(DecodeError):
+        capture = CaptureObject.from_data(value)
+        assert CaptureObject.from_data(capture.to_data()) == capture
+    for sign in DeviationSign:
+        with contextlib.suppress(DecodeError):
+            clock_datetime(value, sign=sign)
+    if isinstance(value, Structure) and len(value) == 2:
+        with contextlib.suppress(DecodeError):
+            register_quantity(value[0], value[1])
+        # (capture_objects, buffer): the columns of a profile, then its rows
+        with contextlib.suppress(DecodeError):
+            columns = ProfileColumns.from_data(value[0])
+            scalers = {c.logical_name: ScalerUnit(scaler=-1, unit=30) for c in columns}
+            for sign in DeviationSign:
+                rows = columns.rows(value[1], sign=sign, scalers=scalers)
+                assert all(len(row.values) == len(columns) for row in rows)
+
+
+def _cosem_seeds() -> dict[str, bytes]:
+    clock = CaptureObject.of(8, "0.0.1.0.0.255", 2)
+    energy = CaptureObject.of(3, "1.0.1.8.0.255", 2)
+    columns = Array((clock.to_data(), energy.to_data()))
+    rows = bytes.fromhex(AXDR_VECTORS["profile-rows"].replace(" ", ""))
+    buffer = Array(
+        Structure((decode(bytes.fromhex("090C" + _IST)), decode(bytes.fromhex("0600000064"))))
+        for _ in range(2)
+    )
+    return {
+        "scaler-unit": bytes.fromhex("02020FFD161E"),
+        "capture-object": encode(energy.to_data()),
+        "clock-octets": bytes.fromhex("090C" + _IST),
+        "clock-date-time": bytes.fromhex("19" + _IST),
+        "register-and-scaler": bytes.fromhex("0202 0600000064 02020FFD161E".replace(" ", "")),
+        "profile-columns-and-rows": encode(Structure((columns, buffer))),
+        "profile-rows-only": rows,
+    }
+
+
+COSEM_VALUES = Target(
+    name="cosem_values",
+    description="dlmskit.cosem client-side readers: ScalerUnit, CaptureObject, clock, "
+    "register quantities, profile columns and rows",
+    run=_cosem_values,
+    allowed=(DecodeError,),
+    seeds=_cosem_seeds,
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fuzz._association import CLIENT_ASSOCIATION, SERVER_ASSOCIATION
-from fuzz._codec import ACSE, APDU, AXDR, OBIS, OBJECT_LIST
+from fuzz._codec import ACSE, APDU, AXDR, COSEM_VALUES, OBIS, OBJECT_LIST
 from fuzz._security import SECURITY
 from fuzz._target import Target, chunks, join_chunks
 from fuzz._transport import GATEWAY, HDLC_FRAME, HDLC_LINK, LOWPAN, MODE_E, WRAPPER
@@ -25,6 +25,7 @@ TARGETS: dict[str, Target] = {
         LOWPAN,
         OBIS,
         OBJECT_LIST,
+        COSEM_VALUES,
         CLIENT_ASSOCIATION,
         SERVER_ASSOCIATION,
     )

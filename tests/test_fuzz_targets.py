@@ -85,6 +85,7 @@ def test_every_decoder_family_has_a_target() -> None:
         "lowpan",
         "obis",
         "object_list",
+        "cosem_values",
         "client_association",
         "server_association",
     }
