@@ -22,10 +22,16 @@ The server side is the mirror image: ``server.receive_apdu(apdu)`` then send eve
 APDU of ``server.data_to_send()``; ``data_notification``, ``event_notification`` and
 ``information_report`` queue unsolicited APDUs.
 
+``client.access([...])`` sends GET, SET and ACTION items in one Access-Request when the
+access conformance bit was negotiated; ``action_with_list`` goes out in pblocks when it
+passes the server's PDU.
+
 Short name referencing (contexts SN and SN_CIPHERED): the client calls ``read``,
 ``write`` and ``unconfirmed_write`` with short names; the server resolves them through a
 ``ShortNameMap`` (``ShortNameTable`` over Association SN object_list entries) passed as
-``ServerAssociation(policy, objects, short_names=...)``.
+``ServerAssociation(policy, objects, short_names=...)``. A client learns a meter's names
+with ``ShortNameTable.from_object_list`` on the value of Association SN attribute 2
+(short name 0xFA08).
 """
 
 from __future__ import annotations
