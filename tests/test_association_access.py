@@ -281,3 +281,44 @@ def test_gurux_client_access_request_against_our_server() -> None:
         ]
     )
     assert pair.client.data_to_send()[0] == _unwrap(bytes(frame))
+
+
+def test_long_access_both_ways_ciphered_through_general_block_transfer() -> None:
+    def ctx(title: bytes) -> SecurityContext:
+        return SecurityContext(
+            system_title=title,
+            global_unicast_key=bytes(range(16)),
+            authentication_key=bytes(range(16, 32)),
+            counter_store=MemoryCounterStore({(title, KeyId.GLOBAL_UNICAST_ENCRYPTION): 0}),
+        )
+
+    pair = Pair(
+        ClientSettings(
+            application_context=ApplicationContextName.LN_CIPHERED,
+            security=ctx(b"CLIENT01"),
+            conformance=WITH_GBT,
+            max_receive_pdu_size=128,
+            gbt_window=4,
+        ),
+        AssociationPolicy(
+            application_context=ApplicationContextName.LN_CIPHERED,
+            security=ctx(b"SERVER01"),
+            conformance=WITH_GBT,
+            max_receive_pdu_size=128,
+            min_client_pdu_size=12,
+        ),
+        _objects(),
+    )
+    assert isinstance(pair.associate(), AssociationAccepted)
+    event = _access(
+        pair,
+        (AccessRequestSet(attribute_descriptor=NAME), BIG),
+        (AccessRequestGet(attribute_descriptor=NAME), None),
+    )
+    assert event.data == (None, BIG)
+    blocks = [apdu for _, apdu in pair.wire[2:]]
+    assert all(apdu[0] == 0xE0 and len(apdu) <= 128 for apdu in blocks)
+    # without GBT a request that long is refused locally
+    plain = _pair()
+    with pytest.raises(LocalProtocolError, match="exceeds"):
+        plain.client.access([(AccessRequestSet(attribute_descriptor=NAME), BIG)])
