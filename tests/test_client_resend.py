@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 import attrs
 import pytest
 import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlmskit.apdu import CosemAttributeDescriptor, GetRequestNormal, decode_apdu
 from dlmskit.association import (
@@ -261,3 +263,87 @@ def test_abandoned_invoke_ids_are_skipped_until_their_answer_comes(
         again.append(client.get(clock))
         _pump(client, server)
     assert abandoned in again
+
+
+FATES = st.sampled_from(["answered", "lost-then-repeated", "late-abandoned", "late-repeated"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.tuples(FATES, st.booleans()), min_size=1, max_size=24))
+def test_lost_late_and_repeated_answers_never_answer_another_request(
+    steps: list[tuple[str, bool]],
+) -> None:
+    """Over an ordered link in a ciphered association: answers lost (then the request is
+    repeated), or late (the request abandoned, or repeated and the copy answered first
+    or after): every completed GET gets its own attribute's value, and no late answer
+    breaks the association."""
+    endpoint = demo_meter(now=lambda: NOW)
+    reader = Association.meter_reader()
+    client = ClientAssociation(reader.client_settings(reader.security_context()))
+    server = ServerAssociation(endpoint.policies[0x20], endpoint.objects)
+    client.associate()
+    _pump(client, server)
+    attributes = [
+        (
+            CosemAttributeDescriptor(class_id=8, instance_id=ObisCode.parse(CLOCK), attribute_id=3),
+            330,
+        ),
+        (
+            CosemAttributeDescriptor(
+                class_id=1, instance_id=ObisCode.parse("0.0.96.1.0.255"), attribute_id=2
+            ),
+            endpoint.objects["0.0.96.1.0.255"][2],
+        ),
+        (
+            CosemAttributeDescriptor(class_id=8, instance_id=ObisCode.parse(CLOCK), attribute_id=4),
+            endpoint.objects[CLOCK][4],
+        ),
+    ]
+    held: list[bytes] = []
+
+    def serve(apdus: list[bytes]) -> list[bytes]:
+        answers: list[bytes] = []
+        for apdu in apdus:
+            server.receive_apdu(apdu)
+            while server.next_event() is not NEED_DATA:
+                pass
+            answers.extend(server.data_to_send())
+        return answers
+
+    def deliver(answers: list[bytes]) -> list[object]:
+        events: list[object] = []
+        for answer in answers:
+            client.receive_apdu(answer)
+            while (event := client.next_event()) is not NEED_DATA:
+                events.append(event)
+        return events
+
+    for number, (fate, held_first) in enumerate(steps):
+        descriptor, expected = attributes[number % len(attributes)]
+        if held_first:
+            assert deliver(held) == []  # late answers: discarded
+            held.clear()
+        invoke_id = client.get(descriptor)
+        first = serve(client.data_to_send())
+        if not held_first:
+            assert deliver(held) == []
+            held.clear()
+        if fate == "answered":
+            events = deliver(first)
+        elif fate == "lost-then-repeated":
+            assert client.repeat_request()
+            events = deliver(serve(client.data_to_send()))
+        elif fate == "late-abandoned":
+            assert client.abandon_request()
+            held.extend(first)
+            continue
+        else:  # late, repeated: the first answer still comes first on an ordered link
+            assert client.repeat_request()
+            held.extend(serve(client.data_to_send()))
+            events = deliver(first)
+        (event,) = events
+        assert isinstance(event, GetCompleted) and event.invoke_id == invoke_id
+        assert event.result == expected
+        assert client.state is AssociationState.ASSOCIATED
+    assert deliver(held) == []
+    assert client.state is AssociationState.ASSOCIATED
