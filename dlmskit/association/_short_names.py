@@ -71,6 +71,7 @@ SN_LAYOUTS: Final[dict[int, ShortNameLayout]] = {
     3: ShortNameLayout(attribute_count=3, first_method_offset=0x28, method_count=1),  # Register
     4: ShortNameLayout(attribute_count=5, first_method_offset=0x38, method_count=1),
     5: ShortNameLayout(attribute_count=9, first_method_offset=0x48, method_count=2),
+    6: ShortNameLayout(attribute_count=4, first_method_offset=0x30, method_count=3),
     7: ShortNameLayout(attribute_count=8, first_method_offset=0x58, method_count=4),
     8: ShortNameLayout(attribute_count=9, first_method_offset=0x60, method_count=6),  # Clock
     9: ShortNameLayout(attribute_count=2, first_method_offset=0x20, method_count=1),
