@@ -63,6 +63,10 @@ def section(report: Mapping[str, Any], *, plot: str | None = None) -> str:
         "or a physical floor in the same run; the ratio is how many times better dlmskit "
         f"is (for costs, the peer's figure over ours). {met} of {len(targeted)} targets met."
     )
+    later = {m: d for m, d in report.get("dates", {}).items() if d != report.get("date")}
+    if later:
+        rerun = ", ".join(f"bench_{m}.py on {d}" for m, d in later.items())
+        intro += f" Re-run since: {rerun}."
     lines = [
         START,
         "",

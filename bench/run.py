@@ -6,8 +6,10 @@ Each ``bench/bench_*.py`` module exposes ``run() -> list[Measurement]``. Usage::
     python bench/run.py axdr hdlc  # only bench_axdr.py and bench_hdlc.py
     python bench/run.py --quick    # smallest sizes, one short round each: a smoke run,
                                    # written to results-quick.{json,md}
+    python bench/run.py --merge scaling  # re-run some, keep the other rows of
+                                         # results.json, and rewrite the README
 
-Only a complete run (all modules, not quick) rewrites the performance section of
+A complete run (all modules, not quick) or a merge rewrites the performance section of
 README.md (see ``bench/readme.py``).
 """
 
@@ -22,6 +24,8 @@ import platform
 import sys
 import time
 import traceback
+from collections.abc import Sequence
+from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -30,17 +34,35 @@ import readme  # noqa: E402
 from _harness import Measurement, set_quick  # noqa: E402
 
 
-def markdown(results: list[Measurement]) -> str:
-    return readme.table([m.as_dict() for m in results])
-
-
 def modules() -> list[str]:
     """Short names of every benchmark module, in run order."""
     return [path.stem.removeprefix("bench_") for path in sorted(HERE.glob("bench_*.py"))]
 
 
+def merge(old: dict[str, Any], new: dict[str, Any], rerun: Sequence[str]) -> dict[str, Any]:
+    """``old`` with the rows of the ``rerun`` modules replaced by those of ``new``, in
+    module order; ``dates`` says when each module's rows were measured."""
+    order = {short: n for n, short in enumerate(modules())}
+    dates = {row["module"]: old["date"] for row in old["results"]}
+    dates.update(old.get("dates", {}))
+    dates.update({short: new["date"] for short in rerun})
+    rows = [row for row in old["results"] if row["module"] not in rerun] + new["results"]
+    rows.sort(key=lambda row: order.get(row["module"], len(order)))
+    seconds = {short: old.get("module_seconds", {}).get(short) for short in dates}
+    seconds.update(new.get("module_seconds", {}))
+    return {
+        **new,
+        "date": old["date"],
+        "dates": {short: dates[short] for short in sorted(dates, key=lambda m: order.get(m, 0))},
+        "module_seconds": seconds,
+        "failed": new["failed"],
+        "results": rows,
+    }
+
+
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    merging = "--merge" in argv and not quick
     wanted = [a for a in argv if not a.startswith("--")]
     unknown = set(wanted) - set(modules())
     if unknown:
@@ -50,6 +72,7 @@ def main(argv: list[str]) -> int:
     results: list[Measurement] = []
     origin: list[str] = []
     failed: list[str] = []
+    module_seconds: dict[str, float] = {}
     started = time.perf_counter()
     for short in modules():
         if wanted and short not in wanted:
@@ -70,9 +93,10 @@ def main(argv: list[str]) -> int:
                 f"{m.unit} -> {m.ratio:.2f}x",
                 flush=True,
             )
-        print(f"  ({time.perf_counter() - t0:.1f} s)", flush=True)
+        module_seconds[short] = round(time.perf_counter() - t0, 1)
+        print(f"  ({module_seconds[short]} s)", flush=True)
     stem = "results-quick" if quick else "results"
-    report = {
+    report: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -80,11 +104,15 @@ def main(argv: list[str]) -> int:
         "quick": quick,
         "seconds": round(time.perf_counter() - started, 1),
         "failed": failed,
+        "module_seconds": module_seconds,
         "results": [
             {"module": short, **m.as_dict()} for short, m in zip(origin, results, strict=True)
         ],
     }
-    table = markdown(results)
+    if merging:
+        rerun = [short for short in wanted if short not in failed]
+        report = merge(json.loads((HERE / f"{stem}.json").read_text()), report, rerun)
+    table = readme.table(report["results"])
     (HERE / f"{stem}.md").write_text(table)
     (HERE / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     print()
@@ -93,7 +121,7 @@ def main(argv: list[str]) -> int:
     if failed:
         print(f"failed: {', '.join(failed)}; README.md left as it was")
         return 1
-    if not quick and not wanted:
+    if not quick and (merging or not wanted):
         readme.main([str(HERE / f"{stem}.json")])
     return 0
 

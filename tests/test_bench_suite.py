@@ -139,3 +139,24 @@ def test_a_failing_benchmark_is_reported_and_the_others_still_run(
     report = json.loads((BENCH / "results-quick.json").read_text())
     assert report["failed"] == ["broken"]
     assert {row["module"] for row in report["results"]} == {"obis"}
+
+
+def _rows(module: str, *names: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "module": module,
+            **harness.Measurement(name=n, unit="x/s", ours=2.0, peer_name="p", peer=1.0).as_dict(),
+        }
+        for n in names
+    ]
+
+
+def test_merge_replaces_the_rerun_modules_rows_and_keeps_the_others() -> None:
+    old = {"date": "D1", "results": _rows("axdr", "a1", "a2") + _rows("obis", "o1")}
+    new = {"date": "D2", "failed": [], "results": _rows("axdr", "a3")}
+    merged = runner.merge(old, new, ["axdr"])
+    assert [row["name"] for row in merged["results"]] == ["a3", "o1"]
+    assert merged["date"] == "D1"
+    assert merged["dates"] == {"axdr": "D2", "obis": "D1"}
+    text = readme.section(merged)
+    assert "Re-run since: bench_axdr.py on D2." in " ".join(text.split())
