@@ -389,10 +389,37 @@ def test_block_transfer_needs_its_conformance_bit() -> None:
 
 
 @pytest.mark.parametrize("window", [1, 4])
-def test_general_block_transfer_carries_sn_reads(window: int) -> None:
-    pair = _pair(conformance=WITH_GBT, client_pdu=64, use_gbt=True, gbt_window=window)
-    assert _read(pair, BIG_NAME).result == BIG
-    assert all(apdu[0] == 0xE0 for _, apdu in pair.wire[2:])
+@pytest.mark.parametrize("lose", [None, 3])
+def test_general_block_transfer_carries_sn_reads_and_writes(window: int, lose: int | None) -> None:
+    pair = _pair(
+        conformance=WITH_GBT, client_pdu=64, server_pdu=64, use_gbt=True, gbt_window=window
+    )
+    dropped: list[bytes] = []
+
+    def loss(direction: str, apdu: bytes) -> bool:
+        # lose the first transmission of server block number ``lose``
+        if lose is None or direction != "s2c" or dropped or apdu[0] != 0xE0:
+            return False
+        if int.from_bytes(apdu[2:4], "big") == lose:
+            dropped.append(apdu)
+            return True
+        return False
+
+    pair.client.read([BIG_NAME])
+    pair.pump(loss)
+    if lose is not None and window == 1:
+        # the window-end block itself was lost: only the caller's timer can notice
+        assert pair.client_events() == []
+        assert pair.client.awaiting == "Read-Response"
+        assert pair.client.request_retransmission()
+        pair.pump(loss)
+    assert pair.one_event() == ReadCompleted(results=(BIG,))
+    assert all(apdu[0] == 0xE0 and len(apdu) <= 64 for _, apdu in pair.wire[2:])
+    assert len(dropped) == (0 if lose is None else 1)
+    pair.client.write([(NAME, BIG)])
+    pair.pump()
+    assert pair.one_event() == WriteCompleted(results=(DataAccessResult.SUCCESS,))
+    assert pair.objects.values[(1, NAME_LN, 2)] == BIG
 
 
 def test_out_of_sequence_block_number_access_is_refused() -> None:
