@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import os
 import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import attrs
@@ -227,6 +228,8 @@ class DemoResult:
     meters: int
     transports: Mapping[str, int]
     max_queue_depth: int
+    field_cpu_seconds: float
+    head_end_cpu_seconds: float
 
 
 class FieldProcess:
@@ -251,6 +254,7 @@ class FieldProcess:
         if lossless:
             self.args.append("--lossless")
         self.proc: subprocess.Popen[str] | None = None
+        self.cpu_seconds = 0.0
 
     def __enter__(self) -> FieldProcess:
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, text=True)
@@ -264,7 +268,21 @@ class FieldProcess:
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
             self.proc.kill()
-            self.proc.wait()
+            _pid, _status, usage = os.wait4(self.proc.pid, 0)
+            self.proc.returncode = -9
+            self.cpu_seconds = usage.ru_utime + usage.ru_stime
+
+
+async def _monitor(metrics: Metrics, progress: Callable[[str], None]) -> None:
+    began = trio.current_time()
+    while True:
+        await trio.sleep(10.0)
+        done = sum(metrics.sessions.values())
+        ok = sum(v for (_k, o), v in metrics.sessions.items() if o == "ok")
+        progress(
+            f"{trio.current_time() - began:6.0f} s  sessions {done} (ok {ok})  "
+            f"active {metrics.active}  queued {metrics.queue_depth}  readings {metrics.readings}"
+        )
 
 
 def _plan_text(plan: FaultPlan) -> str:
@@ -281,9 +299,11 @@ async def run_demo(
     config: CollectionConfig | None = None,
     metrics_port: int | None = None,
     lossless: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Run the field and the head-end for yesterday's (IST) block load; see the module."""
     began = time.perf_counter()
+    cpu_began = time.process_time()
     now = _dt.datetime.now(_dt.UTC)
     plan = plan if plan is not None else default_fault_plan(now)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -294,9 +314,11 @@ async def run_demo(
     for old in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         old.unlink(missing_ok=True)
     config = config or CollectionConfig(
-        concurrency=320,
-        cluster_limit=16,
-        session_timeout=25.0,
+        concurrency=600,
+        cluster_limit=40,
+        start_rate=40.0,
+        session_timeout=20.0,
+        datagram_session_timeout=45.0,
         back_reads=BackReadPolicy(
             max_attempts=3, base_delay=_dt.timedelta(seconds=30), max_delay=_dt.timedelta(minutes=2)
         ),
@@ -305,7 +327,8 @@ async def run_demo(
     start, end = day_range(day, IST)
     fleet = Fleet(FleetLayout(seed=seed, meters=meters), plan=plan)
     metrics = Metrics()
-    with FieldProcess(meters, seed, plan_file, address_plan, lossless=lossless):
+    field = FieldProcess(meters, seed, plan_file, address_plan, lossless=lossless)
+    with field:
         inventory = Inventory.load(address_plan)
         store = Store(db, synchronous="NORMAL")
         counters = FileCounterStore(workdir / "invocation-counters.json", reserve=100_000)
@@ -315,6 +338,8 @@ async def run_demo(
         async with FieldConnector() as connector, trio.open_nursery() as nursery:
             if metrics_port is not None:
                 await nursery.start(serve_metrics, metrics, metrics_port)
+            if progress is not None:
+                nursery.start_soon(_monitor, metrics, progress)
             head_end = HeadEnd(
                 inventory,
                 store,
@@ -341,4 +366,6 @@ async def run_demo(
         meters=meters,
         transports=dict(transports),
         max_queue_depth=metrics.max_queue_depth,
+        field_cpu_seconds=field.cpu_seconds,
+        head_end_cpu_seconds=time.process_time() - cpu_began,
     )

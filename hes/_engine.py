@@ -76,7 +76,7 @@ class CollectionConfig:
         )
     )
     """Link settings of Wi-SUN and RF-mesh meters (slow, lossy multi-hop paths)."""
-    datagram_session_timeout: float = 90.0
+    datagram_session_timeout: float = 60.0
     datagram_pdu_size: int = 1000
     """Largest APDU asked of Wi-SUN and RF-mesh meters (one datagram within the MTU)."""
     zone: _dt.tzinfo = _dt.timezone(_dt.timedelta(hours=5, minutes=30))
@@ -87,6 +87,9 @@ class CollectionConfig:
     back_reads: BackReadPolicy = attrs.field(factory=BackReadPolicy)
     sync: TimeSyncPolicy = attrs.field(factory=TimeSyncPolicy)
     batch: int = 64
+    start_rate: float = math.inf
+    """New sessions per second at most (connection-storm control, like the new-connection
+    permits of production head-ends); sessions still run ``concurrency`` at a time."""
     """Sessions per store commit at most."""
 
 
@@ -414,14 +417,21 @@ class HeadEnd:
                     await out.send(result)
 
         async def feed(send: trio.MemorySendChannel[WorkItem]) -> None:
+            next_start = trio.current_time()
             async with send:
                 while trio.current_time() < end_at:
-                    items = await self._in_store(
-                        functools.partial(source.due, self.clock(), config.queue_size)
-                    )
+                    due = functools.partial(source.due, self.clock(), config.queue_size)
+                    if schedule is not None and schedule.pending >= config.queue_size:
+                        items: object = due()  # the round's own items need no store
+                    else:
+                        items = await self._in_store(due)
                     assert isinstance(items, list)
                     if items:
                         for item in items:
+                            if config.start_rate != math.inf:
+                                next_start = max(next_start, trio.current_time())
+                                await trio.sleep_until(next_start)
+                                next_start += 1.0 / config.start_rate
                             self.metrics.queue(
                                 len(items) + (schedule.pending if schedule is not None else 0)
                             )

@@ -57,6 +57,8 @@ class ReadingSource(enum.IntEnum):
 
 def _flags(value: object) -> frozenset[Quality]:
     if isinstance(value, frozenset):
+        if all(type(v) is Quality for v in value):
+            return value
         return frozenset(Quality(v) for v in value)
     if isinstance(value, (set, tuple, list)):
         return frozenset(Quality(v) for v in value)

@@ -35,7 +35,6 @@ from dlmskit.client import Target as ClientTarget
 from dlmskit.cosem import ProfileColumns, Quantity, ScalerUnit, by_time_range
 from dlmskit.errors import (
     DecodeError,
-    DlmsError,
     RemoteProtocolError,
     SecurityError,
     ServiceError,
@@ -147,7 +146,7 @@ class SessionData:
     events: list[MeterEventRecord]
 
 
-def outcome_of(exc: BaseException) -> Outcome:
+def outcome_of(exc: Exception | BaseExceptionGroup[Exception]) -> Outcome:
     """The KPI bucket of a failed session (the first error of an exception group)."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
@@ -162,11 +161,13 @@ def outcome_of(exc: BaseException) -> Outcome:
         return Outcome.SERVICE_ERROR
     if isinstance(exc, (DecodeError, RemoteProtocolError)):
         return Outcome.GARBAGE
-    if isinstance(exc, (TransportError, OSError, trio.BrokenResourceError)):
+    if isinstance(
+        exc, (TransportError, OSError, trio.BrokenResourceError, trio.ClosedResourceError)
+    ):
         return Outcome.TRANSPORT
-    if isinstance(exc, DlmsError):
-        return Outcome.GARBAGE
-    raise exc
+    # anything else a session raised (DlmsError or an unexpected error below the client)
+    # ends that session only; the detail keeps the type for the audit trail
+    return Outcome.GARBAGE
 
 
 def _number(value: object) -> float | None:

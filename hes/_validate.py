@@ -10,6 +10,7 @@ interval start, each with its flags, plus the runs of intervals the range lacked
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import itertools
 import statistics
 from collections import Counter
@@ -38,6 +39,7 @@ _LOG_POWER = 2
 _LOG_OTHER = 4
 
 
+@functools.lru_cache(maxsize=1024)
 def _group(channel: str) -> tuple[int, ...] | None:
     try:
         parts = tuple(int(p) for p in channel.split("."))
@@ -46,18 +48,21 @@ def _group(channel: str) -> tuple[int, ...] | None:
     return parts if len(parts) == 6 else None
 
 
+@functools.lru_cache(maxsize=1024)
 def is_import_energy(channel: str) -> bool:
     """Block or cumulative active/apparent import energy (C = 1 or 9)."""
     g = _group(channel)
     return g is not None and g[0] == 1 and g[2] in (1, 9) and g[3] in (8, 29)
 
 
+@functools.lru_cache(maxsize=1024)
 def is_export_energy(channel: str) -> bool:
     """Block or cumulative active/apparent export energy (C = 2 or 10)."""
     g = _group(channel)
     return g is not None and g[0] == 1 and g[2] in (2, 10) and g[3] in (8, 29)
 
 
+@functools.lru_cache(maxsize=1024)
 def is_block_energy(channel: str) -> bool:
     g = _group(channel)
     return g is not None and g[3] == 29 and g[2] in (1, 2, 9, 10)
@@ -267,12 +272,19 @@ def validate_block_load(
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_cumulative(channel: str) -> bool:
+    g = _group(channel)
+    return g is not None and g[3] == 8
+
+
 def check_cumulative(readings: Sequence[Reading]) -> list[Reading]:
     """Flag cumulative register readings (D = 8) lower than the previous reading of the
     same meter and channel (non-monotonic); other readings pass through unchanged."""
     last: dict[tuple[str, str], float] = {}
-    out = []
-    for reading in sorted(readings, key=lambda r: (r.meter, r.channel, r.start)):
+    out = [r for r in readings if not _is_cumulative(r.channel)]
+    registers = [r for r in readings if _is_cumulative(r.channel)]
+    for reading in sorted(registers, key=lambda r: (r.meter, r.channel, r.start)):
         g = _group(reading.channel)
         key = (reading.meter, reading.channel)
         value = reading.value
