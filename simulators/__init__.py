@@ -68,6 +68,7 @@ from simulators._serve import (
     serve_fleet_wrapper,
 )
 from simulators._state import MeterState
+from simulators._supply import SupplyControl
 from simulators._truth import (
     CSV_COLUMNS,
     FaultRecord,
@@ -128,6 +129,7 @@ __all__ = [
     "RegisterDef",
     "ReportedInterval",
     "SilenceRule",
+    "SupplyControl",
     "SimulatedMeter",
     "TruthRow",
     "injected_faults",

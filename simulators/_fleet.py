@@ -22,6 +22,8 @@ from simulators._faults import FaultPlan
 from simulators._identity import FleetLayout, MeterIdentity, MeterKeys
 from simulators._meter import SimulatedMeter
 from simulators._state import utc_now
+from simulators._supply import SupplyControl
+from simulators._truth import TruthRow, meter_truth
 
 __all__ = ["Fleet"]
 
@@ -40,6 +42,7 @@ class _Kept:
     eswf: bytes
     adjustment: tuple[_dt.datetime, _dt.timedelta] | None
     push: tuple[int, bytes]
+    control: SupplyControl
 
 
 class Fleet:
@@ -114,6 +117,7 @@ class Fleet:
             state.eswf = kept.eswf
             state.adjustment = kept.adjustment
             state.push_transport, state.push_destination = kept.push
+            state.point = attrs.evolve(state.point, control=kept.control)
         self._active[number] = meter
         self._trim(number)
         return meter
@@ -148,6 +152,28 @@ class Fleet:
             eswf=state.eswf,
             adjustment=state.adjustment,
             push=(state.push_transport, state.push_destination),
+            control=state.point.control,
+        )
+
+    def control(self, number: int) -> SupplyControl:
+        """The relay switching and load limits clients applied to meter ``number``."""
+        meter = self._active.get(number)
+        if meter is not None:
+            return meter.state.point.control
+        kept = self._kept.get(number)
+        return SupplyControl() if kept is None else kept.control
+
+    def truth(
+        self, number: int, start: _dt.datetime, end: _dt.datetime, *, daily: bool = True
+    ) -> Iterator[TruthRow]:
+        """What meter ``number`` measured over [start, end), supply control included."""
+        return meter_truth(
+            self.identity(number),
+            self.plan,
+            start,
+            end,
+            daily=daily,
+            control=self.control(number),
         )
 
     def meter_at(self, host: str | None) -> SimulatedMeter | None:

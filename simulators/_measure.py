@@ -18,7 +18,8 @@ from typing import Final
 import attrs
 
 from simulators._faults import FaultKind, FaultPlan
-from simulators._load import IntervalEnergy, LoadModel, interval_start
+from simulators._load import INTERVAL, IntervalEnergy, LoadModel, interval_index, interval_start
+from simulators._supply import SupplyControl
 
 __all__ = ["EVENTS", "MeterEvent", "MeteringPoint", "ReportedInterval"]
 
@@ -84,6 +85,8 @@ class MeteringPoint:
 
     model: LoadModel
     plan: FaultPlan = attrs.field(factory=FaultPlan)
+    #: Relay switching and load limits clients applied (what the meter did not measure).
+    control: SupplyControl = attrs.field(factory=SupplyControl)
 
     @property
     def seed(self) -> int:
@@ -104,7 +107,36 @@ class MeteringPoint:
         return self.day_faults(day).get(index - self.model.first_interval(day))
 
     def interval(self, index: int) -> ReportedInterval:
-        """Interval ``index`` as measured (physical faults applied) and as reported."""
+        """Interval ``index`` as measured (physical faults and supply control applied) and
+        as reported."""
+        row = self.with_supply(index)
+        if not self.control.active:
+            return row
+        part = row.measured
+        off = INTERVAL if self._tripped(index, part) else self.control.off_seconds(index)
+        if off == 0:
+            return row
+        on = INTERVAL - off
+        cut = attrs.evolve(
+            part,
+            import_wh=part.import_wh * on // INTERVAL,
+            import_vah=part.import_vah * on // INTERVAL,
+            export_wh=part.export_wh * on // INTERVAL,
+            export_vah=part.export_vah * on // INTERVAL,
+            current=part.current * on // INTERVAL,
+        )
+        if row.reported is None:
+            return attrs.evolve(row, measured=cut)
+        if row.reported == part:
+            return attrs.evolve(row, measured=cut, reported=cut)
+        factor = row.reported.import_wh // max(part.import_wh, 1)
+        spiked = attrs.evolve(
+            cut, import_wh=cut.import_wh * factor, import_vah=cut.import_vah * factor
+        )
+        return attrs.evolve(row, measured=cut, reported=spiked)
+
+    def with_supply(self, index: int) -> ReportedInterval:
+        """Interval ``index`` with the fault plan applied, as if the supply stayed on."""
         clean = self.model.interval(index)
         fault = self._fault_at(index) if self.plan.interval else None
         if fault is None:
@@ -148,16 +180,29 @@ class MeteringPoint:
             for r in self.plan.interval_rules(self.seed)
         )
 
+    def _corrected(self) -> bool:
+        return self.control.active or (bool(self.plan.interval) and self._physical_faults())
+
+    def _corrected_quarters(self, day: int) -> list[int]:
+        """Quarters of local day ``day`` whose measured energy may differ from the model."""
+        first = self.model.first_interval(day)
+        end = self.model.first_interval(day + 1)
+        if self.control.touches(first, end):
+            return list(range(end - first))
+        if not self.plan.interval:
+            return []
+        return [q for q, (kind, _f) in self.day_faults(day).items() if kind is not FaultKind.SPIKE]
+
     def cumulative(self, index: int) -> tuple[int, int, int, int]:
         """(import Wh, import VAh, export Wh, export VAh) at the start of ``index``."""
         clean = self.model.cumulative(index)
-        if not self.plan.interval or not self._physical_faults():
+        if not self._corrected():
             return clean
         day = self.model.day_of(index)
         total = _sum(clean, _correction_to_day(self, day))
         first = self.model.first_interval(day)
-        for q, (kind, _factor) in self.day_faults(day).items():
-            if kind is FaultKind.SPIKE or first + q >= index:
+        for q in self._corrected_quarters(day):
+            if first + q >= index:
                 continue
             measured = _energies(self.interval(first + q).measured)
             base = _energies(self.model.interval(first + q))
@@ -172,15 +217,45 @@ class MeteringPoint:
             )
         return total
 
+    def _tripped(self, index: int, part: IntervalEnergy) -> bool:
+        limit = self.control.limit_for(index)
+        return limit is not None and part.import_wh * 4 > limit
+
+    def supplied(self, now: _dt.datetime) -> bool:
+        """Whether the load is supplied at true time ``now`` (relay closed, not tripped)."""
+        if not self.control.active:
+            return True
+        index = interval_index(now)
+        return not self.control.open_at(now) and not self._tripped(
+            index, self.with_supply(index).measured
+        )
+
+    def running(self, now: _dt.datetime) -> tuple[int, int, int, int]:
+        """Cumulative energies at true time ``now``: the running interval counts pro rata
+        over its supplied seconds, so the registers meet the block sums at each boundary."""
+        index = interval_index(now)
+        cumulative = self.cumulative(index)
+        part = self.with_supply(index).measured
+        elapsed = int((now - interval_start(index)).total_seconds())
+        if self.control.active:
+            if self._tripped(index, part):
+                elapsed = 0
+            else:
+                elapsed -= self.control.off_seconds(index, until=now)
+        return (
+            cumulative[0] + part.import_wh * elapsed // INTERVAL,
+            cumulative[1] + part.import_vah * elapsed // INTERVAL,
+            cumulative[2] + part.export_wh * elapsed // INTERVAL,
+            cumulative[3] + part.export_vah * elapsed // INTERVAL,
+        )
+
     def day_correction(self, day: int) -> tuple[int, int, int, int]:
         """How the physical faults of local day ``day`` change its energy totals."""
         if day < self.model.origin_day:
             return _ZERO
         out = [0, 0, 0, 0]
         first = self.model.first_interval(day)
-        for q, (kind, _factor) in self.day_faults(day).items():
-            if kind is FaultKind.SPIKE:
-                continue
+        for q in self._corrected_quarters(day):
             part = self.interval(first + q)
             clean = self.model.interval(first + q)
             for n, (a, b) in enumerate(

@@ -17,7 +17,7 @@ from dlmskit.axdr import Data, DoubleLong, DoubleLongUnsigned, Long, LongUnsigne
 from dlmskit.cosem import ScalerUnit, Unit
 from obis import ObisCode
 from simulators._billing import running_period
-from simulators._load import INTERVAL, interval_index, interval_start, mix
+from simulators._load import INTERVAL, interval_index, mix
 from simulators._measure import MeteringPoint, ReportedInterval
 
 __all__ = [
@@ -181,12 +181,10 @@ def instantaneous_values(point: MeteringPoint, now: _dt.datetime) -> dict[ObisCo
     """Raw instantaneous register values at true time ``now``; cumulative registers count
     the running interval pro rata, so they meet the block sums at each boundary."""
     index = interval_index(now)
-    row = point.interval(index)
-    part = row.measured
-    elapsed = int((now - interval_start(index)).total_seconds())
-    cumulative = point.cumulative(index)
-    energies = (part.import_wh, part.import_vah, part.export_wh, part.export_vah)
-    running = [c + e * elapsed // INTERVAL for c, e in zip(cumulative, energies, strict=True)]
+    part = point.with_supply(index).measured
+    running = point.running(now)
+    if not point.supplied(now):
+        part = attrs.evolve(part, import_wh=0, import_vah=0, export_wh=0, export_vah=0)
     tick = int(now.timestamp()) // 10
     seed = point.seed
     volts = _phase(part.voltage, seed, tick, 7, 40)

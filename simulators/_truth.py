@@ -30,6 +30,7 @@ from simulators._registers import (
     block_values,
     daily_values,
 )
+from simulators._supply import SupplyControl
 
 __all__ = [
     "CSV_COLUMNS",
@@ -97,10 +98,15 @@ def meter_truth(
     end: _dt.datetime,
     *,
     daily: bool = True,
+    control: SupplyControl | None = None,
 ) -> Iterator[TruthRow]:
     """Block load rows (every channel of every 15-minute interval starting in
-    [start, end)) then, with ``daily``, the daily readings at local midnights in range."""
-    point = MeteringPoint(model=identity.load_model(), plan=plan)
+    [start, end)) then, with ``daily``, the daily readings at local midnights in range.
+    ``control`` is the relay switching and load limits clients applied (``Fleet.truth``
+    passes them); without it the meter is taken as never switched."""
+    point = MeteringPoint(
+        model=identity.load_model(), plan=plan, control=control or SupplyControl()
+    )
     model = point.model
     first = interval_index(start)
     if interval_start(first) < start:
