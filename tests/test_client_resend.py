@@ -22,8 +22,9 @@ from dlmskit.association import (
     GetCompleted,
     ServerAssociation,
 )
-from dlmskit.client import Association, LinkSettings, MeterTimeout, connect
+from dlmskit.client import Association, AssociationRefused, LinkSettings, MeterTimeout, connect
 from dlmskit.cosem import CosemObjectTree
+from dlmskit.errors import DlmsError
 from dlmskit.security import SecurityContext
 from dlmskit.testing import MeterEndpoint, demo_meter, serve_hdlc, serve_udp, serve_wrapper
 from obis import ObisCode
@@ -347,3 +348,43 @@ def test_lost_late_and_repeated_answers_never_answer_another_request(
         assert client.state is AssociationState.ASSOCIATED
     assert deliver(held) == []
     assert client.state is AssociationState.ASSOCIATED
+
+
+@pytest.mark.parametrize("lost", ["AARE", "HLS pass 4"])
+async def test_udp_association_after_a_lost_answer(
+    lost: str, endpoint: MeterEndpoint[CosemObjectTree], udp_url: str
+) -> None:
+    """The meter associated on the first AARQ (or pass 3) and refuses the repeated one:
+    the client associates again from a fresh socket."""
+    drop_at = 0 if lost == "AARE" else 1
+    requests: list[bytes] = []
+
+    def on_request(apdu: bytes) -> None:
+        if len(requests) == drop_at:
+            endpoint.drop_next = 1
+        requests.append(apdu)
+
+    endpoint.on_request = on_request
+    link = attrs.evolve(FAST, connect_timeout=0.3, retries=2)
+    async with connect(udp_url, association=SETTINGS, link=link) as meter:
+        assert not meter.association_repeated  # the second socket's went through at once
+        assert await meter.get(8, CLOCK, 3) == 330
+    assert endpoint.sessions == 2
+    # AARQ (0x60) or glo-action-request pass 3 (0xCB) sent twice, then a fresh AARQ
+    first = [0x60, 0x60, 0x60] if lost == "AARE" else [0x60, 0xCB, 0xCB, 0x60]
+    assert [apdu[0] for apdu in requests[: len(first)]] == first
+    endpoint.on_request = None
+    wrong = Association.utility_settings(hls_secret=b"0123456789ABCDEF", invocation_counter=1000)
+    with pytest.raises(DlmsError, match="HLS authentication"):  # not repeated: no retry
+        async with connect(udp_url, association=wrong, link=link):
+            pass
+
+
+async def test_udp_errors_come_out_unwrapped(udp_url: str) -> None:
+    """Errors cross the UDP endpoint's task nursery as themselves, not exception groups."""
+    with pytest.raises(AssociationRefused, match="authentication-failure"):
+        async with connect(udp_url, association=Association.meter_reader(password=b"0"), link=FAST):
+            pass
+    with pytest.raises(KeyError, match="mine"):
+        async with connect(udp_url, link=FAST):
+            raise KeyError("mine")

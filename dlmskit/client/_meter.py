@@ -130,6 +130,8 @@ class Meter:
         #: an AARQ or RLRQ went unanswered: what comes next on this link may answer
         #: an association that is gone
         self._unsettled = False
+        #: the AARQ or HLS pass 3 of the last ``open`` was sent more than once
+        self.association_repeated = False
 
     # -- the pump ------------------------------------------------------------------
 
@@ -191,6 +193,11 @@ class Meter:
                     continue
                 if resends > 0 and self._machine.repeat_request():
                     resends -= 1
+                    if self._machine.state in (
+                        AssociationState.ASSOCIATION_PENDING,
+                        AssociationState.AUTHENTICATING,
+                    ):
+                        self.association_repeated = True
                     await self._flush()
                     continue
                 self._give_up()
@@ -232,6 +239,7 @@ class Meter:
                 self.transport = await self._reopen()
                 self._unsettled = False
             self._machine = ClientAssociation(self.association.client_settings(self._security))
+            self.association_repeated = False
             if self.association.pre_established:
                 self.accepted = self._pre_establish()
                 return self.accepted
@@ -508,8 +516,37 @@ async def connect(
     """Open the link and the association; release and close them on the way out.
 
     ``target`` is a target string (``tcp://host:4059``, ``hdlc+tcp://...``,
-    ``udp://...``, ``serial:///dev/ttyUSB0``) or an open transport, which is left open.
+    ``udp://...``, ``serial:///dev/ttyUSB0``, ``optical:///dev/ttyUSB0``) or an open
+    transport, which is left open. Errors come out as themselves, not wrapped in the
+    exception group of a transport's task nursery.
     """
+    try:
+        async with _connected(target, association, link, name) as meter:
+            yield meter
+    except BaseExceptionGroup as group:
+        inner = _single(group)
+        if inner is None:
+            raise
+        raise inner from None
+
+
+def _single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The one exception a chain of one-member exception groups holds, if that is all."""
+    found: BaseException = group
+    while isinstance(found, BaseExceptionGroup):
+        if len(found.exceptions) != 1:
+            return None
+        found = found.exceptions[0]
+    return found
+
+
+@contextlib.asynccontextmanager
+async def _connected(
+    target: Target,
+    association: Association | None,
+    link: LinkSettings | None,
+    name: str | None,
+) -> AsyncIterator[Meter]:
     association = association if association is not None else Association.public()
     async with contextlib.AsyncExitStack() as stack:
         datagram = False
@@ -531,6 +568,7 @@ async def connect(
 
             transport = opened
             reopener = None if datagram else reopen
+            fresh_socket = reopen if datagram else None
         else:
             transport = target
             # a UDP peer the caller opened loses datagrams like one opened here
@@ -539,15 +577,33 @@ async def connect(
             peer = transport.peer_address
             host = f"[{peer.host}]" if peer.host and ":" in peer.host else peer.host
             label = name or (f"{host}:{peer.port}" if host else "meter")
-            reopener = None
+            reopener = fresh_socket = None
         meter = Meter(transport, association, link, name=label, datagram=datagram, reopen=reopener)
-        await meter.open()
+        await _associate(meter, fresh_socket)
         try:
             yield meter
         finally:
             # the link may be gone: release what can be released, quietly
             with trio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await meter.release()
+
+
+async def _associate(
+    meter: Meter, fresh_socket: Callable[[], Awaitable[ApduTransport]] | None
+) -> None:
+    """Open the association. Over UDP a lost AARE (or pass 4) leaves the meter holding
+    the association the first AARQ opened, so it refuses the repeated one: then try
+    again from a fresh socket, which the meter sees as another client link."""
+    attempts = meter.link.retries + 1 if fresh_socket is not None else 1
+    for attempt in range(attempts):
+        try:
+            await meter.open()
+            return
+        except (AssociationRefused, AuthenticationFailure):
+            if fresh_socket is None or not meter.association_repeated or attempt + 1 == attempts:
+                raise
+        await _close_quietly(meter.transport)
+        meter.transport = await fresh_socket()
 
 
 async def _close_quietly(transport: ApduTransport) -> None:
