@@ -21,7 +21,7 @@ from simulators._faults import FaultKind, FaultPlan
 from simulators._load import INTERVAL, IntervalEnergy, LoadModel, interval_index, interval_start
 from simulators._supply import SupplyControl
 
-__all__ = ["EVENTS", "MeterEvent", "MeteringPoint", "ReportedInterval"]
+__all__ = ["EVENTS", "TAMPER", "MeterEvent", "MeteringPoint", "ReportedInterval"]
 
 _QUARTERS = 96
 _CHUNK = 32
@@ -64,6 +64,15 @@ EVENTS: Final[Mapping[FaultKind, tuple[int, int, bool]]] = {
     FaultKind.NEUTRAL_DISTURBANCE: (4, 203, True),
     FaultKind.COVER_OPEN: (5, 251, False),
 }
+#: Interval faults IS 15959-2 counts as tamper (cumulative tamper count 0.0.94.91.0.255).
+TAMPER: Final = frozenset(
+    {
+        FaultKind.MAGNET,
+        FaultKind.NEUTRAL_DISTURBANCE,
+        FaultKind.COVER_OPEN,
+        FaultKind.REVERSE,
+    }
+)
 #: Block average voltage (centivolts) during low and over voltage.
 _VOLTAGE: Final = {FaultKind.LOW_VOLTAGE: 18_500, FaultKind.OVER_VOLTAGE: 26_800}
 
@@ -304,6 +313,24 @@ class MeteringPoint:
                 if paired and first <= stop < end:
                     yield MeterEvent(when=self.stamp(stop), log=log, code=code + 1, kind=kind)
             day += 1
+
+    def tamper_count(self, end: int) -> int:
+        """Tamper occurrences (``TAMPER``) that began in intervals before ``end``, since
+        the meter's origin: the cumulative tamper count (0.0.94.91.0.255)."""
+        if not self.plan.interval or not any(
+            r.kind in TAMPER for r in self.plan.interval_rules(self.seed)
+        ):
+            return 0
+        count = 0
+        origin = self.model.first_index
+        day = self.model.origin_day
+        while self.model.first_interval(day) < end:
+            base = self.model.first_interval(day)
+            for kind, q, _length, _factor in self.plan.day_events(self.seed, day):
+                if kind in TAMPER and origin <= base + q < end:
+                    count += 1
+            day += 1
+        return count
 
     def active(self, index: int) -> set[FaultKind]:
         """The interval faults going on in interval ``index``."""

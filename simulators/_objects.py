@@ -333,7 +333,9 @@ class _Catalogue:
                 b"D1" if int(s.identity.model) == 1 else b"C1"
             ),
             "0.0.94.91.12.255": lambda s: OctetString(b"5-60A"),
-            "0.0.94.91.0.255": lambda s: LongUnsigned(0),
+            "0.0.94.91.0.255": lambda s: LongUnsigned(
+                min(s.point.tamper_count(interval_index(s.now()) + 1), 0xFFFF)
+            ),
             "0.0.0.1.0.255": lambda s: DoubleLongUnsigned(s.billing_count()),
             "0.0.96.2.0.255": lambda s: LongUnsigned(s.programming_count),
             "1.0.0.8.4.255": lambda s: DoubleLongUnsigned(INTERVAL),

@@ -59,6 +59,7 @@ from simulators._image import IMAGE_BLOCK_SIZE, build_image
 
 NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 COUNTERS = MemoryCounterStore()
+INTERVAL_15 = dt.timedelta(minutes=15)
 
 
 def _attribute(class_id: int, ln: str, index: int) -> CosemAttributeDescriptor:
@@ -424,3 +425,30 @@ def test_per_meter_keys_from_a_master_key() -> None:
     assert isinstance(good.associate(), AssociationAccepted)
     shared = Client(fleet.meter(2).open_session(0x20), reader(DEFAULT_EK, DEFAULT_AK))
     assert isinstance(shared.associate(), AssociationRejected)
+
+
+def test_tamper_count_counts_the_tamper_occurrences_of_the_fault_plan() -> None:
+    plan = FaultPlan.from_mapping(
+        {
+            "seed": 3,
+            "interval": [
+                {"kind": "magnet", "meters": 1.0, "per_day": 0.5, "length": 2},
+                {"kind": "cover_open", "meters": 1.0, "per_day": 0.1, "length": 1},
+                {"kind": "reverse", "meters": 1.0, "per_day": 0.2, "length": 3},
+                {"kind": "low_voltage", "meters": 1.0, "per_day": 1.0, "length": 2},
+            ],
+        }
+    )
+    fleet = Fleet(
+        FleetLayout(seed=21, meters=1), plan=plan, clock=lambda: NOW, sign=DeviationSign.BLUE_BOOK
+    )
+    client = _settings_client(fleet)
+    count = client.get(_attribute(1, "0.0.94.91.0.255", 2))
+    faults = injected_faults(
+        fleet.identity(0), plan, dt.datetime(2020, 1, 1, tzinfo=dt.UTC), NOW + INTERVAL_15
+    )
+    tamper = [f for f in faults if f.kind.value in ("magnet", "cover_open", "reverse")]
+    assert tamper and len(tamper) < len(faults)  # low voltage is not a tamper
+    assert count == len(tamper)
+    clean = Fleet(FleetLayout(seed=21, meters=1), clock=lambda: NOW)
+    assert _settings_client(clean).get(_attribute(1, "0.0.94.91.0.255", 2)) == 0
