@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from gurux_dlms import GXDLMSClient, GXDLMSNotify, GXDLMSSettings
 from gurux_dlms.enums import Authentication, DataType, InterfaceType
 from gurux_dlms.objects import (
@@ -20,6 +21,7 @@ from gurux_dlms.objects import (
     GXDLMSDisconnectControl,
     GXDLMSRegister,
 )
+from gurux_dlms.secure import GXDLMSSecureClient
 from gurux_dlms.ValueEventArgs import ValueEventArgs
 from test_association_gurux import Link, _unwrap
 from test_association_pair import Pair
@@ -47,6 +49,7 @@ from dlmskit.axdr import (
     decode,
     encode,
 )
+from dlmskit.security import HlsMd5
 from obis import ObisCode
 
 ENERGY = ObisCode(1, 0, 1, 8, 0, 255)
@@ -205,3 +208,34 @@ def test_object_list_equals_gurux_association_sn_and_builds_the_table_back() -> 
     rebuilt = ShortNameTable.from_object_list(decode(expected))
     assert rebuilt.entries == table.entries
     assert rebuilt.method_name(12, current, 8) == REPLY_TO_HLS_AUTHENTICATION_SN
+
+
+@pytest.mark.parametrize("secret", [b"0123456789ABCDEF", b"wrong-secret-016"])
+def test_gurux_sn_hls_pass_3_as_a_write_is_checked(secret: bytes) -> None:
+    server = ServerAssociation(
+        AssociationPolicy(
+            application_context=ApplicationContextName.SN,
+            mechanism=MechanismName.HIGH_MD5,
+            hls=HlsMd5(secret=b"0123456789ABCDEF"),
+            conformance=DEFAULT_SN_CONFORMANCE,
+        ),
+        _objects([]),
+        short_names=TABLE,
+    )
+    client = GXDLMSSecureClient(
+        False, 16, 1, Authentication.HIGH_MD5, secret.decode(), InterfaceType.WRAPPER
+    )
+    link = Link(server, client)
+    client.parseAareResponse(link.exchange(client.aarqRequest()).data)
+    assert link.server.state is AssociationState.AUTHENTICATING
+    reply = link.exchange(client.getApplicationAssociationRequest())
+    assert link.apdus[-2][:5] == bytes.fromhex("060102FA58")  # Write of 0xFA58
+    if secret == b"0123456789ABCDEF":
+        assert link.apdus[-1] == bytes.fromhex("0D0100")
+        assert server.state is AssociationState.ASSOCIATED
+        # a Write-Response carries no f(CtoS): gurux cannot check pass 4
+        with pytest.raises(Exception, match="do not match"):
+            client.parseApplicationAssociationResponse(reply.data)
+    else:
+        assert link.apdus[-1] == bytes.fromhex("0D010103")
+        assert server.state is AssociationState.IDLE

@@ -171,6 +171,8 @@ class ServerAssociation(ServerActions):
         if self.state is AssociationState.AUTHENTICATING:
             if sn and isinstance(apdu, ReadRequest) and self._on_sn_pass_3(apdu):
                 return
+            if sn and isinstance(apdu, WriteRequest) and self._on_sn_pass_3_write(apdu):
+                return
             if (
                 not sn
                 and isinstance(apdu, ActionRequestNormal)

@@ -14,7 +14,9 @@ from the same :class:`ObjectTree` as the LN services:
   block-number-access; long Read and Write requests arrive as read-/write-data-block-
   access blocks carrying the body of the unblocked request.
 - HLS pass 3 is a Read with parameterized-access of Association SN method 8
-  (0xFA58, dlms-facts 1.8); f(CtoS) comes back as octet-string data.
+  (0xFA58, dlms-facts 1.8); f(CtoS) comes back as octet-string data. A Write of 0xFA58
+  (how gurux-dlms's client sends pass 3) is checked too and answered with a
+  Write-Response, which carries no f(CtoS).
 """
 
 from __future__ import annotations
@@ -155,6 +157,23 @@ class ServerShortNames(ServerBase):
             DataAccessResult.READ_WRITE_DENIED if answer is None else OctetString(answer)
         )
         self._respond(ReadResponse(results=(result,)).to_bytes())
+        if answer is not None:
+            self._events.append(self._accepted_event())
+        return True
+
+    def _on_sn_pass_3_write(self, apdu: WriteRequest) -> bool:
+        """HLS pass 3 sent as a Write of Association SN method 8, as some clients do: the
+        server checks f(StoC) alike, but a Write-Response cannot carry f(CtoS), so such
+        a client cannot check pass 4."""
+        if len(apdu.variables) != 1 or len(apdu.values) != 1:
+            return False
+        var = apdu.variables[0]
+        if not isinstance(var, VariableName) or var.name != REPLY_TO_HLS_AUTHENTICATION_SN:
+            return False
+        value = apdu.values[0]
+        answer = self._verify_pass_3(bytes(value) if isinstance(value, OctetString) else None)
+        result = DataAccessResult.READ_WRITE_DENIED if answer is None else DataAccessResult.SUCCESS
+        self._respond(WriteResponse(results=(result,)).to_bytes())
         if answer is not None:
             self._events.append(self._accepted_event())
         return True
