@@ -26,6 +26,7 @@ from dlmskit.client._association import (
     TEST_LLS_SECRET,
     Association,
 )
+from dlmskit.client._connect import connect
 from dlmskit.client._errors import (
     AssociationRefused,
     AuthenticationFailure,
@@ -35,7 +36,7 @@ from dlmskit.client._errors import (
 from dlmskit.client._frame_counter import with_frame_counter
 from dlmskit.client._link import LinkSettings, Target, parse_target
 from dlmskit.client._listen import MeterKeys, Push, PushListener, RejectedPush, listen
-from dlmskit.client._meter import AttributeRef, Meter, connect
+from dlmskit.client._meter import AttributeRef, Meter
 from dlmskit.client._operations import (
     DISCONNECT_CONTROL,
     IMAGE_TRANSFER,

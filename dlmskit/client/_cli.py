@@ -24,11 +24,12 @@ from rich.table import Table
 
 import obis
 from dlmskit.client._association import Association
+from dlmskit.client._connect import connect
 from dlmskit.client._errors import MeterTimeout
 from dlmskit.client._frame_counter import with_frame_counter
 from dlmskit.client._link import LinkSettings, parse_target
 from dlmskit.client._listen import MeterKeys, listen
-from dlmskit.client._meter import Meter, connect
+from dlmskit.client._meter import Meter
 from dlmskit.client._render import description_tree, format_value, hex_excerpt
 from dlmskit.client._translate import (
     DecipherKeys,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dlmskit.client._association import Association
+from dlmskit.client._connect import connect
 from dlmskit.client._link import LinkSettings, Target
-from dlmskit.client._meter import connect
 from dlmskit.errors import LocalProtocolError
 
 __all__ = ["with_frame_counter"]
