@@ -23,6 +23,7 @@ _NAMES: Final[Mapping[FaultKind, str]] = {
     FaultKind.NEUTRAL_DISTURBANCE: "neutral disturbance",
     FaultKind.COVER_OPEN: "cover open",
     FaultKind.REVERSE: "current reverse",
+    FaultKind.OVER_CURRENT: "over current",
 }
 
 

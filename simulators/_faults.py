@@ -79,6 +79,7 @@ class FaultKind(enum.StrEnum):
     MAGNET = "magnet"
     NEUTRAL_DISTURBANCE = "neutral_disturbance"
     COVER_OPEN = "cover_open"
+    OVER_CURRENT = "over_current"
 
 
 _INTERVAL_KINDS = (
@@ -90,6 +91,7 @@ _INTERVAL_KINDS = (
     FaultKind.MAGNET,
     FaultKind.NEUTRAL_DISTURBANCE,
     FaultKind.COVER_OPEN,
+    FaultKind.OVER_CURRENT,
 )
 _METER_KINDS = (
     FaultKind.CLOCK_DRIFT,
@@ -141,8 +143,9 @@ class SilenceRule:
 class IntervalFaultRule:
     """Missing intervals (a power failure: no energy, no row), spikes (a reported block
     energy multiplied by ``factor``), reverse energy (import booked as export), low or
-    over voltage, and tamper (magnet, neutral disturbance, cover open): each an event
-    pair in the meter's logs and an ESW bit while it lasts."""
+    over voltage, over current (the load draws 110..120 % of a 60 A rating), and tamper
+    (magnet, neutral disturbance, cover open): each an event pair in the meter's logs
+    and an ESW bit while it lasts."""
 
     kind: FaultKind = attrs.field(converter=FaultKind)
     meters: float = attrs.field(validator=_fraction)

@@ -2,7 +2,9 @@
 
 Physical faults change what was measured and so the cumulative registers: a missing
 interval is a power failure (no energy, no profile row, a power failure event), reverse
-energy books the interval's import as export (a current reversal event). A spike only
+energy books the interval's import as export (a current reversal event), over current
+draws more than the rated current and books the energy it took (an over current event).
+A spike only
 corrupts the reported block energy: the registers keep the true value, which is what a
 head-end's sum check should catch. Clock drift moves the meter clock and every time
 stamp it writes.
@@ -63,7 +65,10 @@ EVENTS: Final[Mapping[FaultKind, tuple[int, int, bool]]] = {
     FaultKind.MAGNET: (4, 201, True),
     FaultKind.NEUTRAL_DISTURBANCE: (4, 203, True),
     FaultKind.COVER_OPEN: (5, 251, False),
+    FaultKind.OVER_CURRENT: (1, 67, True),
 }
+#: Current rating of the simulated meters (name plate 5-60 A), in mA.
+RATED_CURRENT: Final = 60_000
 #: Interval faults IS 15959-2 counts as tamper (cumulative tamper count 0.0.94.91.0.255).
 TAMPER: Final = frozenset(
     {
@@ -172,6 +177,18 @@ class MeteringPoint:
                 import_vah=clean.import_vah * factor,
             )
             return ReportedInterval(measured=clean, reported=spiked, quality=kind.value)
+        if kind is FaultKind.OVER_CURRENT:
+            amps = RATED_CURRENT * 11 // 10 + int(clean.voltage) % (RATED_CURRENT // 10)
+            wh = amps * clean.voltage * self.model.phases // 100_000 // 4
+            heavy = attrs.evolve(
+                clean,
+                current=amps,
+                import_wh=wh,
+                import_vah=wh + clean.import_vah - clean.import_wh,
+                export_wh=0,
+                export_vah=0,
+            )
+            return ReportedInterval(measured=heavy, reported=heavy, quality=kind.value)
         if kind in _VOLTAGE:
             changed = attrs.evolve(clean, voltage=_VOLTAGE[kind] + clean.voltage % 200)
             return ReportedInterval(measured=changed, reported=changed, quality=kind.value)
@@ -185,7 +202,7 @@ class MeteringPoint:
 
     def _physical_faults(self) -> bool:
         return any(
-            r.kind in (FaultKind.MISSING, FaultKind.REVERSE)
+            r.kind in (FaultKind.MISSING, FaultKind.REVERSE, FaultKind.OVER_CURRENT)
             for r in self.plan.interval_rules(self.seed)
         )
 

@@ -56,6 +56,7 @@ from simulators import (
     meter_truth,
 )
 from simulators._image import IMAGE_BLOCK_SIZE, build_image
+from simulators._load import interval_index
 
 NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 COUNTERS = MemoryCounterStore()
@@ -452,3 +453,38 @@ def test_tamper_count_counts_the_tamper_occurrences_of_the_fault_plan() -> None:
     assert count == len(tamper)
     clean = Fleet(FleetLayout(seed=21, meters=1), clock=lambda: NOW)
     assert _settings_client(clean).get(_attribute(1, "0.0.94.91.0.255", 2)) == 0
+
+
+def test_over_current_is_measured_logged_and_flagged() -> None:
+    plan = FaultPlan.from_mapping(
+        {
+            "seed": 4,
+            "interval": [{"kind": "over_current", "meters": 1.0, "per_day": 1.0, "length": 96}],
+        }
+    )
+    fleet = Fleet(
+        FleetLayout(seed=21, meters=1, three_phase_share=0.0),
+        plan=plan,
+        clock=lambda: NOW,
+        sign=DeviationSign.BLUE_BOOK,
+    )
+    client = _settings_client(fleet)
+    current_log = client.get(_attribute(7, "0.0.99.98.1.255", 2))
+    assert isinstance(current_log, tuple) and current_log
+    assert {row[1] for row in current_log} <= {67, 68}  # type: ignore[index]
+    assert 67 in {row[1] for row in current_log}  # type: ignore[index]
+    esw = client.get(_attribute(1, "0.0.94.91.18.255", 2))
+    assert isinstance(esw, BitString) and 11 in esw_bits(bytes(esw.value))  # over current
+    amps = client.get(_attribute(3, "1.0.11.7.0.255", 2))
+    assert isinstance(amps, int) and amps > 60_000  # mA, above the 60 A rating
+    day = (NOW - dt.timedelta(days=1), NOW)
+    truth = list(meter_truth(fleet.identity(0), plan, *day, daily=False))
+    currents = [r for r in truth if str(r.obis) == "1.0.11.27.0.255"]
+    over = [r for r in currents if r.quality == "over_current"]
+    assert over and all(isinstance(r.value, float) and r.value > 60 for r in over)
+    # the energy the over current took is in the cumulative register
+    point = fleet.meter(0).state.point
+    first = interval_index(day[0])
+    energy = sum(point.interval(i).measured.import_wh for i in range(first, first + 96))
+    assert point.cumulative(first + 96)[0] - point.cumulative(first)[0] == energy
+    assert energy > sum(point.model.interval(i).import_wh for i in range(first, first + 96))
