@@ -4,6 +4,7 @@ replay-checked and tied to the meter by its system title."""
 from __future__ import annotations
 
 import attrs
+import pytest
 import trio
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
@@ -352,3 +353,9 @@ def test_truncated_pushes_of_every_form_are_rejected() -> None:
         flipped = wire[:-1] + bytes((wire[-1] ^ 1,))
         listener = PushListener(GARBAGE_KEYS, system_title=LISTENER_ST, allow_plain=True, buffer=1)
         assert listener.check(flipped, LinkAddress(host="h"), "tcp", METER_A) is None
+
+
+async def test_errors_in_the_listening_block_come_out_unwrapped() -> None:
+    with pytest.raises(KeyError, match="mine"):
+        async with listen(KEYS, host="127.0.0.1", tcp_port=0, udp_port=0):
+            raise KeyError("mine")

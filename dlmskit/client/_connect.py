@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import trio
 
 from dlmskit.client._association import Association
-from dlmskit.client._errors import AssociationRefused, AuthenticationFailure
+from dlmskit.client._errors import AssociationRefused, AuthenticationFailure, single_exception
 from dlmskit.client._link import LinkSettings, ParsedTarget, Target, open_link, parse_target
 from dlmskit.client._meter import Meter, _close_quietly
 from transports import ApduTransport, UdpPeerTransport
@@ -36,20 +36,10 @@ async def connect(
         async with _connected(target, association, link, name) as meter:
             yield meter
     except BaseExceptionGroup as group:
-        inner = _single(group)
+        inner = single_exception(group)
         if inner is None:
             raise
         raise inner from None
-
-
-def _single(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The one exception a chain of one-member exception groups holds, if that is all."""
-    found: BaseException = group
-    while isinstance(found, BaseExceptionGroup):
-        if len(found.exceptions) != 1:
-            return None
-        found = found.exceptions[0]
-    return found
 
 
 @contextlib.asynccontextmanager

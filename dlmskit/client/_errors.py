@@ -20,6 +20,17 @@ def result_name(value: object) -> str:
     return str(value)
 
 
+def single_exception(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The one exception a chain of one-member exception groups holds (trio wraps what
+    crosses a task nursery), or ``None`` when the group holds more."""
+    found: BaseException = group
+    while isinstance(found, BaseExceptionGroup):
+        if len(found.exceptions) != 1:
+            return None
+        found = found.exceptions[0]
+    return found
+
+
 class AssociationRefused(ServiceError):
     """The meter answered the AARQ with a rejection; ``result`` is its diagnostic."""
 

@@ -48,6 +48,7 @@ from dlmskit.apdu import (
     decode_apdu,
 )
 from dlmskit.client._association import DEFAULT_CLIENT_SYSTEM_TITLE
+from dlmskit.client._errors import single_exception
 from dlmskit.errors import DlmsError, SecurityError
 from dlmskit.security import KeyId, SecurityContext, SecuritySuite, verify_general
 from transports import (
@@ -369,10 +370,33 @@ async def listen(
     ``keys`` maps a meter's system title to its :class:`MeterKeys` (or is a function
     doing that lookup); ``peers`` ties pushes that name no sender to a meter by the
     address or wPort they came from. Unciphered pushes are refused unless
-    ``allow_plain``. When
-    nobody reads the pushes, a full ``buffer`` holds back the senders (TCP) instead of
-    growing without bound.
+    ``allow_plain``. When nobody reads the pushes, a full ``buffer`` holds back the
+    senders (TCP) instead of growing without bound. Errors come out as themselves, not
+    wrapped in the exception group of the listener's tasks.
     """
+    try:
+        async with _listening(
+            keys, host, tcp_port, udp_port, system_title, allow_plain, buffer, peers
+        ) as listener:
+            yield listener
+    except BaseExceptionGroup as group:
+        inner = single_exception(group)
+        if inner is None:
+            raise
+        raise inner from None
+
+
+@contextlib.asynccontextmanager
+async def _listening(
+    keys: KeyLookup | None,
+    host: str,
+    tcp_port: int | None,
+    udp_port: int | None,
+    system_title: bytes,
+    allow_plain: bool,
+    buffer: int,
+    peers: PeerLookup | None,
+) -> AsyncIterator[PushListener]:
     listener = PushListener(
         keys if keys is not None else {},
         system_title=system_title,
