@@ -117,6 +117,7 @@ class ClientAcse(Endpoint):
         self._server_challenge = b""
         self._accepted: AssociationAccepted | None = None
         self.conformance = Conformance(0)
+        self._keep_last_batch = True  # for repeat_request
         #: invoke-id -> answers still expected from requests sent more than once (or
         #: given up on): they are discarded when they come.
         self._stale: dict[int, int] = {}

@@ -104,6 +104,9 @@ class Endpoint:
         self._gbt_receiver: GbtReceiver | None = None
         self._gbt_peer_window = 1
         self._gbt_last_number = 0
+        #: Keep the last batch sent and the plaintext of what it protected, so it can be
+        #: sent again protected afresh (the client role; a server needs none of it).
+        self._keep_last_batch = False
         #: protected APDU (or user-information) -> (plaintext, general form), since the
         #: last ``data_to_send``; and the last non-empty batch with its map.
         self._protected_plain: dict[bytes, tuple[bytes, bool]] = {}
@@ -119,7 +122,7 @@ class Endpoint:
     def data_to_send(self) -> list[bytes]:
         """Every APDU queued for the peer, oldest first; the queue is emptied."""
         out, self._out = self._out, []
-        if out:
+        if out and self._keep_last_batch:
             self._last_batch = (out, self._protected_plain)
             self._protected_plain = {}
         return out
@@ -150,7 +153,8 @@ class Endpoint:
         if self._ciphering is None:
             return apdu
         protected = self._ciphering.protect(apdu)
-        self._protected_plain[protected] = (apdu, False)
+        if self._keep_last_batch:
+            self._protected_plain[protected] = (apdu, False)
         return protected
 
     def _protect_general(self, apdu: bytes) -> bytes:
@@ -158,7 +162,8 @@ class Endpoint:
         if self._ciphering is None:
             return apdu
         protected = protect_general_glo(self._ciphering, apdu)
-        self._protected_plain[protected] = (apdu, True)
+        if self._keep_last_batch:
+            self._protected_plain[protected] = (apdu, True)
         return protected
 
     def _reprotect(self, apdu: bytes, protected: dict[bytes, tuple[bytes, bool]]) -> bytes:

@@ -1,6 +1,6 @@
 """Typed reads over a connected meter: registers, clock, object list, profiles.
 
-Built on the sans-IO helpers of :mod:`dlmskit.cosem` (``Quantity``, ``ProfileColumns``,
+Built on the sans-IO functions of :mod:`dlmskit.cosem` (``Quantity``, ``ProfileColumns``,
 ``by_time_range``, ``by_entries``); only the I/O lives here.
 """
 
