@@ -125,3 +125,15 @@ def test_cli_decode_and_encode_of_shared_flags() -> None:
         check=True,
     )
     assert bytes.fromhex(encoded.stdout.strip()) == capture
+
+
+def test_cli_tree_says_which_frames_share_a_flag() -> None:
+    dlmskit = str(Path(sys.executable).with_name("dlmskit"))
+    result = subprocess.run(
+        [dlmskit, "decode", shared(FRAMES[:2]).hex()],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=True,
+    )
+    assert result.stdout.count("opening flag: the closing flag of the frame before") == 1

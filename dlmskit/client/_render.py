@@ -103,6 +103,8 @@ def _add(tree: Tree, label: str, value: Any) -> None:
 def _fill(tree: Tree, description: Mapping[str, Any]) -> None:
     kind = description.get("kind")
     if kind == "hdlc":
+        if description.get("shared_flag"):
+            tree.add("opening flag: the closing flag of the frame before")
         for side in ("destination", "source"):
             address = description[side]
             lower = address.get("lower")
