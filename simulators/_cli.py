@@ -97,7 +97,7 @@ def _keys_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--fault-plan", type=click.Path(exists=True, dir_okay=False)),
         click.option("--push-to", help="Push to this HOST:PORT (head-end)."),
-        click.option("--push-transport", type=click.Choice(["tcp", "udp"]), default="tcp"),
+        click.option("--push-transport", type=click.Choice(["tcp", "udp", "hdlc"]), default="tcp"),
         click.option("--push-period", type=float, default=900.0, show_default=True),
         click.option(
             "--push-window",

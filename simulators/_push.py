@@ -31,7 +31,7 @@ from dlmskit.cosem import (
     esw_bits,
     esw_from_bits,
 )
-from dlmskit.errors import TransportError
+from dlmskit.errors import LocalProtocolError, TransportError
 from dlmskit.security import CipheringForm, SecurityContext
 from obis import ObisCode
 from simulators._esw import event_bits
@@ -39,7 +39,7 @@ from simulators._fleet import Fleet
 from simulators._load import INTERVAL, interval_index, mix
 from simulators._meter import SimulatedMeter
 from simulators._objects import BLOCK_LOAD_PUSH, block_load_push_setup
-from transports import encode_wpdu, open_tcp_wrapper
+from transports import HdlcAddress, HdlcConnection, HdlcRole, encode_wpdu, open_tcp_wrapper
 
 __all__ = [
     "BLOCK_LOAD_PUSH",
@@ -47,11 +47,14 @@ __all__ = [
     "PushConfig",
     "PushStats",
     "destination",
+    "hdlc_push_frame",
     "notification",
     "run_pushes",
 ]
 
 INSTANTANEOUS_PUSH = ObisCode(0, 0, 25, 9, 0)
+#: Push setup transport_service values (Blue Book class 40) the simulator delivers on.
+_TRANSPORT_SERVICES = {0: "tcp", 1: "udp", 5: "hdlc"}
 _BLOCK_LOAD = ObisCode(1, 0, 99, 1, 0)
 #: Push client SAP (IS 15959-2 push association) and the meter's logical device.
 PUSH_SAP, METER_SAP = 0x40, 0x01
@@ -69,7 +72,11 @@ class PushConfig:
 
     host: str
     port: int = 4059
-    transport: str = attrs.field(default="tcp", validator=attrs.validators.in_(("tcp", "udp")))
+    #: ``tcp`` and ``udp`` carry the wrapper; ``hdlc`` is HDLC over TCP, each push one
+    #: UI frame from the meter (server address 1) to the push client (SAP 64), no SNRM.
+    transport: str = attrs.field(
+        default="tcp", validator=attrs.validators.in_(("tcp", "udp", "hdlc"))
+    )
     period: float = float(INTERVAL)
     randomisation: float = 60.0
     retries: int = 3
@@ -150,13 +157,26 @@ def notification(
 
 def destination(meter: SimulatedMeter, config: PushConfig) -> PushConfig:
     """``config`` with the destination a head-end wrote into the meter's push setup
-    (send_destination_and_method: transport 0 TCP / 1 UDP, ``host:port``), if any."""
+    (send_destination_and_method: transport 0 TCP / 1 UDP / 5 HDLC, ``host:port``), if
+    any."""
     text = meter.state.push_destination.decode("ascii", "replace")
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         return config
-    transport = "udp" if meter.state.push_transport == 1 else "tcp"
+    transport = _TRANSPORT_SERVICES.get(meter.state.push_transport, "tcp")
     return attrs.evolve(config, host=host.strip("[]"), port=int(port), transport=transport)
+
+
+def hdlc_push_frame(payload: bytes) -> bytes:
+    """``payload`` as an HDLC UI frame (LLC header, Green Book 8.4.4) from the meter's
+    management logical device to the push client: a push needs no HDLC connection."""
+    link = HdlcConnection(
+        HdlcRole.SERVER, server_address=HdlcAddress.server(METER_SAP), client_address=PUSH_SAP
+    )
+    try:
+        return link.send_unnumbered(payload)
+    except LocalProtocolError as exc:
+        raise TransportError(f"push too large for one HDLC frame: {exc}") from None
 
 
 async def _deliver(config: PushConfig, payload: bytes, stats: PushStats) -> None:
@@ -173,6 +193,10 @@ async def _deliver(config: PushConfig, payload: bytes, stats: PushStats) -> None
                     await transport.send_apdu(payload)
                 finally:
                     await transport.aclose()
+            elif config.transport == "hdlc":
+                stream = await trio.open_tcp_stream(config.host, config.port)
+                async with stream:
+                    await stream.send_all(hdlc_push_frame(payload))
             else:
                 sock = trio.socket.socket(trio.socket.AF_INET, trio.socket.SOCK_DGRAM)
                 with sock:

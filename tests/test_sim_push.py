@@ -21,9 +21,19 @@ from simulators._push import (
     PushConfig,
     PushStats,
     destination,
+    hdlc_push_frame,
     run_pushes,
 )
-from transports import Wpdu, WrapperStreamTransport, open_udp_endpoint, serve_tcp_wrapper
+from transports import (
+    ApduReceived,
+    HdlcAddress,
+    HdlcConnection,
+    HdlcRole,
+    Wpdu,
+    WrapperStreamTransport,
+    open_udp_endpoint,
+    serve_tcp_wrapper,
+)
 
 NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 
@@ -239,3 +249,54 @@ async def test_tamper_alert_is_filtered_by_the_eswf() -> None:
 
 def _first(box: list[dt.datetime]) -> dt.datetime:
     return box[0]
+
+
+async def test_hdlc_push_is_one_ui_frame_per_notification() -> None:
+    fleet = Fleet(FleetLayout(seed=4, meters=2), clock=lambda: NOW, sign=DeviationSign.BLUE_BOOK)
+    apdus: list[bytes] = []
+    done = trio.Event()
+
+    async def handler(stream: trio.SocketStream) -> None:
+        # the head-end side: an HDLC client that never connected takes UI frames only
+        link = HdlcConnection(
+            HdlcRole.CLIENT, server_address=HdlcAddress.server(1), client_address=0x40
+        )
+        async for chunk in stream:
+            link.receive_data(chunk)
+            while isinstance(event := link.next_event(), ApduReceived):
+                assert event.unnumbered
+                apdus.append(event.apdu)
+        assert link.data_to_send() == b""  # nothing to answer: no acknowledgement
+        if len(apdus) >= 4:
+            done.set()
+
+    stats = PushStats()
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(functools.partial(trio.serve_tcp, handler, 0))
+        port = listeners[0].socket.getsockname()[1]
+        config = PushConfig(
+            host="127.0.0.1", port=port, transport="hdlc", period=0.2, randomisation=0.05,
+            alerts=False,
+        )  # fmt: skip
+        with trio.fail_after(10):
+            await run_pushes(fleet, config, stats=stats, rounds=1)
+            await done.wait()
+        nursery.cancel_scope.cancel()
+    assert stats.sent == 4 and stats.failed == 0
+    notes = [_open(apdu) for apdu in apdus]
+    names = {bytes(n.notification_body[0]).decode() for n in notes}  # type: ignore[index, arg-type]
+    assert names == {fleet.identity(0).name, fleet.identity(1).name}
+    pushed = {ObisCode.from_bytes(bytes(n.notification_body[1])) for n in notes}  # type: ignore[index, arg-type]
+    assert pushed == {INSTANTANEOUS_PUSH, BLOCK_LOAD_PUSH}
+
+
+def test_push_setup_transport_service_5_is_hdlc() -> None:
+    fleet = Fleet(FleetLayout(seed=4, meters=1), clock=lambda: NOW)
+    meter = fleet.meter(0)
+    meter.state.push_transport = 5
+    meter.state.push_destination = b"10.1.2.3:4061"
+    target = destination(meter, PushConfig(host="127.0.0.1"))
+    assert (target.transport, target.host, target.port) == ("hdlc", "10.1.2.3", 4061)
+    frame = hdlc_push_frame(b"\x0f\x00\x00\x00\x01")
+    assert frame[0] == frame[-1] == 0x7E
+    assert frame[3:5] == bytes((0x81, 0x03))  # to the push client 64, from server address 1
