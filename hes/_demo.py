@@ -38,6 +38,7 @@ from simulators import IST, FaultKind, FaultPlan, Fleet, FleetLayout, injected_f
 
 __all__ = ["DemoResult", "Agreement", "compare_with_truth", "default_fault_plan", "run_demo"]
 
+_INTERVAL_KINDS = (FaultKind.MISSING, FaultKind.SPIKE, FaultKind.REVERSE)
 _ROW_FLAGS = {
     FaultKind.SPIKE: {Quality.SPIKE, Quality.SUM_CHECK},
     FaultKind.REVERSE: {Quality.REVERSE_ENERGY, Quality.TAMPER},
@@ -122,8 +123,12 @@ def compare_with_truth(
     inventory: Inventory,
     start: _dt.datetime,
     end: _dt.datetime,
+    until: _dt.datetime | None = None,
 ) -> Agreement:
-    """Stored readings against ``dlmskit-sim truth`` for every meter of the inventory."""
+    """Stored readings against ``dlmskit-sim truth`` for every meter of the inventory;
+    faults are those of the range and of the collection itself (up to ``until``, default
+    a day after ``end``)."""
+    until = until if until is not None else end + _dt.timedelta(days=1)
     names = {m.name for m in inventory}
     sessions: dict[str, list[Outcome]] = defaultdict(list)
     synced: set[str] = set()
@@ -146,7 +151,12 @@ def compare_with_truth(
             (r.channel, int(r.start.timestamp())): r
             for r in store.readings(meter=identity.name, start=start, end=end)
         }
-        injected = injected_faults(identity, fleet.plan, start, end)
+        # faults during the collection count too: a meter silent now was not read
+        injected = [
+            f
+            for f in injected_faults(identity, fleet.plan, start, until)
+            if f.kind not in _INTERVAL_KINDS or (f.start is not None and f.start < end)
+        ]
         outcomes = sessions.get(identity.name, [])
         failed = any(o is not Outcome.OK for o in outcomes)
         if not injected:
@@ -162,6 +172,7 @@ def compare_with_truth(
                         f"stored {None if got is None else got.value}"
                     )
             continue
+        complete = sum(1 for c, _t in stored if c == "1.0.1.29.0.255") >= 96
         for fault in injected:
             kind = fault.kind
             faults[kind.value] += 1
@@ -198,11 +209,11 @@ def compare_with_truth(
                     or failed
                 )
             elif kind is FaultKind.SILENCE:
-                ok = failed or not outcomes
+                # silent while polled (a failed session), or silent only when nobody asked
+                ok = failed or not outcomes or complete
             elif kind is FaultKind.WRONG_KEYS:
                 ok = any(o in (Outcome.SECURITY, Outcome.REFUSED) for o in outcomes)
             else:  # link faults: slow, dropped, corrupted, counter reset
-                complete = sum(1 for c, _t in stored if c == "1.0.1.29.0.255") >= 96
                 ok = failed or complete
             if ok:
                 seen[kind.value] += 1
@@ -353,7 +364,14 @@ async def run_demo(
         collection = time.perf_counter() - collect_began
         counters.persist()
     kpis = compute_kpis(store, inventory, now=_dt.datetime.now(_dt.UTC), days=[day], zone=IST)
-    agreement = compare_with_truth(store, fleet, inventory, start, end)
+    agreement = compare_with_truth(
+        store,
+        fleet,
+        inventory,
+        start,
+        end,
+        until=_dt.datetime.now(_dt.UTC) + _dt.timedelta(hours=1),
+    )
     open_gaps = len(store.gaps(state=GapState.OPEN))
     transports = Counter(m.network.value for m in inventory)
     store.close()

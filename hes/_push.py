@@ -113,4 +113,3 @@ class PushIngest:
                 await trio.to_thread.run_sync(self.store.put_sessions, batch)
                 self.accepted += len(batch)
                 self.metrics.pushes["accepted"] += len(batch)
-
