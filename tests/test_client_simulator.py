@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trio
 
@@ -236,6 +237,25 @@ async def test_meter_behind_a_wisun_border_router() -> None:
         host, port = router.address_of(fleet.identity(1).name)
         async with connect(f"udp://{host}:{port}", link=MESH) as meter:
             assert await meter.read_clock() == NOW
+        nursery.cancel_scope.cancel()
+
+
+async def test_lossy_wisun_reads_through_resent_requests() -> None:
+    """15 % loss on every hop, both ways: lost requests and lost answers are re-sent
+    protected afresh, which the simulated meter's replay check accepts."""
+    fleet = _fleet(meters=3)
+    lossy = attrs.evolve(QUIET, name="lossy", seed=0, hop_loss=0.15, hop_weights=(1.0,))
+    link = LinkSettings(connect_timeout=0.3, response_timeout=0.3, release_timeout=0.3, retries=4)
+    async with trio.open_nursery() as nursery:
+        router = await nursery.start(
+            functools.partial(serve_fleet_wisun, fleet, channel=lossy, port=0, host="127.0.0.1")
+        )
+        host, port = router.address_of(fleet.identity(1).name)
+        us = Association.utility_settings()
+        async with connect(f"udp://{host}:{port}", association=us, link=link) as meter:
+            for _ in range(15):
+                assert await meter.read_clock() == NOW
+            assert meter.resent > 0
         nursery.cancel_scope.cancel()
 
 

@@ -132,6 +132,8 @@ class Meter:
         self._unsettled = False
         #: the AARQ or HLS pass 3 of the last ``open`` was sent more than once
         self.association_repeated = False
+        #: requests sent again (protected afresh) because no answer came in time
+        self.resent = 0
 
     # -- the pump ------------------------------------------------------------------
 
@@ -193,6 +195,7 @@ class Meter:
                     continue
                 if resends > 0 and self._machine.repeat_request():
                     resends -= 1
+                    self.resent += 1
                     if self._machine.state in (
                         AssociationState.ASSOCIATION_PENDING,
                         AssociationState.AUTHENTICATING,
