@@ -49,7 +49,9 @@ class LinkSettings:
     by one of these: ``connect_timeout`` for opening the link and the association,
     ``response_timeout`` for each response, ``release_timeout`` for the RLRE.
     ``retries`` re-opens a link that failed to open and, on datagram links, re-sends a
-    request whose response did not come."""
+    request whose response did not come (protected afresh: a new invocation counter).
+    A request still unanswered after that raises :class:`MeterTimeout`; the association
+    stays up and the late answer, if it comes, is discarded."""
 
     connect_timeout: float = 10.0
     response_timeout: float = 10.0
