@@ -325,11 +325,11 @@ async def run_demo(
     for old in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         old.unlink(missing_ok=True)
     config = config or CollectionConfig(
-        concurrency=600,
+        concurrency=500,
         cluster_limit=40,
-        start_rate=40.0,
+        start_rate=35.0,
         session_timeout=20.0,
-        datagram_session_timeout=45.0,
+        datagram_session_timeout=40.0,
         back_reads=BackReadPolicy(
             max_attempts=3, base_delay=_dt.timedelta(seconds=30), max_delay=_dt.timedelta(minutes=2)
         ),

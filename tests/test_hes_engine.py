@@ -1,0 +1,89 @@
+"""The collection engine with misbehaving meters: one that answers garbage, one that
+accepts the connection and never answers, one that is not there; the good meters are
+collected on time, the bad ones end in their own outcome and a gap, and the cluster
+limit holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import trio
+
+from dlmskit.security import MemoryCounterStore
+from hes import GapState, Outcome, Quality, Store, WorkKind
+from hes._engine import CollectionConfig, HeadEnd, day_range
+from hes._inventory import Inventory, MeterInfo
+from hes._metrics import Metrics
+from hes._schedule import Schedule
+from hes._session import TcpConnector
+from simulators import IST, Fleet, FleetLayout, serve_fleet_wrapper
+
+
+async def _garbage(stream: trio.SocketStream) -> None:
+    with trio.move_on_after(5):
+        await stream.receive_some(4096)
+        await stream.send_all(b"\x00\x01\x00\x01\x00\x01\x00\x05garbage in, garbage out")
+        await trio.sleep(5)
+
+
+async def _stall(stream: trio.SocketStream) -> None:
+    await trio.sleep(30)
+
+
+async def test_bad_meters_do_not_stall_the_good_ones(tmp_path: Path) -> None:
+    fleet = Fleet(FleetLayout(seed=9, meters=6))
+    start, end = day_range((dt.datetime.now(IST) - dt.timedelta(days=1)).date(), IST)
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(serve_fleet_wrapper, fleet, 0)
+        port = int(listeners[0].socket.getsockname()[1])
+        bad = {}
+        for name, handler in (("GARBAGE", _garbage), ("STALL", _stall)):
+            found = await nursery.start(trio.serve_tcp, handler, 0)
+            bad[name] = int(found[0].socket.getsockname()[1])
+        plan = fleet.address_plan(port)
+        for entry in plan:
+            entry["cell"] = 1  # one cell: the cluster limit applies to all of them
+        meters = list(Inventory.from_address_plan(plan))
+        meters += [
+            MeterInfo(name="GARBAGE", host="127.0.0.1", port=bad["GARBAGE"], cell="1"),
+            MeterInfo(name="STALL", host="127.0.0.1", port=bad["STALL"], cell="1"),
+            MeterInfo(name="GONE", host="127.0.0.1", port=1, cell="1"),
+        ]
+        inventory = Inventory(meters)
+        config = CollectionConfig(concurrency=8, cluster_limit=3, session_timeout=3.0)
+        metrics = Metrics()
+        with Store(tmp_path / "e.db") as store:
+            head_end = HeadEnd(
+                inventory,
+                store,
+                connector=TcpConnector(),
+                counters=MemoryCounterStore(),
+                config=config,
+                metrics=metrics,
+            )
+            schedule = Schedule(inventory, store, seed=1)
+            schedule.add_round(start, end)
+            began = time.perf_counter()
+            await head_end.run(schedule, deadline=20.0)
+            elapsed = time.perf_counter() - began
+            sessions = {s.meter: s for s in store.sessions() if s.kind is WorkKind.BLOCK_LOAD}
+            assert {sessions[m.name].outcome for m in inventory if m.name.startswith("SIM")} == {
+                Outcome.OK
+            }
+            assert sessions["GARBAGE"].outcome in (Outcome.GARBAGE, Outcome.TRANSPORT)
+            assert sessions["STALL"].outcome is Outcome.TIMEOUT
+            assert sessions["GONE"].outcome is Outcome.TRANSPORT
+            # the bad meters cost their own timeouts only: not one per meter in a row
+            assert elapsed < 3 * config.session_timeout
+            assert head_end.max_cluster_busy["cell:1"] <= 3
+            gaps = {g.meter: g for g in store.gaps(state=GapState.OPEN)}
+            assert {"GARBAGE", "STALL", "GONE"} <= set(gaps)
+            assert gaps["STALL"].next_try is not None  # a back-read is planned
+            good = store.count_readings(meter=fleet.identity(0).name)
+            assert good >= 96 * 6
+            flags = {q for r in store.readings() for q in r.quality}
+            assert Quality.DUPLICATE not in flags
+            assert metrics.sessions[("block_load", "ok")] == 6
+        nursery.cancel_scope.cancel()
