@@ -21,7 +21,7 @@ import attrs
 
 from simulators._faults import FaultKind, FaultPlan
 from simulators._load import INTERVAL, IntervalEnergy, LoadModel, interval_index, interval_start
-from simulators._supply import SupplyControl
+from simulators._supply import NO_CONTROL, SupplyControl
 
 __all__ = ["EVENTS", "TAMPER", "MeterEvent", "MeteringPoint", "ReportedInterval"]
 
@@ -100,7 +100,7 @@ class MeteringPoint:
     model: LoadModel
     plan: FaultPlan = attrs.field(factory=FaultPlan)
     #: Relay switching and load limits clients applied (what the meter did not measure).
-    control: SupplyControl = attrs.field(factory=SupplyControl)
+    control: SupplyControl = attrs.field(default=NO_CONTROL)
 
     @property
     def seed(self) -> int:

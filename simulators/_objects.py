@@ -49,6 +49,7 @@ from dlmskit.cosem import (
     ProfileKind,
     PushSetupDefinition,
     esw_from_bits,
+    filter_rows,
 )
 from dlmskit.errors import DlmsError
 from obis import ObisCode
@@ -89,7 +90,6 @@ from simulators._registers import (
     daily_values,
     instantaneous_values,
 )
-from simulators._selective import entry_slice, range_window, selected_columns
 from simulators._state import MeterState
 
 __all__ = ["BLOCK_LOAD_PUSH", "MeterObjects", "block_load_push_setup"]
@@ -132,6 +132,10 @@ def block_load_push_setup(profile: CompanionProfile) -> PushSetupDefinition:
     )
 
 
+#: Profiles whose rows are computed only within a clock range.
+_WINDOWED: Final = frozenset(
+    {ProfileKind.BLOCK_LOAD, ProfileKind.DAILY_LOAD, ProfileKind.EVENT, ProfileKind.BILLING}
+)
 #: Rolling block load memory (IS 15959-2 / tender practice: 45 days at 15 minutes).
 DAILY_LOAD_DAYS: Final = 60
 BILLING_ENTRIES: Final = 12
@@ -414,14 +418,43 @@ class _Catalogue:
             return read
         return lambda s, when, index: None
 
+    def buffer(
+        self, definition: ProfileDefinition, state: MeterState, access: SelectiveAccess | None
+    ) -> Array | DataAccessResult:
+        """The buffer of a profile under a selective access (``dlmskit.cosem.filter_rows``
+        over the computed rows; a clock range computes only the rows inside it)."""
+
+        def window(low: _dt.datetime, high: _dt.datetime) -> list[Structure] | None:
+            if definition.kind not in _WINDOWED:
+                return None
+            return self._computed(definition, state, (low, high))
+
+        return filter_rows(
+            lambda: self._computed(definition, state, None),
+            definition.capture_objects,
+            access,
+            sign=state.sign,
+            tz=state.local_zone,
+            window=window,
+        )
+
     def rows(
         self, definition: ProfileDefinition, state: MeterState, access: SelectiveAccess | None
     ) -> list[Structure]:
-        """The buffer of a profile, filtered by selective access."""
+        """The buffer of a profile as rows; ``ValueError`` for an access it refuses."""
+        result = self.buffer(definition, state, access)
+        if isinstance(result, DataAccessResult):
+            raise ValueError(f"selective access refused: {result.name}")
+        return [row for row in result if isinstance(row, Structure)]
+
+    def _computed(
+        self,
+        definition: ProfileDefinition,
+        state: MeterState,
+        window: tuple[_dt.datetime, _dt.datetime] | None,
+    ) -> list[Structure]:
+        """Every row of a profile (all columns), or those stamped within ``window``."""
         columns = definition.capture_objects
-        selected = selected_columns(columns, access)
-        window = range_window(state, access)
-        chosen = entry_slice(access)
         kind = definition.kind
         rows: list[Structure] = []
         if kind is ProfileKind.BLOCK_LOAD:
@@ -437,9 +470,6 @@ class _Catalogue:
             rows = self._event_rows(state, definition, window)
         elif kind is ProfileKind.BILLING:
             rows = self._billing_rows(state, definition, window)
-        rows = rows[chosen]
-        if selected is not None:
-            rows = [Structure(row[i] for i in selected) for row in rows]
         return rows
 
     def _block_rows(
@@ -541,7 +571,7 @@ class _Catalogue:
 def _buffer(objects: _Catalogue, definition: ProfileDefinition) -> _Getter:
     def get(state: MeterState, access: SelectiveAccess | None) -> Data | DataAccessResult:
         try:
-            return Array(objects.rows(definition, state, access))
+            return objects.buffer(definition, state, access)
         except (DlmsError, ValueError, TypeError, OverflowError):
             return DataAccessResult.OTHER_REASON
 

@@ -12,12 +12,13 @@ measures its load model.
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Final
 
 import attrs
 
 from simulators._load import INTERVAL, interval_start
 
-__all__ = ["SupplyControl"]
+__all__ = ["NO_CONTROL", "SupplyControl"]
 
 _Window = tuple[_dt.datetime, _dt.datetime | None]
 
@@ -91,3 +92,7 @@ class SupplyControl:
         return any(
             start < stop and (finish is None or finish > begin) for start, finish in self.relay_open
         )
+
+
+#: The control of a meter no client switched (shared: it is immutable).
+NO_CONTROL: Final = SupplyControl()

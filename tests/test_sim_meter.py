@@ -217,8 +217,10 @@ def test_entry_descriptor_selects_rows_and_columns() -> None:
     some = client.get(profile, access)
     assert isinstance(some, tuple) and len(some) == 3
     assert [tuple(row) for row in some] == [tuple(whole[n])[:2] for n in range(2, 5)]  # type: ignore[arg-type]
-    bad = SelectiveAccess(selector=7, parameters=None)
-    assert client.get(profile, bad) is DataAccessResult.OTHER_REASON
+    bad = SelectiveAccess(selector=7, parameters=None)  # as dlmskit.cosem.ProfileGeneric
+    assert client.get(profile, bad) is DataAccessResult.SCOPE_OF_ACCESS_VIOLATED
+    malformed = SelectiveAccess(selector=2, parameters=Structure((DoubleLongUnsigned(3),)))
+    assert client.get(profile, malformed) is DataAccessResult.OTHER_REASON
 
 
 @pytest.mark.parametrize("corrupt", [False, True])
