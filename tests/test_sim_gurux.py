@@ -166,15 +166,35 @@ async def test_public_client_reads_clock_and_name_plate(framing: str) -> None:
     assert serial == str(fleet.identity(2).serial)
 
 
-@pytest.mark.parametrize(("framing", "number"), [("wrapper", 1), ("hdlc", 1), ("wrapper", 0)])
-async def test_meter_reader_registers_and_block_load_equal_truth(framing: str, number: int) -> None:
-    fleet = _fleet()
+#: Associations that read profiles: client SAP, gurux authentication, secret, HLS mechanism.
+READERS: dict[str, tuple[int, Authentication, bytes | None, MechanismName]] = {
+    "reader": (0x20, Authentication.LOW, DEFAULT_LLS_SECRET, MechanismName.HIGH),
+    "settings-hls": (0x30, Authentication.HIGH, DEFAULT_HLS_SECRET, MechanismName.HIGH),
+    "settings-gmac": (0x30, Authentication.HIGH_GMAC, None, MechanismName.HIGH_GMAC),
+}
+
+
+@pytest.mark.parametrize(
+    ("framing", "number", "association"),
+    [
+        ("wrapper", 1, "reader"),
+        ("hdlc", 1, "reader"),
+        ("wrapper", 0, "reader"),
+        ("hdlc", 0, "settings-gmac"),
+        ("wrapper", 1, "settings-hls"),
+    ],
+)
+async def test_registers_and_block_load_equal_truth(
+    framing: str, number: int, association: str
+) -> None:
+    sap, authentication, secret, mechanism = READERS[association]
+    fleet = _fleet(hls_mechanism=mechanism)
     interface = SERVERS[framing][1]
     # a whole day: 96 rows, several kB, so the response comes in datablocks
     start, end = NOW - dt.timedelta(days=1), NOW - dt.timedelta(minutes=15)
 
     def talk(port: int) -> dict[str, Any]:
-        client = gurux_client(0x20, Authentication.LOW, DEFAULT_LLS_SECRET, interface)
+        client = gurux_client(sap, authentication, secret, interface)
         link = GuruxLink(client, f"127.1.0.{number}", port)
         try:
             link.connect()
