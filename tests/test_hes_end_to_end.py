@@ -59,7 +59,7 @@ async def test_field_collection_agrees_with_ground_truth(tmp_path: Path) -> None
         session_timeout=15.0,
         datagram_session_timeout=60.0,
         back_reads=BackReadPolicy(
-            max_attempts=3, base_delay=dt.timedelta(seconds=4), max_delay=dt.timedelta(seconds=8)
+            max_attempts=2, base_delay=dt.timedelta(seconds=4), max_delay=dt.timedelta(seconds=8)
         ),
     )
     result = await run_demo(
