@@ -104,6 +104,7 @@ CLOCK: Final = _LN("0.0.1.0.0.255")
 _LDN = _LN("0.0.42.0.0.255")
 _DISCONNECT = _LN("0.0.96.3.10.255")
 _LIMITER = _LN("0.0.17.0.0.255")
+TAMPER_COUNT: Final = _LN("0.0.94.91.0.255")
 #: Invocation counter objects of the ciphered associations (IS 15959-2), by client SAP.
 _COUNTERS: Final = {0x10 * e: _LN(f"0.0.43.1.{e}.255") for e in (2, 3, 4, 5)}
 _PUBLIC_OBJECTS: Final = frozenset(
@@ -337,9 +338,7 @@ class _Catalogue:
                 b"D1" if int(s.identity.model) == 1 else b"C1"
             ),
             "0.0.94.91.12.255": lambda s: OctetString(b"5-60A"),
-            "0.0.94.91.0.255": lambda s: LongUnsigned(
-                min(s.point.tamper_count(interval_index(s.now()) + 1), 0xFFFF)
-            ),
+            "0.0.94.91.0.255": lambda s: _tamper_count(s, s.now()),
             "0.0.0.1.0.255": lambda s: DoubleLongUnsigned(s.billing_count()),
             "0.0.96.2.0.255": lambda s: LongUnsigned(s.programming_count),
             "1.0.0.8.4.255": lambda s: DoubleLongUnsigned(INTERVAL),
@@ -557,15 +556,24 @@ class _Catalogue:
             if window is not None and not window[0] <= when <= window[1]:
                 continue
             cells: list[Data] = [date_time(state, when), LongUnsigned(code)]
-            analog = instantaneous_values(state.point, when - state.clock_offset(when))
+            true_time = when - state.clock_offset(when)
+            analog = instantaneous_values(state.point, true_time)
             for column in definition.capture_objects[2:]:
                 ln = column.logical_name
                 if ln in analog and column.attribute_index == 2:
                     cells.append(REGISTERS[ln].wrap(analog[ln]))
+                elif ln == TAMPER_COUNT:
+                    cells.append(_tamper_count(state, true_time))
                 else:
                     cells.append(self.cell(column)(state, when, 0))
             rows.append(Structure(cells))
         return rows
+
+
+def _tamper_count(state: MeterState, when: _dt.datetime) -> LongUnsigned:
+    """The cumulative tamper count at true time ``when`` (an occurrence counts from the
+    start of its interval, when the meter logs it)."""
+    return LongUnsigned(min(state.point.tamper_count(interval_index(when) + 1), 0xFFFF))
 
 
 def _buffer(objects: _Catalogue, definition: ProfileDefinition) -> _Getter:

@@ -453,6 +453,13 @@ def test_tamper_count_counts_the_tamper_occurrences_of_the_fault_plan() -> None:
     tamper = [f for f in faults if f.kind.value in ("magnet", "cover_open", "reverse")]
     assert tamper and len(tamper) < len(faults)  # low voltage is not a tamper
     assert count == len(tamper)
+    # each event row captures the count at its time: every magnet occurrence adds one
+    other = client.get(_attribute(7, "0.0.99.98.4.255", 2))
+    assert isinstance(other, tuple) and other
+    captured = [(row[1], row[-1]) for row in other]  # type: ignore[index]
+    assert all(isinstance(c, int) and 0 < c <= count for _code, c in captured)
+    magnets = [t for code, t in captured if code == 201 and isinstance(t, int)]
+    assert len(magnets) >= 2 and magnets == sorted(set(magnets))
     clean = Fleet(FleetLayout(seed=21, meters=1), clock=lambda: NOW)
     assert _settings_client(clean).get(_attribute(1, "0.0.94.91.0.255", 2)) == 0
 
