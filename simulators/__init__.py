@@ -20,7 +20,10 @@ setting (default +330, as many Indian meters).
 
 What every meter measured, and which faults it was given, comes from
 :func:`meter_truth` and :func:`injected_faults` (CSV columns
-``meter,obis,start,value,unit,quality``), the same functions the meters serve from.
+``meter,obis,start,value,unit,quality``), the same functions the meters serve from;
+``Fleet.truth`` adds what clients did to the supply (relay switching and load limits,
+:class:`SupplyControl`), which changes what a meter measures from the moment of the
+action. Pushes go over the wrapper (TCP, UDP) or as HDLC UI frames on TCP.
 """
 
 from __future__ import annotations

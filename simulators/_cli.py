@@ -4,7 +4,10 @@ Keys and secrets default to the Green Book test keys (EK 000102...0F, AK D0...DF
 the server system title 4D4D4D0000BC614E, the LLS secret ``12345678`` and the HLS
 secret ``ABCDEFGHIJKLMNOP`` (mechanism 2, AES-128; ``--hls-mechanism 5`` for GMAC).
 ``--push-to HOST:PORT`` makes the meters push (instantaneous and block load every
-``--push-period`` seconds, alerts) as ciphered data-notifications.
+``--push-period`` seconds, alerts) as ciphered data-notifications, over the wrapper on
+TCP or UDP or as HDLC UI frames on TCP (``--push-transport``). ``truth`` knows the
+fault plan; relay switching and load limits applied by clients are known to the
+serving process only (``Fleet.truth``).
 """
 
 from __future__ import annotations
