@@ -31,7 +31,10 @@ from dlmskit.security import SecurityContext
 from obis import ObisCode
 from simulators import CSV_COLUMNS, DEFAULT_AK, DEFAULT_EK, FaultPlan, FleetLayout, meter_truth
 from transports import (
+    ApduReceived,
     HdlcAddress,
+    HdlcConnection,
+    HdlcRole,
     Wpdu,
     WrapperStreamTransport,
     open_serial_hdlc,
@@ -199,6 +202,41 @@ async def test_serve_pushes_to_a_head_end() -> None:
     assert note.date_time is not None
     pushed = note.date_time.to_datetime(sign=DeviationSign.UTC_TO_LOCAL)
     assert pushed == dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+
+
+async def test_serve_pushes_hdlc_ui_frames() -> None:
+    apdus: list[bytes] = []
+    got = trio.Event()
+
+    async def handler(stream: trio.SocketStream) -> None:
+        link = HdlcConnection(
+            HdlcRole.CLIENT, server_address=HdlcAddress.server(1), client_address=0x40
+        )
+        async for chunk in stream:
+            link.receive_data(chunk)
+            while isinstance(event := link.next_event(), ApduReceived):
+                assert event.unnumbered
+                apdus.append(event.apdu)
+                got.set()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(functools.partial(trio.serve_tcp, handler, 0))
+        hes_port = listeners[0].socket.getsockname()[1]
+        push = [
+            "--push-to", f"127.0.0.1:{hes_port}", "--push-transport", "hdlc",
+            "--push-period", "0.2", "--push-window", "0",
+        ]  # fmt: skip
+        async with _serving(*push):
+            with trio.fail_after(20):
+                await got.wait()
+        nursery.cancel_scope.cancel()
+    hes = SecurityContext(
+        system_title=bytes.fromhex("4845530000000002"),
+        global_unicast_key=DEFAULT_EK,
+        authentication_key=DEFAULT_AK,
+    )
+    note = decode_apdu(hes.unprotect(apdus[0]))
+    assert isinstance(note, DataNotification)
 
 
 async def test_fleet_serves_every_meter_on_its_own_address() -> None:
