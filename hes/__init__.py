@@ -2,12 +2,31 @@
 
 Collection logic talks to storage and work distribution through ports
 (:class:`ReadingsSink`, :class:`WorkSource`, :class:`GapLedger`, ...); :class:`Store`
-is the single-node SQLite implementation.
+is the single-node SQLite implementation. :class:`HeadEnd` runs sessions from a
+:class:`Schedule` under concurrency limits; :class:`PushIngest` stores pushes;
+validation sets IEC 61968-9 style :class:`Quality` flags; exports, KPIs, metrics and
+reports turn the store into what downstream systems and operators read. The command
+line is ``dlmskit-hes``.
 """
 
 from __future__ import annotations
 
+from hes._demo import Agreement, DemoResult, compare_with_truth, default_fault_plan, run_demo
+from hes._engine import CollectionConfig, HeadEnd, day_range
+from hes._export import (
+    CSV_COLUMNS,
+    MESSAGE_NAMESPACE,
+    meter_readings,
+    reading_type,
+    write_csv,
+    write_json,
+    write_parquet,
+    write_xml,
+)
 from hes._gapledger import BackReadPolicy, Gap, InterpolationPolicy, find_gaps, interpolate
+from hes._inventory import Inventory, MeterInfo, Network
+from hes._kpi import ClusterStats, KpiReport, compute_kpis, percentile
+from hes._metrics import Metrics, exposition, serve_metrics
 from hes._model import (
     GapState,
     MeterEventRecord,
@@ -26,31 +45,96 @@ from hes._ports import (
     SessionLog,
     WorkSource,
 )
+from hes._push import PushIngest, push_keys
 from hes._quality import Quality, parse_quality, quality_text
+from hes._report import bar_chart, html_report, line_chart, text_report
+from hes._schedule import Schedule
+from hes._session import (
+    Connector,
+    FieldConnector,
+    LayoutCache,
+    TcpConnector,
+    outcome_of,
+    read_meter,
+)
 from hes._store import Store
+from hes._timing import ClockReading, TimeSyncPolicy
+from hes._validate import (
+    IntervalRow,
+    ValidationPolicy,
+    ValidationResult,
+    check_cumulative,
+    validate_block_load,
+)
 
 __all__ = [
+    "CSV_COLUMNS",
+    "MESSAGE_NAMESPACE",
+    "Agreement",
     "BackReadPolicy",
+    "ClockReading",
+    "ClusterStats",
+    "CollectionConfig",
+    "Connector",
+    "DemoResult",
     "EventSink",
+    "FieldConnector",
     "Gap",
     "GapLedger",
     "GapState",
+    "HeadEnd",
+    "IntervalRow",
     "InterpolationPolicy",
+    "Inventory",
+    "KpiReport",
+    "LayoutCache",
     "MeterEventRecord",
+    "MeterInfo",
+    "Metrics",
+    "Network",
     "Outcome",
+    "PushIngest",
     "Quality",
     "Reading",
     "ReadingSource",
     "ReadingsSink",
     "ReadingsSource",
+    "Schedule",
     "SessionLog",
     "SessionRecord",
     "Store",
+    "TcpConnector",
+    "TimeSyncPolicy",
+    "ValidationPolicy",
+    "ValidationResult",
     "WorkItem",
     "WorkKind",
     "WorkSource",
+    "bar_chart",
+    "check_cumulative",
+    "compare_with_truth",
+    "compute_kpis",
+    "day_range",
+    "default_fault_plan",
+    "exposition",
     "find_gaps",
+    "html_report",
     "interpolate",
+    "line_chart",
+    "meter_readings",
+    "outcome_of",
     "parse_quality",
+    "percentile",
+    "push_keys",
     "quality_text",
+    "read_meter",
+    "reading_type",
+    "run_demo",
+    "serve_metrics",
+    "text_report",
+    "validate_block_load",
+    "write_csv",
+    "write_json",
+    "write_parquet",
+    "write_xml",
 ]

@@ -30,6 +30,7 @@ from hes._quality import Quality, quality_text
 __all__ = [
     "CSV_COLUMNS",
     "MESSAGE_NAMESPACE",
+    "meter_readings",
     "reading_type",
     "write_csv",
     "write_json",
