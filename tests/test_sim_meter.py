@@ -21,6 +21,7 @@ from dlmskit.association import (
     ActionCompleted,
     AssociationAccepted,
     AssociationRejected,
+    AuthenticationFailed,
     ClientAssociation,
     ClientSettings,
     Event,
@@ -40,7 +41,7 @@ from dlmskit.axdr import (
 )
 from dlmskit.cosem import esw_bits
 from dlmskit.errors import LocalProtocolError
-from dlmskit.security import HlsSecret, MemoryCounterStore, SecurityContext
+from dlmskit.security import HlsGmac, HlsSecret, MemoryCounterStore, SecurityContext
 from obis import ObisCode
 from simulators import (
     DEFAULT_AK,
@@ -51,6 +52,7 @@ from simulators import (
     FaultPlan,
     Fleet,
     FleetLayout,
+    MeterKeys,
     MeterSession,
     injected_faults,
     meter_truth,
@@ -497,3 +499,36 @@ def test_over_current_is_measured_logged_and_flagged() -> None:
     energy = sum(point.interval(i).measured.import_wh for i in range(first, first + 96))
     assert point.cumulative(first + 96)[0] - point.cumulative(first)[0] == energy
     assert energy > sum(point.model.interval(i).import_wh for i in range(first, first + 96))
+
+
+class _WrongTagGmac(HlsGmac):
+    """HLS-GMAC whose pass 3 answer carries a tag with one bit flipped."""
+
+    def client_response(self, ctx: SecurityContext, *, stoc: bytes, ctos: bytes) -> bytes:
+        answer = bytearray(super().client_response(ctx, stoc=stoc, ctos=ctos))
+        answer[-1] ^= 1
+        return bytes(answer)
+
+
+@pytest.mark.parametrize("sap", [0x30, 0x50])
+def test_hls_gmac_checks_pass_3_and_keeps_working_across_sessions(sap: int) -> None:
+    fleet = Fleet(
+        FleetLayout(seed=21, meters=1),
+        keys=MeterKeys(hls_mechanism=MechanismName.HIGH_GMAC),
+        clock=lambda: NOW,
+        sign=DeviationSign.BLUE_BOOK,
+    )
+    for _ in range(2):  # a second association takes fresh counters on both sides
+        good = Client(
+            fleet.meter(0).open_session(sap), _ciphered(MechanismName.HIGH_GMAC, hls=HlsGmac())
+        )
+        assert isinstance(good.associate(), AssociationAccepted)
+        assert isinstance(good.get(_attribute(8, "0.0.1.0.0.255", 2)), bytes)
+        good.session.close()
+    bad = Client(
+        fleet.meter(0).open_session(sap), _ciphered(MechanismName.HIGH_GMAC, hls=_WrongTagGmac())
+    )
+    refused = bad.associate()
+    assert isinstance(refused, AuthenticationFailed), refused
+    assert refused.reason.startswith("pass 3 refused")  # the meter checked f(StoC)
+    assert not bad.session.associated
