@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_sim_meter import Client, _attribute, _ciphered, _method
 
 from dlmskit.apdu import ActionResult, DataAccessResult, MechanismName, SelectiveAccess
@@ -163,3 +166,42 @@ def test_an_evicted_meter_remembers_its_switching() -> None:
     assert client.get(_attribute(70, "0.0.96.3.10.255", 2)) is False
     assert _register(client, "1.0.1.7.0.255") == 0
     assert fleet.control(0) == control
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    switches=st.lists(st.integers(min_value=0, max_value=6 * 3600), max_size=6, unique=True),
+    limit=st.one_of(st.none(), st.integers(min_value=0, max_value=3000)),
+    limit_at=st.integers(min_value=0, max_value=6 * 3600),
+)
+def test_registers_meet_the_blocks_whatever_the_switching(
+    switches: list[int], limit: int | None, limit_at: int
+) -> None:
+    """Cumulative registers equal the sum of the block energies, and never go down,
+    for any sequence of disconnections, reconnections and load limits."""
+    point = Fleet(FleetLayout(seed=21, meters=1)).meter(0).state.point
+    control = SupplyControl()
+    for n, second in enumerate(sorted(switches)):
+        when = START + dt.timedelta(seconds=second)
+        control = control.disconnected(when) if n % 2 == 0 else control.reconnected(when)
+    if limit is not None:
+        control = control.limited(START + dt.timedelta(seconds=limit_at), limit)
+    switched = attrs.evolve(point, control=control)
+    first = interval_index(START)
+    total = switched.cumulative(first)
+    assert total == point.cumulative(first)  # nothing changed before the first action
+    for index in range(first, first + 28):
+        part = switched.interval(index).measured
+        assert part.import_wh <= point.interval(index).measured.import_wh
+        total = (
+            total[0] + part.import_wh,
+            total[1] + part.import_vah,
+            total[2] + part.export_wh,
+            total[3] + part.export_vah,
+        )
+        assert switched.cumulative(index + 1) == total
+    readings = [
+        switched.running(START + dt.timedelta(minutes=minute))[0] for minute in range(0, 420, 20)
+    ]
+    assert readings == sorted(readings)
+    assert readings[-1] <= switched.cumulative(first + 28)[0]
