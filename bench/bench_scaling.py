@@ -2,19 +2,20 @@
 
 For each fleet size (1,000, 10,000 and 100,000 meters) two fresh processes run: a
 simulator serving the fleet over the TCP wrapper (one wildcard socket, one loopback
-address per meter) and a collecting head-end. The head-end reads every meter once with
-the dlmskit client over TCP (meter-reader association, block-load profile by range,
-release; columns and scalers are read once per meter model), at most ``CONCURRENCY``
-sessions at a time through a fixed pool of workers, turns the rows into
-:class:`hes.Reading` values and stores them in the SQLite :class:`hes.Store` in batches.
-The head-end process measures its own CPU seconds (``resource.getrusage``) and peak
+address per meter) and the reference head-end, :class:`hes.HeadEnd`, whose inventory is
+the simulator's address plan. The head-end runs one block-load round over every meter
+(meter-reader association with its monotonic counter, clock read, block-load profile by
+range, validation, SQLite store; profile layouts learnt once per meter model), with
+``CONCURRENCY`` sessions at a time; daily-profile and event-log reads, which a head-end
+runs once a day rather than every round, are left out. The head-end process measures
+its own CPU seconds (``resource.getrusage``, inventory loading included) and peak
 resident memory (``ru_maxrss``), so the simulator's cost is not in the figures.
 
 Span: every size reads the same ``SPAN_INTERVALS`` intervals (one hour, 4 rows) per
-meter, not a whole day: a day for 100,000 meters (9.6 million rows, about 10 minutes of
-simulator time on a 2-core machine) does not fit in one ``make bench``. The same span
-at every size keeps the per-meter cost comparable, which is what the curve checks:
-cost growing linearly means the CPU per meter at 100,000 stays that of 1,000.
+meter, not a whole day: a day for 100,000 meters (9.6 million rows) does not fit in one
+``make bench`` on a 2-core machine. The same span at every size keeps the per-meter cost
+comparable, which is what the curve checks: cost growing linearly means the CPU per
+meter at 100,000 stays that of 1,000.
 
 The curve is drawn to ``bench/cost_curve.png`` (matplotlib, the ``bench`` extra).
 """
@@ -37,24 +38,16 @@ import attrs
 import trio
 from _harness import Measurement, is_quick
 
-from dlmskit.axdr import DeviationSign
-from dlmskit.client import Association, Meter, connect, scaler_profile_of
-from dlmskit.cosem import ProfileColumns, ProfileRow, Quantity, ScalerUnit, by_time_range
-from hes import Reading, Store
-from obis import ObisCode
+from hes import CollectionConfig, HeadEnd, Inventory, Outcome, Schedule, Store
 
 HERE = pathlib.Path(__file__).resolve().parent
 PLOT = HERE / "cost_curve.png"
 NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 SPAN_INTERVALS = 4
 START = NOW - dt.timedelta(minutes=15 * SPAN_INTERVALS)
-END = NOW - dt.timedelta(minutes=15)
-BLOCK_LOAD = "1.0.99.1.0.255"
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (20, 60, 180)
 CONCURRENCY = 32
-#: Readings stored per transaction.
-BATCH = 5_000
 SEED = 5
 
 
@@ -109,115 +102,31 @@ def _process(*args: str) -> Iterator[subprocess.Popen[str]]:
 # -- the head-end process ----------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class ModelProfile:
-    """What a head-end learns once per meter model and keeps: the block-load columns,
-    their scalers, and which columns become readings (channel name, column index)."""
-
-    columns: ProfileColumns
-    scalers: dict[ObisCode, ScalerUnit]
-    channels: tuple[tuple[str, int], ...]
-
-    @classmethod
-    async def learn(cls, meter: Meter) -> ModelProfile:
-        columns = await meter.profile_columns(BLOCK_LOAD)
-        source = scaler_profile_of(BLOCK_LOAD)
-        assert source is not None
-        scaler_columns = await meter.profile_columns(source)
-        scalers = columns.scalers(scaler_columns, await meter.get(7, source, 2))
-        channels = tuple((str(c.logical_name), c.index) for c in columns if c.is_register_value)
-        return cls(columns=columns, scalers=scalers, channels=channels)
+async def collect(inventory: Inventory, store: Store) -> tuple[int, int]:
+    """One block-load round over every meter of ``inventory`` with the reference
+    head-end; (sessions that succeeded, readings stored)."""
+    schedule = Schedule(inventory, store)
+    schedule.add_round(START, NOW)
+    config = CollectionConfig(concurrency=CONCURRENCY, read_daily=False, read_events=False)
+    head_end = HeadEnd(inventory, store, config=config, clock=lambda: NOW)
+    await head_end.run(schedule)
+    ok = sum(n for (_, outcome), n in head_end.metrics.sessions.items() if outcome == Outcome.OK)
+    return ok, head_end.metrics.readings
 
 
-def _readings(
-    name: str, model: ModelProfile, rows: Sequence[ProfileRow], received: dt.datetime
-) -> list[Reading]:
-    out: list[Reading] = []
-    for row in rows:
-        when = row.time
-        if when is None:
-            continue
-        values = row.values
-        for channel, index in model.channels:
-            value = values[index]
-            if isinstance(value, Quantity):
-                number, unit = float(value.value), value.symbol
-            elif isinstance(value, int):
-                number, unit = float(value), ""
-            else:
-                continue
-            out.append(
-                Reading(
-                    meter=name,
-                    channel=channel,
-                    start=when,
-                    value=number,
-                    unit=unit,
-                    received=received,
-                )
-            )
-    return out
-
-
-async def collect(meters: int, port: int, store: Store) -> tuple[int, int]:
-    """Read every meter of the fleet once; (sessions that succeeded, readings stored).
-
-    Columns and scalers are read from the first meter of each model and kept, as a
-    head-end does with its inventory's meter models; every other session is the
-    association, one GET of the buffer by range, and the release.
-    """
-    from simulators import FleetLayout
-
-    layout = FleetLayout(seed=SEED, meters=meters)
-    numbers = iter(range(meters))
-    pending: list[Reading] = []
-    totals = [0, 0]
-    models: dict[int, ModelProfile] = {}
-    sign = DeviationSign.UTC_TO_LOCAL
-
-    def flush() -> None:
-        store.put_readings(pending)
-        totals[1] += len(pending)
-        pending.clear()
-
-    async def worker() -> None:
-        for number in numbers:
-            identity = layout.identity(number)
-            association = Association.meter_reader(invocation_counter=1, sign=sign)
-            target = f"tcp://{identity.host}:{port}"
-            async with connect(target, association=association) as meter:
-                model = models.get(identity.model)
-                if model is None:
-                    model = models[identity.model] = await ModelProfile.learn(meter)
-                clock = model.columns.clock
-                access = by_time_range(
-                    START, END, sign=sign, clock=clock.capture if clock else None
-                )
-                buffer = await meter.get(7, BLOCK_LOAD, 2, access)
-            rows = model.columns.rows(buffer, sign=sign, scalers=model.scalers)
-            if len(rows) != SPAN_INTERVALS:
-                raise RuntimeError(f"{identity.name} gave {len(rows)} rows")
-            pending.extend(_readings(identity.name, model, rows, NOW))
-            totals[0] += 1
-            if len(pending) >= BATCH:
-                flush()
-
-    async with trio.open_nursery() as nursery:
-        for _ in range(CONCURRENCY):
-            nursery.start_soon(worker)
-    flush()
-    return totals[0], totals[1]
-
-
-def _head_end(meters: int, port: int) -> CostPoint:
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(pathlib.Path(tmp) / "hes.sqlite", synchronous="NORMAL")
-        before = resource.getrusage(resource.RUSAGE_SELF)
-        wall0 = time.perf_counter()
-        ok, readings = trio.run(collect, meters, port, store)
-        wall = time.perf_counter() - wall0
-        after = resource.getrusage(resource.RUSAGE_SELF)
+def _head_end(plan: pathlib.Path, meters: int) -> CostPoint:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    wall0 = time.perf_counter()
+    inventory = Inventory.load(plan)
+    if len(inventory) != meters:
+        raise RuntimeError(f"the inventory has {len(inventory)} meters, not {meters}")
+    store = Store(plan.with_name("hes.sqlite"), synchronous="NORMAL")
+    try:
+        ok, readings = trio.run(collect, inventory, store)
+    finally:
         store.close()
+    wall = time.perf_counter() - wall0
+    after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return CostPoint(
         meters=meters,
@@ -234,13 +143,24 @@ def _head_end(meters: int, port: int) -> CostPoint:
 
 def cost_point(meters: int) -> CostPoint:
     """Collect a fleet of ``meters`` in fresh simulator and head-end processes."""
-    with _process("--serve", str(meters)) as simulator:
+    from simulators import Fleet, FleetLayout
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _process("--serve", str(meters)) as simulator,
+    ):
         assert simulator.stdout is not None
         line = simulator.stdout.readline()
         if not line.strip().isdigit():
             raise RuntimeError(f"the simulator did not start: {line!r}")
-        with _process("--collect", str(meters), line.strip()) as head_end:
-            out, _ = head_end.communicate(timeout=1800)
+        # the simulator's address plan is the head-end's inventory (all cellular: TCP)
+        plan = pathlib.Path(tmp) / "inventory.json"
+        fleet = Fleet(FleetLayout(seed=SEED, meters=meters))
+        entries = [{**e, "transport": "gprs"} for e in fleet.address_plan(int(line))]
+        plan.write_text(json.dumps(entries))
+        del entries
+        with _process("--collect", str(plan), str(meters)) as head_end:
+            out, _ = head_end.communicate(timeout=3600)
         if head_end.returncode != 0:
             raise RuntimeError(f"the head-end process failed ({head_end.returncode})")
     return CostPoint(**json.loads(out.strip().splitlines()[-1]))
@@ -310,6 +230,19 @@ def measurements(points: Sequence[CostPoint]) -> list[Measurement]:
                 f"{1e3 * b:.3f} ms/meter + {a:.2f} s",
             )
         )
+    top = points[-1]
+    out.append(
+        Measurement(
+            name=f"head-end collection capacity, fleet of {top.meters:,}",
+            unit="meters per CPU second",
+            ours=1e3 / top.cpu_ms_per_meter,
+            peer_name="target 500 meters/s (a fixed figure)",
+            peer=500.0,
+            target=1.0,
+            note=f"meters read per second of head-end CPU (one core); wall clock "
+            f"{top.meters_per_second:,.0f} meters/s with the simulator on the same 2 cores",
+        )
+    )
     for p in points[1:]:
         out.append(
             Measurement(
@@ -319,8 +252,8 @@ def measurements(points: Sequence[CostPoint]) -> list[Measurement]:
                 peer_name=f"fleet of {base.meters:,}",
                 peer=base.peak_rss_mb,
                 higher_is_better=False,
-                note=f"{CONCURRENCY} sessions at a time; readings go to SQLite in batches "
-                f"of {BATCH:,}",
+                note=f"hes.HeadEnd, {CONCURRENCY} sessions at a time, inventory of "
+                f"{p.meters:,} meters in memory, SQLite store",
             )
         )
     return out
@@ -349,7 +282,7 @@ def _main(argv: list[str]) -> int:
         trio.run(_serve_fleet, int(argv[1]))
         return 0
     if argv[:1] == ["--collect"]:
-        point = _head_end(int(argv[1]), int(argv[2]))
+        point = _head_end(pathlib.Path(argv[1]), int(argv[2]))
         print(json.dumps(attrs.asdict(point)), flush=True)
         return 0
     for m in run():

@@ -42,12 +42,15 @@ def test_linear_fit_recovers_slope_and_intercept() -> None:
 
 def test_measurements_compare_per_meter_cost_with_the_smallest_fleet() -> None:
     points = [_point(1_000, 2.0, 40.0), _point(10_000, 20.0, 44.0), _point(100_000, 250.0, 60.0)]
-    cpu_10k, cpu_100k, mem_10k, mem_100k = scaling.measurements(points)
+    cpu_10k, cpu_100k, capacity, mem_10k, mem_100k = scaling.measurements(points)
     assert cpu_10k.ours == pytest.approx(2.0) and cpu_10k.peer == pytest.approx(2.0)
     assert cpu_10k.ratio == pytest.approx(1.0) and cpu_10k.target is None
     # 2.5 ms per meter at 100k against 2.0 at 1k: growth faster than linear
     assert cpu_100k.ratio == pytest.approx(0.8) and cpu_100k.target == 0.8
     assert mem_100k.unit == "MB" and mem_100k.ratio == pytest.approx(40 / 60)
+    # 2.5 ms of CPU per meter: 400 meters per CPU second against the 500 target
+    assert capacity.ours == pytest.approx(400.0) and capacity.ratio == pytest.approx(0.8)
+    assert capacity.target == 1.0
     assert "10,000" in mem_10k.name
 
 
