@@ -200,7 +200,7 @@ def _print_demo(result: DemoResult) -> None:
 @click.option(
     "--deadline",
     type=float,
-    default=90.0,
+    default=75.0,
     show_default=True,
     help="Seconds of collection before no new session starts.",
 )
