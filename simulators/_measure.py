@@ -123,7 +123,9 @@ class MeteringPoint:
     def interval(self, index: int) -> ReportedInterval:
         """Interval ``index`` as measured (physical faults and supply control applied) and
         as reported."""
-        row = self.with_supply(index)
+        return self._controlled(index, self.with_supply(index))
+
+    def _controlled(self, index: int, row: ReportedInterval) -> ReportedInterval:
         if not self.control.active:
             return row
         part = row.measured
@@ -151,8 +153,11 @@ class MeteringPoint:
 
     def with_supply(self, index: int) -> ReportedInterval:
         """Interval ``index`` with the fault plan applied, as if the supply stayed on."""
-        clean = self.model.interval(index)
         fault = self._fault_at(index) if self.plan.interval else None
+        return self._faulted(index, fault)
+
+    def _faulted(self, index: int, fault: tuple[FaultKind, int] | None) -> ReportedInterval:
+        clean = self.model.interval(index)
         if fault is None:
             return ReportedInterval(measured=clean, reported=clean, quality="valid")
         kind, factor = fault
@@ -226,22 +231,9 @@ class MeteringPoint:
             return clean
         day = self.model.day_of(index)
         total = _sum(clean, _correction_to_day(self, day))
-        first = self.model.first_interval(day)
-        for q in self._corrected_quarters(day):
-            if first + q >= index:
-                continue
-            measured = _energies(self.interval(first + q).measured)
-            base = _energies(self.model.interval(first + q))
-            total = _sum(
-                total,
-                (
-                    measured[0] - base[0],
-                    measured[1] - base[1],
-                    measured[2] - base[2],
-                    measured[3] - base[3],
-                ),
-            )
-        return total
+        if day < self.model.origin_day:
+            return total
+        return _sum(total, _day_prefix(self, day)[index - self.model.first_interval(day)])
 
     def _tripped(self, index: int, part: IntervalEnergy) -> bool:
         limit = self.control.limit_for(index)
@@ -276,19 +268,11 @@ class MeteringPoint:
         )
 
     def day_correction(self, day: int) -> tuple[int, int, int, int]:
-        """How the physical faults of local day ``day`` change its energy totals."""
+        """How the physical faults and supply control of local day ``day`` change its
+        energy totals."""
         if day < self.model.origin_day:
             return _ZERO
-        out = [0, 0, 0, 0]
-        first = self.model.first_interval(day)
-        for q in self._corrected_quarters(day):
-            part = self.interval(first + q)
-            clean = self.model.interval(first + q)
-            for n, (a, b) in enumerate(
-                zip(_energies(part.measured), _energies(clean), strict=True)
-            ):
-                out[n] += a - b
-        return out[0], out[1], out[2], out[3]
+        return _day_prefix(self, day)[-1]
 
     # -- clock ---------------------------------------------------------------------------
 
@@ -355,6 +339,31 @@ class MeteringPoint:
             return set()
         found = self._fault_at(index)
         return set() if found is None else {found[0]}
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_prefix(point: MeteringPoint, day: int) -> tuple[_Four, ...]:
+    """Running (measured - model) energy corrections of local day ``day``: entry ``q`` is
+    the sum over its quarters before ``q``; the last entry the whole day's."""
+    first = point.model.first_interval(day)
+    quarters = point.model.first_interval(day + 1) - first
+    deltas = [_ZERO] * quarters
+    faults = point.day_faults(day) if point.plan.interval else {}
+    for q in point._corrected_quarters(day):
+        index = first + q
+        row = point._controlled(index, point._faulted(index, faults.get(q)))
+        measured = _energies(row.measured)
+        base = _energies(point.model.interval(index))
+        deltas[q] = (
+            measured[0] - base[0],
+            measured[1] - base[1],
+            measured[2] - base[2],
+            measured[3] - base[3],
+        )
+    out = [_ZERO]
+    for delta in deltas:
+        out.append(_sum(out[-1], delta))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=16384)
