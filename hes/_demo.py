@@ -23,6 +23,7 @@ from pathlib import Path
 import attrs
 import trio
 
+from dlmskit.client import LinkSettings
 from dlmskit.security import FileCounterStore
 from hes._engine import CollectionConfig, HeadEnd, day_range
 from hes._gapledger import BackReadPolicy
@@ -353,8 +354,11 @@ async def run_demo(
         concurrency=500,
         cluster_limit=40,
         start_rate=35.0,
-        session_timeout=20.0,
+        session_timeout=25.0,
         datagram_session_timeout=35.0,
+        link=LinkSettings(
+            connect_timeout=10.0, response_timeout=10.0, release_timeout=1.0, retries=0
+        ),
         back_reads=BackReadPolicy(
             max_attempts=3, base_delay=_dt.timedelta(seconds=30), max_delay=_dt.timedelta(minutes=2)
         ),
