@@ -8,11 +8,12 @@ title ``4D4D4D0000BC614E`` (meter number n gets ``...BC614E + n``).
 from __future__ import annotations
 
 import enum
-import hmac
 import ipaddress
 from typing import Final
 
 import attrs
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.hmac import HMAC
 
 from dlmskit.apdu import MechanismName
 from simulators._faults import ClusterKind
@@ -76,9 +77,7 @@ class MeterKeys:
         (HMAC-SHA-256, first 16 bytes), so a fleet's meters do not share keys and a
         head-end can compute each one."""
         return attrs.evolve(
-            self,
-            ek=hmac.digest(master, b"EK" + system_title, "sha256")[:16],
-            ak=hmac.digest(master, b"AK" + system_title, "sha256")[:16],
+            self, ek=_prf(master, b"EK" + system_title), ak=_prf(master, b"AK" + system_title)
         )
 
     def wrong(self) -> MeterKeys:
@@ -88,6 +87,13 @@ class MeterKeys:
             return key[:-1] + bytes((key[-1] ^ 0x5A,))
 
         return attrs.evolve(self, ek=flip(self.ek), ak=flip(self.ak))
+
+
+def _prf(master: bytes, label: bytes) -> bytes:
+    """The first 16 bytes of HMAC-SHA-256(master, label) (``cryptography``)."""
+    mac = HMAC(master, hashes.SHA256())
+    mac.update(label)
+    return mac.finalize()[:16]
 
 
 @attrs.frozen(kw_only=True)

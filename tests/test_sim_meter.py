@@ -4,6 +4,7 @@ association, clock setting, relay, entry selection, and a firmware upgrade."""
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 
 import pytest
 
@@ -412,6 +413,9 @@ def test_per_meter_keys_from_a_master_key() -> None:
     assert keys.ek != fleet.keys_of(1).ek and keys.ek != DEFAULT_EK
     plan = fleet.address_plan(4059)
     assert plan[2]["ek"] == keys.ek.hex().upper()
+    title = fleet.identity(2).system_title  # what a head-end computes from the master key
+    assert keys.ek == hmac.digest(master, b"EK" + title, "sha256")[:16]
+    assert keys.ak == hmac.digest(master, b"AK" + title, "sha256")[:16]
 
     def reader(ek: bytes, ak: bytes) -> ClientSettings:
         context = SecurityContext(
