@@ -168,3 +168,9 @@ def reconnect(state: MeterState, parameters: Data | None) -> ActionResult:
         )
         state.log_event(log=CONTROL_LOG, code=302)  # load switch connected
     return ActionResult.SUCCESS
+
+
+def tamper_count(state: MeterState, when: _dt.datetime) -> LongUnsigned:
+    """The cumulative tamper count at true time ``when`` (an occurrence counts from the
+    start of its interval, when the meter logs it)."""
+    return LongUnsigned(min(state.point.tamper_count(interval_index(when) + 1), 0xFFFF))

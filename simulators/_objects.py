@@ -74,6 +74,7 @@ from simulators._attributes import (
     set_eswf,
     set_load_limit,
     set_push_destination,
+    tamper_count,
 )
 from simulators._billing import (
     BILLING_DATE,
@@ -338,7 +339,7 @@ class _Catalogue:
                 b"D1" if int(s.identity.model) == 1 else b"C1"
             ),
             "0.0.94.91.12.255": lambda s: OctetString(b"5-60A"),
-            "0.0.94.91.0.255": lambda s: _tamper_count(s, s.now()),
+            "0.0.94.91.0.255": lambda s: tamper_count(s, s.now()),
             "0.0.0.1.0.255": lambda s: DoubleLongUnsigned(s.billing_count()),
             "0.0.96.2.0.255": lambda s: LongUnsigned(s.programming_count),
             "1.0.0.8.4.255": lambda s: DoubleLongUnsigned(INTERVAL),
@@ -563,17 +564,11 @@ class _Catalogue:
                 if ln in analog and column.attribute_index == 2:
                     cells.append(REGISTERS[ln].wrap(analog[ln]))
                 elif ln == TAMPER_COUNT:
-                    cells.append(_tamper_count(state, true_time))
+                    cells.append(tamper_count(state, true_time))
                 else:
                     cells.append(self.cell(column)(state, when, 0))
             rows.append(Structure(cells))
         return rows
-
-
-def _tamper_count(state: MeterState, when: _dt.datetime) -> LongUnsigned:
-    """The cumulative tamper count at true time ``when`` (an occurrence counts from the
-    start of its interval, when the meter logs it)."""
-    return LongUnsigned(min(state.point.tamper_count(interval_index(when) + 1), 0xFFFF))
 
 
 def _buffer(objects: _Catalogue, definition: ProfileDefinition) -> _Getter:
