@@ -19,6 +19,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
+import attrs
 import trio
 from _harness import Measurement, rate
 
@@ -255,6 +256,28 @@ def _materialised() -> tuple[float, float]:
     return active, evicted
 
 
+def _switched() -> tuple[float, float, float]:
+    """Bytes a relay switch and a load limit add to a materialised meter; energy reads
+    per second (register value at an instant) on a switched and on an untouched meter."""
+    fleet = Fleet(FleetLayout(seed=3, meters=400), max_active=400, clock=lambda: NOW)
+    meters = [fleet.meter(number) for number in range(200)]
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for meter in meters:
+        state = meter.state
+        control = (
+            state.point.control.disconnected(NOW - dt.timedelta(hours=2))
+            .reconnected(NOW - dt.timedelta(minutes=50))
+            .limited(NOW - dt.timedelta(minutes=20), 2000)
+        )
+        state.point = attrs.evolve(state.point, control=control)
+    added = (tracemalloc.get_traced_memory()[0] - before) / len(meters)
+    tracemalloc.stop()
+    switched, plain = meters[0].state.point, fleet.meter(300).state.point
+    when = NOW - dt.timedelta(minutes=7)
+    return added, rate(lambda: switched.running(when)), rate(lambda: plain.running(when))
+
+
 def run() -> list[Measurement]:
     results = _sessions()
     floor = float(sys.getsizeof(2**40))  # a meter's seed record: one Python int
@@ -281,6 +304,17 @@ def run() -> list[Measurement]:
             higher_is_better=False,
             note=f"an evicted meter keeps {max(evicted, 0):.0f} bytes (counter and settings);"
             f" floor one int: {floor:.0f} bytes",
+        )
+    )
+    added, switched_reads, plain_reads = _switched()
+    results.append(
+        Measurement(
+            name="simulator energy register read on a meter a client switched",
+            unit="reads/s",
+            ours=switched_reads,
+            peer_name="the same read on an untouched meter",
+            peer=plain_reads,
+            note=f"the relay switch and load limit add {added:.0f} bytes to the meter",
         )
     )
     return results
