@@ -186,7 +186,8 @@ def _print_demo(result: DemoResult) -> None:
     transports = ", ".join(f"{k} {v}" for k, v in sorted(result.transports.items()))
     click.echo(
         f"meters {result.meters} ({transports}); collection {result.collection_seconds:.1f} s; "
-        f"total {result.seconds:.1f} s; open gaps {result.open_gaps}; "
+        f"total {result.seconds:.1f} s; open gaps {result.open_gaps} "
+        f"({result.not_started} meters not started in the window); "
         f"CPU head-end {result.head_end_cpu_seconds:.1f} s, field {result.field_cpu_seconds:.1f} s"
     )
 
@@ -200,7 +201,7 @@ def _print_demo(result: DemoResult) -> None:
 @click.option(
     "--deadline",
     type=float,
-    default=75.0,
+    default=90.0,
     show_default=True,
     help="Seconds of collection before no new session starts.",
 )

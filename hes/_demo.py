@@ -266,6 +266,8 @@ class DemoResult:
     transports: Mapping[str, int]
     max_queue_depth: int
     field_cpu_seconds: float
+    not_started: int
+    """Meters the collection window closed on before their session started."""
     head_end_cpu_seconds: float
 
 
@@ -367,6 +369,7 @@ async def run_demo(
     start, end = day_range(day, IST)
     fleet = Fleet(FleetLayout(seed=seed, meters=meters), plan=plan)
     metrics = Metrics()
+    not_started = 0
     field = FieldProcess(meters, seed, plan_file, address_plan, lossless=lossless)
     with field:
         inventory = Inventory.load(address_plan)
@@ -389,6 +392,7 @@ async def run_demo(
                 metrics=metrics,
             )
             await head_end.run(schedule, deadline=deadline)
+            not_started = head_end.not_started
             nursery.cancel_scope.cancel()
         collection = time.perf_counter() - collect_began
         counters.persist()
@@ -414,5 +418,6 @@ async def run_demo(
         transports=dict(transports),
         max_queue_depth=metrics.max_queue_depth,
         field_cpu_seconds=field.cpu_seconds,
+        not_started=not_started,
         head_end_cpu_seconds=time.process_time() - cpu_began,
     )

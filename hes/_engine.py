@@ -139,6 +139,8 @@ class HeadEnd:
         self._store_lock = trio.Lock()
         self.max_cluster_busy: dict[str, int] = {}
         self.counters = counters
+        self.not_started = 0
+        """Work items the collection window closed on before they started."""
 
     # -- store access (one connection, off the trio thread) ------------------------------
 
@@ -453,12 +455,35 @@ class HeadEnd:
                     await trio.sleep(max(pause, poll / 10))
                 self.metrics.queue(0)
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._writer, receive_result)
-            async with send_result, receive_work:
-                for _ in range(config.concurrency):
-                    nursery.start_soon(worker, receive_work.clone(), send_result.clone())
-                nursery.start_soon(feed, send_work)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._writer, receive_result)
+                async with send_result, receive_work:
+                    for _ in range(config.concurrency):
+                        nursery.start_soon(worker, receive_work.clone(), send_result.clone())
+                    nursery.start_soon(feed, send_work)
+        finally:
+            if schedule is not None and schedule.pending:
+                with trio.CancelScope(shield=True):
+                    await self._window_closed(schedule)
+
+    async def _window_closed(self, schedule: Schedule) -> None:
+        """Items the window left unstarted become open gaps: reported, back-read later."""
+        left = schedule.due(self.clock(), schedule.pending)
+        gaps = [
+            Gap(
+                meter=item.meter,
+                profile="block_load",
+                start=item.start,
+                end=item.end,
+                next_try=self.clock(),
+                detail="not started: collection window closed",
+            )
+            for item in left
+            if item.kind is not WorkKind.BACK_READ
+        ]
+        self.not_started += len(gaps)
+        await self._in_store(functools.partial(self.store.open_gaps, gaps))
 
     def _next_retry(self) -> _dt.datetime | None:
         pending = [

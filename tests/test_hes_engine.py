@@ -87,3 +87,19 @@ async def test_bad_meters_do_not_stall_the_good_ones(tmp_path: Path) -> None:
             assert Quality.DUPLICATE not in flags
             assert metrics.sessions[("block_load", "ok")] == 6
         nursery.cancel_scope.cancel()
+
+
+async def test_a_closed_window_leaves_open_gaps_not_silence(tmp_path: Path) -> None:
+    fleet = Fleet(FleetLayout(seed=9, meters=4))
+    start, end = day_range((dt.datetime.now(IST) - dt.timedelta(days=1)).date(), IST)
+    inventory = Inventory.from_address_plan(fleet.address_plan(4059))
+    with Store(tmp_path / "w.db") as store:
+        head_end = HeadEnd(inventory, store, connector=TcpConnector())
+        schedule = Schedule(inventory, store)
+        schedule.add_round(start, end)
+        await head_end.run(schedule, deadline=0.0)
+        assert head_end.not_started == 4 and schedule.pending == 0
+        gaps = store.gaps(state=GapState.OPEN)
+        assert {g.meter for g in gaps} == {m.name for m in inventory}
+        assert all(g.detail.startswith("not started") for g in gaps)
+        assert store.sessions() == []
