@@ -19,7 +19,7 @@ from dlmskit.association import (
     ServerAssociation,
 )
 from dlmskit.axdr import DoubleLongUnsigned
-from dlmskit.errors import DlmsError
+from dlmskit.errors import DlmsError, RemoteProtocolError
 from obis import ObisCode
 
 ENERGY = CosemAttributeDescriptor(
@@ -49,13 +49,11 @@ def _client_awaiting_get() -> ClientAssociation:
     return client
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an empty APDU reassembled from GBT is indexed before it is checked "
-    "(IndexError inside ClientAssociation._receive, reported as a malformed APDU)",
-)
 def test_gbt_block_reassembling_to_nothing_is_refused_as_such() -> None:
     client = _client_awaiting_get()
     with pytest.raises(DlmsError) as info:
         client.receive_apdu(EMPTY_LAST_BLOCK)
     assert info.value.__cause__ is None or isinstance(info.value.__cause__, DlmsError)
+    assert isinstance(info.value, RemoteProtocolError)
+    assert "empty APDU" in str(info.value)
+    assert client.state is AssociationState.ERROR

@@ -299,6 +299,8 @@ class ClientAssociation(ClientAccessService):
             if whole is None:
                 return
             data = whole
+            if not data:
+                raise RemoteProtocolError("general-block-transfer reassembled to an empty APDU")
             if data[:1] == b"\xe0":
                 raise RemoteProtocolError("general-block-transfer nested in itself")
         if data[0] == 0x61 and self._discard_stale_aare():
