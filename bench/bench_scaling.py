@@ -17,7 +17,9 @@ meter, not a whole day: a day for 100,000 meters (9.6 million rows) does not fit
 comparable, which is what the curve checks: cost growing linearly means the CPU per
 meter at 100,000 stays that of 1,000.
 
-The curve is drawn to ``bench/cost_curve.png`` (matplotlib, the ``bench`` extra).
+The curve is drawn to ``bench/cost_curve.png`` (matplotlib, the ``bench`` extra) from the
+points kept in ``bench/cost_curve.json``; ``python bench/bench_scaling.py --plot`` redraws
+it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from hes import CollectionConfig, HeadEnd, Inventory, Outcome, Schedule, Store
 
 HERE = pathlib.Path(__file__).resolve().parent
 PLOT = HERE / "cost_curve.png"
+#: The measured points of the last full run, so that ``--plot`` can redraw the curve.
+POINTS = HERE / "cost_curve.json"
 NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 SPAN_INTERVALS = 4
 START = NOW - dt.timedelta(minutes=15 * SPAN_INTERVALS)
@@ -198,11 +202,21 @@ def plot(points: Sequence[CostPoint], path: pathlib.Path) -> bool:
     left.set_title(f"CPU to read every meter once ({SPAN_INTERVALS} intervals)")
     left.legend()
     left.grid(True, which="both", alpha=0.3)
-    right.semilogx(sizes, [p.peak_rss_mb for p in points], "o-", color="C2")
+    memory = [p.peak_rss_mb for p in points]
+    right.loglog(sizes, memory, "o-", color="C2", label="measured")
+    # what linear growth from the smallest fleet's per-meter share would look like
+    base = points[0]
+    right.loglog(
+        sizes,
+        [base.peak_rss_mb * s / base.meters for s in sizes],
+        ":",
+        color="C7",
+        label="proportional to the fleet",
+    )
     right.set_xlabel("meters in the fleet")
     right.set_ylabel("peak resident memory, MB")
     right.set_title(f"head-end peak memory ({CONCURRENCY} sessions at a time)")
-    right.set_ylim(bottom=0)
+    right.legend()
     right.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
@@ -273,6 +287,7 @@ def run() -> list[Measurement]:
             flush=True,
         )
     if not is_quick():
+        POINTS.write_text(json.dumps([attrs.asdict(p) for p in points], indent=1) + "\n")
         plot(points, PLOT)
     return measurements(points)
 
@@ -281,6 +296,9 @@ def _main(argv: list[str]) -> int:
     if argv[:1] == ["--serve"]:
         trio.run(_serve_fleet, int(argv[1]))
         return 0
+    if argv[:1] == ["--plot"]:
+        points = [CostPoint(**p) for p in json.loads(POINTS.read_text())]
+        return 0 if plot(points, PLOT) else 1
     if argv[:1] == ["--collect"]:
         point = _head_end(pathlib.Path(argv[1]), int(argv[2]))
         print(json.dumps(attrs.asdict(point)), flush=True)
