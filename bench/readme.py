@@ -43,7 +43,7 @@ def table(results: Sequence[Mapping[str, Any]]) -> str:
         target = m.get("target")
         met = m.get("meets_target")
         mark = "" if met is None else (" ✓" if met else " ✗")
-        wanted = "" if target is None else f"≥ {target:g}×"
+        wanted = "" if target is None else f"≥ {target:.3g}×"
         lines.append(
             f"| {m['name']} | {m['unit']} | {fmt(m['ours'])} | {m['peer_name']} "
             f"| {fmt(m['peer'])} | {m['ratio']:.2f}×{mark} | {wanted} |"
