@@ -32,6 +32,12 @@ Short name referencing (contexts SN and SN_CIPHERED): the client calls ``read``,
 ``ServerAssociation(policy, objects, short_names=...)``. A client learns a meter's names
 with ``ShortNameTable.from_object_list`` on the value of Association SN attribute 2
 (short name 0xFA08).
+
+Dedicated key (ciphered contexts): ``ClientSettings(dedicated_key=...)``, or
+``dedicated_key_source=secrets.token_bytes`` for a fresh key per AARQ, proposes it in the
+glo-ciphered InitiateRequest; the server installs it in its ``SecurityContext``, and
+after the AARE service APDUs travel in ded- forms (the server answers in the form of the
+request). The key is dropped when the association ends.
 """
 
 from __future__ import annotations

@@ -48,6 +48,7 @@ from dlmskit.association._events import (
     Released,
 )
 from dlmskit.association._policy import ClientSettings, InvokeIdPolicy, is_ciphered
+from dlmskit.association._security_seam import install_dedicated_key
 from dlmskit.association._state import AssociationState, Trigger
 from dlmskit.association._values import (
     CURRENT_ASSOCIATION,
@@ -154,11 +155,17 @@ class ClientAcse(Endpoint):
         s = self.settings
         if self.state is not AssociationState.IDLE:
             raise LocalProtocolError(f"cannot associate in state {self.state.name}")
+        dedicated_key = s.new_dedicated_key()
         initiate = InitiateRequest(
+            dedicated_key=dedicated_key,
             proposed_dlms_version_number=s.dlms_version,
             proposed_conformance=s.conformance,
             client_max_receive_pdu_size=s.max_receive_pdu_size,
         ).to_bytes()
+        self._dedicated = False
+        if s.security is not None and s.uses_dedicated_key:
+            # ours to protect with once the AARE accepts it; the AARQ stays glo-ciphered
+            install_dedicated_key(s.security, dedicated_key)
         auth: AuthenticationValue | None = None
         if s.mechanism == MechanismName.LOW:
             assert s.password is not None
@@ -175,7 +182,7 @@ class ClientAcse(Endpoint):
             sender_acse_requirements=_ACSE_REQUIREMENTS_AUTHENTICATION if authenticated else None,
             mechanism_name=s.mechanism if authenticated else None,
             calling_authentication_value=auth,
-            user_information=self._protect(initiate),
+            user_information=self._protect_acse(initiate),
         )
         self._machine.process(Trigger.AARQ)
         self._out.append(aarq.to_bytes())
@@ -197,6 +204,10 @@ class ClientAcse(Endpoint):
             raise LocalProtocolError(f"cannot pre-establish in state {self.state.name}")
         if s.mechanism >= MechanismName.HIGH:
             raise LocalProtocolError("HLS authenticates in an AARQ; it cannot be pre-established")
+        if s.uses_dedicated_key:
+            raise LocalProtocolError(
+                "a dedicated key is proposed in an AARQ; it cannot be pre-established"
+            )
         if not 12 <= server_max_receive_pdu_size <= 0xFFFF:
             raise LocalProtocolError("server max receive PDU size must be 12..65535")
         if s.security is not None and server_system_title is not None:
@@ -232,7 +243,7 @@ class ClientAcse(Endpoint):
         if protected:
             if not self._ciphered:
                 raise LocalProtocolError("a protected release needs a ciphered context")
-            user = self._protect(
+            user = self._protect_acse(
                 InitiateRequest(
                     proposed_dlms_version_number=self.settings.dlms_version,
                     proposed_conformance=self.settings.conformance,
@@ -250,6 +261,13 @@ class ClientAcse(Endpoint):
         self._request = None
         self._out.clear()
         self._reset_transfer()
+        self._drop_dedicated_key()
+
+    def _drop_dedicated_key(self) -> None:
+        """The association is over: its dedicated key goes with it."""
+        self._dedicated = False
+        if self.settings.security is not None and self.settings.uses_dedicated_key:
+            install_dedicated_key(self.settings.security, None)
 
     def repeat_request(self) -> bool:
         """The caller's timer expired on a link that loses datagrams: queue the last
@@ -338,6 +356,7 @@ class ClientAcse(Endpoint):
                 if plain[:1] == b"\x0e":
                     error = ConfirmedServiceError.from_bytes(plain)
             self._machine.process(Trigger.AARE_REJECTED)
+            self._drop_dedicated_key()
             self._events.append(
                 AssociationRejected(
                     result=aare.result,
@@ -351,6 +370,8 @@ class ClientAcse(Endpoint):
         initiate = InitiateResponse.from_bytes(self._unprotect(user))
         if initiate.server_max_receive_pdu_size and initiate.server_max_receive_pdu_size < 12:
             raise RemoteProtocolError("server max receive PDU size below 12")
+        # from here on (HLS pass 3 included) service APDUs use the dedicated key
+        self._dedicated = self.settings.uses_dedicated_key
         self.peer_max_pdu = initiate.server_max_receive_pdu_size or 0xFFFF
         self.conformance = Conformance(initiate.negotiated_conformance & s.conformance)
         self._accepted = AssociationAccepted(
@@ -395,6 +416,7 @@ class ClientAcse(Endpoint):
         if apdu is not None and apdu.user_information is not None:
             self._unprotect(apdu.user_information)
         self._machine.process(Trigger.RLRE)
+        self._drop_dedicated_key()
         self._accepted = None
         self.conformance = Conformance(0)
         self._events.append(Released(reason=None if apdu is None else apdu.reason))

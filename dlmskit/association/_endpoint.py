@@ -16,7 +16,11 @@ from dlmskit.apdu import AARQ, RLRQ, GeneralBlockTransfer
 from dlmskit.association._blocks import payload_size
 from dlmskit.association._events import NEED_DATA, Event, NeedData
 from dlmskit.association._gbt import GbtBlock, GbtReceiver, GbtSender
-from dlmskit.association._security_seam import Ciphering, protect_general_glo
+from dlmskit.association._security_seam import (
+    Ciphering,
+    protect_dedicated,
+    protect_general_glo,
+)
 from dlmskit.association._state import (
     AssociationState,
     AssociationStateMachine,
@@ -30,6 +34,7 @@ __all__ = [
     "DEFAULT_MAX_BLOCKS",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_REASSEMBLED_SIZE",
+    "DEDICATED_TAGS",
     "GBT_HEADER",
     "Endpoint",
 ]
@@ -42,6 +47,13 @@ CIPHERED_TAGS: Final = frozenset(
     | {0xC8, 0xC9, 0xCA, 0xCB, 0xCC, 0xCD, 0xCF}
     | {0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD7}
     | {0xDB, 0xDC, 0xDD}
+)
+#: First bytes of APDUs protected with the dedicated key: ded- service-specific (SN and
+#: LN) and general-ded-ciphering.
+DEDICATED_TAGS: Final = frozenset(
+    {0x41, 0x45, 0x46, 0x48, 0x4C, 0x4D, 0x4E, 0x56, 0x58}
+    | {0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD7}
+    | {0xDC}
 )
 #: Upper bound of what ciphering adds to an APDU: tag, system title with its length
 #: (general-glo/-ded forms only), length (up to 3 bytes), security control, invocation
@@ -111,6 +123,9 @@ class Endpoint:
         #: last ``data_to_send``; and the last non-empty batch with its map.
         self._protected_plain: dict[bytes, tuple[bytes, bool]] = {}
         self._last_batch: tuple[list[bytes], dict[bytes, tuple[bytes, bool]]] = ([], {})
+        #: Protect service APDUs with the dedicated key (ded- forms, Green Book 9.2.7);
+        #: ACSE user-information always stays glo-ciphered.
+        self._dedicated = False
 
     # -- public surface shared by both roles ------------------------------------------
 
@@ -150,6 +165,20 @@ class Endpoint:
         return self._ciphering is not None
 
     def _protect(self, apdu: bytes) -> bytes:
+        """A service APDU protected glo- or, once a dedicated key is in use, ded-."""
+        if self._ciphering is None:
+            return apdu
+        if self._dedicated:
+            protected = protect_dedicated(self._ciphering, apdu, general=False)
+        else:
+            protected = self._ciphering.protect(apdu)
+        if self._keep_last_batch:
+            self._protected_plain[protected] = (apdu, False)
+        return protected
+
+    def _protect_acse(self, apdu: bytes) -> bytes:
+        """The InitiateRequest/-Response of an AARQ, AARE, RLRQ or RLRE: glo-ciphered
+        with the global key, also where the association uses a dedicated key."""
         if self._ciphering is None:
             return apdu
         protected = self._ciphering.protect(apdu)
@@ -161,7 +190,10 @@ class Endpoint:
         """As ``_protect``, for APDUs with no service-specific ciphered form."""
         if self._ciphering is None:
             return apdu
-        protected = protect_general_glo(self._ciphering, apdu)
+        if self._dedicated:
+            protected = protect_dedicated(self._ciphering, apdu, general=True)
+        else:
+            protected = protect_general_glo(self._ciphering, apdu)
         if self._keep_last_batch:
             self._protected_plain[protected] = (apdu, True)
         return protected
@@ -178,7 +210,7 @@ class Endpoint:
             request: AARQ | RLRQ = (AARQ if apdu[0] == 0x60 else RLRQ).from_bytes(apdu)
             user = request.user_information
             if user is not None and user in protected:
-                fresh = self._protect(protected[user][0])
+                fresh = self._protect_acse(protected[user][0])
                 return attrs.evolve(request, user_information=fresh).to_bytes()
         return apdu
 

@@ -16,7 +16,12 @@ import attrs
 
 from dlmskit.apdu import ApplicationContextName, Conformance, MechanismName
 from dlmskit.association._gbt import MAX_WINDOW
-from dlmskit.association._security_seam import Ciphering, HlsMechanism, default_challenge
+from dlmskit.association._security_seam import (
+    Ciphering,
+    HlsMechanism,
+    dedicated_key_length,
+    default_challenge,
+)
 from dlmskit.errors import LocalProtocolError
 
 __all__ = [
@@ -104,11 +109,44 @@ class ClientSettings:
     use_general_block_transfer: bool = False
     #: How many GBT blocks we accept before acknowledging (the window we advertise).
     gbt_window: int = attrs.field(default=1, validator=_check_window)
+    #: A dedicated key to propose in the (glo-ciphered) InitiateRequest of a ciphered
+    #: context; service APDUs then use the ded- forms (Green Book 9.2.7.2.4.2).
+    dedicated_key: bytes | None = attrs.field(default=None, repr=False)
+    #: Or a random source (called with the key length, e.g. ``secrets.token_bytes``)
+    #: that makes a fresh dedicated key for every AARQ.
+    dedicated_key_source: Callable[[int], bytes] | None = attrs.field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         _check_mechanism(
             self.mechanism, self.password, self.hls, self.security, self.application_context
         )
+        if self.dedicated_key is None and self.dedicated_key_source is None:
+            return
+        if self.dedicated_key is not None and self.dedicated_key_source is not None:
+            raise LocalProtocolError("give a dedicated key or a source of them, not both")
+        if not is_ciphered(self.application_context) or self.security is None:
+            raise LocalProtocolError("a dedicated key needs a ciphered application context")
+        length = dedicated_key_length(self.security)
+        if self.dedicated_key is not None and len(self.dedicated_key) != length:
+            raise LocalProtocolError(f"the dedicated key must be {length} bytes")
+
+    @property
+    def uses_dedicated_key(self) -> bool:
+        """Whether the AARQ proposes a dedicated key."""
+        return self.dedicated_key is not None or self.dedicated_key_source is not None
+
+    def new_dedicated_key(self) -> bytes | None:
+        """The dedicated key for the next AARQ: the fixed one, a fresh one, or None."""
+        if self.dedicated_key_source is None:
+            return self.dedicated_key
+        assert self.security is not None
+        length = dedicated_key_length(self.security)
+        key = bytes(self.dedicated_key_source(length))
+        if len(key) != length:
+            raise LocalProtocolError(
+                f"the dedicated key source gave {len(key)} bytes, not {length}"
+            )
+        return key
 
 
 @attrs.frozen(kw_only=True)

@@ -13,13 +13,17 @@ import hmac
 import secrets
 from typing import Any, ClassVar, Protocol
 
-from dlmskit.security import CipheringForm, SecurityContext
+from dlmskit.errors import LocalProtocolError
+from dlmskit.security import CipheringForm, SecurityContext, key_length
 
 __all__ = [
     "Ciphering",
     "HlsMechanism",
+    "dedicated_key_length",
     "default_challenge",
+    "install_dedicated_key",
     "passwords_match",
+    "protect_dedicated",
     "protect_general_glo",
 ]
 
@@ -85,3 +89,27 @@ def protect_general_glo(ciphering: Ciphering, apdu: bytes) -> bytes:
     if isinstance(ciphering, SecurityContext):
         return ciphering.protect(apdu, form=CipheringForm.GENERAL_GLO)
     return ciphering.protect(apdu)
+
+
+def _context(ciphering: Ciphering) -> SecurityContext:
+    if not isinstance(ciphering, SecurityContext):
+        raise LocalProtocolError("a dedicated key needs a dlmskit.security.SecurityContext")
+    return ciphering
+
+
+def dedicated_key_length(ciphering: Ciphering) -> int:
+    """Octets of a dedicated key for the context's security suite (16 or 32)."""
+    return key_length(_context(ciphering).suite)
+
+
+def install_dedicated_key(ciphering: Ciphering, key: bytes | None) -> None:
+    """Install the dedicated key of the InitiateRequest (Green Book 9.2.7.2.4.2), or
+    drop it with ``None``; a key of the wrong length is a ``LocalProtocolError``."""
+    _context(ciphering).set_dedicated_key(key)
+
+
+def protect_dedicated(ciphering: Ciphering, apdu: bytes, *, general: bool) -> bytes:
+    """Protect a service APDU with the dedicated key: its ded- service-specific form, or
+    general-ded-ciphering (``general``) when it has none."""
+    form = CipheringForm.GENERAL_DED if general else CipheringForm.DED
+    return _context(ciphering).protect(apdu, form=form)

@@ -60,6 +60,7 @@ from dlmskit.apdu import (
 from dlmskit.association._blocks import BlockReassembler
 from dlmskit.association._endpoint import (
     CIPHERED_TAGS,
+    DEDICATED_TAGS,
 )
 from dlmskit.association._server_action import ServerActions
 from dlmskit.association._server_base import Refused
@@ -90,6 +91,7 @@ class ServerAssociation(ServerActions):
         data = bytes(data)
         self._via_gbt = False
         self._protected = False
+        self._dedicated = False
         try:
             self._receive(data)
         except Refused as refused:
@@ -143,6 +145,8 @@ class ServerAssociation(ServerActions):
             self._on_rlrq(RLRQ.from_bytes(data))
             return
         if self._ciphered and data[0] in CIPHERED_TAGS:
+            # the answer is protected like the request: ded- for ded-, glo- for glo-
+            dedicated = data[0] in DEDICATED_TAGS
             try:
                 data = self._unprotect(data)
             except DlmsError as exc:
@@ -159,6 +163,7 @@ class ServerAssociation(ServerActions):
                     StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.DECIPHERING_ERROR
                 ) from None
             self._protected = True
+            self._dedicated = dedicated
         elif self._ciphered and self.state is not AssociationState.IDLE:
             raise Refused(StateError.SERVICE_NOT_ALLOWED, ServiceErrorKind.DECIPHERING_ERROR)
         try:

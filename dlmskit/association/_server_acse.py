@@ -46,7 +46,7 @@ from dlmskit.association._events import (
 )
 from dlmskit.association._objects import ObjectTree, RequestContext
 from dlmskit.association._policy import AssociationPolicy, is_ciphered
-from dlmskit.association._security_seam import passwords_match
+from dlmskit.association._security_seam import install_dedicated_key, passwords_match
 from dlmskit.association._short_names import ASSOCIATION_SN_BASE
 from dlmskit.association._state import AssociationState, Trigger
 from dlmskit.association._values import (
@@ -90,6 +90,8 @@ class ServerAcse(Endpoint):
         self._server_challenge = b""
         self._via_gbt = False
         self._protected = False
+        #: The client's dedicated key is installed in the policy's security context.
+        self._dedicated_installed = False
 
     @property
     def negotiated(self) -> AssociationAccepted | None:
@@ -111,6 +113,13 @@ class ServerAcse(Endpoint):
 
     def _clear(self) -> None:
         self._reset_transfer()
+        self._drop_dedicated_key()
+
+    def _drop_dedicated_key(self) -> None:
+        """The association is over (or a new one starts): its dedicated key goes."""
+        if self._dedicated_installed and self.policy.security is not None:
+            install_dedicated_key(self.policy.security, None)
+        self._dedicated_installed = False
 
     def assume_established(
         self, *, client_system_title: bytes | None = None, client_max_receive_pdu_size: int = 0xFFFF
@@ -192,6 +201,7 @@ class ServerAcse(Endpoint):
         self._aare(result, diagnostic, user=user)
         if self.state is AssociationState.ASSOCIATION_PENDING:
             self._machine.process(Trigger.AARE_REJECTED)
+            self._drop_dedicated_key()
             self._events.append(AssociationRejected(result=result, diagnostic=diagnostic))
 
     def _on_aarq(self, data: bytes) -> None:
@@ -205,6 +215,7 @@ class ServerAcse(Endpoint):
             self._reject(_Diag.NO_REASON_GIVEN)
             return
         self._machine.process(Trigger.AARQ)
+        self._drop_dedicated_key()
         proposed = aarq.mechanism_name if aarq.mechanism_name is not None else MechanismName.LOWEST
         auth = aarq.calling_authentication_value
         if aarq.application_context_name != p.application_context:
@@ -238,6 +249,16 @@ class ServerAcse(Endpoint):
             return self._reject(_Diag.NO_REASON_GIVEN, InitiateError.OTHER)
         if initiate.proposed_dlms_version_number < 6:
             return self._reject(_Diag.NO_REASON_GIVEN, InitiateError.DLMS_VERSION_TOO_LOW)
+        if initiate.dedicated_key is not None:
+            # only inside a ciphered InitiateRequest (Green Book 9.2.7.2.4.2), and of the
+            # suite's key length
+            if not self._ciphered or p.security is None:
+                return self._reject(_Diag.NO_REASON_GIVEN, InitiateError.OTHER)
+            try:
+                install_dedicated_key(p.security, initiate.dedicated_key)
+            except LocalProtocolError:
+                return self._reject(_Diag.NO_REASON_GIVEN, InitiateError.OTHER)
+            self._dedicated_installed = True
         client_pdu = initiate.client_max_receive_pdu_size or 0xFFFF
         if client_pdu < p.min_client_pdu_size:
             return self._reject(_Diag.NO_REASON_GIVEN, InitiateError.PDU_SIZE_TOO_SHORT)
@@ -261,7 +282,7 @@ class ServerAcse(Endpoint):
             client_system_title=aarq.calling_ap_title,
             server_system_title=self._own_title,
         )
-        user = self._protect(response)
+        user = self._protect_acse(response)
         if p.mechanism >= MechanismName.HIGH:
             assert p.hls is not None and auth is not None
             self._client_challenge = auth.value
@@ -316,6 +337,7 @@ class ServerAcse(Endpoint):
             verified = False
         if not verified:
             self._machine.process(Trigger.HLS_FAILED)
+            self._drop_dedicated_key()
             self._events.append(AuthenticationFailed(reason="f(StoC) from the client is wrong"))
             return None
         answer = p.hls.server_response(p.security, stoc=stoc, ctos=ctos)
@@ -330,7 +352,7 @@ class ServerAcse(Endpoint):
         user = None
         if apdu.user_information is not None and self._ciphered:
             self._unprotect(apdu.user_information)
-            user = self._protect(
+            user = self._protect_acse(
                 InitiateResponse(
                     negotiated_conformance=self.conformance,
                     server_max_receive_pdu_size=self.policy.max_receive_pdu_size,

@@ -112,6 +112,8 @@ class ServerBase(ServerAcse):
                 raise LocalProtocolError(f"{bit.name} was not negotiated")
         elif state is not AssociationState.IDLE:
             raise LocalProtocolError(f"no notification in state {state.name}")
+        # inside an association with a dedicated key, notifications use it too
+        self._dedicated = self._dedicated_installed and state is AssociationState.ASSOCIATED
         protected = self._protect_general(apdu) if general else self._protect(apdu)
         if self._fits(len(apdu)):
             self._out.append(protected)
