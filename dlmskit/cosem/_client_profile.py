@@ -216,25 +216,35 @@ class ProfileColumns:
         if not isinstance(buffer, Array):
             raise DecodeError("profile buffer is not an array", expected="array")
         scalers = scalers or {}
+        # What to do with each column, worked out once rather than for every cell.
+        plan = [
+            (
+                scalers.get(column.logical_name) if column.is_register_value else None,
+                column.is_date_time,
+                column.is_clock,
+            )
+            for column in self.columns
+        ]
+        width = len(plan)
         out: list[ProfileRow] = []
         for entry in buffer:
-            if not isinstance(entry, Structure) or len(entry) != len(self.columns):
+            if not isinstance(entry, Structure) or len(entry) != width:
                 raise DecodeError(
                     "profile entry does not match the columns",
-                    expected=f"structure of {len(self.columns)}",
+                    expected=f"structure of {width}",
                 )
             values: list[Quantity | _dt.datetime | Data] = []
             time: _dt.datetime | None = None
-            for column, value in zip(self.columns, entry, strict=True):
+            for (scaler, date_time, clock), value in zip(plan, entry, strict=True):
                 typed: Quantity | _dt.datetime | Data = value
-                if column.is_register_value and column.logical_name in scalers:
-                    typed = register_quantity(value, scalers[column.logical_name])
-                elif column.is_date_time or isinstance(value, DateTime):
+                if scaler is not None:
+                    typed = register_quantity(value, scaler)
+                elif date_time or isinstance(value, DateTime):
                     try:
                         typed = clock_datetime(value, sign=sign, tz=tz)
                     except DecodeError:
                         typed = value  # not specified (or not a date-time): as read
-                if column.is_clock and time is None and isinstance(typed, _dt.datetime):
+                if clock and time is None and isinstance(typed, _dt.datetime):
                     time = typed
                 values.append(typed)
             out.append(ProfileRow(time=time, values=tuple(values), columns=self))
