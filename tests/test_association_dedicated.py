@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+import attrs
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from gurux_dlms.AesGcmParameter import AesGcmParameter
@@ -20,9 +21,11 @@ from dlmskit.apdu import (
     ApplicationContextName,
     AssociationResult,
     ConfirmedServiceError,
+    Conformance,
     CosemAttributeDescriptor,
     CosemMethodDescriptor,
     DataAccessResult,
+    GeneralBlockTransfer,
     GetRequestNormal,
     GetResponseNormal,
     InitiateError,
@@ -33,6 +36,7 @@ from dlmskit.apdu import (
     decode_apdu,
 )
 from dlmskit.association import (
+    DEFAULT_SN_CONFORMANCE,
     ActionCompleted,
     AssociationAccepted,
     AssociationPolicy,
@@ -45,10 +49,14 @@ from dlmskit.association import (
     GetCompleted,
     MemoryObjectTree,
     NeedData,
+    NotificationReceived,
+    ReadCompleted,
     Released,
     RequestContext,
     ServerAssociation,
     SetCompleted,
+    ShortNameEntry,
+    ShortNameTable,
 )
 from dlmskit.axdr import Data, DoubleLongUnsigned, Unsigned
 from dlmskit.errors import LocalProtocolError, SecurityError
@@ -461,3 +469,98 @@ def test_settings_refuse_a_dedicated_key_that_cannot_be_used() -> None:
     assert DK.hex() not in repr(fixed) and DK.hex().upper() not in repr(fixed)
     with pytest.raises(LocalProtocolError):
         ClientAssociation(fixed).assume_established(server_system_title=SERVER_ST)
+
+
+NOTIFY = Conformance(0x001E1D | Conformance.DATA_NOTIFICATION | Conformance.EVENT_NOTIFICATION)
+
+
+def test_notifications_inside_a_dedicated_association_use_the_dedicated_key() -> None:
+    link, _, _ = _link(dedicated_key=DK, conformance=NOTIFY)
+    link.server.policy = attrs.evolve(link.server.policy, conformance=NOTIFY)
+    link.client.associate()
+    link.pump()
+    link.events()
+    link.server.data_notification(Unsigned(5))
+    link.server.event_notification(ENERGY, DoubleLongUnsigned(7))
+    wire = link.server.data_to_send()
+    # general-ded-ciphering and ded-event-notification-request
+    assert [apdu[0] for apdu in wire] == [0xDC, 0xD2]
+    for apdu in wire:
+        link.client.receive_apdu(apdu)
+    events = link.events()
+    assert [type(e) for e in events] == [NotificationReceived, NotificationReceived]
+    first, second = events
+    assert isinstance(first, NotificationReceived) and isinstance(second, NotificationReceived)
+    assert first.notification.to_bytes()[-2:] == b"\x11\x05"  # unsigned 5
+    assert second.notification.to_bytes()[-5:] == b"\x06\x00\x00\x00\x07"
+
+
+def test_general_block_transfer_carries_ded_apdus() -> None:
+    gbt = Conformance(0x001E1D | Conformance.GENERAL_BLOCK_TRANSFER)
+    link, _, _ = _link(dedicated_key=DK, conformance=gbt, use_general_block_transfer=True)
+    link.server.policy = attrs.evolve(link.server.policy, conformance=gbt)
+    link.client.associate()
+    link.pump()
+    link.events()
+    link.client.get(ENERGY)
+    c2s, s2c = link.pump()
+    assert c2s[0][0] == 0xE0 and GeneralBlockTransfer.from_bytes(c2s[0]).block_data[0] == 0xD0
+    assert s2c[0][0] == 0xE0 and GeneralBlockTransfer.from_bytes(s2c[0]).block_data[0] == 0xD4
+    (completed,) = link.events()
+    assert isinstance(completed, GetCompleted) and completed.results == (DoubleLongUnsigned(42),)
+
+
+def test_a_repeated_request_is_protected_afresh_with_the_dedicated_key() -> None:
+    link, _, _ = _link(dedicated_key=DK)
+    link.client.associate()
+    link.pump()
+    link.events()
+    link.client.get(ENERGY)
+    (lost,) = link.client.data_to_send()
+    assert link.client.repeat_request()
+    (again,) = link.client.data_to_send()
+    assert lost[0] == again[0] == 0xD0 and lost != again  # a new invocation counter
+    link.server.receive_apdu(again)
+    for apdu in link.server.data_to_send():
+        assert apdu[0] == 0xD4
+        link.client.receive_apdu(apdu)
+    (completed,) = link.events()
+    assert isinstance(completed, GetCompleted)
+
+
+SN_TABLE = ShortNameTable(
+    [ShortNameEntry(base_name=0x2000, class_id=3, logical_name=ENERGY.instance_id)]
+)
+
+
+def test_short_name_services_use_the_ded_forms_too() -> None:
+    client_ctx, server_ctx = _context(CLIENT_ST), _context(SERVER_ST)
+    client = ClientAssociation(
+        ClientSettings(
+            application_context=ApplicationContextName.SN_CIPHERED,
+            security=client_ctx,
+            conformance=DEFAULT_SN_CONFORMANCE,
+            dedicated_key=DK,
+        )
+    )
+    server = ServerAssociation(
+        AssociationPolicy(
+            application_context=ApplicationContextName.SN_CIPHERED,
+            security=server_ctx,
+            conformance=DEFAULT_SN_CONFORMANCE,
+        ),
+        _objects(),
+        short_names=SN_TABLE,
+    )
+    link = Link(client.settings, server.policy)
+    link.client, link.server = client, server
+    client.associate()
+    link.pump()
+    assert isinstance(link.events()[0], AssociationAccepted)
+    client.read([0x2008])
+    c2s, s2c = link.pump()
+    # ded-read-request and ded-read-response (dlms-facts 1.1)
+    assert [c2s[0][0], s2c[0][0]] == [0x45, 0x4C]
+    (completed,) = link.events()
+    assert isinstance(completed, ReadCompleted)
+    assert completed.results == (DoubleLongUnsigned(42),)

@@ -62,7 +62,8 @@ class ServerBase(ServerAcse):
         long_invoke_id: LongInvokeIdAndPriority | None = None,
     ) -> None:
         """Queue a DATA-NOTIFICATION (a push, Blue Book Push setup), ciphered with
-        general-glo-ciphering in a ciphered context.
+        general-glo-ciphering in a ciphered context (general-ded-ciphering inside an
+        association with a dedicated key).
 
         Allowed with no association (a push to a listener) and in an established one
         that negotiated data-notification.
@@ -83,7 +84,8 @@ class ServerBase(ServerAcse):
         *,
         time: DateTime | None = None,
     ) -> None:
-        """Queue an EVENT-NOTIFICATION-Request (glo-ciphered in a ciphered context)."""
+        """Queue an EVENT-NOTIFICATION-Request (glo-ciphered in a ciphered context,
+        ded-ciphered inside an association with a dedicated key)."""
         apdu = EventNotificationRequest(
             time=time, attribute_descriptor=descriptor, value=value
         ).to_bytes()
