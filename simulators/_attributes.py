@@ -11,8 +11,6 @@ import datetime as _dt
 from collections.abc import Callable
 from typing import TypeAlias
 
-import attrs
-
 from dlmskit.apdu import ActionResult, DataAccessResult, SelectiveAccess
 from dlmskit.axdr import (
     BitString,
@@ -142,9 +140,7 @@ def set_load_limit(state: MeterState, value: Data) -> DataAccessResult:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << 32:
         return DataAccessResult.TYPE_UNMATCHED
     state.load_limit = int(value)
-    state.point = attrs.evolve(
-        state.point, control=state.point.control.limited(state.now(), int(value))
-    )
+    state.apply_control(state.point.control.limited(state.now(), int(value)))
     state.programming_count += 1
     state.log_event(log=TRANSACTION_LOG, code=158)  # load limit set
     return DataAccessResult.SUCCESS
@@ -153,9 +149,7 @@ def set_load_limit(state: MeterState, value: Data) -> DataAccessResult:
 def disconnect(state: MeterState, parameters: Data | None) -> ActionResult:
     if state.relay_connected:
         state.relay_connected = False
-        state.point = attrs.evolve(
-            state.point, control=state.point.control.disconnected(state.now())
-        )
+        state.apply_control(state.point.control.disconnected(state.now()))
         state.log_event(log=CONTROL_LOG, code=301)  # load switch disconnected
     return ActionResult.SUCCESS
 
@@ -163,9 +157,7 @@ def disconnect(state: MeterState, parameters: Data | None) -> ActionResult:
 def reconnect(state: MeterState, parameters: Data | None) -> ActionResult:
     if not state.relay_connected:
         state.relay_connected = True
-        state.point = attrs.evolve(
-            state.point, control=state.point.control.reconnected(state.now())
-        )
+        state.apply_control(state.point.control.reconnected(state.now()))
         state.log_event(log=CONTROL_LOG, code=302)  # load switch connected
     return ActionResult.SUCCESS
 

@@ -6,8 +6,8 @@ secret ``ABCDEFGHIJKLMNOP`` (mechanism 2, AES-128; ``--hls-mechanism 5`` for GMA
 ``--push-to HOST:PORT`` makes the meters push (instantaneous and block load every
 ``--push-period`` seconds, alerts) as ciphered data-notifications, over the wrapper on
 TCP or UDP or as HDLC UI frames on TCP (``--push-transport``). ``truth`` knows the
-fault plan; relay switching and load limits applied by clients are known to the
-serving process only (``Fleet.truth``).
+fault plan, and with ``--control-log`` (written by ``serve``/``fleet --control-log``)
+the relay switching and load limits clients applied.
 """
 
 from __future__ import annotations
@@ -36,12 +36,14 @@ from simulators._identity import (
     DEFAULT_SYSTEM_TITLE,
     FIRST_ADDRESS,
     FleetLayout,
+    MeterIdentity,
     MeterKeys,
 )
 from simulators._push import PushConfig, run_pushes
 from simulators._serial import open_meter_pty
 from simulators._serve import serve_fleet_hdlc, serve_fleet_wrapper
 from simulators._state import utc_now
+from simulators._supply import SupplyControl
 from simulators._truth import injected_faults, meter_truth, truth_json, write_truth_csv
 from simulators._udp import serve_fleet_udp
 
@@ -99,6 +101,12 @@ def _keys_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--clock-start", callback=_when, help="Run the meters' clock from this instant."
         ),
         click.option("--fault-plan", type=click.Path(exists=True, dir_okay=False)),
+        click.option(
+            "--control-log",
+            type=click.Path(dir_okay=False),
+            help="Append each meter's relay switching and load limits (JSON lines) for"
+            " `truth --control-log`.",
+        ),
         click.option("--push-to", help="Push to this HOST:PORT (head-end)."),
         click.option("--push-transport", type=click.Choice(["tcp", "udp", "hdlc"]), default="tcp"),
         click.option("--push-period", type=float, default=900.0, show_default=True),
@@ -170,7 +178,35 @@ def _fleet(layout: FleetLayout, options: dict[str, Any]) -> Fleet:
         clock=clock,
         sign=DeviationSign(options["deviation_sign"]),
         key_master=_master(options["key_master"]),
+        control_log=None if not options["control_log"] else _log_to(options["control_log"]),
     )
+
+
+def _log_to(path: str) -> Callable[[MeterIdentity, SupplyControl], None]:
+    def log(identity: MeterIdentity, control: SupplyControl) -> None:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"meter": identity.name, **control.to_json()}) + "\n")
+
+    return log
+
+
+def _controls(path: str | None) -> dict[str, SupplyControl]:
+    """The last supply control logged for each meter (``--control-log``)."""
+    if not path:
+        return {}
+    found: dict[str, SupplyControl] = {}
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                found[str(record["meter"])] = SupplyControl.from_json(record)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise click.BadParameter(
+                    f"line {number}: {exc}", param_hint="--control-log"
+                ) from None
+    return found
 
 
 def _push_config(options: dict[str, Any]) -> PushConfig | None:
@@ -326,6 +362,11 @@ def _number(which: str, meters: int, system_title: bytes) -> int:
 @click.option("--daily/--no-daily", default=True, help="Include daily register readings.")
 @click.option("--system-title", default=DEFAULT_SYSTEM_TITLE.hex(), callback=_hex(8))
 @click.option("--fault-plan", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--control-log",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Relay switching and load limits logged by serve/fleet --control-log.",
+)
 def truth(
     meters: int,
     seed: int,
@@ -339,6 +380,7 @@ def truth(
     daily: bool,
     system_title: bytes,
     fault_plan: str | None,
+    control_log: str | None,
 ) -> None:
     """What meters measured over [start, end) and which faults were injected."""
     layout = FleetLayout(seed=seed, meters=meters, system_title=system_title)
@@ -350,7 +392,14 @@ def truth(
         raise click.UsageError("name a --meter or give --all-meters")
     idents = [layout.identity(n) for n in numbers]
     plan = _plan(fault_plan)
-    rows = (row for ident in idents for row in meter_truth(ident, plan, start, end, daily=daily))
+    controls = _controls(control_log)
+    rows = (
+        row
+        for ident in idents
+        for row in meter_truth(
+            ident, plan, start, end, daily=daily, control=controls.get(ident.name)
+        )
+    )
     faults = [f for ident in idents for f in injected_faults(ident, plan, start, end)]
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
     try:

@@ -63,6 +63,7 @@ class Fleet:
         sign: DeviationSign = DeviationSign.UTC_TO_LOCAL,
         max_active: int = 10_000,
         key_master: bytes | None = None,
+        control_log: Callable[[MeterIdentity, SupplyControl], None] | None = None,
     ) -> None:
         self.layout = layout
         self.keys = keys if keys is not None else MeterKeys()
@@ -72,6 +73,8 @@ class Fleet:
         self.max_active = max_active
         #: With a master key every meter has its own EK/AK (``MeterKeys.derived``).
         self.key_master = key_master
+        #: Told of each meter's supply control whenever a client changes it.
+        self.control_log = control_log
         self._active: OrderedDict[int, SimulatedMeter] = OrderedDict()
         self._kept: dict[int, _Kept] = {}
 
@@ -118,6 +121,9 @@ class Fleet:
             state.adjustment = kept.adjustment
             state.push_transport, state.push_destination = kept.push
             state.point = attrs.evolve(state.point, control=kept.control)
+        if self.control_log is not None:
+            log = self.control_log
+            meter.state.on_control = lambda state: log(state.identity, state.point.control)
         self._active[number] = meter
         self._trim(number)
         return meter

@@ -19,6 +19,7 @@ from simulators._identity import MeterIdentity
 from simulators._image import ImageTransfer
 from simulators._load import IST, interval_start
 from simulators._measure import MeteringPoint
+from simulators._supply import SupplyControl
 
 __all__ = ["MeterState", "utc_now"]
 
@@ -54,6 +55,14 @@ class MeterState:
     last_received: Callable[[int], int] = attrs.field(default=lambda sap: 0, repr=False)
     #: Clock set by a client: (true time of the set, correction then applied).
     adjustment: tuple[_dt.datetime, _dt.timedelta] | None = None
+    #: Told of every change clients make to the supply (relay, load limit).
+    on_control: Callable[[MeterState], None] | None = attrs.field(default=None, repr=False)
+
+    def apply_control(self, control: SupplyControl) -> None:
+        """A client switched the relay or wrote a load limit: measure accordingly."""
+        self.point = attrs.evolve(self.point, control=control)
+        if self.on_control is not None:
+            self.on_control(self)
 
     @property
     def deviation(self) -> int:

@@ -12,7 +12,8 @@ measures its load model.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 import attrs
 
@@ -84,6 +85,29 @@ class SupplyControl:
                 found = watts
         return found
 
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready: ISO 8601 UTC instants, ``null`` for a relay still open."""
+        return {
+            "relay_open": [
+                [start.isoformat(), None if end is None else end.isoformat()]
+                for start, end in self.relay_open
+            ],
+            "limits": [[when.isoformat(), watts] for when, watts in self.limits],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SupplyControl:
+        """The inverse of :meth:`to_json`; ``ValueError`` for anything else."""
+        try:
+            windows = tuple(
+                (_instant(start), None if end is None else _instant(end))
+                for start, end in data.get("relay_open", ())
+            )
+            limits = tuple((_instant(when), int(watts)) for when, watts in data.get("limits", ()))
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"not a supply control record: {exc}") from None
+        return cls(relay_open=windows, limits=limits)
+
     def touches(self, first: int, end: int) -> bool:
         """Whether an action changes anything in intervals ``first..end-1``."""
         begin, stop = interval_start(first), interval_start(end)
@@ -92,6 +116,15 @@ class SupplyControl:
         return any(
             start < stop and (finish is None or finish > begin) for start, finish in self.relay_open
         )
+
+
+def _instant(text: object) -> _dt.datetime:
+    if not isinstance(text, str):
+        raise ValueError(f"not an ISO 8601 instant: {text!r}")
+    when = _dt.datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError(f"no UTC offset: {text!r}")
+    return when.astimezone(_dt.UTC)
 
 
 #: The control of a meter no client switched (shared: it is immutable).

@@ -16,20 +16,36 @@ from typing import Any
 
 import pytest
 import trio
+from test_sim_meter import _ciphered, _method
 
-from dlmskit.apdu import CosemAttributeDescriptor, DataNotification, decode_apdu
+from dlmskit.apdu import (
+    ActionResult,
+    CosemAttributeDescriptor,
+    DataNotification,
+    MechanismName,
+    decode_apdu,
+)
 from dlmskit.association import (
     NEED_DATA,
+    ActionCompleted,
     AssociationAccepted,
     ClientAssociation,
     ClientSettings,
     Event,
     GetCompleted,
 )
-from dlmskit.axdr import DateTime, DeviationSign, OctetString
-from dlmskit.security import SecurityContext
+from dlmskit.axdr import DateTime, DeviationSign, Integer, OctetString
+from dlmskit.security import HlsSecret, SecurityContext
 from obis import ObisCode
-from simulators import CSV_COLUMNS, DEFAULT_AK, DEFAULT_EK, FaultPlan, FleetLayout, meter_truth
+from simulators import (
+    CSV_COLUMNS,
+    DEFAULT_AK,
+    DEFAULT_EK,
+    DEFAULT_HLS_SECRET,
+    FaultPlan,
+    FleetLayout,
+    meter_truth,
+)
 from transports import (
     ApduReceived,
     HdlcAddress,
@@ -296,3 +312,49 @@ def test_a_bad_fault_plan_is_a_usage_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "earthquake" in done.stderr
+
+
+async def test_truth_knows_a_disconnection_from_the_control_log(tmp_path: Path) -> None:
+    log = tmp_path / "control.jsonl"
+    async with _serving("--control-log", str(log)) as where:
+        transport = await open_tcp_wrapper("127.0.0.1", int(where), client_wport=0x30)
+        client = ClientAssociation(
+            _ciphered(MechanismName.HIGH, hls=HlsSecret(secret=DEFAULT_HLS_SECRET))
+        )
+
+        async def exchange() -> Event:
+            while True:  # HLS pass 3 goes out after the AARE
+                for apdu in client.data_to_send():
+                    await transport.send_apdu(apdu)
+                event = client.next_event()
+                if event is not NEED_DATA and not isinstance(event, type(NEED_DATA)):
+                    return event
+                client.receive_apdu(await transport.receive_apdu())
+
+        with trio.fail_after(10):
+            client.associate()
+            assert isinstance(await exchange(), AssociationAccepted)
+            client.action(_method(70, "0.0.96.3.10.255", 1), Integer(0))
+            done = await exchange()
+        await transport.aclose()
+    assert isinstance(done, ActionCompleted) and done.result is ActionResult.SUCCESS
+    (record,) = [json.loads(line) for line in log.read_text().splitlines()]
+    when = dt.datetime.fromisoformat(NOW.replace("Z", "+00:00"))
+    assert record["relay_open"] == [[when.isoformat(), None]]
+
+    window = ["--meters", "1", "--meter", "0", "--no-daily"]
+    window += ["--start", "2026-05-20T07:00:00Z", "--end", "2026-05-20T09:30:00Z"]
+    switched = list(csv.DictReader(io.StringIO(_run("truth", *window, "--control-log", str(log)))))
+    blind = list(csv.DictReader(io.StringIO(_run("truth", *window))))
+    energy = "1.0.1.29.0.255"
+
+    def imports(rows: list[dict[str, str]], after: bool) -> list[float]:
+        return [
+            float(r["value"])
+            for r in rows
+            if r["obis"] == energy and (r["start"] >= NOW) is after and r["value"]
+        ]
+
+    assert imports(switched, after=False) == imports(blind, after=False)
+    assert any(imports(blind, after=True))
+    assert imports(switched, after=True) == [0.0] * len(imports(blind, after=True))
