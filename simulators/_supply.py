@@ -104,7 +104,7 @@ class SupplyControl:
                 for start, end in data.get("relay_open", ())
             )
             limits = tuple((_instant(when), int(watts)) for when, watts in data.get("limits", ()))
-        except (TypeError, AttributeError) as exc:
+        except (TypeError, AttributeError, OverflowError) as exc:
             raise ValueError(f"not a supply control record: {exc}") from None
         return cls(relay_open=windows, limits=limits)
 

@@ -205,3 +205,32 @@ def test_registers_meet_the_blocks_whatever_the_switching(
     ]
     assert readings == sorted(readings)
     assert readings[-1] <= switched.cumulative(first + 28)[0]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200)
+@given(data=st.dictionaries(st.sampled_from(["relay_open", "limits", "meter"]), _JSON, max_size=3))
+def test_a_control_record_is_read_or_refused(data: dict[str, object]) -> None:
+    try:
+        control = SupplyControl.from_json(data)
+    except ValueError:
+        return
+    assert SupplyControl.from_json(control.to_json()) == control
+
+
+def test_control_records_round_trip() -> None:
+    control = (
+        SupplyControl()
+        .disconnected(START)
+        .reconnected(START + dt.timedelta(minutes=9))
+        .limited(START, 1500)
+        .disconnected(START + dt.timedelta(hours=1))
+    )
+    assert SupplyControl.from_json(control.to_json()) == control
+    assert not control.connected and control.open_at(START + dt.timedelta(hours=2))
