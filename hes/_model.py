@@ -39,7 +39,9 @@ def utc(when: _dt.datetime) -> _dt.datetime:
 
 def epoch_seconds(when: _dt.datetime) -> int:
     """Whole seconds since 1970 UTC (the store's key)."""
-    return int((utc(when) - _EPOCH).total_seconds())
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.UTC)
+    return int(when.timestamp())
 
 
 def from_epoch(seconds: float) -> _dt.datetime:

@@ -30,6 +30,7 @@ ESTIMATED          2.8.1      estimated by linear interpolation (policy, bounded
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable
 
 __all__ = ["Quality", "quality_text", "parse_quality"]
@@ -59,6 +60,17 @@ _ORDER = {q: n for n, q in enumerate(Quality)}
 
 def quality_text(flags: Iterable[Quality]) -> str:
     """Flags as one space-separated text; ``1.0.0`` when there are none."""
+    if isinstance(flags, frozenset):
+        return _frozen_quality_text(flags)
+    return _quality_text(flags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _frozen_quality_text(flags: frozenset[Quality]) -> str:
+    return _quality_text(flags)
+
+
+def _quality_text(flags: Iterable[Quality]) -> str:
     unique = sorted({Quality(f) for f in flags if f is not Quality.VALID}, key=_ORDER.__getitem__)
     return " ".join(q.value for q in unique) if unique else Quality.VALID.value
 

@@ -191,6 +191,11 @@ class PushListener:
         """The system title a push names, if any (rule 1 of the module docstring)."""
         tag = apdu[0]
         if tag in _GENERAL_TITLED:
+            # The title leads the envelope: read it in place when its length is short
+            # (always, for an 8-octet system title) instead of parsing the envelope twice.
+            size = apdu[1] if len(apdu) > 1 else 0x80
+            if size < 0x80 and len(apdu) >= 2 + size:
+                return bytes(apdu[2 : 2 + size]) or None
             envelope = (
                 GeneralGloCiphering.from_bytes(apdu)
                 if tag == GeneralGloCiphering.TAG

@@ -11,6 +11,7 @@ the block load profile.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import attrs
@@ -70,15 +71,20 @@ class ProfileColumn:
     @property
     def is_date_time(self) -> bool:
         """A date-time attribute (clock time, capture_time, ...) by the class definition."""
-        if self.is_clock:
-            return True
-        found = interface_class(self.class_id).attribute(self.attribute_index)
-        return found is not None and found.date_time and self.data_index == 0
+        return _is_date_time(self.class_id, self.attribute_index, self.data_index)
 
     @property
     def is_register_value(self) -> bool:
         """A register's measured value, which a scaler_unit scales."""
         return _VALUE_ATTRIBUTE.get(self.class_id) == self.attribute_index
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_date_time(class_id: int, attribute_index: int, data_index: int) -> bool:
+    if class_id == 8 and attribute_index == 2:
+        return True
+    found = interface_class(class_id).attribute(attribute_index)
+    return found is not None and found.date_time and data_index == 0
 
 
 def _column_name(capture: CaptureObject) -> str:
