@@ -13,6 +13,8 @@ from gurux_dlms.AesGcmParameter import AesGcmParameter
 from gurux_dlms.GXByteBuffer import GXByteBuffer
 from gurux_dlms.GXDLMSChippering import GXDLMSChippering
 from gurux_dlms.GXDLMSSettings import GXDLMSSettings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlmskit.apdu import (
     AARE,
@@ -42,6 +44,7 @@ from dlmskit.association import (
     AssociationPolicy,
     AssociationRejected,
     AssociationState,
+    AuthenticationFailed,
     ClientAssociation,
     ClientSettings,
     Event,
@@ -59,7 +62,7 @@ from dlmskit.association import (
     ShortNameTable,
 )
 from dlmskit.axdr import Data, DoubleLongUnsigned, Unsigned
-from dlmskit.errors import LocalProtocolError, SecurityError
+from dlmskit.errors import DlmsError, LocalProtocolError, SecurityError
 from dlmskit.security import (
     CipheringForm,
     HlsEcdsa,
@@ -564,3 +567,78 @@ def test_short_name_services_use_the_ded_forms_too() -> None:
     (completed,) = link.events()
     assert isinstance(completed, ReadCompleted)
     assert completed.results == (DoubleLongUnsigned(42),)
+
+
+def test_failed_hls_drops_the_dedicated_key_on_both_sides() -> None:
+    link, client_ctx, server_ctx = _link(
+        MechanismName.HIGH, {"hls": HlsSecret(secret=EK)}, dedicated_key=DK
+    )
+    link.server.policy = attrs.evolve(link.server.policy, hls=HlsSecret(secret=AK))
+    link.client.associate()
+    c2s, _ = link.pump()
+    assert c2s[1][0] == 0xD3  # pass 3 went out ded-ciphered
+    assert isinstance(link.events()[0], AuthenticationFailed)
+    assert link.client.state is AssociationState.IDLE and link.server.state is AssociationState.IDLE
+    assert not client_ctx.has_key(KeyId.DEDICATED) and not server_ctx.has_key(KeyId.DEDICATED)
+
+
+def _associated() -> Link:
+    link, _, _ = _link(dedicated_key=DK)
+    link.client.associate()
+    link.pump()
+    link.events()
+    return link
+
+
+_DED_AND_GLO_TAGS = [0x45, 0x4C, 0xC8, 0xCC, 0xD0, 0xD1, 0xD3, 0xD4, 0xD5, 0xD7, 0xDB, 0xDC]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    garbage=st.sampled_from(_DED_AND_GLO_TAGS).flatmap(
+        lambda tag: st.binary(max_size=60).map(lambda rest: bytes([tag]) + rest)
+    )
+)
+def test_ciphered_garbage_in_a_dedicated_association(garbage: bytes) -> None:
+    link = _associated()
+    link.server.receive_apdu(garbage)
+    assert all(link.server.data_to_send())
+    assert link.server.state is AssociationState.ASSOCIATED
+    link.client.get(ENERGY)
+    link.client.data_to_send()
+    try:
+        link.client.receive_apdu(garbage)
+    except DlmsError:
+        assert link.client.state is AssociationState.ERROR
+
+
+def test_truncated_aarq_and_ded_apdus_at_every_byte_position() -> None:
+    link = _associated()
+    aarq = link.c2s[0]
+    link.client.get(ENERGY)
+    (request,) = link.client.data_to_send()
+    link.server.receive_apdu(request)
+    (response,) = link.server.data_to_send()
+    for cut in range(len(aarq)):
+        server = ServerAssociation(
+            AssociationPolicy(
+                application_context=ApplicationContextName.LN_CIPHERED,
+                security=_context(SERVER_ST),
+            ),
+            _objects(),
+        )
+        server.receive_apdu(aarq[:cut])
+        (answer,) = server.data_to_send()
+        assert answer[0] in (0x61, 0xD8)  # a rejecting AARE or an exception-response
+        assert server.state is AssociationState.IDLE
+    for cut in range(len(request)):
+        fresh = _associated()
+        fresh.server.receive_apdu(request[:cut])
+        (answer,) = fresh.server.data_to_send()
+        assert answer[0] == 0xD8
+    for cut in range(len(response)):
+        fresh = _associated()
+        fresh.client.get(ENERGY)
+        fresh.client.data_to_send()
+        with pytest.raises(DlmsError):
+            fresh.client.receive_apdu(response[:cut])

@@ -389,6 +389,7 @@ class ClientAssociation(ClientAccessService):
         self._reset_transfer()
         if request.kind is RequestKind.HLS:
             self._machine.process(Trigger.HLS_FAILED)
+            self._drop_dedicated_key()
             self._events.append(AuthenticationFailed(reason=f"server answered pass 3 with {apdu}"))
         elif isinstance(apdu, ExceptionResponse):
             self._events.append(ExceptionReceived(exception=apdu))

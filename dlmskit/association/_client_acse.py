@@ -430,9 +430,11 @@ class ClientAcse(Endpoint):
         value = octet_string_value(data)
         if result != ActionResult.SUCCESS or value is None:
             self._machine.process(Trigger.HLS_FAILED)
+            self._drop_dedicated_key()
             self._events.append(AuthenticationFailed(reason=f"pass 3 refused: {result.name}"))
         elif not self._server_verified(value):
             self._machine.process(Trigger.HLS_FAILED)
+            self._drop_dedicated_key()
             self._events.append(AuthenticationFailed(reason="f(CtoS) from the server is wrong"))
         else:
             self._machine.process(Trigger.HLS_VERIFIED)
