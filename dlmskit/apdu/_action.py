@@ -26,7 +26,8 @@ from dlmskit.apdu._results import (
     read_datablock_sa,
     write_datablock_sa,
 )
-from dlmskit.axdr import Data, encode_into, encode_length
+from dlmskit.apdu._shapes import BlockNumberApdu, DataBlockSaApdu, read_list, write_list
+from dlmskit.axdr import Data, encode_into
 
 __all__ = [
     "ActionRequestNextPblock",
@@ -62,14 +63,11 @@ def _responses(
 
 
 def _write_methods(out: bytearray, items: tuple[CosemMethodDescriptor, ...]) -> None:
-    out += encode_length(len(items))
-    for item in items:
-        item._write(out)
+    write_list(out, items, lambda o, item: item._write(o))
 
 
 def _read_methods(r: ApduReader) -> list[CosemMethodDescriptor]:
-    n = r.count("cosem-method-descriptor-list count")
-    return [CosemMethodDescriptor._read(r) for _ in range(n)]
+    return read_list(r, "cosem-method-descriptor-list count", CosemMethodDescriptor._read)
 
 
 @attrs.frozen(kw_only=True)
@@ -107,23 +105,11 @@ class ActionRequestNormal(ChoiceApdu):
 
 
 @attrs.frozen(kw_only=True)
-class ActionRequestNextPblock(ChoiceApdu):
+class ActionRequestNextPblock(BlockNumberApdu):
     """Action-Request-Next-Pblock: block ``block_number`` of the return value received."""
 
     TAG = ACTION_REQUEST
     CHOICE = 2
-
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
-
-    def _write_body(self, out: bytearray) -> None:
-        self.invoke_id_and_priority._write(out)
-        out += self.block_number.to_bytes(4, "big")
-
-    @classmethod
-    def _read_body(cls, r: ApduReader) -> ActionRequestNextPblock:
-        iip = InvokeIdAndPriority._read(r)
-        return cls(invoke_id_and_priority=iip, block_number=r.u32("block-number"))
 
 
 @attrs.frozen(kw_only=True)
@@ -140,19 +126,16 @@ class ActionRequestWithList(ChoiceApdu):
     def _write_body(self, out: bytearray) -> None:
         self.invoke_id_and_priority._write(out)
         _write_methods(out, self.method_descriptors)
-        out += encode_length(len(self.parameters))
-        for value in self.parameters:
-            encode_into(out, value)
+        write_list(out, self.parameters, encode_into)
 
     @classmethod
     def _read_body(cls, r: ApduReader) -> ActionRequestWithList:
         iip = InvokeIdAndPriority._read(r)
         methods = _read_methods(r)
-        n = r.count("method-invocation-parameters count")
         return cls(
             invoke_id_and_priority=iip,
             method_descriptors=methods,
-            parameters=[r.data() for _ in range(n)],
+            parameters=read_list(r, "method-invocation-parameters count", ApduReader.data),
         )
 
 
@@ -221,31 +204,11 @@ class ActionRequestWithListAndFirstPblock(ChoiceApdu):
 
 
 @attrs.frozen(kw_only=True)
-class ActionRequestWithPblock(ChoiceApdu):
+class ActionRequestWithPblock(DataBlockSaApdu):
     """Action-Request-With-Pblock: a following block of the method parameters."""
 
     TAG = ACTION_REQUEST
     CHOICE = 6
-
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
-    last_block: bool
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
-    raw_data: bytes
-
-    def _write_body(self, out: bytearray) -> None:
-        self.invoke_id_and_priority._write(out)
-        write_datablock_sa(out, self.last_block, self.block_number, self.raw_data)
-
-    @classmethod
-    def _read_body(cls, r: ApduReader) -> ActionRequestWithPblock:
-        iip = InvokeIdAndPriority._read(r)
-        last_block, block_number, raw = read_datablock_sa(r)
-        return cls(
-            invoke_id_and_priority=iip,
-            last_block=last_block,
-            block_number=block_number,
-            raw_data=raw,
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -285,31 +248,11 @@ class ActionResponseNormal(ChoiceApdu):
 
 
 @attrs.frozen(kw_only=True)
-class ActionResponseWithPblock(ChoiceApdu):
+class ActionResponseWithPblock(DataBlockSaApdu):
     """Action-Response-With-Pblock: one block of a long return value."""
 
     TAG = ACTION_RESPONSE
     CHOICE = 2
-
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
-    last_block: bool
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
-    raw_data: bytes
-
-    def _write_body(self, out: bytearray) -> None:
-        self.invoke_id_and_priority._write(out)
-        write_datablock_sa(out, self.last_block, self.block_number, self.raw_data)
-
-    @classmethod
-    def _read_body(cls, r: ApduReader) -> ActionResponseWithPblock:
-        iip = InvokeIdAndPriority._read(r)
-        last_block, block_number, raw = read_datablock_sa(r)
-        return cls(
-            invoke_id_and_priority=iip,
-            last_block=last_block,
-            block_number=block_number,
-            raw_data=raw,
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -324,35 +267,18 @@ class ActionResponseWithList(ChoiceApdu):
 
     def _write_body(self, out: bytearray) -> None:
         self.invoke_id_and_priority._write(out)
-        out += encode_length(len(self.responses))
-        for item in self.responses:
-            item._write(out)
+        write_list(out, self.responses, lambda o, item: item._write(o))
 
     @classmethod
     def _read_body(cls, r: ApduReader) -> ActionResponseWithList:
         iip = InvokeIdAndPriority._read(r)
-        n = r.count("list-of-responses count")
-        return cls(
-            invoke_id_and_priority=iip,
-            responses=[ActionResponseWithOptionalData._read(r) for _ in range(n)],
-        )
+        responses = read_list(r, "list-of-responses count", ActionResponseWithOptionalData._read)
+        return cls(invoke_id_and_priority=iip, responses=responses)
 
 
 @attrs.frozen(kw_only=True)
-class ActionResponseNextPblock(ChoiceApdu):
+class ActionResponseNextPblock(BlockNumberApdu):
     """Action-Response-Next-Pblock: parameter block ``block_number`` received, send the next."""
 
     TAG = ACTION_RESPONSE
     CHOICE = 4
-
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
-
-    def _write_body(self, out: bytearray) -> None:
-        self.invoke_id_and_priority._write(out)
-        out += self.block_number.to_bytes(4, "big")
-
-    @classmethod
-    def _read_body(cls, r: ApduReader) -> ActionResponseNextPblock:
-        iip = InvokeIdAndPriority._read(r)
-        return cls(invoke_id_and_priority=iip, block_number=r.u32("block-number"))

@@ -25,7 +25,7 @@ from dlmskit.apdu._results import (
     read_get_data_result,
     write_get_data_result,
 )
-from dlmskit.axdr import encode_length
+from dlmskit.apdu._shapes import BlockNumberApdu, read_list, write_list
 
 __all__ = [
     "GetRequestNext",
@@ -80,23 +80,11 @@ class GetRequestNormal(ChoiceApdu):
 
 
 @attrs.frozen(kw_only=True)
-class GetRequestNext(ChoiceApdu):
+class GetRequestNext(BlockNumberApdu):
     """Get-Request-Next: acknowledge ``block_number`` and ask for the next datablock."""
 
     TAG = GET_REQUEST
     CHOICE = 2
-
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
-
-    def _write_body(self, out: bytearray) -> None:
-        self.invoke_id_and_priority._write(out)
-        out += self.block_number.to_bytes(4, "big")
-
-    @classmethod
-    def _read_body(cls, r: ApduReader) -> GetRequestNext:
-        iip = InvokeIdAndPriority._read(r)
-        return cls(invoke_id_and_priority=iip, block_number=r.u32("block-number"))
 
 
 @attrs.frozen(kw_only=True)
@@ -113,15 +101,14 @@ class GetRequestWithList(ChoiceApdu):
 
     def _write_body(self, out: bytearray) -> None:
         self.invoke_id_and_priority._write(out)
-        out += encode_length(len(self.attribute_descriptors))
-        for item in self.attribute_descriptors:
-            item._write(out)
+        write_list(out, self.attribute_descriptors, lambda o, item: item._write(o))
 
     @classmethod
     def _read_body(cls, r: ApduReader) -> GetRequestWithList:
         iip = InvokeIdAndPriority._read(r)
-        n = r.count("attribute-descriptor-list count")
-        items = [CosemAttributeDescriptorWithSelection._read(r) for _ in range(n)]
+        items = read_list(
+            r, "attribute-descriptor-list count", CosemAttributeDescriptorWithSelection._read
+        )
         return cls(invoke_id_and_priority=iip, attribute_descriptors=items)
 
 
@@ -203,12 +190,10 @@ class GetResponseWithList(ChoiceApdu):
 
     def _write_body(self, out: bytearray) -> None:
         self.invoke_id_and_priority._write(out)
-        out += encode_length(len(self.results))
-        for item in self.results:
-            write_get_data_result(out, item)
+        write_list(out, self.results, write_get_data_result)
 
     @classmethod
     def _read_body(cls, r: ApduReader) -> GetResponseWithList:
         iip = InvokeIdAndPriority._read(r)
-        n = r.count("result count")
-        return cls(invoke_id_and_priority=iip, results=[read_get_data_result(r) for _ in range(n)])
+        results = read_list(r, "result count", read_get_data_result)
+        return cls(invoke_id_and_priority=iip, results=results)

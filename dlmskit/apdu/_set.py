@@ -23,6 +23,7 @@ from dlmskit.apdu._descriptors import (
     write_optional_selection,
 )
 from dlmskit.apdu._results import DataAccessResult, read_datablock_sa, write_datablock_sa
+from dlmskit.apdu._shapes import BlockNumberApdu, DataBlockSaApdu, read_list, write_list
 from dlmskit.axdr import Data, encode_into, encode_length
 
 __all__ = [
@@ -61,14 +62,13 @@ def _access_results(values: Iterable[DataAccessResult]) -> tuple[DataAccessResul
 def _write_selections(
     out: bytearray, items: tuple[CosemAttributeDescriptorWithSelection, ...]
 ) -> None:
-    out += encode_length(len(items))
-    for item in items:
-        item._write(out)
+    write_list(out, items, lambda o, item: item._write(o))
 
 
 def _read_selections(r: ApduReader) -> list[CosemAttributeDescriptorWithSelection]:
-    n = r.count("attribute-descriptor-list count")
-    return [CosemAttributeDescriptorWithSelection._read(r) for _ in range(n)]
+    return read_list(
+        r, "attribute-descriptor-list count", CosemAttributeDescriptorWithSelection._read
+    )
 
 
 def _write_results(out: bytearray, items: tuple[DataAccessResult, ...]) -> None:
@@ -149,31 +149,11 @@ class SetRequestWithFirstDatablock(ChoiceApdu):
 
 
 @attrs.frozen(kw_only=True)
-class SetRequestWithDatablock(ChoiceApdu):
+class SetRequestWithDatablock(DataBlockSaApdu):
     """Set-Request-With-Datablock: a following block of the value being written."""
 
     TAG = SET_REQUEST
     CHOICE = 3
-
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
-    last_block: bool
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
-    raw_data: bytes
-
-    def _write_body(self, out: bytearray) -> None:
-        self.invoke_id_and_priority._write(out)
-        write_datablock_sa(out, self.last_block, self.block_number, self.raw_data)
-
-    @classmethod
-    def _read_body(cls, r: ApduReader) -> SetRequestWithDatablock:
-        iip = InvokeIdAndPriority._read(r)
-        last_block, block_number, raw = read_datablock_sa(r)
-        return cls(
-            invoke_id_and_priority=iip,
-            last_block=last_block,
-            block_number=block_number,
-            raw_data=raw,
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -192,19 +172,16 @@ class SetRequestWithList(ChoiceApdu):
     def _write_body(self, out: bytearray) -> None:
         self.invoke_id_and_priority._write(out)
         _write_selections(out, self.attribute_descriptors)
-        out += encode_length(len(self.values))
-        for value in self.values:
-            encode_into(out, value)
+        write_list(out, self.values, encode_into)
 
     @classmethod
     def _read_body(cls, r: ApduReader) -> SetRequestWithList:
         iip = InvokeIdAndPriority._read(r)
         selections = _read_selections(r)
-        n = r.count("value-list count")
         return cls(
             invoke_id_and_priority=iip,
             attribute_descriptors=selections,
-            values=[r.data() for _ in range(n)],
+            values=read_list(r, "value-list count", ApduReader.data),
         )
 
 
@@ -265,23 +242,11 @@ class SetResponseNormal(ChoiceApdu):
 
 
 @attrs.frozen(kw_only=True)
-class SetResponseDatablock(ChoiceApdu):
+class SetResponseDatablock(BlockNumberApdu):
     """Set-Response-Datablock: block ``block_number`` received, send the next."""
 
     TAG = SET_RESPONSE
     CHOICE = 2
-
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
-
-    def _write_body(self, out: bytearray) -> None:
-        self.invoke_id_and_priority._write(out)
-        out += self.block_number.to_bytes(4, "big")
-
-    @classmethod
-    def _read_body(cls, r: ApduReader) -> SetResponseDatablock:
-        iip = InvokeIdAndPriority._read(r)
-        return cls(invoke_id_and_priority=iip, block_number=r.u32("block-number"))
 
 
 @attrs.frozen(kw_only=True)
