@@ -246,69 +246,83 @@ def _general_to_bytes(tag: int, system_title: bytes, sc: int, ic: int, payload: 
     return bytes((tag,)) + _octet_string(system_title) + _octet_string(content)
 
 
-def _general_from_bytes(data: bytes, tag: int, name: str) -> tuple[bytes, int, int, bytes]:
-    _check_tag(data, tag, name)
-    system_title, offset = _read_octet_string(data, 1, "system-title")
-    start = offset
-    content, end = _read_octet_string(data, offset, "ciphered-content")
-    _check_end(data, end)
-    sc, ic, payload = _split_content(content, start)
-    return system_title, sc, ic, payload
+@attrs.frozen(kw_only=True)
+class _SystemTitleCiphering:
+    """The shape of general-glo- and general-ded-ciphering: system title, ciphered content."""
+
+    TAG: ClassVar[int]
+    _NAME: ClassVar[str]
+
+    system_title: bytes
+    security_control: int = attrs.field(validator=_byte)
+    invocation_counter: int = attrs.field(validator=_counter)
+    payload: bytes
+
+    def to_bytes(self) -> bytes:
+        return _general_to_bytes(
+            self.TAG,
+            self.system_title,
+            self.security_control,
+            self.invocation_counter,
+            self.payload,
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        _check_tag(data, cls.TAG, cls._NAME)
+        system_title, offset = _read_octet_string(data, 1, "system-title")
+        start = offset
+        content, end = _read_octet_string(data, offset, "ciphered-content")
+        _check_end(data, end)
+        sc, ic, payload = _split_content(content, start)
+        return cls(
+            system_title=system_title,
+            security_control=sc,
+            invocation_counter=ic,
+            payload=payload,
+        )
 
 
 @attrs.frozen(kw_only=True)
-class GeneralGloCiphering:
+class GeneralGloCiphering(_SystemTitleCiphering):
     """general-glo-ciphering (0xDB): sender system title, then the ciphered content."""
 
     TAG: ClassVar[int] = 0xDB
-
-    system_title: bytes
-    security_control: int = attrs.field(validator=_byte)
-    invocation_counter: int = attrs.field(validator=_counter)
-    payload: bytes
-
-    def to_bytes(self) -> bytes:
-        return _general_to_bytes(
-            self.TAG,
-            self.system_title,
-            self.security_control,
-            self.invocation_counter,
-            self.payload,
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Self:
-        st, sc, ic, payload = _general_from_bytes(data, cls.TAG, "general-glo-ciphering")
-        return cls(system_title=st, security_control=sc, invocation_counter=ic, payload=payload)
+    _NAME: ClassVar[str] = "general-glo-ciphering"
 
 
 @attrs.frozen(kw_only=True)
-class GeneralDedCiphering:
+class GeneralDedCiphering(_SystemTitleCiphering):
     """general-ded-ciphering (0xDC): as 0xDB, protected with the dedicated key."""
 
     TAG: ClassVar[int] = 0xDC
-
-    system_title: bytes
-    security_control: int = attrs.field(validator=_byte)
-    invocation_counter: int = attrs.field(validator=_counter)
-    payload: bytes
-
-    def to_bytes(self) -> bytes:
-        return _general_to_bytes(
-            self.TAG,
-            self.system_title,
-            self.security_control,
-            self.invocation_counter,
-            self.payload,
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Self:
-        st, sc, ic, payload = _general_from_bytes(data, cls.TAG, "general-ded-ciphering")
-        return cls(system_title=st, security_control=sc, invocation_counter=ic, payload=payload)
+    _NAME: ClassVar[str] = "general-ded-ciphering"
 
 
 # -- general-ciphering and its key-info ---------------------------------------------------
+
+
+def _header_to_bytes(
+    transaction_id: bytes, originator: bytes, recipient: bytes, date_time: bytes, other: bytes
+) -> bytes:
+    """transaction-id to other-information: the fields general-ciphering and -signing share."""
+    return (
+        _octet_string(transaction_id)
+        + _octet_string(originator)
+        + _octet_string(recipient)
+        + _octet_string(date_time)
+        + _octet_string(other)
+    )
+
+
+def _read_header(data: bytes) -> tuple[bytes, bytes, bytes, bytes, bytes, int]:
+    """The five octet strings after the tag, and the offset after them."""
+    transaction_id, offset = _read_octet_string(data, 1, "transaction-id")
+    originator, offset = _read_octet_string(data, offset, "originator-system-title")
+    recipient, offset = _read_octet_string(data, offset, "recipient-system-title")
+    date_time, offset = _read_octet_string(data, offset, "date-time")
+    other, offset = _read_octet_string(data, offset, "other-information")
+    return transaction_id, originator, recipient, date_time, other, offset
 
 
 class IdentifiedKeyId(enum.IntEnum):
@@ -404,12 +418,12 @@ class GeneralCiphering:
 
     def header_fields(self) -> bytes:
         """The encoded fields from transaction-id to other-information (used in the AAD)."""
-        return (
-            _octet_string(self.transaction_id)
-            + _octet_string(self.originator_system_title)
-            + _octet_string(self.recipient_system_title)
-            + _octet_string(self.date_time)
-            + _octet_string(self.other_information)
+        return _header_to_bytes(
+            self.transaction_id,
+            self.originator_system_title,
+            self.recipient_system_title,
+            self.date_time,
+            self.other_information,
         )
 
     def to_bytes(self) -> bytes:
@@ -424,11 +438,7 @@ class GeneralCiphering:
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         _check_tag(data, cls.TAG, "general-ciphering")
-        transaction_id, offset = _read_octet_string(data, 1, "transaction-id")
-        originator, offset = _read_octet_string(data, offset, "originator-system-title")
-        recipient, offset = _read_octet_string(data, offset, "recipient-system-title")
-        date_time, offset = _read_octet_string(data, offset, "date-time")
-        other, offset = _read_octet_string(data, offset, "other-information")
+        transaction_id, originator, recipient, date_time, other, offset = _read_header(data)
         key_info, offset = _key_info_from_bytes(data, offset)
         start = offset
         content, end = _read_octet_string(data, offset, "ciphered-content")
@@ -466,14 +476,14 @@ class GeneralSigning:
 
     def signed_bytes(self) -> bytes:
         """The encoded fields from transaction-id to content: what the signature covers."""
-        return (
-            _octet_string(self.transaction_id)
-            + _octet_string(self.originator_system_title)
-            + _octet_string(self.recipient_system_title)
-            + _octet_string(self.date_time)
-            + _octet_string(self.other_information)
-            + _octet_string(self.content)
+        header = _header_to_bytes(
+            self.transaction_id,
+            self.originator_system_title,
+            self.recipient_system_title,
+            self.date_time,
+            self.other_information,
         )
+        return header + _octet_string(self.content)
 
     def to_bytes(self) -> bytes:
         return bytes((self.TAG,)) + self.signed_bytes() + _octet_string(self.signature)
@@ -481,11 +491,7 @@ class GeneralSigning:
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         _check_tag(data, cls.TAG, "general-signing")
-        transaction_id, offset = _read_octet_string(data, 1, "transaction-id")
-        originator, offset = _read_octet_string(data, offset, "originator-system-title")
-        recipient, offset = _read_octet_string(data, offset, "recipient-system-title")
-        date_time, offset = _read_octet_string(data, offset, "date-time")
-        other, offset = _read_octet_string(data, offset, "other-information")
+        transaction_id, originator, recipient, date_time, other, offset = _read_header(data)
         content, offset = _read_octet_string(data, offset, "content")
         signature, offset = _read_octet_string(data, offset, "signature")
         _check_end(data, offset)

@@ -360,8 +360,49 @@ class LongInvokeIdAndPriority:
         return cls.from_int(value)
 
 
+class _Standalone(abc.ABC):
+    """A value that also encodes and decodes on its own, outside any APDU."""
+
+    __slots__ = ()
+
+    def to_bytes(self) -> bytes:
+        out = bytearray()
+        self._write(out)
+        return bytes(out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        """Decode the whole buffer as this value; trailing bytes are an error."""
+        r = ApduReader(data)
+        value = cls._read(r)
+        r.finish()
+        return value
+
+    @abc.abstractmethod
+    def _write(self, out: bytearray) -> None:
+        """Append the encoding."""
+
+    @classmethod
+    @abc.abstractmethod
+    def _read(cls, r: ApduReader) -> Self:
+        """Read one value at the reader's position."""
+
+
+def _write_descriptor(out: bytearray, class_id: int, instance_id: ObisCode, member_id: int) -> None:
+    """class-id (Unsigned16), instance-id (6 bytes), attribute- or method-id (Integer8)."""
+    out += _U16.pack(class_id)
+    out += bytes(instance_id)
+    out.append(member_id & 0xFF)
+
+
+def _read_descriptor(r: ApduReader, member: str) -> tuple[int, ObisCode, int]:
+    class_id = r.u16("class-id")
+    instance = ObisCode.from_bytes(r.raw(6, "instance-id"))
+    return class_id, instance, r.i8(member)
+
+
 @attrs.frozen(kw_only=True)
-class CosemAttributeDescriptor:
+class CosemAttributeDescriptor(_Standalone):
     """Cosem-Attribute-Descriptor: class-id Unsigned16, instance-id (6 bytes), attribute-id.
 
     ``instance_id`` accepts an :class:`obis.ObisCode`, its text or its six bytes.
@@ -373,31 +414,16 @@ class CosemAttributeDescriptor:
     attribute_id: int = attrs.field(validator=in_range(-128, 127))
 
     def _write(self, out: bytearray) -> None:
-        out += _U16.pack(self.class_id)
-        out += bytes(self.instance_id)
-        out.append(self.attribute_id & 0xFF)
+        _write_descriptor(out, self.class_id, self.instance_id, self.attribute_id)
 
     @classmethod
-    def _read(cls, r: ApduReader) -> CosemAttributeDescriptor:
-        class_id = r.u16("class-id")
-        instance = ObisCode.from_bytes(r.raw(6, "instance-id"))
-        return cls(class_id=class_id, instance_id=instance, attribute_id=r.i8("attribute-id"))
-
-    def to_bytes(self) -> bytes:
-        out = bytearray()
-        self._write(out)
-        return bytes(out)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> CosemAttributeDescriptor:
-        r = ApduReader(data)
-        value = cls._read(r)
-        r.finish()
-        return value
+    def _read(cls, r: ApduReader) -> Self:
+        class_id, instance, attribute_id = _read_descriptor(r, "attribute-id")
+        return cls(class_id=class_id, instance_id=instance, attribute_id=attribute_id)
 
 
 @attrs.frozen(kw_only=True)
-class CosemMethodDescriptor:
+class CosemMethodDescriptor(_Standalone):
     """Cosem-Method-Descriptor: class-id Unsigned16, instance-id (6 bytes), method-id."""
 
     class_id: int = attrs.field(validator=in_range(0, 0xFFFF))
@@ -405,27 +431,12 @@ class CosemMethodDescriptor:
     method_id: int = attrs.field(validator=in_range(-128, 127))
 
     def _write(self, out: bytearray) -> None:
-        out += _U16.pack(self.class_id)
-        out += bytes(self.instance_id)
-        out.append(self.method_id & 0xFF)
+        _write_descriptor(out, self.class_id, self.instance_id, self.method_id)
 
     @classmethod
-    def _read(cls, r: ApduReader) -> CosemMethodDescriptor:
-        class_id = r.u16("class-id")
-        instance = ObisCode.from_bytes(r.raw(6, "instance-id"))
-        return cls(class_id=class_id, instance_id=instance, method_id=r.i8("method-id"))
-
-    def to_bytes(self) -> bytes:
-        out = bytearray()
-        self._write(out)
-        return bytes(out)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> CosemMethodDescriptor:
-        r = ApduReader(data)
-        value = cls._read(r)
-        r.finish()
-        return value
+    def _read(cls, r: ApduReader) -> Self:
+        class_id, instance, method_id = _read_descriptor(r, "method-id")
+        return cls(class_id=class_id, instance_id=instance, method_id=method_id)
 
 
 def _capture_object(descriptor: CosemAttributeDescriptor, data_index: int) -> Structure:

@@ -322,10 +322,8 @@ class ReadResponse(TaggedApdu):
 
 
 @attrs.frozen(kw_only=True)
-class WriteRequest(TaggedApdu):
-    """WriteRequest (0x06): the variables to write and their values, in order."""
-
-    TAG: ClassVar[int] = 0x06
+class _VariablesAndValues(TaggedApdu):
+    """The body of WriteRequest and UnconfirmedWriteRequest: variables, then their values."""
 
     variables: tuple[VariableAccessSpecification, ...] = _vas_field()
     values: tuple[Data, ...] = attrs.field(converter=_data_tuple)
@@ -341,22 +339,17 @@ class WriteRequest(TaggedApdu):
 
 
 @attrs.frozen(kw_only=True)
-class UnconfirmedWriteRequest(TaggedApdu):
+class WriteRequest(_VariablesAndValues):
+    """WriteRequest (0x06): the variables to write and their values, in order."""
+
+    TAG: ClassVar[int] = 0x06
+
+
+@attrs.frozen(kw_only=True)
+class UnconfirmedWriteRequest(_VariablesAndValues):
     """UnconfirmedWriteRequest (0x16): like WriteRequest, with no response."""
 
     TAG: ClassVar[int] = 0x16
-
-    variables: tuple[VariableAccessSpecification, ...] = _vas_field()
-    values: tuple[Data, ...] = attrs.field(converter=_data_tuple)
-
-    def _write_body(self, out: bytearray) -> None:
-        _write_vas_list(out, self.variables)
-        _write_data_list(out, self.values)
-
-    @classmethod
-    def _read_body(cls, r: ApduReader) -> Self:
-        variables = _read_vas_list(r)
-        return cls(variables=variables, values=_read_data_list(r))
 
 
 def _check_write_results(
