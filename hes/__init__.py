@@ -3,7 +3,8 @@
 Collection logic talks to storage and work distribution through ports
 (:class:`ReadingsSink`, :class:`WorkSource`, :class:`GapLedger`, ...); :class:`Store`
 is the single-node SQLite implementation. :class:`HeadEnd` runs sessions from a
-:class:`Schedule` under concurrency limits; :class:`PushIngest` stores pushes;
+:class:`Schedule` under concurrency limits; :class:`PushIngest` stores pushes (and
+the profile rows they carry, as readings);
 validation sets IEC 61968-9 style :class:`Quality` flags; exports, KPIs, metrics and
 reports turn the store into what downstream systems and operators read. The command
 line is ``dlmskit-hes``.
@@ -45,7 +46,7 @@ from hes._ports import (
     SessionLog,
     WorkSource,
 )
-from hes._push import PushIngest, push_keys
+from hes._push import PushIngest, push_keys, push_readings
 from hes._quality import Quality, parse_quality, quality_text
 from hes._report import bar_chart, html_report, line_chart, text_report
 from hes._schedule import Schedule
@@ -126,6 +127,7 @@ __all__ = [
     "parse_quality",
     "percentile",
     "push_keys",
+    "push_readings",
     "quality_text",
     "read_meter",
     "reading_type",

@@ -135,6 +135,25 @@ class LayoutCache:
             self._layouts[key] = found
         return found
 
+    def known(self, model: str) -> list[tuple[ObisCode, ProfileLayout]]:
+        """The layouts learnt for ``model`` so far, by logical name."""
+        return [(ln, layout) for (m, ln), layout in self._layouts.items() if m == model]
+
+    async def push_layout(
+        self, model: str, meter: Meter, setup: ObisCode, profile: ObisCode = BLOCK_LOAD
+    ) -> ProfileLayout:
+        """A push setup's push_object_list (class 40 attribute 2) as columns, with the
+        scalers of ``profile`` whose row the push carries; kept for the model so pushes
+        from every meter of it can be read into readings."""
+        key = (model, setup)
+        found = self._layouts.get(key)
+        if found is None:
+            columns = ProfileColumns.from_data(await meter.get(40, setup, 2))
+            scalers = (await self.get(model, meter, profile)).scalers
+            found = ProfileLayout(columns=columns, scalers=scalers)
+            self._layouts[key] = found
+        return found
+
 
 @attrs.frozen(kw_only=True)
 class SessionData:
