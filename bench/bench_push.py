@@ -157,9 +157,9 @@ class Ingest:
         columns = self.columns[push.meter]
         scalers, channels = self.layouts[id(columns)]
         row = columns.row(note.notification_body, sign=DeviationSign.UTC_TO_LOCAL, scalers=scalers)
-        when = row.time
-        if when is None:
+        if row.time is None:
             raise RuntimeError(f"a push from {push.meter} has no capture time")
+        when = row.time.astimezone(dt.UTC)  # once per push, not per reading
         for channel, index in channels:
             value = row.values[index]
             if isinstance(value, Quantity):

@@ -32,7 +32,10 @@ _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 
 def utc(when: _dt.datetime) -> _dt.datetime:
     """``when`` as aware UTC (naive values are taken as UTC)."""
-    if when.tzinfo is None:
+    zone = when.tzinfo
+    if zone is _dt.UTC:
+        return when
+    if zone is None:
         return when.replace(tzinfo=_dt.UTC)
     return when.astimezone(_dt.UTC)
 
@@ -59,6 +62,8 @@ class ReadingSource(enum.IntEnum):
 
 def _flags(value: object) -> frozenset[Quality]:
     if isinstance(value, frozenset):
+        if not value:
+            return value
         if all(type(v) is Quality for v in value):
             return value
         return frozenset(Quality(v) for v in value)

@@ -112,6 +112,38 @@ def _stamp(when: _dt.datetime | None) -> int | None:
     return None if when is None else epoch_seconds(when)
 
 
+def _reading_rows(readings: Sequence[Reading]) -> Iterator[tuple[object, ...]]:
+    """Rows for _UPSERT. Readings of one interval share their time stamps, so the last
+    conversion of each is kept and reused when the next reading holds the same object."""
+    last_start: _dt.datetime | None = None
+    start_seconds = 0
+    last_captured: _dt.datetime | None = None
+    captured_seconds: int | None = None
+    last_received: _dt.datetime | None = None
+    received_seconds: int | None = None
+    for r in readings:
+        if r.start is not last_start:
+            last_start = r.start
+            start_seconds = epoch_seconds(last_start)
+        if r.captured is not last_captured:
+            last_captured = r.captured
+            captured_seconds = _stamp(last_captured)
+        if r.received is not last_received:
+            last_received = r.received
+            received_seconds = _stamp(last_received)
+        yield (
+            r.meter,
+            r.channel,
+            start_seconds,
+            r.value,
+            r.unit,
+            quality_text(r.quality),
+            captured_seconds,
+            received_seconds,
+            int(r.source),
+        )
+
+
 def _time(stamp: int | None) -> _dt.datetime | None:
     return None if stamp is None else from_epoch(stamp)
 
@@ -164,23 +196,7 @@ class Store:
     # -- readings --------------------------------------------------------------------
 
     def put_readings(self, readings: Sequence[Reading]) -> None:
-        self._transaction(
-            _UPSERT,
-            (
-                (
-                    r.meter,
-                    r.channel,
-                    epoch_seconds(r.start),
-                    r.value,
-                    r.unit,
-                    quality_text(r.quality),
-                    _stamp(r.captured),
-                    _stamp(r.received),
-                    int(r.source),
-                )
-                for r in readings
-            ),
-        )
+        self._transaction(_UPSERT, _reading_rows(readings))
 
     def readings(
         self,

@@ -445,6 +445,10 @@ async def _serve_udp(
 def _counter_of(ciphered: bytes) -> int | None:
     """The invocation counter in the security header of a ciphered APDU."""
     tag = ciphered[0]
+    if tag in _GENERAL_TITLED:
+        counter = _general_counter(ciphered)
+        if counter is not None:
+            return counter
     if tag == GeneralGloCiphering.TAG:
         return GeneralGloCiphering.from_bytes(ciphered).invocation_counter
     if tag == GeneralDedCiphering.TAG:
@@ -454,3 +458,27 @@ def _counter_of(ciphered: bytes) -> int | None:
     if tag in CipheredApdu.TAGS:
         return CipheredApdu.from_bytes(ciphered).invocation_counter
     return None
+
+
+def _general_counter(ciphered: bytes) -> int | None:
+    """The invocation counter of a general-glo/ded-ciphering APDU read in place: tag,
+    system title (short length), ciphered content length, security control byte, the
+    4-octet counter (Green Book 9.2.7.2.4); ``None`` for an envelope laid out otherwise."""
+    size = len(ciphered)
+    if size < 2 or ciphered[1] >= 0x80:
+        return None
+    at = 2 + ciphered[1]
+    if at >= size:
+        return None
+    length = ciphered[at]
+    if length < 0x80:
+        at += 1
+    elif length == 0x81:
+        at += 2
+    elif length == 0x82:
+        at += 3
+    else:
+        return None
+    if at + 5 > size:
+        return None
+    return int.from_bytes(ciphered[at + 1 : at + 5], "big")

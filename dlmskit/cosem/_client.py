@@ -13,6 +13,7 @@ names the meter's :class:`DeviationSign`, because meters disagree on it.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from decimal import Decimal
 
 import attrs
@@ -38,6 +39,10 @@ __all__ = [
 CLOCK = ObisCode(0, 0, 1, 0, 0, 255)
 
 
+#: unit_symbol, kept per unit code (at most 256 of them).
+_symbol = functools.lru_cache(maxsize=512)(unit_symbol)
+
+
 def _decimal(raw: int | float) -> Decimal:
     if isinstance(raw, float):
         return Decimal(repr(float(raw)))
@@ -58,7 +63,7 @@ class Quantity:
 
     @property
     def symbol(self) -> str:
-        return unit_symbol(int(self.unit))
+        return _symbol(int(self.unit))
 
     def __float__(self) -> float:
         return float(self.value)
@@ -83,6 +88,9 @@ def register_quantity(value: Data, scaler_unit: Data | ScalerUnit) -> Quantity:
     """
     if not isinstance(scaler_unit, ScalerUnit):
         scaler_unit = ScalerUnit.from_data(scaler_unit)
+    if isinstance(value, int) and type(value) is not bool:
+        # the common case, an integer register value, without the general dispatch
+        return Quantity(value=Decimal(int(value)).scaleb(scaler_unit.scaler), unit=scaler_unit.unit)
     return Quantity.from_raw(_raw_number(value), scaler_unit)
 
 

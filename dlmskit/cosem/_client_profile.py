@@ -119,6 +119,12 @@ class ProfileRow:
         raise KeyError(str(code))
 
 
+#: Per column: the scaler of a register value, whether a date-time, whether the clock.
+_Plan = tuple[tuple[ScalerUnit | None, bool, bool], ...]
+#: Plans kept per columns object (one per distinct scalers mapping seen).
+_MAX_PLANS = 64
+
+
 def _columns(value: Iterable[ProfileColumn]) -> tuple[ProfileColumn, ...]:
     return tuple(value)
 
@@ -128,6 +134,10 @@ class ProfileColumns:
     """The columns of a profile buffer, in order."""
 
     columns: tuple[ProfileColumn, ...] = attrs.field(converter=_columns)
+    # Column plans by the scalers mapping's id, with its items then (see _plan).
+    _plans: dict[int, tuple[tuple[tuple[ObisCode, ScalerUnit], ...], _Plan]] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False, hash=False
+    )
 
     @classmethod
     def of(cls, capture_objects: Iterable[CaptureObject]) -> ProfileColumns:
@@ -201,7 +211,7 @@ class ProfileColumns:
     ) -> ProfileRow:
         """One structure typed by these columns: a profile entry, or the body of a push
         (data-notification) whose push_object_list these columns were made from."""
-        return self.rows(Array((entry,)), sign=sign, scalers=scalers, tz=tz)[0]
+        return self._typed(self._plan(scalers), entry, sign, tz)
 
     def rows(
         self,
@@ -221,40 +231,56 @@ class ProfileColumns:
         """
         if not isinstance(buffer, Array):
             raise DecodeError("profile buffer is not an array", expected="array")
-        scalers = scalers or {}
-        # What to do with each column, worked out once rather than for every cell.
-        plan = [
+        plan = self._plan(scalers)
+        return tuple(self._typed(plan, entry, sign, tz) for entry in buffer)
+
+    def _plan(self, scalers: Mapping[ObisCode, ScalerUnit] | None) -> _Plan:
+        """What to do with each column (scaler, date-time, clock), worked out once per
+        scalers mapping rather than for every row or cell."""
+        items = tuple(scalers.items()) if scalers else ()
+        # By the mapping's identity, confirmed by its items: no hashing of the items.
+        key = id(scalers) if scalers else 0
+        cached = self._plans.get(key)
+        if cached is not None and cached[0] == items:
+            return cached[1]
+        found = scalers or {}
+        plan = tuple(
             (
-                scalers.get(column.logical_name) if column.is_register_value else None,
+                found.get(column.logical_name) if column.is_register_value else None,
                 column.is_date_time,
                 column.is_clock,
             )
             for column in self.columns
-        ]
+        )
+        if len(self._plans) >= _MAX_PLANS:
+            self._plans.clear()
+        self._plans[key] = (items, plan)
+        return plan
+
+    def _typed(
+        self, plan: _Plan, entry: Data, sign: DeviationSign, tz: _dt.tzinfo | None
+    ) -> ProfileRow:
         width = len(plan)
-        out: list[ProfileRow] = []
-        for entry in buffer:
-            if not isinstance(entry, Structure) or len(entry) != width:
-                raise DecodeError(
-                    "profile entry does not match the columns",
-                    expected=f"structure of {width}",
-                )
-            values: list[Quantity | _dt.datetime | Data] = []
-            time: _dt.datetime | None = None
-            for (scaler, date_time, clock), value in zip(plan, entry, strict=True):
-                typed: Quantity | _dt.datetime | Data = value
-                if scaler is not None:
-                    typed = register_quantity(value, scaler)
-                elif date_time or isinstance(value, DateTime):
-                    try:
-                        typed = clock_datetime(value, sign=sign, tz=tz)
-                    except DecodeError:
-                        typed = value  # not specified (or not a date-time): as read
-                if clock and time is None and isinstance(typed, _dt.datetime):
-                    time = typed
-                values.append(typed)
-            out.append(ProfileRow(time=time, values=tuple(values), columns=self))
-        return tuple(out)
+        if not isinstance(entry, Structure) or len(entry) != width:
+            raise DecodeError(
+                "profile entry does not match the columns",
+                expected=f"structure of {width}",
+            )
+        values: list[Quantity | _dt.datetime | Data] = []
+        time: _dt.datetime | None = None
+        for (scaler, date_time, clock), value in zip(plan, entry, strict=True):
+            typed: Quantity | _dt.datetime | Data = value
+            if scaler is not None:
+                typed = register_quantity(value, scaler)
+            elif date_time or isinstance(value, DateTime):
+                try:
+                    typed = clock_datetime(value, sign=sign, tz=tz)
+                except DecodeError:
+                    typed = value  # not specified (or not a date-time): as read
+            if clock and time is None and isinstance(typed, _dt.datetime):
+                time = typed
+            values.append(typed)
+        return ProfileRow(time=time, values=tuple(values), columns=self)
 
 
 def range_bound(moment: _dt.datetime, *, sign: DeviationSign) -> DateTime:
