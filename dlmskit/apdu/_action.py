@@ -26,7 +26,15 @@ from dlmskit.apdu._results import (
     read_datablock_sa,
     write_datablock_sa,
 )
-from dlmskit.apdu._shapes import BlockNumberApdu, DataBlockSaApdu, read_list, write_list
+from dlmskit.apdu._shapes import (
+    DEFAULT_IIP,
+    U32_MAX,
+    BlockNumberApdu,
+    DataBlockSaApdu,
+    data_tuple,
+    read_list,
+    write_list,
+)
 from dlmskit.axdr import Data, encode_into
 
 __all__ = [
@@ -44,15 +52,9 @@ __all__ = [
 
 ACTION_REQUEST: Final = 0xC3
 ACTION_RESPONSE: Final = 0xC7
-_DEFAULT_IIP: Final = InvokeIdAndPriority()
-_U32_MAX: Final = 0xFFFFFFFF
 
 
 def _methods(values: Iterable[CosemMethodDescriptor]) -> tuple[CosemMethodDescriptor, ...]:
-    return tuple(values)
-
-
-def _values(values: Iterable[Data]) -> tuple[Data, ...]:
     return tuple(values)
 
 
@@ -81,7 +83,7 @@ class ActionRequestNormal(ChoiceApdu):
     TAG = ACTION_REQUEST
     CHOICE = 1
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     method_descriptor: CosemMethodDescriptor
     parameters: Data | Absent = ABSENT
 
@@ -119,9 +121,9 @@ class ActionRequestWithList(ChoiceApdu):
     TAG = ACTION_REQUEST
     CHOICE = 3
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     method_descriptors: tuple[CosemMethodDescriptor, ...] = attrs.field(converter=_methods)
-    parameters: tuple[Data, ...] = attrs.field(converter=_values)
+    parameters: tuple[Data, ...] = attrs.field(converter=data_tuple)
 
     def _write_body(self, out: bytearray) -> None:
         self.invoke_id_and_priority._write(out)
@@ -146,10 +148,10 @@ class ActionRequestWithFirstPblock(ChoiceApdu):
     TAG = ACTION_REQUEST
     CHOICE = 4
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     method_descriptor: CosemMethodDescriptor
     last_block: bool
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
+    block_number: int = attrs.field(validator=in_range(0, U32_MAX))
     raw_data: bytes
 
     def _write_body(self, out: bytearray) -> None:
@@ -178,10 +180,10 @@ class ActionRequestWithListAndFirstPblock(ChoiceApdu):
     TAG = ACTION_REQUEST
     CHOICE = 5
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     method_descriptors: tuple[CosemMethodDescriptor, ...] = attrs.field(converter=_methods)
     last_block: bool
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
+    block_number: int = attrs.field(validator=in_range(0, U32_MAX))
     raw_data: bytes
 
     def _write_body(self, out: bytearray) -> None:
@@ -222,7 +224,7 @@ class ActionResponseNormal(ChoiceApdu):
     TAG = ACTION_RESPONSE
     CHOICE = 1
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     result: ActionResult
     return_parameters: GetDataResult | Absent = ABSENT
 
@@ -262,7 +264,7 @@ class ActionResponseWithList(ChoiceApdu):
     TAG = ACTION_RESPONSE
     CHOICE = 3
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     responses: tuple[ActionResponseWithOptionalData, ...] = attrs.field(converter=_responses)
 
     def _write_body(self, out: bytearray) -> None:

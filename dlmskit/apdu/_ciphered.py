@@ -302,17 +302,26 @@ class GeneralDedCiphering(_SystemTitleCiphering):
 # -- general-ciphering and its key-info ---------------------------------------------------
 
 
-def _header_to_bytes(
-    transaction_id: bytes, originator: bytes, recipient: bytes, date_time: bytes, other: bytes
-) -> bytes:
+@attrs.frozen(kw_only=True)
+class _TransactionHeader:
     """transaction-id to other-information: the fields general-ciphering and -signing share."""
-    return (
-        _octet_string(transaction_id)
-        + _octet_string(originator)
-        + _octet_string(recipient)
-        + _octet_string(date_time)
-        + _octet_string(other)
-    )
+
+    TAG: ClassVar[int]
+
+    transaction_id: bytes
+    originator_system_title: bytes
+    recipient_system_title: bytes
+    date_time: bytes = b""
+    other_information: bytes = b""
+
+    def _header_bytes(self) -> bytes:
+        return (
+            _octet_string(self.transaction_id)
+            + _octet_string(self.originator_system_title)
+            + _octet_string(self.recipient_system_title)
+            + _octet_string(self.date_time)
+            + _octet_string(self.other_information)
+        )
 
 
 def _read_header(data: bytes) -> tuple[bytes, bytes, bytes, bytes, bytes, int]:
@@ -401,16 +410,11 @@ def _key_info_from_bytes(data: bytes, offset: int) -> tuple[KeyInfo | None, int]
 
 
 @attrs.frozen(kw_only=True)
-class GeneralCiphering:
+class GeneralCiphering(_TransactionHeader):
     """general-ciphering (0xDD): transaction and party fields, optional key-info, content."""
 
     TAG: ClassVar[int] = 0xDD
 
-    transaction_id: bytes
-    originator_system_title: bytes
-    recipient_system_title: bytes
-    date_time: bytes = b""
-    other_information: bytes = b""
     key_info: KeyInfo | None = None
     security_control: int = attrs.field(validator=_byte)
     invocation_counter: int = attrs.field(validator=_counter)
@@ -418,13 +422,7 @@ class GeneralCiphering:
 
     def header_fields(self) -> bytes:
         """The encoded fields from transaction-id to other-information (used in the AAD)."""
-        return _header_to_bytes(
-            self.transaction_id,
-            self.originator_system_title,
-            self.recipient_system_title,
-            self.date_time,
-            self.other_information,
-        )
+        return self._header_bytes()
 
     def to_bytes(self) -> bytes:
         content = _security_header(self.security_control, self.invocation_counter) + self.payload
@@ -461,29 +459,17 @@ class GeneralCiphering:
 
 
 @attrs.frozen(kw_only=True)
-class GeneralSigning:
+class GeneralSigning(_TransactionHeader):
     """general-signing (0xDF): content (any APDU, possibly ciphered) and its ECDSA signature."""
 
     TAG: ClassVar[int] = 0xDF
 
-    transaction_id: bytes
-    originator_system_title: bytes
-    recipient_system_title: bytes
-    date_time: bytes = b""
-    other_information: bytes = b""
     content: bytes
     signature: bytes = b""
 
     def signed_bytes(self) -> bytes:
         """The encoded fields from transaction-id to content: what the signature covers."""
-        header = _header_to_bytes(
-            self.transaction_id,
-            self.originator_system_title,
-            self.recipient_system_title,
-            self.date_time,
-            self.other_information,
-        )
-        return header + _octet_string(self.content)
+        return self._header_bytes() + _octet_string(self.content)
 
     def to_bytes(self) -> bytes:
         return bytes((self.TAG,)) + self.signed_bytes() + _octet_string(self.signature)

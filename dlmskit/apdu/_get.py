@@ -25,7 +25,14 @@ from dlmskit.apdu._results import (
     read_get_data_result,
     write_get_data_result,
 )
-from dlmskit.apdu._shapes import BlockNumberApdu, read_list, write_list
+from dlmskit.apdu._shapes import (
+    DEFAULT_IIP,
+    U32_MAX,
+    BlockNumberApdu,
+    read_list,
+    selection_tuple,
+    write_list,
+)
 
 __all__ = [
     "GetRequestNext",
@@ -38,14 +45,6 @@ __all__ = [
 
 GET_REQUEST: Final = 0xC0
 GET_RESPONSE: Final = 0xC4
-_DEFAULT_IIP: Final = InvokeIdAndPriority()
-_U32_MAX: Final = 0xFFFFFFFF
-
-
-def _selections(
-    values: Iterable[CosemAttributeDescriptorWithSelection],
-) -> tuple[CosemAttributeDescriptorWithSelection, ...]:
-    return tuple(values)
 
 
 def _results(values: Iterable[GetDataResult]) -> tuple[GetDataResult, ...]:
@@ -59,7 +58,7 @@ class GetRequestNormal(ChoiceApdu):
     TAG = GET_REQUEST
     CHOICE = 1
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     attribute_descriptor: CosemAttributeDescriptor
     access_selection: SelectiveAccess | None = None
 
@@ -94,9 +93,9 @@ class GetRequestWithList(ChoiceApdu):
     TAG = GET_REQUEST
     CHOICE = 3
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     attribute_descriptors: tuple[CosemAttributeDescriptorWithSelection, ...] = attrs.field(
-        converter=_selections
+        converter=selection_tuple
     )
 
     def _write_body(self, out: bytearray) -> None:
@@ -119,7 +118,7 @@ class GetResponseNormal(ChoiceApdu):
     TAG = GET_RESPONSE
     CHOICE = 1
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     result: GetDataResult
 
     def _write_body(self, out: bytearray) -> None:
@@ -144,9 +143,9 @@ class GetResponseWithDatablock(ChoiceApdu):
     TAG = GET_RESPONSE
     CHOICE = 2
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     last_block: bool
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
+    block_number: int = attrs.field(validator=in_range(0, U32_MAX))
     result: bytes | DataAccessResult
 
     def _write_body(self, out: bytearray) -> None:
@@ -185,7 +184,7 @@ class GetResponseWithList(ChoiceApdu):
     TAG = GET_RESPONSE
     CHOICE = 3
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     results: tuple[GetDataResult, ...] = attrs.field(converter=_results)
 
     def _write_body(self, out: bytearray) -> None:

@@ -23,7 +23,16 @@ from dlmskit.apdu._descriptors import (
     write_optional_selection,
 )
 from dlmskit.apdu._results import DataAccessResult, read_datablock_sa, write_datablock_sa
-from dlmskit.apdu._shapes import BlockNumberApdu, DataBlockSaApdu, read_list, write_list
+from dlmskit.apdu._shapes import (
+    DEFAULT_IIP,
+    U32_MAX,
+    BlockNumberApdu,
+    DataBlockSaApdu,
+    data_tuple,
+    read_list,
+    selection_tuple,
+    write_list,
+)
 from dlmskit.axdr import Data, encode_into, encode_length
 
 __all__ = [
@@ -41,18 +50,6 @@ __all__ = [
 
 SET_REQUEST: Final = 0xC1
 SET_RESPONSE: Final = 0xC5
-_DEFAULT_IIP: Final = InvokeIdAndPriority()
-_U32_MAX: Final = 0xFFFFFFFF
-
-
-def _selections(
-    values: Iterable[CosemAttributeDescriptorWithSelection],
-) -> tuple[CosemAttributeDescriptorWithSelection, ...]:
-    return tuple(values)
-
-
-def _values(values: Iterable[Data]) -> tuple[Data, ...]:
-    return tuple(values)
 
 
 def _access_results(values: Iterable[DataAccessResult]) -> tuple[DataAccessResult, ...]:
@@ -88,7 +85,7 @@ class SetRequestNormal(ChoiceApdu):
     TAG = SET_REQUEST
     CHOICE = 1
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     attribute_descriptor: CosemAttributeDescriptor
     access_selection: SelectiveAccess | None = None
     value: Data
@@ -119,11 +116,11 @@ class SetRequestWithFirstDatablock(ChoiceApdu):
     TAG = SET_REQUEST
     CHOICE = 2
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     attribute_descriptor: CosemAttributeDescriptor
     access_selection: SelectiveAccess | None = None
     last_block: bool
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
+    block_number: int = attrs.field(validator=in_range(0, U32_MAX))
     raw_data: bytes
 
     def _write_body(self, out: bytearray) -> None:
@@ -163,11 +160,11 @@ class SetRequestWithList(ChoiceApdu):
     TAG = SET_REQUEST
     CHOICE = 4
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     attribute_descriptors: tuple[CosemAttributeDescriptorWithSelection, ...] = attrs.field(
-        converter=_selections
+        converter=selection_tuple
     )
-    values: tuple[Data, ...] = attrs.field(converter=_values)
+    values: tuple[Data, ...] = attrs.field(converter=data_tuple)
 
     def _write_body(self, out: bytearray) -> None:
         self.invoke_id_and_priority._write(out)
@@ -192,12 +189,12 @@ class SetRequestWithListAndFirstDatablock(ChoiceApdu):
     TAG = SET_REQUEST
     CHOICE = 5
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     attribute_descriptors: tuple[CosemAttributeDescriptorWithSelection, ...] = attrs.field(
-        converter=_selections
+        converter=selection_tuple
     )
     last_block: bool
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
+    block_number: int = attrs.field(validator=in_range(0, U32_MAX))
     raw_data: bytes
 
     def _write_body(self, out: bytearray) -> None:
@@ -226,7 +223,7 @@ class SetResponseNormal(ChoiceApdu):
     TAG = SET_RESPONSE
     CHOICE = 1
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     result: DataAccessResult
 
     def _write_body(self, out: bytearray) -> None:
@@ -256,9 +253,9 @@ class SetResponseLastDatablock(ChoiceApdu):
     TAG = SET_RESPONSE
     CHOICE = 3
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     result: DataAccessResult
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
+    block_number: int = attrs.field(validator=in_range(0, U32_MAX))
 
     def _write_body(self, out: bytearray) -> None:
         self.invoke_id_and_priority._write(out)
@@ -279,9 +276,9 @@ class SetResponseLastDatablockWithList(ChoiceApdu):
     TAG = SET_RESPONSE
     CHOICE = 4
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     results: tuple[DataAccessResult, ...] = attrs.field(converter=_access_results)
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
+    block_number: int = attrs.field(validator=in_range(0, U32_MAX))
 
     def _write_body(self, out: bytearray) -> None:
         self.invoke_id_and_priority._write(out)
@@ -302,7 +299,7 @@ class SetResponseWithList(ChoiceApdu):
     TAG = SET_RESPONSE
     CHOICE = 5
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     results: tuple[DataAccessResult, ...] = attrs.field(converter=_access_results)
 
     def _write_body(self, out: bytearray) -> None:

@@ -7,20 +7,45 @@ A-XDR length followed by the elements.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final, Self, TypeVar
 
 import attrs
 
-from dlmskit.apdu._descriptors import ApduReader, ChoiceApdu, InvokeIdAndPriority, in_range
+from dlmskit.apdu._descriptors import (
+    ApduReader,
+    ChoiceApdu,
+    CosemAttributeDescriptorWithSelection,
+    InvokeIdAndPriority,
+    in_range,
+)
 from dlmskit.apdu._results import read_datablock_sa, write_datablock_sa
-from dlmskit.axdr import encode_length
+from dlmskit.axdr import Data, encode_length
 
-__all__ = ["BlockNumberApdu", "DataBlockSaApdu", "read_list", "write_list"]
+__all__ = [
+    "DEFAULT_IIP",
+    "U32_MAX",
+    "BlockNumberApdu",
+    "DataBlockSaApdu",
+    "data_tuple",
+    "read_list",
+    "selection_tuple",
+    "write_list",
+]
 
 _T = TypeVar("_T")
-_DEFAULT_IIP: Final = InvokeIdAndPriority()
-_U32_MAX: Final = 0xFFFFFFFF
+DEFAULT_IIP: Final = InvokeIdAndPriority()
+U32_MAX: Final = 0xFFFFFFFF
+
+
+def data_tuple(values: Iterable[Data]) -> tuple[Data, ...]:
+    return tuple(values)
+
+
+def selection_tuple(
+    values: Iterable[CosemAttributeDescriptorWithSelection],
+) -> tuple[CosemAttributeDescriptorWithSelection, ...]:
+    return tuple(values)
 
 
 def write_list(
@@ -42,9 +67,9 @@ def read_list(r: ApduReader, what: str, read_one: Callable[[ApduReader], _T]) ->
 class DataBlockSaApdu(ChoiceApdu):
     """``invoke-id-and-priority`` then DataBlock-SA (last-block, block-number, raw-data)."""
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
     last_block: bool
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
+    block_number: int = attrs.field(validator=in_range(0, U32_MAX))
     raw_data: bytes
 
     def _write_body(self, out: bytearray) -> None:
@@ -67,8 +92,8 @@ class DataBlockSaApdu(ChoiceApdu):
 class BlockNumberApdu(ChoiceApdu):
     """``invoke-id-and-priority`` then a block-number (Unsigned32): a block acknowledged."""
 
-    invoke_id_and_priority: InvokeIdAndPriority = _DEFAULT_IIP
-    block_number: int = attrs.field(validator=in_range(0, _U32_MAX))
+    invoke_id_and_priority: InvokeIdAndPriority = DEFAULT_IIP
+    block_number: int = attrs.field(validator=in_range(0, U32_MAX))
 
     def _write_body(self, out: bytearray) -> None:
         self.invoke_id_and_priority._write(out)
