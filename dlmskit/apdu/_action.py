@@ -23,7 +23,6 @@ from dlmskit.apdu._results import (
     ActionResponseWithOptionalData,
     ActionResult,
     GetDataResult,
-    read_datablock_sa,
     write_datablock_sa,
 )
 from dlmskit.apdu._shapes import (
@@ -32,6 +31,7 @@ from dlmskit.apdu._shapes import (
     BlockNumberApdu,
     DataBlockSaApdu,
     data_tuple,
+    read_datablock_fields,
     read_list,
     write_list,
 )
@@ -163,14 +163,7 @@ class ActionRequestWithFirstPblock(ChoiceApdu):
     def _read_body(cls, r: ApduReader) -> ActionRequestWithFirstPblock:
         iip = InvokeIdAndPriority._read(r)
         method = CosemMethodDescriptor._read(r)
-        last_block, block_number, raw = read_datablock_sa(r)
-        return cls(
-            invoke_id_and_priority=iip,
-            method_descriptor=method,
-            last_block=last_block,
-            block_number=block_number,
-            raw_data=raw,
-        )
+        return cls(invoke_id_and_priority=iip, method_descriptor=method, **read_datablock_fields(r))
 
 
 @attrs.frozen(kw_only=True)
@@ -195,13 +188,8 @@ class ActionRequestWithListAndFirstPblock(ChoiceApdu):
     def _read_body(cls, r: ApduReader) -> ActionRequestWithListAndFirstPblock:
         iip = InvokeIdAndPriority._read(r)
         methods = _read_methods(r)
-        last_block, block_number, raw = read_datablock_sa(r)
         return cls(
-            invoke_id_and_priority=iip,
-            method_descriptors=methods,
-            last_block=last_block,
-            block_number=block_number,
-            raw_data=raw,
+            invoke_id_and_priority=iip, method_descriptors=methods, **read_datablock_fields(r)
         )
 
 

@@ -22,13 +22,14 @@ from dlmskit.apdu._descriptors import (
     read_optional_selection,
     write_optional_selection,
 )
-from dlmskit.apdu._results import DataAccessResult, read_datablock_sa, write_datablock_sa
+from dlmskit.apdu._results import DataAccessResult, write_datablock_sa
 from dlmskit.apdu._shapes import (
     DEFAULT_IIP,
     U32_MAX,
     BlockNumberApdu,
     DataBlockSaApdu,
     data_tuple,
+    read_datablock_fields,
     read_list,
     selection_tuple,
     write_list,
@@ -134,14 +135,11 @@ class SetRequestWithFirstDatablock(ChoiceApdu):
         iip = InvokeIdAndPriority._read(r)
         descriptor = CosemAttributeDescriptor._read(r)
         selection = read_optional_selection(r)
-        last_block, block_number, raw = read_datablock_sa(r)
         return cls(
             invoke_id_and_priority=iip,
             attribute_descriptor=descriptor,
             access_selection=selection,
-            last_block=last_block,
-            block_number=block_number,
-            raw_data=raw,
+            **read_datablock_fields(r),
         )
 
 
@@ -206,13 +204,8 @@ class SetRequestWithListAndFirstDatablock(ChoiceApdu):
     def _read_body(cls, r: ApduReader) -> SetRequestWithListAndFirstDatablock:
         iip = InvokeIdAndPriority._read(r)
         selections = _read_selections(r)
-        last_block, block_number, raw = read_datablock_sa(r)
         return cls(
-            invoke_id_and_priority=iip,
-            attribute_descriptors=selections,
-            last_block=last_block,
-            block_number=block_number,
-            raw_data=raw,
+            invoke_id_and_priority=iip, attribute_descriptors=selections, **read_datablock_fields(r)
         )
 
 

@@ -8,7 +8,7 @@ A-XDR length followed by the elements.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final, Self, TypeVar
+from typing import Final, Self, TypedDict, TypeVar
 
 import attrs
 
@@ -27,7 +27,9 @@ __all__ = [
     "U32_MAX",
     "BlockNumberApdu",
     "DataBlockSaApdu",
+    "DataBlockSaFields",
     "data_tuple",
+    "read_datablock_fields",
     "read_list",
     "selection_tuple",
     "write_list",
@@ -63,6 +65,19 @@ def read_list(r: ApduReader, what: str, read_one: Callable[[ApduReader], _T]) ->
     return [read_one(r) for _ in range(n)]
 
 
+class DataBlockSaFields(TypedDict):
+    """DataBlock-SA as the keyword arguments of the APDU classes that end with one."""
+
+    last_block: bool
+    block_number: int
+    raw_data: bytes
+
+
+def read_datablock_fields(r: ApduReader) -> DataBlockSaFields:
+    last_block, block_number, raw = read_datablock_sa(r)
+    return DataBlockSaFields(last_block=last_block, block_number=block_number, raw_data=raw)
+
+
 @attrs.frozen(kw_only=True)
 class DataBlockSaApdu(ChoiceApdu):
     """``invoke-id-and-priority`` then DataBlock-SA (last-block, block-number, raw-data)."""
@@ -79,13 +94,7 @@ class DataBlockSaApdu(ChoiceApdu):
     @classmethod
     def _read_body(cls, r: ApduReader) -> Self:
         iip = InvokeIdAndPriority._read(r)
-        last_block, block_number, raw = read_datablock_sa(r)
-        return cls(
-            invoke_id_and_priority=iip,
-            last_block=last_block,
-            block_number=block_number,
-            raw_data=raw,
-        )
+        return cls(invoke_id_and_priority=iip, **read_datablock_fields(r))
 
 
 @attrs.frozen(kw_only=True)
