@@ -27,6 +27,7 @@ from dlmskit.axdr import BitString, Data, Structure
 from dlmskit.cosem import (
     IS15959_ALERT_PUSH,
     IS15959_ESW,
+    ProfileKind,
     PushSetupDefinition,
     esw_bits,
     esw_from_bits,
@@ -34,11 +35,13 @@ from dlmskit.cosem import (
 from dlmskit.errors import LocalProtocolError, TransportError
 from dlmskit.security import CipheringForm, SecurityContext
 from obis import ObisCode
+from simulators._attributes import BLOCK_LOAD_DAYS, date_time
 from simulators._esw import event_bits
 from simulators._fleet import Fleet
 from simulators._load import INTERVAL, interval_index, mix
 from simulators._meter import SimulatedMeter
 from simulators._objects import BLOCK_LOAD_PUSH, block_load_push_setup
+from simulators._registers import BLOCK_REGISTERS, REGISTERS, block_values
 from transports import HdlcAddress, HdlcConnection, HdlcRole, encode_wpdu, open_tcp_wrapper
 
 __all__ = [
@@ -134,8 +137,11 @@ def notification(
     if logical_name == BLOCK_LOAD_PUSH:
         profile = meter.profile.profile(_BLOCK_LOAD)
         assert profile is not None
-        rows = catalogue.rows(profile, state, None)
-        last = rows[-1] if rows else Structure(())
+        if profile.kind is ProfileKind.BLOCK_LOAD:
+            last = _last_block_row(meter)
+        else:
+            rows = catalogue.rows(profile, state, None)
+            last = rows[-1] if rows else Structure(())
         head = setup.push_object_list[:2]
         values = [catalogue.cell(c)(state, clock, index) for c in head]
         values += list(last)
@@ -153,6 +159,25 @@ def notification(
     ).to_bytes()
     ctx = context if context is not None else meter.push_context()
     return ctx.protect(apdu, form=CipheringForm.GENERAL_GLO)
+
+
+def _last_block_row(meter: SimulatedMeter) -> Structure:
+    """The last row of the block load buffer: the latest finished interval the meter
+    recorded, worked out alone instead of computing every row of the buffer."""
+    state = meter.state
+    point = state.point
+    end = interval_index(state.now())
+    first = max(point.model.first_index, end - BLOCK_LOAD_DAYS * 96)
+    order = BLOCK_REGISTERS[1 if point.model.phases == 1 else 3]
+    for index in range(end - 1, first - 1, -1):
+        row = point.interval(index)
+        if row.reported is None:
+            continue
+        values = block_values(point, row)
+        cells: list[Data] = [date_time(state, state.stamp(row.measured.index))]
+        cells += [REGISTERS[ln].wrap(values[ln]) for ln in order]
+        return Structure(cells)
+    return Structure(())
 
 
 def destination(meter: SimulatedMeter, config: PushConfig) -> PushConfig:
