@@ -24,7 +24,14 @@ from hes._export import (
     write_parquet,
     write_xml,
 )
-from hes._gapledger import BackReadPolicy, Gap, InterpolationPolicy, find_gaps, interpolate
+from hes._gapledger import (
+    BackReadPolicy,
+    Gap,
+    InterpolationPolicy,
+    estimate_missing,
+    find_gaps,
+    interpolate,
+)
 from hes._inventory import Inventory, MeterInfo, Network
 from hes._kpi import ClusterStats, KpiReport, compute_kpis, percentile
 from hes._metrics import Metrics, exposition, serve_metrics
@@ -117,6 +124,7 @@ __all__ = [
     "compute_kpis",
     "day_range",
     "default_fault_plan",
+    "estimate_missing",
     "exposition",
     "find_gaps",
     "html_report",

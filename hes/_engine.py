@@ -22,7 +22,7 @@ import trio
 
 from dlmskit.client import Association, LinkSettings, connect
 from dlmskit.security import InvocationCounterStore
-from hes._gapledger import BackReadPolicy, Gap
+from hes._gapledger import BackReadPolicy, Gap, InterpolationPolicy, estimate_missing
 from hes._inventory import Inventory, MeterInfo, Network
 from hes._metrics import Metrics
 from hes._model import (
@@ -37,6 +37,7 @@ from hes._model import (
     utc,
 )
 from hes._ports import WorkSource
+from hes._quality import Quality
 from hes._schedule import Schedule
 from hes._session import (
     Connector,
@@ -85,6 +86,9 @@ class CollectionConfig:
     read_events: bool = True
     validation: ValidationPolicy = attrs.field(factory=ValidationPolicy)
     back_reads: BackReadPolicy = attrs.field(factory=BackReadPolicy)
+    interpolation: InterpolationPolicy = attrs.field(factory=InterpolationPolicy)
+    """Estimates for short runs a read lacked (off unless enabled); the runs stay in the
+    gap ledger, so a back-read's real rows replace the estimates."""
     sync: TimeSyncPolicy = attrs.field(factory=TimeSyncPolicy)
     batch: int = 64
     start_rate: float = math.inf
@@ -255,6 +259,11 @@ class HeadEnd:
                 policy=config.validation,
             )
             readings = result.readings
+            estimates = estimate_missing(
+                result.readings, result.missing, config.interpolation, config.validation.period
+            )
+            if estimates:
+                self.metrics.flags[Quality.ESTIMATED.value] += len(estimates)
             for when, values in data.registers.items():
                 readings.extend(
                     Reading(
@@ -268,7 +277,7 @@ class HeadEnd:
                     )
                     for channel, value in values.items()
                 )
-            readings = check_cumulative(readings)
+            readings = check_cumulative(readings) + estimates
             events = data.events
             rows = len(data.rows)
             for flag, count in result.flags.items():

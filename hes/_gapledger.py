@@ -22,6 +22,7 @@ __all__ = [
     "BackReadPolicy",
     "Gap",
     "InterpolationPolicy",
+    "estimate_missing",
     "find_gaps",
     "interpolate",
 ]
@@ -220,4 +221,29 @@ def interpolate(
                 source=ReadingSource.ESTIMATE,
             )
         )
+    return out
+
+
+def estimate_missing(
+    readings: Sequence[Reading],
+    missing: Sequence[tuple[_dt.datetime, _dt.datetime]],
+    policy: InterpolationPolicy,
+    period: _dt.timedelta = _INTERVAL,
+) -> list[Reading]:
+    """Estimates for the runs ``[start, end)`` one read of one meter lacked, each
+    channel interpolated between the readings of that read on both sides of the run
+    (see :func:`interpolate`); runs without both neighbours stay unestimated."""
+    if not policy.enabled or not missing:
+        return []
+    index = {(r.channel, r.start): r for r in readings}
+    out: list[Reading] = []
+    for a, b in missing:
+        for (channel, when), before in index.items():
+            if when != a - period:
+                continue
+            after = index.get((channel, utc(b)))
+            if after is None:
+                continue
+            gap = Gap(meter=before.meter, profile="block_load", start=a, end=b)
+            out.extend(interpolate(gap, before, after, policy, period))
     return out

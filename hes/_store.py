@@ -88,8 +88,9 @@ CREATE INDEX IF NOT EXISTS gaps_due ON gaps (state, next_try);
 _DUP = Quality.DUPLICATE.value
 _EST = int(ReadingSource.ESTIMATE)
 
-# On a key already stored: an estimate gives way to a real read; the same value
-# changes nothing; another value keeps the first one and flags the row duplicate.
+# On a key already stored: an estimate gives way to a real read (or a newer estimate);
+# an estimate never touches a real read; the same value changes nothing; another value
+# keeps the first one and flags the row duplicate.
 _UPSERT = f"""
 INSERT INTO readings (meter, channel, start, value, unit, quality, captured, received, source)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -104,7 +105,8 @@ ON CONFLICT (meter, channel, start) DO UPDATE SET
         WHEN quality = '1.0.0' THEN '{_DUP}'
         ELSE quality || ' {_DUP}' END,
     source = CASE WHEN source = {_EST} THEN excluded.source ELSE source END
-WHERE source = {_EST} OR value IS NOT excluded.value
+WHERE (source = {_EST} OR value IS NOT excluded.value)
+    AND (excluded.source != {_EST} OR source = {_EST})
 """
 
 
