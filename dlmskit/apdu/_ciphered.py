@@ -16,7 +16,7 @@ followed by the payload exactly as sent (ciphertext and/or plaintext, then the t
 from __future__ import annotations
 
 import enum
-from typing import ClassVar, Self
+from typing import ClassVar, Self, TypedDict
 
 import attrs
 
@@ -157,6 +157,13 @@ def _check_end(data: bytes, offset: int) -> None:
         )
 
 
+def _read_ciphered_content(data: bytes, offset: int) -> tuple[int, int, bytes]:
+    """The last field, ciphered-content: SC, IC and payload; nothing may follow it."""
+    content, end = _read_octet_string(data, offset, "ciphered-content")
+    _check_end(data, end)
+    return _split_content(content, offset)
+
+
 def _split_content(content: bytes, offset: int) -> tuple[int, int, bytes]:
     """Split ciphered content into (SC, IC, payload); ``offset`` is its position, for errors."""
     if len(content) < 5:
@@ -271,10 +278,7 @@ class _SystemTitleCiphering:
     def from_bytes(cls, data: bytes) -> Self:
         _check_tag(data, cls.TAG, cls._NAME)
         system_title, offset = _read_octet_string(data, 1, "system-title")
-        start = offset
-        content, end = _read_octet_string(data, offset, "ciphered-content")
-        _check_end(data, end)
-        sc, ic, payload = _split_content(content, start)
+        sc, ic, payload = _read_ciphered_content(data, offset)
         return cls(
             system_title=system_title,
             security_control=sc,
@@ -324,14 +328,29 @@ class _TransactionHeader:
         )
 
 
-def _read_header(data: bytes) -> tuple[bytes, bytes, bytes, bytes, bytes, int]:
+class _HeaderFields(TypedDict):
+    transaction_id: bytes
+    originator_system_title: bytes
+    recipient_system_title: bytes
+    date_time: bytes
+    other_information: bytes
+
+
+def _read_header(data: bytes) -> tuple[_HeaderFields, int]:
     """The five octet strings after the tag, and the offset after them."""
     transaction_id, offset = _read_octet_string(data, 1, "transaction-id")
     originator, offset = _read_octet_string(data, offset, "originator-system-title")
     recipient, offset = _read_octet_string(data, offset, "recipient-system-title")
     date_time, offset = _read_octet_string(data, offset, "date-time")
     other, offset = _read_octet_string(data, offset, "other-information")
-    return transaction_id, originator, recipient, date_time, other, offset
+    fields = _HeaderFields(
+        transaction_id=transaction_id,
+        originator_system_title=originator,
+        recipient_system_title=recipient,
+        date_time=date_time,
+        other_information=other,
+    )
+    return fields, offset
 
 
 class IdentifiedKeyId(enum.IntEnum):
@@ -436,18 +455,11 @@ class GeneralCiphering(_TransactionHeader):
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         _check_tag(data, cls.TAG, "general-ciphering")
-        transaction_id, originator, recipient, date_time, other, offset = _read_header(data)
+        header, offset = _read_header(data)
         key_info, offset = _key_info_from_bytes(data, offset)
-        start = offset
-        content, end = _read_octet_string(data, offset, "ciphered-content")
-        _check_end(data, end)
-        sc, ic, payload = _split_content(content, start)
+        sc, ic, payload = _read_ciphered_content(data, offset)
         return cls(
-            transaction_id=transaction_id,
-            originator_system_title=originator,
-            recipient_system_title=recipient,
-            date_time=date_time,
-            other_information=other,
+            **header,
             key_info=key_info,
             security_control=sc,
             invocation_counter=ic,
@@ -477,16 +489,8 @@ class GeneralSigning(_TransactionHeader):
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         _check_tag(data, cls.TAG, "general-signing")
-        transaction_id, originator, recipient, date_time, other, offset = _read_header(data)
+        header, offset = _read_header(data)
         content, offset = _read_octet_string(data, offset, "content")
         signature, offset = _read_octet_string(data, offset, "signature")
         _check_end(data, offset)
-        return cls(
-            transaction_id=transaction_id,
-            originator_system_title=originator,
-            recipient_system_title=recipient,
-            date_time=date_time,
-            other_information=other,
-            content=content,
-            signature=signature,
-        )
+        return cls(**header, content=content, signature=signature)
