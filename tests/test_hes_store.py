@@ -84,10 +84,11 @@ def test_estimate_gives_way_to_a_read(tmp_path: Path) -> None:
         store.put_readings([reading(0, 7.0, source=ReadingSource.BACK_READ)])
         (row,) = store.readings()
         assert (row.value, row.source, row.quality) == (7.0, ReadingSource.BACK_READ, frozenset())
-        # and a later estimate never replaces the read
+        # and a later estimate never replaces the read, nor flags it: an estimate is ours,
+        # not a second reading from the meter
         store.put_readings([reading(0, 5.0, source=ReadingSource.ESTIMATE)])
         (row,) = store.readings()
-        assert row.value == 7.0 and Quality.DUPLICATE in row.quality
+        assert (row.value, row.source, row.quality) == (7.0, ReadingSource.BACK_READ, frozenset())
 
 
 def test_filters_and_interval_starts(tmp_path: Path) -> None:
