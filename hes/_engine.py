@@ -106,6 +106,10 @@ class _Result:
     gap_replace: tuple[Gap, Sequence[Gap]] | None = None
 
 
+#: Work kinds that read the block load profile (and whose failures are gaps in it).
+_PROFILE_KINDS = frozenset({WorkKind.BLOCK_LOAD, WorkKind.DAILY, WorkKind.BACK_READ})
+
+
 def _reader(info: MeterInfo) -> Association:
     return Association.meter_reader()
 
@@ -196,8 +200,10 @@ class HeadEnd:
                         end=item.end,
                         now=self.clock,
                         zone=config.zone,
-                        daily=config.read_daily,
-                        events=config.read_events,
+                        daily=config.read_daily and item.kind in _PROFILE_KINDS,
+                        events=config.read_events or item.kind is WorkKind.EVENTS,
+                        block_load=item.kind in _PROFILE_KINDS,
+                        billing=item.kind is WorkKind.BILLING,
                     )
                 if (
                     config.time_sync
@@ -242,7 +248,14 @@ class HeadEnd:
         replace: tuple[Gap, Sequence[Gap]] | None = None
         rows = 0
         retry_at = ended + config.back_reads.delay(1)
-        if isinstance(data, SessionData):
+        if isinstance(data, SessionData) and item.kind not in _PROFILE_KINDS:
+            # billing and events-only sessions: their values as read, no block load gaps
+            if data.clock is not None:
+                deviation = data.clock.deviation
+            readings = list(data.billing)
+            events = data.events
+            rows = len(data.billing) + len(data.events)
+        elif isinstance(data, SessionData):
             if data.clock is not None:
                 deviation = data.clock.deviation
             result = validate_block_load(
@@ -298,7 +311,7 @@ class HeadEnd:
                 ]
         elif gap is not None:
             replace = (gap, self._after(gap, item, ended, False, (), detail))
-        else:
+        elif item.kind in _PROFILE_KINDS:
             opened = [
                 Gap(
                     meter=info.name,

@@ -43,7 +43,11 @@ class Schedule:
     def add_round(
         self, start: _dt.datetime, end: _dt.datetime, kind: WorkKind = WorkKind.BLOCK_LOAD
     ) -> int:
-        """Queue one item per meter for ``[start, end)``, shuffled; returns the count."""
+        """Queue one item per meter for ``[start, end)``, shuffled; returns the count.
+
+        ``kind`` picks the session: block load (with daily profile and events), billing
+        (the billing profile entries whose billing date is in the range) or events only.
+        """
         names = [m.name for m in self.inventory]
         self._rng.shuffle(names)
         for name in names:

@@ -41,13 +41,14 @@ from dlmskit.errors import (
     TransportError,
 )
 from hes._inventory import MeterInfo, Network
-from hes._model import MeterEventRecord, Outcome, utc
+from hes._model import MeterEventRecord, Outcome, Reading, ReadingSource, utc
 from hes._timing import ClockReading
 from hes._validate import IntervalRow
 from obis import ObisCode
 from transports import GatewayMultiplexer, open_gateway_multiplexer, open_tcp_wrapper
 
 __all__ = [
+    "BILLING_PROFILE",
     "BLOCK_LOAD",
     "DAILY_PROFILE",
     "EVENT_LOGS",
@@ -63,6 +64,10 @@ __all__ = [
 
 BLOCK_LOAD = ObisCode(1, 0, 99, 1, 0, 255)
 DAILY_PROFILE = ObisCode(1, 0, 99, 2, 0, 255)
+#: IS 15959-2 billing profile: one entry per billing period, stamped with the billing date.
+BILLING_PROFILE = ObisCode(1, 0, 98, 1, 0, 255)
+#: Billing date (IS 15959-2: a register whose value is the date-time of the billing).
+BILLING_DATE = ObisCode(0, 0, 0, 1, 2, 255)
 #: Event logs read with every session: current related (1) and power related (2).
 EVENT_LOGS = (ObisCode(0, 0, 99, 98, 1, 255), ObisCode(0, 0, 99, 98, 2, 255))
 _SECOND = _dt.timedelta(seconds=1)
@@ -163,6 +168,8 @@ class SessionData:
     rows: list[IntervalRow]
     registers: dict[_dt.datetime, dict[str, float]]
     events: list[MeterEventRecord]
+    billing: list[Reading] = attrs.field(factory=list)
+    """Billing period values, stamped with their billing date."""
 
 
 def outcome_of(exc: Exception | BaseExceptionGroup[Exception]) -> Outcome:
@@ -248,6 +255,59 @@ async def _profile(
     return raw, out
 
 
+async def _billing(
+    meter: Meter,
+    info: MeterInfo,
+    layout: ProfileLayout,
+    start: _dt.datetime,
+    end: _dt.datetime,
+    sign: DeviationSign,
+    received: _dt.datetime,
+) -> list[Reading]:
+    """Billing profile entries whose billing date lies in ``[start, end]``, as readings
+    stamped with that date (the billing date column restricts the range)."""
+    stamp = next(
+        (c for c in layout.columns if c.logical_name == BILLING_DATE or c.is_date_time), None
+    )
+    if stamp is None:
+        return []
+    access = by_time_range(start, end, sign=sign, clock=stamp.capture)
+    raw = await meter.get(7, BILLING_PROFILE, 2, access)
+    # the billing date is a date-time even where a meter models it as a register
+    scalers = {k: v for k, v in layout.scalers.items() if k != stamp.logical_name}
+    out: list[Reading] = []
+    for row in layout.columns.rows(raw, sign=sign, scalers=scalers):
+        when = row.values[stamp.index]
+        if isinstance(when, OctetString) and len(when) == 12:
+            try:
+                when = DateTime.from_bytes(bytes(when)).to_datetime(sign=sign)
+            except (DecodeError, ValueError):
+                continue
+        if not isinstance(when, _dt.datetime) or when.tzinfo is None:
+            continue
+        for column, value in zip(layout.columns, row.values, strict=True):
+            if column.index == stamp.index or column.is_date_time:
+                continue
+            if not column.is_register_value:
+                continue
+            number = _number(value)
+            if number is None:
+                continue
+            out.append(
+                Reading(
+                    meter=info.name,
+                    channel=str(column.logical_name),
+                    start=when,
+                    value=number,
+                    unit=_unit(value),
+                    captured=when,
+                    received=received,
+                    source=ReadingSource.PULL,
+                )
+            )
+    return out
+
+
 async def read_meter(
     meter: Meter,
     info: MeterInfo,
@@ -259,9 +319,13 @@ async def read_meter(
     zone: _dt.tzinfo,
     daily: bool = True,
     events: bool = True,
+    block_load: bool = True,
+    billing: bool = False,
 ) -> SessionData:
     """Clock, block load rows in ``[start, end)``, daily registers at ``start``/``end``
-    (local midnights when the range is whole days) and event log entries."""
+    (local midnights when the range is whole days), event log entries and, when asked,
+    the billing profile entries of the range (an events-only session sets
+    ``block_load`` and ``daily`` off)."""
     sign = meter.association.sign
     sent = now()
     meter_time = await meter.read_clock()
@@ -273,13 +337,21 @@ async def read_meter(
         margin = _dt.timedelta(0)
     local_start = (start - margin).astimezone(zone)
     local_end = (end + margin).astimezone(zone)
-    layout = await layouts.get(model, meter, BLOCK_LOAD)
-    _raw, read = await _profile(meter, layout, BLOCK_LOAD, local_start, local_end - _SECOND, sign)
-    rows = [
-        IntervalRow(captured=when, clock_status=status, values=values)
-        for when, values, status in read
-        if when is not None
-    ]
+    rows: list[IntervalRow] = []
+    if block_load:
+        layout = await layouts.get(model, meter, BLOCK_LOAD)
+        _raw, read = await _profile(
+            meter, layout, BLOCK_LOAD, local_start, local_end - _SECOND, sign
+        )
+        rows = [
+            IntervalRow(captured=when, clock_status=status, values=values)
+            for when, values, status in read
+            if when is not None
+        ]
+    billed: list[Reading] = []
+    if billing:
+        layout = await layouts.get(model, meter, BILLING_PROFILE)
+        billed = await _billing(meter, info, layout, local_start, local_end - _SECOND, sign, now())
     registers: dict[_dt.datetime, dict[str, float]] = {}
     if daily:
         layout = await layouts.get(model, meter, DAILY_PROFILE)
@@ -302,7 +374,7 @@ async def read_meter(
                             meter=info.name, when=when, log=log.e, code=int(code), received=received
                         )
                     )
-    return SessionData(clock=clock, rows=rows, registers=registers, events=found)
+    return SessionData(clock=clock, rows=rows, registers=registers, events=found, billing=billed)
 
 
 async def sync_meter_clock(
