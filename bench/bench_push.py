@@ -76,8 +76,7 @@ def pushes(
     meters, interleaved as they would arrive; the head-end's key table by system title
     and push columns by meter.
 
-    The simulator's own block-load push is made once per meter model (it takes about
-    0.2 s: it computes the whole block-load buffer to send its last row); each meter's
+    The simulator's own block-load push is made once per meter model; each meter's
     pushes reuse that row's values with the meter's device ID and the interval's capture
     time, ciphered with the meter's Push association context (its system title, its
     invocation counter).

@@ -115,15 +115,21 @@ def _stamp(when: _dt.datetime | None) -> int | None:
 
 
 def _reading_rows(readings: Sequence[Reading]) -> Iterator[tuple[object, ...]]:
-    """Rows for _UPSERT. Readings of one interval share their time stamps, so the last
-    conversion of each is kept and reused when the next reading holds the same object."""
+    """Rows for _UPSERT. Readings of one interval share their time stamps and quality
+    flags, so the last conversion of each is kept and reused when the next reading holds
+    the same object."""
     last_start: _dt.datetime | None = None
     start_seconds = 0
     last_captured: _dt.datetime | None = None
     captured_seconds: int | None = None
     last_received: _dt.datetime | None = None
     received_seconds: int | None = None
+    last_quality: frozenset[Quality] | None = None
+    quality = ""
     for r in readings:
+        if r.quality is not last_quality:
+            last_quality = r.quality
+            quality = quality_text(last_quality)
         if r.start is not last_start:
             last_start = r.start
             start_seconds = epoch_seconds(last_start)
@@ -139,7 +145,7 @@ def _reading_rows(readings: Sequence[Reading]) -> Iterator[tuple[object, ...]]:
             start_seconds,
             r.value,
             r.unit,
-            quality_text(r.quality),
+            quality,
             captured_seconds,
             received_seconds,
             int(r.source),
