@@ -32,6 +32,7 @@ from hes._gapledger import (
     find_gaps,
     interpolate,
 )
+from hes._inbound import InboundSessions
 from hes._inventory import Inventory, MeterInfo, Network
 from hes._kpi import ClusterStats, KpiReport, compute_kpis, percentile
 from hes._metrics import Metrics, exposition, serve_metrics
@@ -91,6 +92,7 @@ __all__ = [
     "GapLedger",
     "GapState",
     "HeadEnd",
+    "InboundSessions",
     "IntervalRow",
     "InterpolationPolicy",
     "Inventory",

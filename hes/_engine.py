@@ -175,9 +175,18 @@ class HeadEnd:
             base = attrs.evolve(base, max_receive_pdu_size=size)
         return base
 
-    async def session(self, item: WorkItem, schedule: Schedule | None = None) -> _Result:
-        """Run one work item; never raises for a meter's misbehaviour."""
+    async def session(
+        self,
+        item: WorkItem,
+        schedule: Schedule | None = None,
+        *,
+        connector: Connector | None = None,
+    ) -> _Result:
+        """Run one work item; never raises for a meter's misbehaviour. ``connector``
+        replaces the head-end's own for this session (a link the meter opened); the
+        clock is then only read, not set (setting it needs a second association)."""
         info = self.inventory[item.meter]
+        via = connector if connector is not None else self.connector
         config = self.config
         started = self.clock()
         outcome, detail = Outcome.OK, ""
@@ -189,7 +198,7 @@ class HeadEnd:
         try:
             with trio.fail_after(timeout):
                 async with (
-                    self.connector.open(info) as target,
+                    via.open(info) as target,
                     connect(target, association=self._association(info), link=link) as m,
                 ):
                     data = await read_meter(
@@ -207,6 +216,7 @@ class HeadEnd:
                     )
                 if (
                     config.time_sync
+                    and connector is None
                     and data.clock is not None
                     and config.sync.needs_sync(data.clock)
                 ):
