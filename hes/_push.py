@@ -72,7 +72,23 @@ def push_readings(
     """Readings (source ``PUSH``) from a data-notification whose body is a profile row
     of a push setup known for the meter's model; ``[]`` for any other push. The row is
     validated like a pulled one (alignment, clock status, reverse energy, clock
-    deviation from the notification's own date-time)."""
+    deviation from the notification's own date-time). A row with values out of range
+    (dates that do not exist, numbers no float holds) gives ``[]`` too: the push stays a
+    receipt."""
+    try:
+        return _push_readings(push, info, layouts, sign=sign, policy=policy)
+    except (DecodeError, ValueError, OverflowError):
+        return []
+
+
+def _push_readings(
+    push: Push,
+    info: MeterInfo,
+    layouts: LayoutCache,
+    *,
+    sign: DeviationSign,
+    policy: ValidationPolicy | None,
+) -> list[Reading]:
     note = push.notification
     if not isinstance(note, DataNotification) or not isinstance(note.notification_body, Structure):
         return []

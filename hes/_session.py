@@ -140,6 +140,10 @@ class LayoutCache:
             self._layouts[key] = found
         return found
 
+    def add(self, model: str, logical_name: ObisCode, layout: ProfileLayout) -> None:
+        """Use ``layout`` for ``logical_name`` of ``model`` (known in advance, not read)."""
+        self._layouts[(model, logical_name)] = layout
+
     def known(self, model: str) -> list[tuple[ObisCode, ProfileLayout]]:
         """The layouts learnt for ``model`` so far, by logical name."""
         return [(ln, layout) for (m, ln), layout in self._layouts.items() if m == model]

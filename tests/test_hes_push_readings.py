@@ -10,15 +10,22 @@ from pathlib import Path
 
 import attrs
 import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dlmskit.client import Association, connect, listen
+from dlmskit.apdu import DataNotification
+from dlmskit.axdr import Data, DateTime, DeviationSign, Long, OctetString, Structure, decode
+from dlmskit.client import Association, Push, connect, listen
+from dlmskit.cosem import CaptureObject, ProfileColumns, ScalerUnit
+from dlmskit.errors import DecodeError
 from dlmskit.security import MemoryCounterStore
 from hes import LayoutCache, Quality, ReadingSource, Store, WorkKind
 from hes._engine import CollectionConfig, HeadEnd
-from hes._inventory import Inventory
-from hes._push import PushIngest, push_keys
+from hes._inventory import Inventory, MeterInfo
+from hes._push import PushIngest, push_keys, push_readings
 from hes._schedule import Schedule
-from hes._session import TcpConnector
+from hes._session import ProfileLayout, TcpConnector
+from obis import ObisCode
 from simulators import (
     BLOCK_LOAD_PUSH,
     DEFAULT_AK,
@@ -29,9 +36,10 @@ from simulators import (
     notification,
     serve_fleet_wrapper,
 )
-from transports import open_tcp_wrapper
+from transports import LinkAddress, open_tcp_wrapper
 
 _BLOCK_LOAD = "1.0.99.1.0.255"
+_ENERGY = "1.0.1.29.0.255"
 
 
 async def _until(predicate: object, timeout: float = 10.0) -> None:
@@ -108,3 +116,79 @@ async def test_block_load_pushes_become_readings_and_a_pull_adds_nothing(
             pulled_only = [r for r in after.values() if r.source is ReadingSource.PULL]
             assert all(r.channel != _BLOCK_LOAD for r in pulled_only)
         nursery.cancel_scope.cancel()
+
+
+_COLUMNS = ProfileColumns.of(
+    (
+        CaptureObject.of(1, "0.0.96.1.2.255", 2),
+        CaptureObject.of(40, BLOCK_LOAD_PUSH, 1),
+        CaptureObject.of(8, "0.0.1.0.0.255", 2),
+        CaptureObject.of(3, _ENERGY, 2),
+    )
+)
+_SETUP = OctetString(BLOCK_LOAD_PUSH.to_bytes())
+_INFO = MeterInfo(name="M", host="127.0.0.1")
+_T = dt.datetime(2026, 12, 1, 6, 30, tzinfo=dt.UTC)
+
+
+def _cell(raw: bytes) -> Data:
+    try:
+        return decode(raw)
+    except DecodeError:
+        return OctetString(raw)
+
+
+def _push(body: Data, date_time: DateTime | None = None) -> Push:
+    return Push(
+        notification=DataNotification(date_time=date_time, notification_body=body),
+        system_title=None,
+        meter="M",
+        peer=LinkAddress(),
+        transport="tcp",
+        invocation_counter=None,
+        received_at=_T + dt.timedelta(seconds=3),
+        raw=b"",
+    )
+
+
+def _layouts() -> LayoutCache:
+    cache = LayoutCache()
+    scalers = {ObisCode.parse(_ENERGY): ScalerUnit(scaler=0, unit=30)}
+    cache.add("default", BLOCK_LOAD_PUSH, ProfileLayout(columns=_COLUMNS, scalers=scalers))
+    return cache
+
+
+def test_a_row_push_is_typed_and_keyed_by_its_interval() -> None:
+    stamp = DateTime.from_datetime(_T, sign=DeviationSign.BLUE_BOOK)
+    body = Structure((OctetString(b"M"), _SETUP, OctetString(stamp.to_bytes()), Long(42)))
+    (reading,) = push_readings(_push(body), _INFO, _layouts(), sign=DeviationSign.BLUE_BOOK)
+    assert (reading.channel, reading.start, reading.value, reading.unit) == (
+        _ENERGY,
+        _T,
+        42.0,
+        "Wh",
+    )
+    assert reading.source is ReadingSource.PUSH and reading.quality == frozenset()
+    # another push setup's body, or a body of another shape: a receipt only
+    other = Structure((OctetString(b"M"), OctetString(bytes(6)), body[2], Long(42)))
+    assert push_readings(_push(other), _INFO, _layouts(), sign=DeviationSign.BLUE_BOOK) == []
+    assert (
+        push_readings(_push(Structure(body[:3])), _INFO, _layouts(), sign=DeviationSign.BLUE_BOOK)
+        == []
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.binary(max_size=14),
+    st.binary(max_size=14),
+    st.binary(max_size=14),
+    st.booleans(),
+)
+def test_garbage_in_a_row_push_never_raises(
+    device: bytes, clock: bytes, value: bytes, twelve: bool
+) -> None:
+    stamp = OctetString((clock * 12)[:12]) if twelve and clock else _cell(clock)
+    body = Structure((_cell(device), _SETUP, stamp, _cell(value)))
+    found = push_readings(_push(body), _INFO, _layouts(), sign=DeviationSign.UTC_TO_LOCAL)
+    assert all(r.source is ReadingSource.PUSH and r.meter == "M" for r in found)
