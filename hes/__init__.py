@@ -3,8 +3,9 @@
 Collection logic talks to storage and work distribution through ports
 (:class:`ReadingsSink`, :class:`WorkSource`, :class:`GapLedger`, ...); :class:`Store`
 is the single-node SQLite implementation. :class:`HeadEnd` runs sessions from a
-:class:`Schedule` under concurrency limits; :class:`PushIngest` stores pushes (and
-the profile rows they carry, as readings);
+:class:`Schedule` (block load, billing or events-only rounds) under concurrency
+limits; :class:`PushIngest` stores pushes (and the profile rows they carry, as
+readings); :class:`InboundSessions` runs queued reads over connections meters open;
 validation sets IEC 61968-9 style :class:`Quality` flags; exports, KPIs, metrics and
 reports turn the store into what downstream systems and operators read. The command
 line is ``dlmskit-hes``.

@@ -210,7 +210,8 @@ class HeadEnd:
                         now=self.clock,
                         zone=config.zone,
                         daily=config.read_daily and item.kind in _PROFILE_KINDS,
-                        events=config.read_events or item.kind is WorkKind.EVENTS,
+                        events=(config.read_events and item.kind in _PROFILE_KINDS)
+                        or item.kind is WorkKind.EVENTS,
                         block_load=item.kind in _PROFILE_KINDS,
                         billing=item.kind is WorkKind.BILLING,
                     )
