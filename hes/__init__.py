@@ -14,7 +14,7 @@ line is ``dlmskit-hes``.
 from __future__ import annotations
 
 from hes._demo import Agreement, DemoResult, compare_with_truth, default_fault_plan, run_demo
-from hes._engine import CollectionConfig, HeadEnd, day_range
+from hes._engine import CollectionConfig, HeadEnd, SessionResult, day_range
 from hes._export import (
     CSV_COLUMNS,
     MESSAGE_NAMESPACE,
@@ -113,6 +113,7 @@ __all__ = [
     "Schedule",
     "SessionLog",
     "SessionRecord",
+    "SessionResult",
     "Store",
     "TcpConnector",
     "TimeSyncPolicy",

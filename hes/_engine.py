@@ -51,7 +51,7 @@ from hes._store import Store
 from hes._timing import TimeSyncPolicy
 from hes._validate import ValidationPolicy, check_cumulative, validate_block_load
 
-__all__ = ["CollectionConfig", "HeadEnd", "utc_now"]
+__all__ = ["CollectionConfig", "HeadEnd", "SessionResult", "utc_now"]
 
 
 def utc_now() -> _dt.datetime:
@@ -98,7 +98,9 @@ class CollectionConfig:
 
 
 @attrs.frozen(kw_only=True)
-class _Result:
+class SessionResult:
+    """What one session produced, ready for :meth:`HeadEnd.commit`."""
+
     readings: Sequence[Reading] = ()
     events: Sequence[MeterEventRecord] = ()
     session: SessionRecord | None = None
@@ -181,7 +183,7 @@ class HeadEnd:
         schedule: Schedule | None = None,
         *,
         connector: Connector | None = None,
-    ) -> _Result:
+    ) -> SessionResult:
         """Run one work item; never raises for a meter's misbehaviour. ``connector``
         replaces the head-end's own for this session (a link the meter opened); the
         clock is then only read, not set (setting it needs a second association)."""
@@ -246,7 +248,7 @@ class HeadEnd:
         data: object,
         synced: bool,
         schedule: Schedule | None,
-    ) -> _Result:
+    ) -> SessionResult:
         from hes._session import SessionData
 
         config = self.config
@@ -345,7 +347,7 @@ class HeadEnd:
             detail=detail,
         )
         self.metrics.session(item.kind.value, outcome.value, session.latency)
-        return _Result(
+        return SessionResult(
             readings=readings, events=events, session=session, gaps_open=opened, gap_replace=replace
         )
 
@@ -372,7 +374,7 @@ class HeadEnd:
 
     # -- the run -------------------------------------------------------------------------
 
-    async def _writer(self, receive: trio.MemoryReceiveChannel[_Result]) -> None:
+    async def _writer(self, receive: trio.MemoryReceiveChannel[SessionResult]) -> None:
         async with receive:
             while True:
                 try:
@@ -385,9 +387,11 @@ class HeadEnd:
                         batch.append(receive.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                await self._commit(batch)
+                await self.commit(batch)
 
-    async def _commit(self, batch: Sequence[_Result]) -> None:
+    async def commit(self, batch: Sequence[SessionResult]) -> None:
+        """Store what sessions produced (readings, events, gap ledger changes, session
+        records) in one transaction per kind; durable when this returns."""
         store = self.store
         readings = [r for b in batch for r in b.readings]
         events = [e for b in batch for e in b.events]
@@ -426,12 +430,12 @@ class HeadEnd:
         retry before ``deadline`` seconds from now) or the deadline passes."""
         config = self.config
         send_work, receive_work = trio.open_memory_channel[WorkItem](config.queue_size)
-        send_result, receive_result = trio.open_memory_channel[_Result](config.queue_size)
+        send_result, receive_result = trio.open_memory_channel[SessionResult](config.queue_size)
         schedule = source if isinstance(source, Schedule) else None
         end_at = trio.current_time() + deadline
 
         async def worker(
-            work: trio.MemoryReceiveChannel[WorkItem], out: trio.MemorySendChannel[_Result]
+            work: trio.MemoryReceiveChannel[WorkItem], out: trio.MemorySendChannel[SessionResult]
         ) -> None:
             async with work, out:
                 async for item in work:

@@ -11,7 +11,6 @@ address belongs to exactly one meter of the inventory.
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -98,18 +97,13 @@ class InboundSessions:
                 return
             name = info.name
         if push is not None:
-            readings = self.ingest.readings_of(push)
-            records = [self.ingest.record(push)]
-            await self.head_end._in_store(functools.partial(self.ingest._write, records, readings))
-            self.ingest.accepted += 1
-            self.ingest.readings += len(readings)
-            self.head_end.metrics.pushes["accepted"] += 1
+            await self.ingest.ingest([push])
         connector = _OpenLink(transport)
         pending = self._queued.get(name)
         while pending:
             item = pending.popleft()
             result = await self.head_end.session(item, connector=connector)
-            await self.head_end._commit([result])
+            await self.head_end.commit([result])
             self.sessions_run += 1
 
     async def serve(

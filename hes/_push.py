@@ -12,7 +12,7 @@ typed through the push setup's push_object_list, learnt per meter model in a
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import trio
 
@@ -228,6 +228,25 @@ class PushIngest:
             return []
         return push_readings(push, info, self.layouts, sign=self.sign, policy=self.policy)
 
+    def store_pushes(self, pushes: Sequence[Push]) -> int:
+        """Store accepted pushes durably (a receipt each, and the readings a profile row
+        carries); counts them; gives the number of readings stored. Blocking: call it
+        from a worker thread, or use :meth:`ingest`."""
+        records = [self.record(push) for push in pushes]
+        readings = [r for push in pushes for r in self.readings_of(push)]
+        self._write(records, readings)
+        self._accepted(len(records), len(readings))
+        return len(readings)
+
+    async def ingest(self, pushes: Sequence[Push]) -> int:
+        """:meth:`store_pushes` off the trio thread."""
+        return await trio.to_thread.run_sync(self.store_pushes, pushes)
+
+    def _accepted(self, pushes: int, readings: int) -> None:
+        self.readings += readings
+        self.accepted += pushes
+        self.metrics.pushes["accepted"] += pushes
+
     def _write(self, sessions: list[SessionRecord], readings: list[Reading]) -> None:
         if readings:
             self.store.put_readings(readings)
@@ -253,6 +272,4 @@ class PushIngest:
                 batch, pending = pending, []
                 found, values = values, []
                 await trio.to_thread.run_sync(self._write, batch, found)
-                self.readings += len(found)
-                self.accepted += len(batch)
-                self.metrics.pushes["accepted"] += len(batch)
+                self._accepted(len(batch), len(found))

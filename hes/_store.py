@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from hes._gapledger import Gap
 from hes._model import (
@@ -161,7 +162,9 @@ class Store:
 
     Implements :class:`~hes.ReadingsSink`, :class:`~hes.ReadingsSource`,
     :class:`~hes.EventSink`, :class:`~hes.SessionLog` and :class:`~hes.GapLedger`.
-    The connection may be used from one worker thread at a time.
+    Safe to share between threads (the head-end's writer, push ingest, inbound
+    sessions): every call holds the store's lock, so transactions never interleave on
+    the one connection.
     """
 
     def __init__(
@@ -181,9 +184,11 @@ class Store:
             raise OSError(f"{self.path}: WAL mode refused ({mode})")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -193,13 +198,18 @@ class Store:
 
     def _transaction(self, sql: str, rows: Iterable[tuple[object, ...]]) -> None:
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(sql, rows)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(sql, rows)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _select(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
 
     # -- readings --------------------------------------------------------------------
 
@@ -216,23 +226,33 @@ class Store:
     ) -> Iterator[Reading]:
         """Stored readings in (meter, channel, start) order, optionally filtered."""
         where, args = self._filter(meter=meter, start=start, end=end, channel=channel)
-        cursor = self._db.execute(
-            "SELECT meter, channel, start, value, unit, quality, captured, received, source"
-            f" FROM readings{where} ORDER BY meter, channel, start",
-            args,
-        )
-        for row in cursor:
-            yield Reading(
-                meter=row[0],
-                channel=row[1],
-                start=from_epoch(row[2]),
-                value=row[3],
-                unit=row[4],
-                quality=parse_quality(row[5]),
-                captured=_time(row[6]),
-                received=_time(row[7]),
-                source=ReadingSource(row[8]),
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT meter, channel, start, value, unit, quality, captured, received, source"
+                f" FROM readings{where} ORDER BY meter, channel, start",
+                args,
             )
+        while True:
+            with self._lock:
+                chunk = cursor.fetchmany(2048)
+            if not chunk:
+                return
+            for row in chunk:
+                yield self._reading(row)
+
+    @staticmethod
+    def _reading(row: Any) -> Reading:
+        return Reading(
+            meter=row[0],
+            channel=row[1],
+            start=from_epoch(row[2]),
+            value=row[3],
+            unit=row[4],
+            quality=parse_quality(row[5]),
+            captured=_time(row[6]),
+            received=_time(row[7]),
+            source=ReadingSource(row[8]),
+        )
 
     @staticmethod
     def _filter(
@@ -260,13 +280,13 @@ class Store:
 
     def count_readings(self, *, meter: str | None = None) -> int:
         where, args = self._filter(meter=meter, start=None, end=None)
-        return int(self._db.execute(f"SELECT count(*) FROM readings{where}", args).fetchone()[0])
+        return int(self._select(f"SELECT count(*) FROM readings{where}", args)[0][0])
 
     def interval_starts(
         self, meter: str, channel: str, start: _dt.datetime, end: _dt.datetime
     ) -> list[_dt.datetime]:
         """Interval starts stored (not estimated) for one channel in ``[start, end)``."""
-        cursor = self._db.execute(
+        cursor = self._select(
             "SELECT start FROM readings WHERE meter = ? AND channel = ? AND start >= ?"
             f" AND start < ? AND source != {_EST} ORDER BY start",
             (meter, channel, epoch_seconds(start), epoch_seconds(end)),
@@ -283,7 +303,7 @@ class Store:
 
     def events(self, *, meter: str | None = None) -> list[MeterEventRecord]:
         where, args = ("", []) if meter is None else (" WHERE meter = ?", [meter])
-        cursor = self._db.execute(
+        cursor = self._select(
             f"SELECT meter, at, log, code, received FROM events{where} ORDER BY meter, at", args
         )
         return [
@@ -315,7 +335,7 @@ class Store:
 
     def sessions(self, *, meter: str | None = None) -> list[SessionRecord]:
         where, args = ("", []) if meter is None else (" WHERE meter = ?", [meter])
-        cursor = self._db.execute(
+        cursor = self._select(
             "SELECT meter, kind, started, ended, outcome, rows, clock_deviation, time_synced,"
             f" detail FROM sessions{where} ORDER BY id",
             args,
@@ -361,27 +381,29 @@ class Store:
     def replace_gap(self, old: Gap, new: Sequence[Gap]) -> None:
         """Swap one ledger row for its successors, atomically."""
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(
-                "DELETE FROM gaps WHERE meter = ? AND profile = ? AND start = ?",
-                (old.meter, old.profile, epoch_seconds(old.start)),
-            )
-            db.executemany(
-                "INSERT OR REPLACE INTO gaps (meter, profile, start, end, state, attempts,"
-                " next_try, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [self._gap_row(g) for g in new],
-            )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        rows = [self._gap_row(g) for g in new]
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "DELETE FROM gaps WHERE meter = ? AND profile = ? AND start = ?",
+                    (old.meter, old.profile, epoch_seconds(old.start)),
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO gaps (meter, profile, start, end, state, attempts,"
+                    " next_try, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def update_gap(self, gap: Gap) -> None:
         self.replace_gap(gap, [gap])
 
     def due_gaps(self, now: _dt.datetime, limit: int) -> list[Gap]:
-        cursor = self._db.execute(
+        cursor = self._select(
             "SELECT meter, profile, start, end, state, attempts, next_try, detail FROM gaps"
             " WHERE state = 'open' AND (next_try IS NULL OR next_try <= ?)"
             " AND NOT (next_try IS NULL AND attempts > 0) ORDER BY start LIMIT ?",
@@ -398,7 +420,7 @@ class Store:
             clauses.append("meter = ?")
             args.append(meter)
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        cursor = self._db.execute(
+        cursor = self._select(
             "SELECT meter, profile, start, end, state, attempts, next_try, detail FROM gaps"
             f"{where} ORDER BY meter, profile, start",
             args,
@@ -425,10 +447,10 @@ class Store:
     # -- maintenance -------------------------------------------------------------------
 
     def integrity_check(self) -> str:
-        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+        return str(self._select("PRAGMA integrity_check")[0][0])
 
     def query(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
         """A read-only query for reports (``SELECT`` only)."""
         if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
             raise ValueError("query() runs SELECT statements only")
-        return [tuple(row) for row in self._db.execute(sql, list(args))]
+        return [tuple(row) for row in self._select(sql, list(args))]

@@ -288,3 +288,44 @@ def test_sigkill_mid_write_loses_nothing_acknowledged(tmp_path: Path, delay: flo
         store.put_readings(rows)
         assert store.count_readings() == len(stored)
         assert not any(Quality.DUPLICATE in r.quality for r in store.readings())
+
+
+def test_threads_share_one_store(tmp_path: Path) -> None:
+    """Collection, push ingest and inbound sessions write from their own worker
+    threads into one store: transactions never interleave, nothing is lost."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    with Store(tmp_path / "s.db", synchronous="NORMAL") as store:
+
+        def write(meter: str) -> None:
+            try:
+                for n in range(60):
+                    store.put_readings([reading(n, float(n), meter=meter)])
+                    store.put_sessions(
+                        [
+                            SessionRecord(
+                                meter=meter,
+                                kind=WorkKind.PUSH,
+                                started=T0,
+                                ended=T0,
+                                outcome=Outcome.OK,
+                            )
+                        ]
+                    )
+                    assert store.count_readings(meter=meter) == n + 1
+            except BaseException as exc:  # collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(f"M{i}",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        seen = sum(1 for _ in store.readings())
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert 0 <= seen <= 240
+        assert store.count_readings() == 240
+        assert len(store.sessions()) == 240
+        assert store.integrity_check() == "ok"
