@@ -1,0 +1,346 @@
+"""Head-end collection rate: meters collected per second, wall clock (issues #9 and #10).
+
+Each session is what a head-end runs every day for every meter: an HLS-GMAC association
+(the IS 15959-2 utility settings association, client SAP 48, authentication mechanism 5
+with suite 0 ciphering), the clock read, the 96-row block load profile of one day by
+range, release. The simulator serves the fleet over the TCP wrapper (one loopback
+address per meter) in its own process; the head-end, :class:`hes.HeadEnd`, runs in this
+one; the two share the machine's cores. The head-end validates the rows and commits
+readings and session records to SQLite (WAL).
+
+Figures, all from one run:
+
+- the head-end's rate against the same sessions run by the bare client (connect, clock,
+  profile by range decoded to A-XDR values, release: no typed rows, no validation, no
+  store), the protocol floor on this machine;
+- the head-end's rate against the 500 meters/s of issue #10, a fixed figure;
+- CPU milliseconds per meter of each process (the head-end's ``time.process_time``,
+  its store thread included; the simulator's own ``resource.getrusage``), which says
+  which side is the bottleneck.
+
+``python bench/bench_collect.py --profile DIR`` writes cProfile statistics of the
+head-end (``hes.prof``) and of the simulator (``sim.prof``) for one head-end pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import datetime as dt
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+import attrs
+import trio
+from _harness import Measurement, is_quick
+
+from dlmskit.apdu import MechanismName
+from dlmskit.axdr import Array, DeviationSign
+from dlmskit.client import Association, connect
+from dlmskit.cosem import by_time_range
+from dlmskit.security import MemoryCounterStore
+from hes import CollectionConfig, HeadEnd, Inventory, Outcome, Schedule, Store, day_range
+from hes._session import BLOCK_LOAD, TcpConnector
+
+HERE = pathlib.Path(__file__).resolve().parent
+NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+DAY = day_range(dt.date(2026, 6, 9), IST)
+ROWS = 96
+CONCURRENCY = 32
+SEED = 9
+TARGET = 500.0
+#: Meters materialised by the simulator at a time: every session builds its meter, as a
+#: large fleet's would.
+MAX_ACTIVE = CONCURRENCY * 4
+
+
+def gmac_association(counters: MemoryCounterStore) -> Association:
+    """The HLS-GMAC association of the simulated meters: utility settings, mechanism 5."""
+    return Association.utility_settings(
+        mechanism=MechanismName.HIGH_GMAC, hls_secret=None, counter_store=counters
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Pass:
+    """One pass over the fleet: wall seconds and CPU seconds of each process."""
+
+    meters: int
+    wall: float
+    cpu: float
+    main_cpu: float
+    """CPU seconds of the trio thread alone (the rest is the store's worker thread)."""
+    simulator_cpu: float
+
+    @property
+    def rate(self) -> float:
+        return self.meters / self.wall
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1e3 * self.cpu / self.meters
+
+    @property
+    def store_cpu_ms(self) -> float:
+        return 1e3 * (self.cpu - self.main_cpu) / self.meters
+
+    @property
+    def simulator_cpu_ms(self) -> float:
+        return 1e3 * self.simulator_cpu / self.meters
+
+
+# -- the simulator process ---------------------------------------------------------------
+
+
+def _fleet(meters: int) -> object:
+    from simulators import Fleet, FleetLayout, MeterKeys
+
+    return Fleet(
+        FleetLayout(seed=SEED, meters=meters),
+        keys=MeterKeys(hls_mechanism=MechanismName.HIGH_GMAC),
+        clock=lambda: NOW,
+        max_active=MAX_ACTIVE,
+    )
+
+
+def _cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _serve(meters: int) -> None:
+    """Serve the fleet; print the port, then answer each line on stdin with this
+    process's CPU seconds; stop at end of input."""
+    from simulators import Fleet, serve_fleet_wrapper
+
+    fleet = _fleet(meters)
+    assert isinstance(fleet, Fleet)
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(serve_fleet_wrapper, fleet, 0)
+        print(listeners[0].socket.getsockname()[1], flush=True)
+        while await trio.to_thread.run_sync(sys.stdin.readline):
+            print(f"{_cpu():.6f}", flush=True)
+        nursery.cancel_scope.cancel()
+
+
+class _Simulator:
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        assert process.stdout is not None and process.stdin is not None
+        self._out = process.stdout
+        self._in = process.stdin
+        line = self._out.readline()
+        if not line.strip().isdigit():
+            raise RuntimeError(f"the simulator did not start: {line!r}")
+        self.port = int(line)
+
+    def cpu(self) -> float:
+        self._in.write("cpu\n")
+        self._in.flush()
+        return float(self._out.readline())
+
+
+@contextlib.contextmanager
+def _simulator(meters: int, profile: pathlib.Path | None = None) -> Iterator[_Simulator]:
+    args = [sys.executable, __file__, "--serve", str(meters)]
+    if profile is not None:
+        args = [sys.executable, "-m", "cProfile", "-o", str(profile), *args[1:]]
+    process = subprocess.Popen(
+        args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=HERE
+    )
+    try:
+        yield _Simulator(process)
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+# -- the two clients ---------------------------------------------------------------------
+
+
+def _inventory(meters: int, port: int) -> Inventory:
+    from simulators import Fleet, FleetLayout
+
+    plan = Fleet(FleetLayout(seed=SEED, meters=meters)).address_plan(port)
+    return Inventory.from_address_plan([{**e, "transport": "gprs"} for e in plan])
+
+
+async def head_end_pass(inventory: Inventory, counters: MemoryCounterStore, db: str) -> int:
+    """The head-end collects one day of block load from every meter; sessions ok."""
+    store = Store(db)
+    try:
+        schedule = Schedule(inventory, store)
+        schedule.add_round(*DAY)
+        config = CollectionConfig(
+            concurrency=CONCURRENCY,
+            cluster_limit=CONCURRENCY,
+            read_daily=False,
+            read_events=False,
+            time_sync=False,
+        )
+        head_end = HeadEnd(
+            inventory,
+            store,
+            connector=TcpConnector(),
+            reader=lambda info: gmac_association(counters),
+            counters=counters,
+            config=config,
+            clock=lambda: NOW,
+        )
+        await head_end.run(schedule, deadline=600)
+        ok = sum(
+            n for (_, outcome), n in head_end.metrics.sessions.items() if outcome == Outcome.OK
+        )
+        if head_end.metrics.readings < ok * ROWS:
+            raise RuntimeError(f"{head_end.metrics.readings} readings from {ok} meters")
+        return ok
+    finally:
+        store.close()
+
+
+async def bare_pass(inventory: Inventory, counters: MemoryCounterStore) -> int:
+    """The same sessions by the bare client: rows decoded, nothing validated or kept."""
+    limiter = trio.CapacityLimiter(CONCURRENCY)
+    link = CollectionConfig().link
+    start, end = (t.astimezone(IST) for t in DAY)
+    access = by_time_range(start, end - dt.timedelta(seconds=1), sign=DeviationSign.UTC_TO_LOCAL)
+    ok = 0
+
+    async def one(host: str, port: int) -> None:
+        nonlocal ok
+        async with (
+            limiter,
+            connect(
+                f"tcp://{host}:{port}", association=gmac_association(counters), link=link
+            ) as meter,
+        ):
+            await meter.read_clock()
+            rows = await meter.get(7, BLOCK_LOAD, 2, access)
+            if not isinstance(rows, Array) or len(rows) != ROWS:
+                raise RuntimeError(f"{host}: not {ROWS} rows")
+            ok += 1
+
+    async with trio.open_nursery() as nursery:
+        for info in inventory:
+            nursery.start_soon(one, info.host, info.port)
+    return ok
+
+
+def _timed(
+    simulator: _Simulator, meters: int, fn: Callable[..., Awaitable[int]], *args: object
+) -> Pass:
+    sim0 = simulator.cpu()
+    cpu0, main0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()
+    ok = trio.run(fn, *args)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    main = time.thread_time() - main0
+    sim = simulator.cpu() - sim0
+    if ok != meters:
+        raise RuntimeError(f"{ok} of {meters} sessions succeeded")
+    return Pass(meters=meters, wall=wall, cpu=cpu, main_cpu=main, simulator_cpu=sim)
+
+
+def measure(meters: int) -> tuple[Pass, Pass]:
+    """(head-end pass, bare client pass) over one simulator process."""
+    counters = MemoryCounterStore()
+    with tempfile.TemporaryDirectory() as tmp, _simulator(meters) as simulator:
+        inventory = _inventory(meters, simulator.port)
+        ours = _timed(
+            simulator, meters, head_end_pass, inventory, counters, str(pathlib.Path(tmp) / "c.db")
+        )
+        floor = _timed(simulator, meters, bare_pass, inventory, counters)
+    return ours, floor
+
+
+def profile(meters: int, out: pathlib.Path) -> Pass:
+    """One head-end pass with both processes under cProfile."""
+    counters = MemoryCounterStore()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, _simulator(meters, out / "sim.prof") as simulator:
+        inventory = _inventory(meters, simulator.port)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            result = _timed(
+                simulator,
+                meters,
+                head_end_pass,
+                inventory,
+                counters,
+                str(pathlib.Path(tmp) / "c.db"),
+            )
+        finally:
+            profiler.disable()
+            profiler.dump_stats(out / "hes.prof")
+    return result
+
+
+def run() -> list[Measurement]:
+    meters = 100 if is_quick() else 1000
+    ours, floor = measure(meters)
+    name = f"head-end collection, {meters} meters (HLS-GMAC, 96-row block load, release)"
+    cpu_note = (
+        f"CPU per meter: head-end {ours.cpu_ms:.2f} ms (store thread {ours.store_cpu_ms:.2f}), "
+        f"simulator {ours.simulator_cpu_ms:.2f} ms "
+        f"(bare client {floor.cpu_ms:.2f} ms, simulator {floor.simulator_cpu_ms:.2f} ms); "
+        "simulator in its own process, both on the same cores"
+    )
+    return [
+        Measurement(
+            name=name,
+            unit="meters/s",
+            ours=ours.rate,
+            peer_name="bare client sessions (no validation, no store)",
+            peer=floor.rate,
+            target=0.5,
+            note=cpu_note,
+        ),
+        Measurement(
+            name=f"{name} against issue #10",
+            unit="meters/s",
+            ours=ours.rate,
+            peer_name=f"target {TARGET:.0f} meters/s (a fixed figure)",
+            peer=TARGET,
+            target=1.0,
+            note=f"head-end {1e3 / ours.cpu_ms:,.0f} meters per CPU second",
+        ),
+    ]
+
+
+def _main(argv: list[str]) -> int:
+    if argv[:1] == ["--serve"]:
+        trio.run(_serve, int(argv[1]))
+        return 0
+    if argv[:1] == ["--profile"]:
+        meters = int(argv[2]) if len(argv) > 2 else 500
+        result = profile(meters, pathlib.Path(argv[1]))
+        print(
+            f"{result.rate:.1f} meters/s, head-end {result.cpu_ms:.2f} ms CPU/meter "
+            f"(store thread {result.store_cpu_ms:.2f}), simulator "
+            f"{result.simulator_cpu_ms:.2f} ms (both profiled)"
+        )
+        return 0
+    if argv[:1] == ["--quick"]:
+        from _harness import set_quick
+
+        set_quick(True)
+    for m in run():
+        print(f"{m.name}: {m.ours:,.1f} {m.unit} vs {m.peer_name} {m.peer:,.1f} (x{m.ratio:.2f})")
+        print(f"  {m.note}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
