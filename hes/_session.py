@@ -20,7 +20,7 @@ from typing import Protocol
 import attrs
 import trio
 
-from dlmskit.axdr import Array, DateTime, DeviationSign, OctetString, Structure
+from dlmskit.axdr import DateTime, DeviationSign, OctetString
 from dlmskit.client import (
     Association,
     AssociationRefused,
@@ -32,7 +32,14 @@ from dlmskit.client import (
     scaler_profile_of,
 )
 from dlmskit.client import Target as ClientTarget
-from dlmskit.cosem import ProfileColumns, Quantity, ScalerUnit, by_time_range
+from dlmskit.cosem import (
+    ProfileColumns,
+    Quantity,
+    ScalerUnit,
+    by_time_range,
+    column_units,
+    numeric_rows,
+)
 from dlmskit.errors import (
     DecodeError,
     RemoteProtocolError,
@@ -112,6 +119,23 @@ class ProfileLayout:
 
     columns: ProfileColumns
     scalers: Mapping[ObisCode, ScalerUnit]
+    _shape: list[tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = attrs.field(
+        factory=list, init=False, repr=False, eq=False
+    )
+
+    def shape(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
+        """Channel names and units of the columns, and the positions of all but the
+        capture time column: worked out once per layout."""
+        if not self._shape:
+            clock = self.columns.clock
+            self._shape.append(
+                (
+                    tuple(str(c.logical_name) for c in self.columns),
+                    column_units(self.columns, self.scalers),
+                    tuple(c.index for c in self.columns if clock is None or c.index != clock.index),
+                )
+            )
+        return self._shape[0]
 
 
 class LayoutCache:
@@ -214,21 +238,6 @@ def _unit(value: object) -> str:
     return value.symbol if isinstance(value, Quantity) else ""
 
 
-def _clock_status(entry: object, index: int) -> int | None:
-    if not isinstance(entry, Structure) or index >= len(entry):
-        return None
-    raw = entry[index]
-    if isinstance(raw, OctetString) and len(raw) == 12:
-        try:
-            status = DateTime.from_bytes(bytes(raw)).clock_status
-        except DecodeError:
-            return None
-        return None if status is None else int(status)
-    if isinstance(raw, DateTime):
-        return None if raw.clock_status is None else int(raw.clock_status)
-    return None
-
-
 async def _profile(
     meter: Meter,
     layout: ProfileLayout,
@@ -236,27 +245,21 @@ async def _profile(
     start: _dt.datetime,
     end: _dt.datetime,
     sign: DeviationSign,
-) -> tuple[
-    Array, list[tuple[_dt.datetime | None, dict[str, tuple[float | None, str]], int | None]]
-]:
-    clock = layout.columns.clock
+) -> list[tuple[_dt.datetime | None, dict[str, tuple[float | None, str]], int | None]]:
+    """Rows of ``profile`` captured in ``[start, end]``: (meter's time stamp, channel ->
+    (value, unit) without the clock column, clock status of the stamp)."""
+    columns = layout.columns
+    clock = columns.clock
     access = by_time_range(
         start, end, sign=sign, clock=clock.capture if clock is not None else None
     )
     raw = await meter.get(7, profile, 2, access)
-    rows = layout.columns.rows(raw, sign=sign, scalers=layout.scalers)
-    assert isinstance(raw, Array)
+    names, units, kept = layout.shape()
     out = []
-    clock_index = clock.index if clock is not None else -1
-    for entry, row in zip(raw, rows, strict=True):
-        values: dict[str, tuple[float | None, str]] = {}
-        for column, value in zip(layout.columns, row.values, strict=True):
-            if column.index == clock_index:
-                continue
-            values[str(column.logical_name)] = (_number(value), _unit(value))
-        status = _clock_status(entry, clock_index) if clock is not None else None
-        out.append((row.time, values, status))
-    return raw, out
+    for row in numeric_rows(columns, raw, sign=sign, scalers=layout.scalers):
+        values = row.values
+        out.append((row.time, {names[i]: (values[i], units[i]) for i in kept}, row.clock_status))
+    return out
 
 
 async def _billing(
@@ -344,9 +347,7 @@ async def read_meter(
     rows: list[IntervalRow] = []
     if block_load:
         layout = await layouts.get(model, meter, BLOCK_LOAD)
-        _raw, read = await _profile(
-            meter, layout, BLOCK_LOAD, local_start, local_end - _SECOND, sign
-        )
+        read = await _profile(meter, layout, BLOCK_LOAD, local_start, local_end - _SECOND, sign)
         rows = [
             IntervalRow(captured=when, clock_status=status, values=values)
             for when, values, status in read
@@ -359,7 +360,7 @@ async def read_meter(
     registers: dict[_dt.datetime, dict[str, float]] = {}
     if daily:
         layout = await layouts.get(model, meter, DAILY_PROFILE)
-        _raw, read = await _profile(meter, layout, DAILY_PROFILE, local_start, local_end, sign)
+        read = await _profile(meter, layout, DAILY_PROFILE, local_start, local_end, sign)
         for when, values, _status in read:
             if when is not None:
                 registers[utc(when)] = {k: v for k, (v, _u) in values.items() if v is not None}
@@ -368,7 +369,7 @@ async def read_meter(
         received = now()
         for log in EVENT_LOGS:
             layout = await layouts.get(model, meter, log)
-            _raw, read = await _profile(meter, layout, log, local_start, local_end, sign)
+            read = await _profile(meter, layout, log, local_start, local_end, sign)
             code_column = f"0.0.96.11.{log.e}.255"
             for when, values, _status in read:
                 code = values.get(code_column, (None, ""))[0]

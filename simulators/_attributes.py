@@ -37,7 +37,7 @@ TRANSACTION_LOG, CONTROL_LOG = 3, 6
 
 def date_time(state: MeterState, when: _dt.datetime) -> OctetString:
     """A meter-clock date-time (local time and deviation) as octet-string(12)."""
-    return OctetString(state.date_time(when).to_bytes())
+    return state.date_time_octets(when)
 
 
 def data_getter(make: Callable[[MeterState], Data]) -> Getter:

@@ -28,6 +28,7 @@ __all__ = ["EVENTS", "TAMPER", "MeterEvent", "MeteringPoint", "ReportedInterval"
 _QUARTERS = 96
 _CHUNK = 32
 _ZERO = (0, 0, 0, 0)
+_NO_OFFSET: Final = _dt.timedelta(0)
 
 
 @attrs.frozen(kw_only=True)
@@ -278,6 +279,8 @@ class MeteringPoint:
 
     def clock_offset(self, when: _dt.datetime) -> _dt.timedelta:
         """How far the meter clock is ahead of true time at ``when`` (clock drift)."""
+        if not self.plan.meter:
+            return _NO_OFFSET
         offset = 0.0
         for rule in self.plan.meter_rules(self.seed):
             if rule.kind is FaultKind.CLOCK_DRIFT and (rule.start is None or when > rule.start):

@@ -11,6 +11,7 @@ writes the clock, ESWF and load limit and switches the relay.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Callable
 from typing import Final, TypeAlias
 
@@ -483,7 +484,7 @@ class _Catalogue:
             lo = interval_index(window[0] - state.clock_offset(window[0])) - 1
             hi = interval_index(window[1] - state.clock_offset(window[1])) + 2
             first, end = max(first, lo), min(end, hi)
-        order = _block_order(point.model.phases)
+        wraps = _block_wraps(point.model.phases)
         rows = []
         for row in point.intervals(first, end):
             if row.reported is None:
@@ -492,8 +493,8 @@ class _Catalogue:
             if window is not None and not window[0] <= stamp <= window[1]:
                 continue
             values = block_values(point, row)
-            cells: list[Data] = [date_time(state, stamp)]
-            cells += [REGISTERS[ln].wrap(values[ln]) for ln in order]
+            cells: list[Data] = [state.date_time_octets(stamp)]
+            cells += [wrap(values[ln]) for ln, wrap in wraps]
             rows.append(Structure(cells))
         return rows
 
@@ -598,3 +599,9 @@ def _depth(definition: ProfileDefinition) -> int:
 
 def _block_order(phases: int) -> tuple[ObisCode, ...]:
     return BLOCK_REGISTERS[1 if phases == 1 else 3]
+
+
+@functools.lru_cache(maxsize=4)
+def _block_wraps(phases: int) -> tuple[tuple[ObisCode, Callable[[int], Data]], ...]:
+    """The block load columns after the clock, each with its A-XDR type."""
+    return tuple((ln, REGISTERS[ln].wrap) for ln in _block_order(phases))

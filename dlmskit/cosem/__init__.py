@@ -106,6 +106,7 @@ from dlmskit.cosem._model_setup import (
     TcpUdpSetup,
 )
 from dlmskit.cosem._model_tree import CURRENT_ASSOCIATION_LN, AssociationRights, CosemObjectTree
+from dlmskit.cosem._numeric_rows import NumericRow, column_units, numeric_rows
 from dlmskit.cosem._object_list import (
     AttributeAccessItem,
     MethodAccessItem,
@@ -212,6 +213,9 @@ __all__ = [
     "ProfileColumn",
     "ProfileColumns",
     "ProfileRow",
+    "NumericRow",
+    "column_units",
+    "numeric_rows",
     "by_entries",
     "by_time_range",
     "range_bound",
