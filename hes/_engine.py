@@ -12,10 +12,12 @@ back-reads fill them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
+import gc
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import attrs
 import trio
@@ -91,10 +93,15 @@ class CollectionConfig:
     gap ledger, so a back-read's real rows replace the estimates."""
     sync: TimeSyncPolicy = attrs.field(factory=TimeSyncPolicy)
     batch: int = 64
+    """Sessions per store commit at most."""
     start_rate: float = math.inf
     """New sessions per second at most (connection-storm control, like the new-connection
     permits of production head-ends); sessions still run ``concurrency`` at a time."""
-    """Sessions per store commit at most."""
+    gc_threshold: int | None = 20_000
+    """Allocations between two young-generation runs of Python's cycle collector while
+    :meth:`HeadEnd.run` runs (the default 700 makes it scan a session's readings over
+    and over), and what exists when the run starts (inventory, layouts) is left out of
+    its scans (``gc.freeze``); both undone when the last run ends. ``None``: unchanged."""
 
 
 @attrs.frozen(kw_only=True)
@@ -493,12 +500,13 @@ class HeadEnd:
                 self.metrics.queue(0)
 
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._writer, receive_result)
-                async with send_result, receive_work:
-                    for _ in range(config.concurrency):
-                        nursery.start_soon(worker, receive_work.clone(), send_result.clone())
-                    nursery.start_soon(feed, send_work)
+            with _collector_tuned(config.gc_threshold):
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._writer, receive_result)
+                    async with send_result, receive_work:
+                        for _ in range(config.concurrency):
+                            nursery.start_soon(worker, receive_work.clone(), send_result.clone())
+                        nursery.start_soon(feed, send_work)
         finally:
             if schedule is not None and schedule.pending:
                 with trio.CancelScope(shield=True):
@@ -531,6 +539,33 @@ class HeadEnd:
         if not pending:
             return None
         return min((p for p in pending if p is not None), default=self.clock())
+
+
+#: Runs under way with the collector tuned, and the thresholds to put back after them.
+_tuned: list[tuple[int, int, int]] = []
+
+
+@contextlib.contextmanager
+def _collector_tuned(threshold: int | None) -> Iterator[None]:
+    """Fewer cycle-collector runs during collection (see ``CollectionConfig.gc_threshold``);
+    runs may nest or overlap: the first one in tunes, the last one out restores."""
+    if threshold is None:
+        yield
+        return
+    if not _tuned:
+        old = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(max(threshold, old[0]), old[1], old[2])
+        _tuned.append(old)
+    else:
+        _tuned.append(_tuned[0])
+    try:
+        yield
+    finally:
+        old = _tuned.pop()
+        if not _tuned:
+            gc.set_threshold(*old)
+            gc.unfreeze()
 
 
 def day_range(day: _dt.date, zone: _dt.tzinfo) -> tuple[_dt.datetime, _dt.datetime]:

@@ -6,13 +6,15 @@ limit holds."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import time
 from pathlib import Path
 
+import attrs
 import trio
 
 from dlmskit.security import MemoryCounterStore
-from hes import GapState, Outcome, Quality, Store, WorkKind
+from hes import GapState, Outcome, Quality, Store, WorkItem, WorkKind
 from hes._engine import CollectionConfig, HeadEnd, day_range
 from hes._inventory import Inventory, MeterInfo
 from hes._metrics import Metrics
@@ -103,3 +105,41 @@ async def test_a_closed_window_leaves_open_gaps_not_silence(tmp_path: Path) -> N
         assert {g.meter for g in gaps} == {m.name for m in inventory}
         assert all(g.detail.startswith("not started") for g in gaps)
         assert store.sessions() == []
+
+
+async def test_a_run_tunes_the_cycle_collector_and_puts_it_back(tmp_path: Path) -> None:
+    fleet = Fleet(FleetLayout(seed=9, meters=3))
+    start, end = day_range((dt.datetime.now(IST) - dt.timedelta(days=1)).date(), IST)
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    seen: list[tuple[tuple[int, int, int], int]] = []
+
+    class Watched(Schedule):
+        def due(self, now: dt.datetime, limit: int) -> list[WorkItem]:
+            seen.append((gc.get_threshold(), gc.get_freeze_count()))
+            return super().due(now, limit)
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(serve_fleet_wrapper, fleet, 0)
+        port = int(listeners[0].socket.getsockname()[1])
+        inventory = Inventory.from_address_plan(fleet.address_plan(port))
+        with Store(tmp_path / "g.db") as store:
+            config = CollectionConfig(read_daily=False, read_events=False, gc_threshold=30_000)
+            head_end = HeadEnd(inventory, store, counters=MemoryCounterStore(), config=config)
+            schedule = Watched(inventory, store)
+            schedule.add_round(start, end)
+            await head_end.run(schedule, deadline=20.0)
+            assert head_end.metrics.sessions[(WorkKind.BLOCK_LOAD.value, Outcome.OK.value)] == 3
+            # untuned: the thresholds stay as they are during the run
+            untouched = Watched(inventory, store)
+            untouched.add_round(start, end)
+            plain = HeadEnd(
+                inventory,
+                store,
+                counters=head_end.counters,
+                config=attrs.evolve(config, gc_threshold=None),
+            )
+            await plain.run(untouched, deadline=20.0)
+        nursery.cancel_scope.cancel()
+    assert seen[0][0] == (30_000, before[1], before[2]) and seen[0][1] > frozen
+    assert seen[-1] == (before, frozen)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
