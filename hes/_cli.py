@@ -183,6 +183,7 @@ def report(db: Path, inventory_path: Path, day: str | None, html_path: Path | No
 def _print_demo(result: DemoResult) -> None:
     click.echo(text_report(result.kpis, top=5), nl=False)
     click.echo(result.agreement.text(), nl=False)
+    click.echo(result.pushes.text(), nl=False)
     transports = ", ".join(f"{k} {v}" for k, v in sorted(result.transports.items()))
     click.echo(
         f"meters {result.meters} ({transports}); collection {result.collection_seconds:.1f} s; "

@@ -25,6 +25,7 @@ __all__ = [
     "EventSink",
     "Gap",
     "GapLedger",
+    "InboundQueue",
     "ReadingsSink",
     "ReadingsSource",
     "SessionLog",
@@ -92,4 +93,28 @@ class WorkSource(Protocol):
 
     def done(self, item: WorkItem, *, ok: bool) -> None:
         """The session ran; a failed item may come back later."""
+        ...
+
+
+@runtime_checkable
+class InboundQueue(Protocol):
+    """Reads waiting for meters that only they can open a link to (behind NAT), by
+    meter; durable like every port: what was put before a restart is still there."""
+
+    def put(self, item: WorkItem) -> None:
+        """Queue ``item`` (idempotent by meter, kind and range)."""
+        ...
+
+    def items(self, meter: str) -> list[WorkItem]:
+        """What waits for ``meter``, oldest first."""
+        ...
+
+    def remove(self, item: WorkItem) -> None:
+        """Take ``item`` off the queue; called once its session is committed."""
+        ...
+
+    def count(self, meter: str | None = None) -> int: ...
+
+    def meters(self) -> list[str]:
+        """Meters with something queued."""
         ...

@@ -58,6 +58,7 @@ from simulators._push import (
     INSTANTANEOUS_PUSH,
     PushConfig,
     PushStats,
+    as_sent,
     notification,
     run_pushes,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "INSTANTANEOUS_PUSH",
     "PushConfig",
     "PushStats",
+    "as_sent",
     "notification",
     "run_pushes",
     "serve_fleet_udp",

@@ -9,6 +9,12 @@ per-meter random delay within the randomisation interval; a failed delivery is r
 ``retries`` times ``repetition_delay`` apart. Alert pushes (0.4.25.9.0.255) carry the
 ESW when an event whose ESWF bit is set happened since the previous round.
 
+Faults of the meter's plan reach its pushes too: a meter whose link corrupts frames
+(``corrupted_frame``, with the rule's probability per push) sends a push cut short
+(garbage) or with a flipped authentication tag; a meter whose invocation counter was
+reset (``counter_reset``) sends counters the head-end has already seen: each push is
+followed by a copy of itself (a replay). Meters with wrong keys push under them.
+
 One scheduler serves a whole fleet: a heap of due times, not a task per meter.
 """
 
@@ -37,6 +43,7 @@ from dlmskit.security import CipheringForm, SecurityContext
 from obis import ObisCode
 from simulators._attributes import BLOCK_LOAD_DAYS, date_time
 from simulators._esw import event_bits
+from simulators._faults import FaultKind
 from simulators._fleet import Fleet
 from simulators._load import INTERVAL, interval_index, mix
 from simulators._meter import SimulatedMeter
@@ -49,6 +56,7 @@ __all__ = [
     "INSTANTANEOUS_PUSH",
     "PushConfig",
     "PushStats",
+    "as_sent",
     "destination",
     "hdlc_push_frame",
     "notification",
@@ -106,6 +114,10 @@ class PushStats:
     failed: int = 0
     retried: int = 0
     alerts: int = 0
+    corrupted: int = 0
+    """Pushes sent cut short or with a broken authentication tag."""
+    replayed: int = 0
+    """Copies of pushes already sent (a meter whose counter was reset)."""
 
 
 def _setup(meter: SimulatedMeter, logical_name: ObisCode) -> PushSetupDefinition:
@@ -235,6 +247,23 @@ async def _deliver(config: PushConfig, payload: bytes, stats: PushStats) -> None
     stats.failed += 1
 
 
+def as_sent(
+    meter: SimulatedMeter, payload: bytes, round_number: int, setup: int = 0
+) -> list[bytes]:
+    """What the meter's faults make of one push on its way out (see the module): the
+    payload, a corrupted payload, or the payload and a replay of it."""
+    chance = max((r.value for r in meter.state.rules(FaultKind.CORRUPTED_FRAME)), default=0.0)
+    if chance > 0.0:
+        draw = random.Random(mix(meter.identity.seed, 0xC0DE, round_number, setup)).random()
+        if draw < chance / 2:
+            payload = payload[: len(payload) // 2]  # cut short: not a push at all
+        elif draw < chance:
+            payload = payload[:-1] + bytes((payload[-1] ^ 0xFF,))  # tag no longer verifies
+    if meter.state.rules(FaultKind.COUNTER_RESET):
+        return [payload, payload]
+    return [payload]
+
+
 def _alert_due(meter: SimulatedMeter, since: _dt.datetime, now: _dt.datetime) -> bytes | None:
     """The ESW to push when events whose ESWF bit is set happened in (since, now]."""
     point = meter.state.point
@@ -278,9 +307,14 @@ async def run_pushes(
             if meter.silent() or not config.in_window(local.time()):
                 return
             target = destination(meter, config)
-            for setup in config.setups:
+            for position, setup in enumerate(config.setups):
                 payload = notification(meter, setup, invoke_id=round_number)
-                await _deliver(target, payload, counters)
+                sent = as_sent(meter, payload, round_number, position)
+                if sent[0] != payload:
+                    counters.corrupted += 1
+                counters.replayed += len(sent) - 1
+                for copy in sent:
+                    await _deliver(target, copy, counters)
             now = meter.state.now()
             since = last_round.get(number)
             last_round[number] = now
