@@ -223,12 +223,18 @@ class LoadModel:
 
     def interval(self, index: int) -> IntervalEnergy:
         """What the meter measured in interval ``index``."""
-        local = index + _IST_QUARTERS
-        day, q = divmod(local, _QUARTERS)
-        level = self.day_level(day)
+        day = (index + _IST_QUARTERS) // _QUARTERS
+        return self._interval(
+            index, self.day_level(day), self.day_solar(day), self._g(index), self._g(index + 1)
+        )
+
+    def _interval(self, index: int, level: int, solar: int, g: int, g_next: int) -> IntervalEnergy:
+        """Interval ``index`` from its day's load and solar levels and the base load
+        terms ``_g(index)`` and ``_g(index + 1)``."""
+        q = (index + _IST_QUARTERS) % _QUARTERS
         load = level * _SHAPES[self.kind][q]
-        generation = self.day_solar(day) * _SOLAR[q]
-        base = self.base + self._g(index + 1) - self._g(index)
+        generation = solar * _SOLAR[q]
+        base = self.base + g_next - g
         import_wh = max(load - generation, 0) + base
         export_wh = max(generation - load, 0)
         import_vah = import_wh + level * _REACTIVE[self.kind][q]
@@ -247,9 +253,17 @@ class LoadModel:
         )
 
     def intervals(self, first: int, end: int) -> Iterator[IntervalEnergy]:
-        """Intervals ``first..end-1``."""
+        """Intervals ``first..end-1`` (each day's levels worked out once)."""
+        day = None
+        level = solar = 0
+        g = self._g(first)
         for index in range(first, end):
-            yield self.interval(index)
+            today = (index + _IST_QUARTERS) // _QUARTERS
+            if today != day:
+                day, level, solar = today, self.day_level(today), self.day_solar(today)
+            g_next = self._g(index + 1)
+            yield self._interval(index, level, solar, g, g_next)
+            g = g_next  # this interval's _g(index + 1) is the next one's _g(index)
 
     def day_totals(self, day: int) -> tuple[int, int, int, int]:
         """(import Wh, import VAh, export Wh, export VAh) over local day ``day``."""

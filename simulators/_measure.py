@@ -158,7 +158,11 @@ class MeteringPoint:
         return self._faulted(index, fault)
 
     def _faulted(self, index: int, fault: tuple[FaultKind, int] | None) -> ReportedInterval:
-        clean = self.model.interval(index)
+        return self._faulted_from(self.model.interval(index), fault)
+
+    def _faulted_from(
+        self, clean: IntervalEnergy, fault: tuple[FaultKind, int] | None
+    ) -> ReportedInterval:
         if fault is None:
             return ReportedInterval(measured=clean, reported=clean, quality="valid")
         kind, factor = fault
@@ -201,8 +205,19 @@ class MeteringPoint:
         return ReportedInterval(measured=clean, reported=clean, quality=kind.value)
 
     def intervals(self, first: int, end: int) -> Iterator[ReportedInterval]:
-        for index in range(first, end):
-            yield self.interval(index)
+        """:meth:`interval` for ``first..end-1`` (each day's faults worked out once)."""
+        model = self.model
+        day: int | None = None
+        faults: dict[int, tuple[FaultKind, int]] = {}
+        for clean in model.intervals(first, end):
+            index = clean.index
+            fault = None
+            if self.plan.interval:
+                today = model.day_of(index)
+                if today != day:
+                    day, faults = today, self.day_faults(today)
+                fault = faults.get(index - model.first_interval(today))
+            yield self._controlled(index, self._faulted_from(clean, fault))
 
     # -- registers ---------------------------------------------------------------------
 

@@ -88,7 +88,7 @@ from simulators._load import INTERVAL, interval_index
 from simulators._registers import (
     BLOCK_REGISTERS,
     REGISTERS,
-    block_values,
+    block_row,
     daily_values,
     instantaneous_values,
 )
@@ -492,9 +492,8 @@ class _Catalogue:
             stamp = state.stamp(row.measured.index)
             if window is not None and not window[0] <= stamp <= window[1]:
                 continue
-            values = block_values(point, row)
             cells: list[Data] = [state.date_time_octets(stamp)]
-            cells += [wrap(values[ln]) for ln, wrap in wraps]
+            cells += [wrap(v) for wrap, v in zip(wraps, block_row(point, row), strict=True)]
             rows.append(Structure(cells))
         return rows
 
@@ -602,6 +601,6 @@ def _block_order(phases: int) -> tuple[ObisCode, ...]:
 
 
 @functools.lru_cache(maxsize=4)
-def _block_wraps(phases: int) -> tuple[tuple[ObisCode, Callable[[int], Data]], ...]:
-    """The block load columns after the clock, each with its A-XDR type."""
-    return tuple((ln, REGISTERS[ln].wrap) for ln in _block_order(phases))
+def _block_wraps(phases: int) -> tuple[Callable[[int], Data], ...]:
+    """The A-XDR type of each block load column after the clock."""
+    return tuple(REGISTERS[ln].wrap for ln in _block_order(phases))

@@ -25,6 +25,7 @@ __all__ = [
     "DAILY_REGISTERS",
     "REGISTERS",
     "RegisterDef",
+    "block_row",
     "block_values",
     "daily_values",
     "instantaneous_values",
@@ -143,25 +144,26 @@ def _phase(value: int, seed: int, index: int, phase: int, spread: int) -> int:
     return max(0, value + int(mix(seed, 0x9A5E, index, phase) % (2 * spread + 1)) - spread)
 
 
+def block_row(point: MeteringPoint, row: ReportedInterval) -> tuple[int, ...]:
+    """Raw values of a block load row (as reported; the measured values when missing),
+    in the order of ``BLOCK_REGISTERS`` for the meter's phases."""
+    part = row.reported if row.reported is not None else row.measured
+    energies = (part.import_wh, part.import_vah, part.export_wh, part.export_vah)
+    if point.model.phases == 1:
+        return (part.voltage, *energies, part.current)
+    seed, index = point.seed, part.index
+    spread = part.current // 20
+    return (
+        *(_phase(part.voltage, seed, index, n, 150) for n in range(3)),
+        *energies,
+        *(_phase(part.current, seed, index, n + 3, spread) for n in range(3)),
+    )
+
+
 def block_values(point: MeteringPoint, row: ReportedInterval) -> dict[ObisCode, int]:
     """Raw values of a block load row (as reported; the measured values when missing)."""
-    part = row.reported if row.reported is not None else row.measured
-    out = {
-        _BLOCK_ENERGY[0]: part.import_wh,
-        _BLOCK_ENERGY[1]: part.import_vah,
-        _BLOCK_ENERGY[2]: part.export_wh,
-        _BLOCK_ENERGY[3]: part.export_vah,
-    }
-    if point.model.phases == 1:
-        out[BLOCK_REGISTERS[1][0]] = part.voltage
-        out[BLOCK_REGISTERS[1][-1]] = part.current
-    else:
-        seed = point.seed
-        for n, code in enumerate(BLOCK_REGISTERS[3][:3]):
-            out[code] = _phase(part.voltage, seed, part.index, n, 150)
-        for n, code in enumerate(BLOCK_REGISTERS[3][-3:]):
-            out[code] = _phase(part.current, seed, part.index, n + 3, part.current // 20)
-    return out
+    order = BLOCK_REGISTERS[1 if point.model.phases == 1 else 3]
+    return dict(zip(order, block_row(point, row), strict=True))
 
 
 def daily_values(point: MeteringPoint, day_start: int) -> dict[ObisCode, int]:

@@ -49,6 +49,7 @@ from simulators import (
     write_truth_csv,
 )
 from simulators._load import interval_index, interval_start
+from simulators._registers import BLOCK_REGISTERS, block_row, block_values
 
 JUNE = dt.datetime(2026, 6, 10, tzinfo=dt.UTC)
 PLAN = FaultPlan.from_mapping(
@@ -91,6 +92,38 @@ def test_cumulative_registers_are_the_sum_of_block_energies(
     assert [b - a for a, b in zip(before, after, strict=True)] == _sums(
         point, first, first + length
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**40),
+    phases=st.sampled_from([1, 3]),
+    faults=st.booleans(),
+    offset=st.integers(0, 60 * 96),
+    length=st.integers(0, 2 * 96 + 5),
+)
+def test_a_run_of_intervals_is_each_interval_on_its_own(
+    seed: int, phases: int, faults: bool, offset: int, length: int
+) -> None:
+    model = LoadModel.from_seed(seed, phases=phases)
+    point = MeteringPoint(model=model, plan=PLAN if faults else FaultPlan())
+    first = model.first_index + offset
+    span = range(first, first + length)
+    assert list(model.intervals(first, first + length)) == [model.interval(i) for i in span]
+    rows = list(point.intervals(first, first + length))
+    assert rows == [point.interval(i) for i in span]
+    order = BLOCK_REGISTERS[phases]
+    for row in rows:
+        values = block_row(point, row)
+        part = row.reported if row.reported is not None else row.measured
+        energies = (part.import_wh, part.import_vah, part.export_wh, part.export_vah)
+        assert values[phases : phases + 4] == energies
+        if phases == 1:
+            assert (values[0], values[-1]) == (part.voltage, part.current)
+        else:  # per phase: around the interval's voltage and current
+            assert all(abs(v - part.voltage) <= 150 for v in values[:3])
+            assert all(abs(a - part.current) <= part.current // 20 for a in values[-3:])
+        assert dict(zip(order, values, strict=True)) == block_values(point, row)
 
 
 def test_model_is_a_pure_function_of_seed_and_time() -> None:
