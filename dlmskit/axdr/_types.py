@@ -106,6 +106,10 @@ class DontCare(enum.Enum):
 DONT_CARE = DontCare.DONT_CARE
 
 
+#: What a fixed-width integer refuses to be made from (``int()`` would accept them).
+_NOT_INTEGERS = (float, str, bytes)
+
+
 class _FixedInt(int):
     """Base of the fixed-width integer types: an ``int`` that knows its tag and range."""
 
@@ -116,13 +120,13 @@ class _FixedInt(int):
     FORMAT: ClassVar[str]
 
     def __new__(cls, value: int = 0) -> Self:
-        if isinstance(value, float | str | bytes):
+        if isinstance(value, _NOT_INTEGERS):
             raise LocalProtocolError(f"{cls.__name__} takes an int, not {type(value).__name__}")
         if not cls.MIN <= value <= cls.MAX:
             raise LocalProtocolError(
                 f"{cls.__name__} out of range: {value} not in {cls.MIN}..{cls.MAX}"
             )
-        return super().__new__(cls, value)
+        return int.__new__(cls, value)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({int(self)})"
