@@ -19,6 +19,7 @@ from hes._inventory import Inventory
 from hes._kpi import compute_kpis
 from hes._metrics import Metrics, serve_metrics
 from hes._report import html_report, line_chart, text_report
+from hes._rounds import run_schedule
 from hes._schedule import Schedule
 from hes._session import FieldConnector
 from hes._store import Store
@@ -102,7 +103,7 @@ def run(
                 config=config,
                 metrics=metrics,
             )
-            await head_end.run(schedule, deadline=deadline)
+            await run_schedule(head_end, schedule, deadline=deadline)
             nursery.cancel_scope.cancel()
         counters.persist()
         store.close()

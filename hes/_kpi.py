@@ -4,7 +4,9 @@
   least once / meters tried, and sessions ok / sessions;
 * completeness per profile and day: intervals stored / intervals expected;
 * latency of sessions (percentiles) and lag behind real time (newest interval stored);
-* quality flags and gap states.
+* quality flags and gap states;
+* billing and events reads retried, and the meters given up on (every session of the
+  kind failed: retries exhausted or the round's window closed).
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ class KpiReport:
     readings: int
     clock_deviation: Mapping[str, float]
     """``max_abs`` and ``p95_abs`` session clock deviation (s); ``synced`` meters."""
+    retried: Mapping[str, int] = attrs.field(factory=dict)
+    """Work kind (``billing``, ``events``) -> sessions beyond each meter's first."""
+    given_up: Mapping[str, int] = attrs.field(factory=dict)
+    """Work kind -> meters none of whose sessions of that kind succeeded."""
 
     def overall_success(self) -> float:
         stats = self.clusters.get("network", {})
@@ -169,6 +175,7 @@ def compute_kpis(
             assert isinstance(count, int)
             flags[str(flag)] += count
     gaps = Counter(g.state.value for g in store.gaps())
+    retried, given_up = _retries(by_meter)
     deviations = [abs(s.clock_deviation) for s in sessions if s.clock_deviation is not None]
     synced = len({s.meter for s in sessions if s.time_synced})
     return KpiReport(
@@ -196,4 +203,26 @@ def compute_kpis(
             "p95_abs": percentile(deviations, 0.95),
             "synced": float(synced),
         },
+        retried=retried,
+        given_up=given_up,
     )
+
+
+#: Kinds whose failed sessions the schedule retries (block load failures are gaps).
+_RETRIED = (WorkKind.BILLING, WorkKind.EVENTS)
+
+
+def _retries(
+    by_meter: Mapping[str, Sequence[SessionRecord]],
+) -> tuple[dict[str, int], dict[str, int]]:
+    retried: Counter[str] = Counter()
+    given_up: Counter[str] = Counter()
+    for sessions in by_meter.values():
+        for kind in _RETRIED:
+            mine = [s for s in sessions if s.kind is kind]
+            if not mine:
+                continue
+            retried[kind.value] += len(mine) - 1
+            if all(s.outcome is not Outcome.OK for s in mine):
+                given_up[kind.value] += 1
+    return dict(retried), dict(given_up)

@@ -40,6 +40,9 @@ def text_report(report: KpiReport, *, top: int = 8) -> str:
     out.append("sessions by outcome        " + _pairs(report.outcomes))
     out.append("quality flags              " + _pairs(report.flags))
     out.append("gaps by state              " + _pairs(report.gaps))
+    if report.retried or report.given_up:
+        out.append("retried sessions           " + _pairs(report.retried))
+        out.append("given up (none ok)         " + _pairs(report.given_up))
     for kind in ("transport", "network", "model", "cell", "feeder"):
         stats = report.clusters.get(kind)
         if not stats:
