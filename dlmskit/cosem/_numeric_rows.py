@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -106,49 +106,77 @@ def numeric_rows(
         else:
             plan.append((_PLAIN, None))
     width = len(plan)
-    out = []
-    for entry in buffer:
+    entries = list(buffer)
+    for entry in entries:
         if not isinstance(entry, Structure) or len(entry) != width:
             raise DecodeError(
                 "profile entry does not match the columns", expected=f"structure of {width}"
             )
-        time: _dt.datetime | None = None
-        status: int | None = None
-        seen_clock = False
-        values: list[float | None] = []
-        for (kind, scaler), value in zip(plan, entry, strict=True):
-            if kind == _SCALED:
-                assert scaler is not None
-                if isinstance(value, int) and type(value) is not bool:
-                    power = scaler.scaler
-                    values.append(
-                        value / 10**-power if power < 0 else float(int(value) * 10**power)
-                    )
-                else:
-                    values.append(float(register_quantity(value, scaler).value))
-                continue
-            if kind in (_CLOCK, _DATE_TIME) or isinstance(value, DateTime):
-                moment, found = _moment(value, sign, tz)
-                if kind == _CLOCK and not seen_clock:
+    count = len(entries)
+    times: list[_dt.datetime | None] = [None] * count
+    statuses: list[int | None] = [None] * count
+    seen_clock = False
+    numbers: list[list[float | None]] = []
+    # column by column: one kind of conversion over all the rows at a time
+    for (kind, scaler), column in zip(plan, zip(*entries, strict=True), strict=False):
+        if kind == _SCALED:
+            assert scaler is not None
+            numbers.append(_scaled(column, scaler))
+        elif kind == _PLAIN and _integers(column):
+            numbers.append([float(v) for v in column])
+        else:
+            moments = [
+                _moment(v, sign, tz) if kind != _PLAIN or isinstance(v, DateTime) else _NO_MOMENT
+                for v in column
+            ]
+            numbers.append(
+                [
+                    None if m is not None else _number(v)
+                    for (m, _s), v in zip(moments, column, strict=True)
+                ]
+            )
+            if kind == _CLOCK:
+                if not seen_clock:
                     seen_clock = True
-                    status = found
-                if moment is None:
-                    values.append(_number(value))
-                    continue
-                if kind == _CLOCK and time is None:
-                    time = moment
-                values.append(None)
-                continue
-            values.append(_number(value))
-        out.append(NumericRow(time=time, clock_status=status, values=tuple(values)))
-    return out
+                    statuses = [found for _m, found in moments]
+                times = [
+                    t if t is not None else m for t, (m, _s) in zip(times, moments, strict=True)
+                ]
+    if not numbers:
+        return [NumericRow(time=None, clock_status=None, values=()) for _ in entries]
+    return [
+        NumericRow(time=t, clock_status=found, values=values)
+        for t, found, values in zip(times, statuses, zip(*numbers, strict=True), strict=True)
+    ]
+
+
+_NO_MOMENT: tuple[None, None] = (None, None)
+
+
+def _integers(column: Sequence[Data]) -> bool:
+    """Whether every value is an integer (not a boolean)."""
+    return all(kind is not bool and issubclass(kind, int) for kind in set(map(type, column)))
+
+
+def _scaled(column: Sequence[Data], scaler: ScalerUnit) -> list[float | None]:
+    """Register values x 10^scaler: for integers one correctly rounded division (or an
+    exact product), the float nearest the exact decimal; anything else as
+    :func:`register_quantity` has it (``DecodeError`` for what is not a number)."""
+    power = scaler.scaler
+    if _integers(column):
+        if power < 0:
+            divisor = 10**-power
+            return [v / divisor for v in column]
+        factor = 10**power
+        return [float(v * factor) for v in column]
+    return [float(register_quantity(v, scaler).value) for v in column]
 
 
 def _moment(
     value: Data, sign: DeviationSign, tz: _dt.tzinfo | None
 ) -> tuple[_dt.datetime | None, int | None]:
     if isinstance(value, OctetString) and len(value) == 12:
-        return _stamp(bytes(value), sign, tz)
+        return _stamp(value, sign, tz)
     if isinstance(value, DateTime):
         status = None if value.clock_status is None else int(value.clock_status)
         try:
