@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
 import sys
-import time
 from pathlib import Path
 
 import click
 import trio
 
+from hes._capacity import capacity_page, plot_capacity, run_capacity
 from hes._demo import DemoResult, run_demo
 from hes._engine import CollectionConfig, HeadEnd, day_range
 from hes._export import write_csv, write_json, write_parquet, write_xml
 from hes._inventory import Inventory
 from hes._kpi import compute_kpis
 from hes._metrics import Metrics, serve_metrics
-from hes._report import html_report, line_chart, text_report
+from hes._report import html_report, text_report
 from hes._rounds import run_schedule
 from hes._schedule import Schedule
 from hes._session import FieldConnector
 from hes._store import Store
-from simulators import IST, FaultPlan
+from simulators import IST
 
 __all__ = ["main"]
 
@@ -255,66 +254,67 @@ def demo(
 @click.option(
     "--workdir", type=click.Path(path_type=Path), default=Path("hes-capacity"), show_default=True
 )
-def capacity(meters: int, scale: str, window: float, workdir: Path) -> None:
+@click.option(
+    "--min-completeness", type=float, default=0.99, show_default=True, help="Of the intervals."
+)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Lag allowed past the window, as a fraction of it.",
+)
+@click.option(
+    "--callers/--no-callers",
+    default=False,
+    help="Also have the field push and meters behind NAT call in.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="The fleet's seed.")
+def capacity(
+    meters: int,
+    scale: str,
+    window: float,
+    workdir: Path,
+    min_completeness: float,
+    tolerance: float,
+    callers: bool,
+    seed: int,
+) -> None:
     """Level-2 assessment: collect at 100/200/500 % of a fleet within a window and say
     whether the head-end keeps up (completeness, lag, queue depth, time)."""
     factors = [float(s) for s in scale.split(",") if s.strip()]
-    rows = []
+    if not factors or any(f <= 0 for f in factors):
+        raise click.BadParameter("scales are positive numbers", param_hint="--scale")
+    points = []
     for factor in factors:
-        count = max(1, round(meters * factor))
-        began = time.perf_counter()
-        result = trio.run(
-            functools.partial(
-                run_demo,
-                meters=count,
-                workdir=workdir / f"x{factor:g}",
-                deadline=window,
-                plan=FaultPlan(),
-            )
+        (point,) = run_capacity(
+            meters,
+            [factor],
+            window_s=window,
+            workdir=workdir,
+            callers=callers,
+            min_completeness=min_completeness,
+            tolerance=tolerance,
+            seed=seed,
         )
-        completeness = next(iter(result.kpis.completeness["block_load"].values()), 0.0)
-        keeps_up = completeness >= 0.99 and result.collection_seconds <= window * 1.5
-        rows.append(
-            {
-                "scale": factor,
-                "meters": count,
-                "collection_s": round(result.collection_seconds, 1),
-                "meters_per_s": round(count / max(result.collection_seconds, 1e-9), 1),
-                "completeness": round(completeness, 4),
-                "max_queue_depth": result.max_queue_depth,
-                "session_p95_s": round(result.kpis.latency["p95"], 2),
-                "keeps_up": keeps_up,
-                "wall_s": round(time.perf_counter() - began, 1),
-            }
-        )
-        click.echo(json.dumps(rows[-1]))
+        points.append(point)
+        click.echo(json.dumps(point.to_mapping()))
     click.echo(
         f"{'scale':>6} {'meters':>7} {'time s':>7} {'m/s':>6} {'complete':>9} "
-        f"{'queue':>6} {'p95 s':>6}  keeps up"
+        f"{'lag s':>6} {'queue':>6} {'p95 s':>6}  keeps up"
     )
-    for r in rows:
+    for p in points:
         click.echo(
-            f"{r['scale']:>6g} {r['meters']:>7} {r['collection_s']:>7} {r['meters_per_s']:>6} "
-            f"{100 * float(r['completeness']):>8.2f}% {r['max_queue_depth']:>6} "
-            f"{r['session_p95_s']:>6}  {'yes' if r['keeps_up'] else 'NO'}"
+            f"{p.scale:>6g} {p.meters:>7} {p.collection_s:>7.1f} {p.meters_per_s:>6.1f} "
+            f"{100 * p.completeness:>8.2f}% {p.lag_s:>6.1f} {p.max_queue_depth:>6} "
+            f"{p.session_p95_s:>6.2f}  {'yes' if p.keeps_up else 'NO (' + p.reason + ')'}"
         )
-    chart = line_chart(
-        "Capacity: collection time and completeness by fleet size",
-        {
-            "collection time (s)": [(float(r["meters"]), float(r["collection_s"])) for r in rows],
-            "completeness (%)": [
-                (float(r["meters"]), 100 * float(r["completeness"])) for r in rows
-            ],
-        },
-        x_label="meters",
-        y_label="value",
-    )
     workdir.mkdir(parents=True, exist_ok=True)
     page = workdir / "capacity.html"
-    page.write_text(
-        "<!doctype html><html><head><meta charset='utf-8'><title>capacity</title></head>"
-        f"<body><h1>Head-end capacity</h1><pre>{json.dumps(rows, indent=1)}</pre>{chart}"
-        "</body></html>\n",
-        encoding="utf-8",
-    )
-    click.echo(f"plot: {page}")
+    page.write_text(capacity_page(points), encoding="utf-8")
+    click.echo(f"report: {page}")
+    png = workdir / "capacity.png"
+    if plot_capacity(points, png):
+        click.echo(f"plot: {png}")
+    else:
+        click.echo("plot: matplotlib is not installed (the bench extra); HTML chart only")
