@@ -13,7 +13,15 @@ line is ``dlmskit-hes``.
 
 from __future__ import annotations
 
-from hes._demo import Agreement, DemoResult, compare_with_truth, default_fault_plan, run_demo
+from hes._capacity import CapacityPoint, run_capacity, verdict
+from hes._demo import (
+    Agreement,
+    DemoResult,
+    PushSummary,
+    compare_with_truth,
+    default_fault_plan,
+    run_demo,
+)
 from hes._engine import CollectionConfig, HeadEnd, SessionResult, day_range
 from hes._export import (
     CSV_COLUMNS,
@@ -34,6 +42,7 @@ from hes._gapledger import (
     interpolate,
 )
 from hes._inbound import InboundSessions
+from hes._inbound_queue import MemoryInboundQueue, SqliteInboundQueue
 from hes._inventory import Inventory, MeterInfo, Network
 from hes._kpi import ClusterStats, KpiReport, compute_kpis, percentile
 from hes._metrics import Metrics, exposition, serve_metrics
@@ -50,6 +59,7 @@ from hes._model import (
 from hes._ports import (
     EventSink,
     GapLedger,
+    InboundQueue,
     ReadingsSink,
     ReadingsSource,
     SessionLog,
@@ -58,7 +68,8 @@ from hes._ports import (
 from hes._push import PushIngest, push_keys, push_readings
 from hes._quality import Quality, parse_quality, quality_text
 from hes._report import bar_chart, html_report, line_chart, text_report
-from hes._schedule import Schedule
+from hes._rounds import run_schedule
+from hes._schedule import RetryPolicy, Schedule
 from hes._session import (
     Connector,
     FieldConnector,
@@ -82,6 +93,7 @@ __all__ = [
     "MESSAGE_NAMESPACE",
     "Agreement",
     "BackReadPolicy",
+    "CapacityPoint",
     "ClockReading",
     "ClusterStats",
     "CollectionConfig",
@@ -94,6 +106,7 @@ __all__ = [
     "GapState",
     "HeadEnd",
     "InboundSessions",
+    "InboundQueue",
     "IntervalRow",
     "InterpolationPolicy",
     "Inventory",
@@ -101,19 +114,23 @@ __all__ = [
     "LayoutCache",
     "MeterEventRecord",
     "MeterInfo",
+    "MemoryInboundQueue",
     "Metrics",
     "Network",
     "Outcome",
     "PushIngest",
+    "PushSummary",
     "Quality",
     "Reading",
     "ReadingSource",
     "ReadingsSink",
     "ReadingsSource",
+    "RetryPolicy",
     "Schedule",
     "SessionLog",
     "SessionRecord",
     "SessionResult",
+    "SqliteInboundQueue",
     "Store",
     "TcpConnector",
     "TimeSyncPolicy",
@@ -142,11 +159,14 @@ __all__ = [
     "push_readings",
     "quality_text",
     "read_meter",
+    "run_capacity",
     "reading_type",
     "run_demo",
+    "run_schedule",
     "serve_metrics",
     "text_report",
     "validate_block_load",
+    "verdict",
     "write_csv",
     "write_json",
     "write_parquet",
