@@ -65,7 +65,8 @@ from hes._ports import (
     SessionLog,
     WorkSource,
 )
-from hes._push import PushIngest, push_keys, push_readings
+from hes._push import PushBatch, PushIngest, push_keys
+from hes._push_rows import PushRows, clock_deviation, push_readings
 from hes._quality import Quality, parse_quality, quality_text
 from hes._report import bar_chart, html_report, line_chart, text_report
 from hes._rounds import run_schedule
@@ -78,7 +79,7 @@ from hes._session import (
     outcome_of,
     read_meter,
 )
-from hes._store import Store
+from hes._store import ReadingRow, Store, reading_row
 from hes._timing import ClockReading, TimeSyncPolicy
 from hes._validate import (
     IntervalRow,
@@ -118,10 +119,13 @@ __all__ = [
     "Metrics",
     "Network",
     "Outcome",
+    "PushBatch",
     "PushIngest",
+    "PushRows",
     "PushSummary",
     "Quality",
     "Reading",
+    "ReadingRow",
     "ReadingSource",
     "ReadingsSink",
     "ReadingsSource",
@@ -141,6 +145,7 @@ __all__ = [
     "WorkSource",
     "bar_chart",
     "check_cumulative",
+    "clock_deviation",
     "compare_with_truth",
     "compute_kpis",
     "day_range",
@@ -159,6 +164,7 @@ __all__ = [
     "push_readings",
     "quality_text",
     "read_meter",
+    "reading_row",
     "run_capacity",
     "reading_type",
     "run_demo",

@@ -7,31 +7,41 @@ A push whose body is a profile row (a push setup carrying the block load columns
 typed through the push setup's push_object_list, learnt per meter model in a
 :class:`~hes.LayoutCache`, validated like a pulled row and stored as readings of source
 ``PUSH``; the store's upserts keep a later pull of the same interval from duplicating it.
+:func:`push_readings` does that for one push as :class:`~hes.Reading` values; a batch
+of pushes goes the columnar way (:class:`~hes.PushRows`) to the same store rows.
+
+Storing a batch is two steps: :meth:`PushIngest.prepare` (receipts and reading rows,
+CPU work on the caller's thread) and :meth:`PushIngest.commit` (one SQLite transaction,
+which releases the GIL while it steps, so it can run on a worker thread while the next
+batch is prepared).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Callable, Sequence
 
+import attrs
 import trio
 
-from dlmskit.apdu import DataNotification
-from dlmskit.axdr import DateTime, DeviationSign, OctetString, Structure
+from dlmskit.axdr import DeviationSign
 from dlmskit.client import MeterKeys, Push, PushListener
-from dlmskit.errors import DecodeError
 from hes._inventory import Inventory, MeterInfo
 from hes._metrics import Metrics
-from hes._model import Outcome, Reading, ReadingSource, SessionRecord, WorkKind
-from hes._session import LayoutCache, ProfileLayout, _number, _unit
-from hes._store import Store
-from hes._validate import IntervalRow, ValidationPolicy, validate_block_load
+from hes._model import Outcome, Reading, SessionRecord, WorkKind
+from hes._push_rows import PushRows, push_readings
+from hes._session import LayoutCache
+from hes._store import ReadingRow, Store
+from hes._validate import ValidationPolicy
 
-__all__ = ["PushIngest", "push_keys", "push_readings"]
+__all__ = ["PushBatch", "PushIngest", "push_keys"]
 
-#: Interface classes whose value attribute is a measured quantity (register, extended
-#: register, demand register).
-_REGISTERS = frozenset({3, 4, 5})
+
+@attrs.frozen(kw_only=True)
+class PushBatch:
+    """Accepted pushes ready to store: a receipt each and the readings their rows carry."""
+
+    sessions: list[SessionRecord]
+    rows: list[ReadingRow]
 
 
 def push_keys(
@@ -40,113 +50,23 @@ def push_keys(
     """The listener's key lookup: system title -> the meter's name and push keys
     (``keys(meter)`` gives (encryption key, authentication key) from the key store)."""
 
+    # the last answer per title, reused while the meter and its keys stay the same
+    known: dict[bytes, tuple[MeterInfo, bytes, bytes, MeterKeys]] = {}
+
     def lookup(title: bytes) -> MeterKeys | None:
         meter = inventory.by_system_title(title)
         if meter is None:
+            known.pop(title, None)
             return None
         ek, ak = keys(meter)
-        return MeterKeys(name=meter.name, encryption_key=ek, authentication_key=ak)
+        last = known.get(title)
+        if last is not None and last[0] is meter and last[1] == ek and last[2] == ak:
+            return last[3]
+        found = MeterKeys(name=meter.name, encryption_key=ek, authentication_key=ak)
+        known[title] = (meter, ek, ak, found)
+        return found
 
     return lookup
-
-
-def _setup_of(layout: ProfileLayout, body: Structure) -> bytes | None:
-    """The push setup logical name a body carries (its class 40 attribute 1 column)."""
-    if len(body) != len(layout.columns):
-        return None
-    for column in layout.columns:
-        if column.class_id == 40 and column.attribute_index == 1:
-            value = body[column.index]
-            return bytes(value) if isinstance(value, OctetString) else None
-    return None
-
-
-def push_readings(
-    push: Push,
-    info: MeterInfo,
-    layouts: LayoutCache,
-    *,
-    sign: DeviationSign,
-    policy: ValidationPolicy | None = None,
-) -> list[Reading]:
-    """Readings (source ``PUSH``) from a data-notification whose body is a profile row
-    of a push setup known for the meter's model; ``[]`` for any other push. The row is
-    validated like a pulled one (alignment, clock status, reverse energy, clock
-    deviation from the notification's own date-time). A row with values out of range
-    (dates that do not exist, numbers no float holds) gives ``[]`` too: the push stays a
-    receipt."""
-    try:
-        return _push_readings(push, info, layouts, sign=sign, policy=policy)
-    except (DecodeError, ValueError, OverflowError):
-        return []
-
-
-def _push_readings(
-    push: Push,
-    info: MeterInfo,
-    layouts: LayoutCache,
-    *,
-    sign: DeviationSign,
-    policy: ValidationPolicy | None,
-) -> list[Reading]:
-    note = push.notification
-    if not isinstance(note, DataNotification) or not isinstance(note.notification_body, Structure):
-        return []
-    body = note.notification_body
-    layout = None
-    for setup, candidate in layouts.known(info.model or "default"):
-        if _setup_of(candidate, body) == setup.to_bytes():
-            layout = candidate
-            break
-    if layout is None or layout.columns.clock is None:
-        return []
-    try:
-        row = layout.columns.row(body, sign=sign, scalers=layout.scalers)
-    except DecodeError:
-        return []
-    if row.time is None:
-        return []
-    clock = layout.columns.clock
-    values: dict[str, tuple[float | None, str]] = {}
-    for column, value in zip(layout.columns, row.values, strict=True):
-        if column.class_id in _REGISTERS and column.is_register_value:
-            values[str(column.logical_name)] = (_number(value), _unit(value))
-    if not values:
-        return []
-    status = None
-    raw_clock = body[clock.index]
-    if isinstance(raw_clock, OctetString) and len(raw_clock) == 12:
-        try:
-            found = DateTime.from_bytes(bytes(raw_clock)).clock_status
-            status = None if found is None else int(found)
-        except DecodeError:
-            status = None
-    policy = policy or ValidationPolicy()
-    deviation: _dt.timedelta | None = None
-    if note.date_time is not None:
-        try:
-            deviation = note.date_time.to_datetime(sign=sign) - push.received_at
-        except (DecodeError, ValueError):
-            deviation = None
-    captured = row.time
-    # the interval the row belongs to, as validation will key it (a meter clock off by
-    # more than the threshold is put back by the deviation the notification shows)
-    shift = deviation if deviation is not None and abs(deviation) > policy.clock_threshold else None
-    step = policy.period.total_seconds()
-    moment = (captured - shift if shift is not None else captured).timestamp()
-    start = _dt.datetime.fromtimestamp(round(moment / step) * step, _dt.UTC)
-    result = validate_block_load(
-        info.name,
-        [IntervalRow(captured=captured, clock_status=status, values=values)],
-        start=start,
-        end=start + policy.period,
-        received=push.received_at,
-        net_metered=info.net_metered,
-        clock_deviation=deviation,
-        source=ReadingSource.PUSH,
-        policy=policy,
-    )
-    return result.readings
 
 
 def _reason(text: str) -> str:
@@ -189,6 +109,8 @@ class PushIngest:
         self.accepted = 0
         self.rejected: dict[str, int] = {}
         self._seen_rejected = 0
+        self._builder: PushRows | None = None
+        self._builder_policy: ValidationPolicy | None = None
 
     def _count_rejected(self, listener: PushListener) -> None:
         fresh = listener.rejected_count - self._seen_rejected
@@ -228,15 +150,51 @@ class PushIngest:
             return []
         return push_readings(push, info, self.layouts, sign=self.sign, policy=self.policy)
 
+    def _rows(self) -> PushRows | None:
+        """The columnar row builder for the current layouts, sign and policy."""
+        if self.inventory is None or self.layouts is None:
+            return None
+        builder = self._builder
+        if (
+            builder is None
+            or builder.layouts is not self.layouts
+            or builder.sign is not self.sign
+            or self._builder_policy is not self.policy
+        ):
+            builder = PushRows(self.layouts, sign=self.sign, policy=self.policy)
+            self._builder, self._builder_policy = builder, self.policy
+        return builder
+
+    def prepare(self, pushes: Sequence[Push]) -> PushBatch:
+        """Receipts and reading rows of accepted pushes (what :meth:`commit` stores): the
+        same rows :func:`push_readings` gives for each push, built column-wise."""
+        sessions = [self.record(push) for push in pushes]
+        rows: list[ReadingRow] = []
+        builder = self._rows()
+        inventory = self.inventory
+        if builder is not None and inventory is not None:
+            for push in pushes:
+                if not push.meter:
+                    continue
+                try:
+                    info = inventory[push.meter]
+                except KeyError:
+                    continue
+                rows.extend(builder.rows(push, info))
+        return PushBatch(sessions=sessions, rows=rows)
+
+    def commit(self, batch: PushBatch) -> int:
+        """Store a prepared batch in one transaction and count it; gives the number of
+        readings stored. Blocking (SQLite): run it on a worker thread, one at a time."""
+        self.store.put_reading_rows(batch.rows, sessions=batch.sessions)
+        self._accepted(len(batch.sessions), len(batch.rows))
+        return len(batch.rows)
+
     def store_pushes(self, pushes: Sequence[Push]) -> int:
         """Store accepted pushes durably (a receipt each, and the readings a profile row
         carries); counts them; gives the number of readings stored. Blocking: call it
         from a worker thread, or use :meth:`ingest`."""
-        records = [self.record(push) for push in pushes]
-        readings = [r for push in pushes for r in self.readings_of(push)]
-        self._write(records, readings)
-        self._accepted(len(records), len(readings))
-        return len(readings)
+        return self.commit(self.prepare(pushes))
 
     async def ingest(self, pushes: Sequence[Push]) -> int:
         """:meth:`store_pushes` off the trio thread."""
@@ -247,29 +205,22 @@ class PushIngest:
         self.accepted += pushes
         self.metrics.pushes["accepted"] += pushes
 
-    def _write(self, sessions: list[SessionRecord], readings: list[Reading]) -> None:
-        if readings:
-            self.store.put_readings(readings)
-        self.store.put_sessions(sessions)
-
     async def run(self, listener: PushListener) -> None:
-        """Receive until the listener closes (or the task is cancelled)."""
-        pending: list[SessionRecord] = []
-        values: list[Reading] = []
+        """Receive until the listener closes (or the task is cancelled): ``batch``
+        pushes (or what came in ``interval`` seconds) are prepared on the trio thread
+        and committed on a worker thread."""
+        pending: list[Push] = []
         closed = False
         while not closed:
             with trio.move_on_after(self.interval):
                 while len(pending) < self.batch:
                     try:
-                        push = await listener.receive()
+                        pending.append(await listener.receive())
                     except (trio.EndOfChannel, trio.ClosedResourceError):
                         closed = True
                         break
-                    pending.append(self.record(push))
-                    values.extend(self.readings_of(push))
             self._count_rejected(listener)
             if pending:
-                batch, pending = pending, []
-                found, values = values, []
-                await trio.to_thread.run_sync(self._write, batch, found)
-                self._accepted(len(batch), len(found))
+                batch = self.prepare(pending)
+                pending = []
+                await trio.to_thread.run_sync(self.commit, batch)

@@ -10,12 +10,16 @@ as fast and suits caches that can be rebuilt.
 Readings are keyed by (meter, channel, interval start) in a ``WITHOUT ROWID`` table. A
 second write of a key with the same value changes nothing; with a different value the
 first value stays and the row is flagged duplicate, except that an estimate is always
-replaced by a real read.
+replaced by a real read. :meth:`Store.put_reading_rows` takes readings already in the
+table's row form (:data:`ReadingRow`, see :func:`reading_row`) with the same upsert, for
+writers that never build :class:`~hes.Reading` values (push ingest).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import itertools
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -36,7 +40,7 @@ from hes._model import (
 )
 from hes._quality import Quality, parse_quality, quality_text
 
-__all__ = ["Store"]
+__all__ = ["ReadingRow", "Store", "reading_row"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -92,9 +96,11 @@ _EST = int(ReadingSource.ESTIMATE)
 # On a key already stored: an estimate gives way to a real read (or a newer estimate);
 # an estimate never touches a real read; the same value changes nothing; another value
 # keeps the first one and flags the row duplicate.
-_UPSERT = f"""
-INSERT INTO readings (meter, channel, start, value, unit, quality, captured, received, source)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+_READINGS = (
+    "INSERT INTO readings (meter, channel, start, value, unit, quality, captured, received,"
+    " source) VALUES "
+)
+_UPSERT_CLAUSE = f"""
 ON CONFLICT (meter, channel, start) DO UPDATE SET
     value = CASE WHEN source = {_EST} THEN excluded.value ELSE value END,
     unit = CASE WHEN source = {_EST} THEN excluded.unit ELSE unit END,
@@ -109,13 +115,44 @@ ON CONFLICT (meter, channel, start) DO UPDATE SET
 WHERE (source = {_EST} OR value IS NOT excluded.value)
     AND (excluded.source != {_EST} OR source = {_EST})
 """
+_UPSERT = _READINGS + "(?, ?, ?, ?, ?, ?, ?, ?, ?)" + _UPSERT_CLAUSE
+_PAGE_SIZES = frozenset(1 << n for n in range(9, 17))
+#: Rows per multi-row INSERT at most (fewer where SQLite allows fewer parameters).
+_MAX_ROWS = 1024
+
+
+@functools.lru_cache(maxsize=64)
+def _values_sql(head: str, tail: str, width: int, rows: int) -> str:
+    """``head`` with ``rows`` parameter tuples of ``width`` in its VALUES, then ``tail``."""
+    one = "(" + ", ".join("?" * width) + ")"
+    return head + ", ".join([one] * rows) + tail
+
+
+#: One reading as the store keeps it: (meter, channel, interval start in epoch seconds,
+#: value, unit, quality text, captured and received in epoch seconds, source).
+ReadingRow = tuple[str, str, int, float | None, str, str, int | None, int | None, int]
+
+
+def reading_row(reading: Reading) -> ReadingRow:
+    """The row :meth:`Store.put_readings` stores for ``reading``."""
+    return (
+        reading.meter,
+        reading.channel,
+        epoch_seconds(reading.start),
+        reading.value,
+        reading.unit,
+        quality_text(reading.quality),
+        _stamp(reading.captured),
+        _stamp(reading.received),
+        int(reading.source),
+    )
 
 
 def _stamp(when: _dt.datetime | None) -> int | None:
     return None if when is None else epoch_seconds(when)
 
 
-def _reading_rows(readings: Sequence[Reading]) -> Iterator[tuple[object, ...]]:
+def _reading_rows(readings: Sequence[Reading]) -> Iterator[ReadingRow]:
     """Rows for _UPSERT. Readings of one interval share their time stamps and quality
     flags, so the last conversion of each is kept and reused when the next reading holds
     the same object."""
@@ -153,6 +190,32 @@ def _reading_rows(readings: Sequence[Reading]) -> Iterator[tuple[object, ...]]:
         )
 
 
+_SESSIONS = (
+    "INSERT INTO sessions (meter, kind, started, ended, outcome, rows, clock_deviation,"
+    " time_synced, detail) VALUES "
+)
+#: Per multi-row table: the INSERT up to VALUES, what follows the rows, the row width.
+_Insert = tuple[str, str, int]
+_READING_INSERT: _Insert = (_READINGS, _UPSERT_CLAUSE, 9)
+_SESSION_INSERT: _Insert = (_SESSIONS, "", 9)
+
+
+def _session_rows(sessions: Sequence[SessionRecord]) -> Iterator[tuple[object, ...]]:
+    for s in sessions:
+        started = s.started.timestamp()
+        yield (
+            s.meter,
+            s.kind.value,
+            started,
+            started if s.ended is s.started else s.ended.timestamp(),
+            s.outcome.value,
+            s.rows,
+            s.clock_deviation,
+            int(s.time_synced),
+            s.detail,
+        )
+
+
 def _time(stamp: int | None) -> _dt.datetime | None:
     return None if stamp is None else from_epoch(stamp)
 
@@ -165,6 +228,11 @@ class Store:
     Safe to share between threads (the head-end's writer, push ingest, inbound
     sessions): every call holds the store's lock, so transactions never interleave on
     the one connection.
+
+    ``page_size`` applies to a new file: readings arrive time-major (every meter's
+    latest interval) but are kept meter-major, so each commit rewrites a page per meter
+    it touches; large pages make those rewrites fewer (32 KiB writes a push batch about
+    1.5 times faster than SQLite's default 4 KiB).
     """
 
     def __init__(
@@ -172,19 +240,27 @@ class Store:
         path: str | Path,
         *,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        page_size: int = 32_768,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError("synchronous is FULL or NORMAL")
+        if page_size not in _PAGE_SIZES:
+            raise ValueError("page_size is a power of two from 512 to 65536")
         self.path = Path(path)
         self._db = sqlite3.connect(
             str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
         )
+        # takes effect on a new file only (before WAL mode and the schema)
+        self._db.execute(f"PRAGMA page_size={page_size}")
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise OSError(f"{self.path}: WAL mode refused ({mode})")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
+        limit = self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        # a power of two, so a batch goes in at most a dozen statements of cached sizes
+        self._max_rows = 1 << (max(1, min(_MAX_ROWS, limit // 9)).bit_length() - 1)
 
     def close(self) -> None:
         with self._lock:
@@ -207,6 +283,32 @@ class Store:
                 raise
             db.execute("COMMIT")
 
+    def _insert(self, work: Sequence[tuple[_Insert, Sequence[tuple[object, ...]]]]) -> None:
+        """Rows into their tables in one transaction, many rows per statement: one
+        SQLite step (GIL released) per statement rather than per row, and the rows go
+        in the order given, each seeing those before it, as with one INSERT per row."""
+        for (_head, _tail, width), rows in work:
+            if rows and set(map(len, rows)) != {width}:
+                raise ValueError(f"every row must have {width} values")
+        db = self._db
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for (head, tail, width), rows in work:
+                    done, total = 0, len(rows)
+                    while done < total:
+                        size = min(self._max_rows, 1 << ((total - done).bit_length() - 1))
+                        chunk = rows[done : done + size]
+                        db.execute(
+                            _values_sql(head, tail, width, size),
+                            list(itertools.chain.from_iterable(chunk)),
+                        )
+                        done += size
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
     def _select(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
@@ -214,7 +316,17 @@ class Store:
     # -- readings --------------------------------------------------------------------
 
     def put_readings(self, readings: Sequence[Reading]) -> None:
-        self._transaction(_UPSERT, _reading_rows(readings))
+        self._insert(((_READING_INSERT, list(_reading_rows(readings))),))
+
+    def put_reading_rows(
+        self, rows: Iterable[ReadingRow], *, sessions: Sequence[SessionRecord] = ()
+    ) -> None:
+        """Store readings given as rows (:func:`reading_row` of each, or built the same
+        way), and ``sessions`` with them, in one transaction: the same upsert, so the same
+        idempotence and duplicate flags, as :meth:`put_readings`."""
+        if not isinstance(rows, list | tuple):
+            rows = list(rows)
+        self._insert(((_READING_INSERT, rows), (_SESSION_INSERT, list(_session_rows(sessions)))))
 
     def readings(
         self,
@@ -314,24 +426,7 @@ class Store:
         ]
 
     def put_sessions(self, sessions: Sequence[SessionRecord]) -> None:
-        self._transaction(
-            "INSERT INTO sessions (meter, kind, started, ended, outcome, rows, clock_deviation,"
-            " time_synced, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    s.meter,
-                    s.kind.value,
-                    s.started.timestamp(),
-                    s.ended.timestamp(),
-                    s.outcome.value,
-                    s.rows,
-                    s.clock_deviation,
-                    int(s.time_synced),
-                    s.detail,
-                )
-                for s in sessions
-            ),
-        )
+        self._insert(((_SESSION_INSERT, list(_session_rows(sessions))),))
 
     def sessions(self, *, meter: str | None = None) -> list[SessionRecord]:
         where, args = ("", []) if meter is None else (" WHERE meter = ?", [meter])

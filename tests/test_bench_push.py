@@ -1,5 +1,6 @@
-"""The push ingest benchmark: real ciphered pushes go through and are stored; a tampered
-or replayed one is refused."""
+"""The push ingest benchmark: real ciphered pushes go through the library's ingest path
+and are stored (the same readings as pushes stored one by one through
+:func:`hes.push_readings`); a tampered or replayed one is refused."""
 
 from __future__ import annotations
 
@@ -21,45 +22,55 @@ def generated() -> Any:
 
 
 def test_every_push_becomes_readings(generated: Any, tmp_path: pathlib.Path) -> None:
-    apdus, keys, columns = generated
-    assert len(apdus) == 18 and len(keys) == 6 and len(columns) == 6
-    store = hes.Store(tmp_path / "hes.sqlite")
-    try:
-        ingest = push.Ingest(keys, columns, store)
-        for apdu in apdus:
-            ingest.receive(apdu)
-        ingest.flush()
+    assert len(generated.apdus) == 18 and len(generated.inventory) == 6
+    with hes.Store(tmp_path / "hes.sqlite") as store:
+        ingest = push.ingest(generated, store)
         readings = list(store.readings())
-    finally:
-        store.close()
+        receipts = store.sessions()
     meters = {r.meter for r in readings}
-    assert meters == {keys[title].name for title in keys}
+    assert meters == {m.name for m in generated.inventory}
     # three consecutive intervals per meter, every register column a reading
     for name in meters:
         starts = sorted({r.start for r in readings if r.meter == name})
         assert len(starts) == 3
         assert (starts[1] - starts[0]).total_seconds() == 900
     assert all(r.source == hes.ReadingSource.PUSH for r in readings)
-    assert ingest.stored == len(readings) > 18 * 4
+    assert ingest.readings == len(readings) > 18 * 4
+    assert ingest.accepted == len(receipts) == 18
+    assert all(s.kind is hes.WorkKind.PUSH for s in receipts)
+
+
+def test_the_ingest_path_stores_what_per_push_readings_store(
+    generated: Any, tmp_path: pathlib.Path
+) -> None:
+    with hes.Store(tmp_path / "batched.sqlite") as store:
+        listener, ingest = push.head_end(generated, store)
+        accepted = push.checked(listener, generated.apdus)
+        ingest.commit(ingest.prepare(accepted))
+        batched = list(store.readings())
+    with hes.Store(tmp_path / "one_by_one.sqlite") as store:
+        for one in accepted:
+            info = generated.inventory[one.meter]
+            store.put_readings(hes.push_readings(one, info, generated.layouts, sign=push.SIGN))
+        assert batched == list(store.readings())
+    assert len(batched) > 18 * 4
+    assert ingest._rows().general == 0  # every push of the fleet went the columnar way
 
 
 def test_replayed_and_tampered_pushes_are_refused(generated: Any, tmp_path: pathlib.Path) -> None:
-    apdus, keys, columns = generated
-    store = hes.Store(tmp_path / "hes.sqlite")
-    try:
-        ingest = push.Ingest(keys, columns, store)
-        ingest.receive(apdus[0])
+    apdus = generated.apdus
+    with hes.Store(tmp_path / "hes.sqlite") as store:
+        listener, _ = push.head_end(generated, store)
+        push.checked(listener, apdus[:1])
         with pytest.raises(RuntimeError, match="refused"):
-            ingest.receive(apdus[0])
+            push.checked(listener, apdus[:1])
         tampered = apdus[1][:-1] + bytes((apdus[1][-1] ^ 1,))
         with pytest.raises(RuntimeError, match="refused"):
-            ingest.receive(tampered)
-    finally:
-        store.close()
+            push.checked(listener, [tampered])
 
 
 def test_floor_decrypts_the_same_notifications(generated: Any) -> None:
-    apdus, _, _ = generated
+    apdus = generated.apdus
     assert push.floor_rate(apdus) > 0
     bad = apdus[0][:-1] + bytes((apdus[0][-1] ^ 1,))
     with pytest.raises(ValueError, match="tag"):
@@ -67,6 +78,5 @@ def test_floor_decrypts_the_same_notifications(generated: Any) -> None:
 
 
 def test_ingest_rate_counts_what_was_stored(generated: Any) -> None:
-    apdus, keys, columns = generated
-    rate, stored = push.ingest_rate(apdus, keys, columns)
-    assert rate > 0 and stored > len(apdus) * 4
+    rate, stored = push.ingest_rate(generated)
+    assert rate > 0 and stored > len(generated.apdus) * 4

@@ -22,7 +22,8 @@ from dlmskit.security import MemoryCounterStore
 from hes import LayoutCache, Quality, ReadingSource, Store, WorkKind
 from hes._engine import CollectionConfig, HeadEnd
 from hes._inventory import Inventory, MeterInfo
-from hes._push import PushIngest, push_keys, push_readings
+from hes._push import PushIngest, push_keys
+from hes._push_rows import push_readings
 from hes._schedule import Schedule
 from hes._session import ProfileLayout, TcpConnector
 from obis import ObisCode

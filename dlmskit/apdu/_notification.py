@@ -24,6 +24,12 @@ from dlmskit.errors import DecodeError
 __all__ = ["DataNotification", "EventNotificationRequest"]
 
 _DEFAULT_LONG_IIP: Final = LongInvokeIdAndPriority()
+#: Long-invoke-id-and-priority and date-time values already read, by their octets: a
+#: fleet's pushes repeat both (the same interval end, the same push invocation), and both
+#: values are immutable. Each map starts over when it reaches _MAX_SEEN entries.
+_IIP_SEEN: dict[bytes, LongInvokeIdAndPriority] = {}
+_TIME_SEEN: dict[bytes, DateTime] = {}
+_MAX_SEEN: Final = 4096
 
 
 @attrs.frozen(kw_only=True)
@@ -86,8 +92,29 @@ class DataNotification(TaggedApdu):
 
     @classmethod
     def _read_body(cls, r: ApduReader) -> DataNotification:
-        long_iip = LongInvokeIdAndPriority._read(r)
-        date_time = read_date_time(r, "date-time")
+        buf, pos = r.buf, r.pos
+        key = buf[pos : pos + 4]
+        long_iip = _IIP_SEEN.get(key)
+        if long_iip is None:
+            long_iip = LongInvokeIdAndPriority._read(r)
+            if len(_IIP_SEEN) >= _MAX_SEEN:
+                _IIP_SEEN.clear()
+            _IIP_SEEN[key] = long_iip
+        else:
+            r.pos = pos + 4
+        pos = r.pos
+        date_time: DateTime | None = None
+        if pos < r.end and buf[pos] == 12:
+            key = buf[pos + 1 : pos + 13]
+            date_time = _TIME_SEEN.get(key)
+        if date_time is None:
+            date_time = read_date_time(r, "date-time")
+            if date_time is not None and r.pos == pos + 13:
+                if len(_TIME_SEEN) >= _MAX_SEEN:
+                    _TIME_SEEN.clear()
+                _TIME_SEEN[buf[pos + 1 : pos + 13]] = date_time
+        else:
+            r.pos = pos + 13
         return cls(
             long_invoke_id_and_priority=long_iip,
             date_time=date_time,

@@ -64,6 +64,8 @@ __all__ = ["MeterKeys", "Push", "PushListener", "RejectedPush", "listen"]
 
 _PLAIN_TAGS = frozenset({DataNotification.TAG, EventNotificationRequest.TAG})
 _GENERAL_TITLED = frozenset({GeneralGloCiphering.TAG, GeneralDedCiphering.TAG})
+_NOTIFICATIONS = (DataNotification, EventNotificationRequest)
+_CIPHERED_TAGS = _GENERAL_TITLED | {GeneralCiphering.TAG, GeneralSigning.TAG} | CipheredApdu.TAGS
 
 
 @attrs.frozen(kw_only=True)
@@ -162,9 +164,8 @@ class PushListener:
     # -- checking one APDU --------------------------------------------------------
 
     def _lookup(self, title: bytes) -> MeterKeys | None:
-        if callable(self._keys):
-            return self._keys(title)
-        return self._keys.get(title)
+        keys = self._keys
+        return keys(title) if callable(keys) else keys.get(title)
 
     def _reject(self, peer: LinkAddress, kind: str, reason: str, title: bytes | None) -> None:
         self.rejected_count += 1
@@ -247,11 +248,7 @@ class PushListener:
                     self._reject(peer, kind, "unciphered push refused", None)
                     return None
                 plain = apdu
-            elif (
-                tag in _GENERAL_TITLED
-                or tag in (GeneralCiphering.TAG, GeneralSigning.TAG)
-                or (tag in CipheredApdu.TAGS)
-            ):
+            elif tag in _CIPHERED_TAGS:
                 named = self._named_sender(apdu)
                 title = named if named is not None else self.sender_of(peer, bound)
                 if title is None:
@@ -285,7 +282,7 @@ class PushListener:
         except DlmsError as error:
             self._reject(peer, kind, f"malformed push: {error}", title)
             return None
-        if not isinstance(decoded, DataNotification | EventNotificationRequest):
+        if not isinstance(decoded, _NOTIFICATIONS):
             self._reject(peer, kind, f"not a notification: {type(decoded).__name__}", title)
             return None
         if title is not None and kind == "udp":

@@ -81,6 +81,21 @@ def _invocation_counter_of(ciphered: bytes) -> int:
     return CipheredApdu.from_bytes(ciphered).invocation_counter
 
 
+def _general_offset(data: bytes, n: int) -> int:
+    """Where SC || IC || payload starts in a general-glo/-ded-ciphering APDU with an
+    8-octet system title and a content length of one octet (< 0x80) or 0x81 and one
+    octet, when that length is exactly what follows and holds the security header; 0
+    otherwise (the envelope must then be parsed in full, which also says what is wrong)."""
+    if n < 16 or data[1] != 8:
+        return 0
+    size = data[10]
+    if size < 0x80:
+        return 11 if size >= 5 and 11 + size == n else 0
+    if size == 0x81 and n > 16 and 12 + data[11] == n and data[11] >= 5:
+        return 12
+    return 0
+
+
 def _unknown_peer() -> NoReturn:
     """A received APDU names no sender and none is known yet: it cannot be opened (the
     IV needs the sender's system title), which is the peer's doing, not the caller's."""
@@ -238,12 +253,19 @@ class SecurityContext(SecurityState):
             plain, dedicated = entry
             title = self._peer_title or _unknown_peer()
         elif tag == 0xDB or tag == 0xDC:
-            envelope: GeneralGloCiphering | GeneralDedCiphering = (
-                GeneralGloCiphering.from_bytes(data)
-                if tag == 0xDB
-                else GeneralDedCiphering.from_bytes(data)
-            )
-            title = envelope.system_title or self._peer_title or _unknown_peer()
+            # an 8-octet system title and a one- or two-octet length (every envelope up to
+            # 255 octets of content) are read in place; anything else is parsed in full
+            offset = _general_offset(data, n)
+            if offset:
+                title = data[2:10]
+            else:
+                envelope: GeneralGloCiphering | GeneralDedCiphering = (
+                    GeneralGloCiphering.from_bytes(data)
+                    if tag == 0xDB
+                    else GeneralDedCiphering.from_bytes(data)
+                )
+                title = envelope.system_title or self._peer_title or _unknown_peer()
+                offset = n - len(envelope.payload) - 5
             if len(title) != 8:
                 raise SecurityError(f"system title of {len(title)} bytes cannot form an IV")
             if self._peer_title is not None and title != self._peer_title:
@@ -252,7 +274,6 @@ class SecurityContext(SecurityState):
                     f" {self._peer_title.hex().upper()}"
                 )
             plain, dedicated = None, tag == 0xDC
-            offset = n - len(envelope.payload) - 5
         elif tag == 0xDD:
             return self._unprotect_general(GeneralCiphering.from_bytes(data))
         elif tag == 0xDF:
