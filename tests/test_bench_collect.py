@@ -28,3 +28,14 @@ def test_the_session_is_hls_gmac_on_the_utility_settings_association() -> None:
     association = collect.gmac_association(MemoryCounterStore())
     assert association.mechanism is MechanismName.HIGH_GMAC
     assert association.client_sap == 0x30 and association.ciphered
+
+
+def test_measurements_compare_rates_and_cpu_per_meter() -> None:
+    ours = collect.Pass(meters=100, wall=0.5, cpu=0.4, main_cpu=0.3, simulator_cpu=0.2)
+    floor = collect.Pass(meters=100, wall=0.25, cpu=0.1, main_cpu=0.1, simulator_cpu=0.2)
+    rate, target, cpu = collect.measurements(100, ours, floor)
+    assert rate.ours == 200 and rate.peer == 400 and rate.ratio == 0.5 and rate.target == 0.5
+    assert target.peer == 500 and target.ratio == 0.4 and target.target == 1.0
+    # 4 ms of head-end CPU against 2 of simulator CPU a meter: the head-end bounds the rate
+    assert cpu.ours == 4.0 and cpu.peer == 2.0 and cpu.ratio == 0.5
+    assert "1.00 ms in the store" in cpu.note
