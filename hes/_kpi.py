@@ -65,6 +65,7 @@ class KpiReport:
     completeness: Mapping[str, Mapping[str, float]]
     """Profile -> local day (ISO date) -> stored / expected intervals."""
     outcomes: Mapping[str, int]
+    """Polled sessions (pushes excluded) by outcome."""
     latency: Mapping[str, float]
     """``p50``, ``p95``, ``p99``, ``max`` of session latency (s)."""
     latency_histogram: Sequence[tuple[float, int]]
@@ -80,6 +81,8 @@ class KpiReport:
     """Work kind (``billing``, ``events``) -> sessions beyond each meter's first."""
     given_up: Mapping[str, int] = attrs.field(factory=dict)
     """Work kind -> meters none of whose sessions of that kind succeeded."""
+    pushes: int = 0
+    """Pushes accepted and stored (refused ones are counted by the listener's metrics)."""
 
     def overall_success(self) -> float:
         stats = self.clusters.get("network", {})
@@ -139,7 +142,8 @@ def compute_kpis(
     histogram = []
     for bound in _BUCKETS:
         histogram.append((bound, sum(1 for v in latencies if v <= bound)))
-    outcomes = Counter(s.outcome.value for s in sessions)
+    outcomes = Counter(s.outcome.value for s in sessions if s.kind is not WorkKind.PUSH)
+    pushes = sum(1 for s in sessions if s.kind is WorkKind.PUSH)
 
     # completeness: distinct stored interval starts of the reference channel per day
     completeness: dict[str, dict[str, float]] = {"block_load": {}}
@@ -205,6 +209,7 @@ def compute_kpis(
         },
         retried=retried,
         given_up=given_up,
+        pushes=pushes,
     )
 
 

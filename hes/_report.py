@@ -38,6 +38,8 @@ def text_report(report: KpiReport, *, top: int = 8) -> str:
         f"meters synced {int(cd['synced'])}"
     )
     out.append("sessions by outcome        " + _pairs(report.outcomes))
+    if report.pushes:
+        out.append(f"pushes stored              {report.pushes}")
     out.append("quality flags              " + _pairs(report.flags))
     out.append("gaps by state              " + _pairs(report.gaps))
     if report.retried or report.given_up:

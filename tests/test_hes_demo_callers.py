@@ -78,6 +78,8 @@ async def test_pushes_and_meter_initiated_reads_agree_with_truth(tmp_path: Path)
     assert pushes.rejected.get("security", 0) >= len(faulty[FaultKind.WRONG_KEYS]), report
     assert pushes.rejected.get("replay", 0) >= 1, report
     assert pushes.readings > 0
+    # every accepted push is stored as a receipt; the polled outcomes leave them out
+    assert result.kpis.pushes == pushes.accepted, report
     # every pushed reading of a fault-free meter equals the ground truth
     assert agreement.pushed_rows > 0 and agreement.pushed_matched == agreement.pushed_rows, report
     # and so does every pulled one, those read over the links meters behind NAT opened too
@@ -90,6 +92,8 @@ async def test_pushes_and_meter_initiated_reads_agree_with_truth(tmp_path: Path)
     assert pushes.inbound_sessions >= len(nat) and pushes.inbound_waiting == 0, report
     assert pushes.inbound_unidentified == 0
     with Store(tmp_path / "hes.db") as store:
+        polled = [s for s in store.sessions() if s.kind is not WorkKind.PUSH]
+        assert sum(result.kpis.outcomes.values()) == len(polled)
         for name in nat:
             sessions = [s for s in store.sessions(meter=name) if s.kind is WorkKind.BLOCK_LOAD]
             assert sessions, name
