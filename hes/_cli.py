@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import json
 import sys
 from pathlib import Path
@@ -211,6 +212,33 @@ def _print_demo(result: DemoResult) -> None:
 )
 @click.option("--metrics-port", type=int)
 @click.option("--quiet", is_flag=True)
+@click.option(
+    "--callers/--no-callers",
+    default=True,
+    show_default=True,
+    help="Meters push, and those behind NAT call in.",
+)
+@click.option(
+    "--nat-every",
+    type=int,
+    default=25,
+    show_default=True,
+    help="Every n-th cellular meter is behind NAT.",
+)
+@click.option(
+    "--push-spread",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds the meters' pushes are spread over.",
+)
+@click.option(
+    "--dial-period",
+    type=float,
+    default=20.0,
+    show_default=True,
+    help="Seconds between two calls of a meter behind NAT.",
+)
 def demo(
     meters: int,
     workdir: Path,
@@ -219,6 +247,10 @@ def demo(
     lossy: bool,
     metrics_port: int | None,
     quiet: bool,
+    callers: bool,
+    nat_every: int,
+    push_spread: float,
+    dial_period: float,
 ) -> None:
     """The main job: a simulated fleet (GPRS, Wi-SUN, RF mesh) with a fault plan, one day's
     block load, back-reads, KPIs and agreement with the ground truth."""
@@ -231,12 +263,20 @@ def demo(
             lossless=not lossy,
             metrics_port=metrics_port,
             progress=None if quiet else click.echo,
+            callers=callers,
+            nat_every=nat_every,
+            push_spread=push_spread,
+            dial_period=dial_period,
         )
     )
     _print_demo(result)
     page = workdir / "report.html"
     page.write_text(
-        html_report(result.kpis, extra=f"<pre>{result.agreement.text()}</pre>"), encoding="utf-8"
+        html_report(
+            result.kpis,
+            extra=f"<pre>{html.escape(result.agreement.text() + result.pushes.text())}</pre>",
+        ),
+        encoding="utf-8",
     )
     click.echo(f"HTML report: {page}")
 

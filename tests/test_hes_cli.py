@@ -106,3 +106,39 @@ def test_report_table_and_html(tmp_path: Path) -> None:
     assert "completeness block_load 2026-12-02   50.00 %" in result.output
     assert "meters read (overall)       50.00 %" in result.output
     assert page.read_text().count("<svg") >= 3
+
+
+def test_demo_prints_pushes_and_inbound_sessions(tmp_path: Path) -> None:
+    """A tiny demo: the printed report and the HTML page show the pushes accepted and
+    refused and the sessions run over links meters behind NAT opened."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "demo",
+            "--meters",
+            "10",
+            "--seed",
+            "5",  # cellular meters and one Wi-SUN meter: quick to read
+            "--workdir",
+            str(tmp_path),
+            "--deadline",
+            "8",
+            "--nat-every",
+            "3",
+            "--push-spread",
+            "2",
+            "--dial-period",
+            "2",
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "ground truth of pushes: " in out and "sessions by outcome" in out
+    pushed = next(line for line in out.splitlines() if line.startswith("pushes accepted"))
+    assert int(pushed.split()[2]) > 0
+    nat = next(line for line in out.splitlines() if line.startswith("meters behind NAT"))
+    assert nat.startswith("meters behind NAT 3: 3 called in"), out
+    assert "reads still waiting 0" in nat
+    page = (tmp_path / "report.html").read_text()
+    assert "pushes accepted" in page and "meters behind NAT" in page
