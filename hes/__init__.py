@@ -79,7 +79,7 @@ from hes._session import (
     outcome_of,
     read_meter,
 )
-from hes._store import ReadingRow, Store, reading_row
+from hes._store import ReadingRow, SessionRow, Store, reading_row, session_row
 from hes._timing import ClockReading, TimeSyncPolicy
 from hes._validate import (
     IntervalRow,
@@ -134,6 +134,7 @@ __all__ = [
     "SessionLog",
     "SessionRecord",
     "SessionResult",
+    "SessionRow",
     "SqliteInboundQueue",
     "Store",
     "TcpConnector",
@@ -170,6 +171,7 @@ __all__ = [
     "run_demo",
     "run_schedule",
     "serve_metrics",
+    "session_row",
     "text_report",
     "validate_block_load",
     "verdict",

@@ -18,6 +18,7 @@ batch is prepared).
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -27,20 +28,24 @@ from dlmskit.axdr import DeviationSign
 from dlmskit.client import MeterKeys, Push, PushListener
 from hes._inventory import Inventory, MeterInfo
 from hes._metrics import Metrics
-from hes._model import Outcome, Reading, SessionRecord, WorkKind
+from hes._model import Outcome, Reading, SessionRecord, WorkKind, utc
 from hes._push_rows import PushRows, push_readings
 from hes._session import LayoutCache
-from hes._store import ReadingRow, Store
+from hes._store import ReadingRow, SessionRow, Store
 from hes._validate import ValidationPolicy
 
 __all__ = ["PushBatch", "PushIngest", "push_keys"]
 
+_PUSH = WorkKind.PUSH.value
+_OK = Outcome.OK.value
+
 
 @attrs.frozen(kw_only=True)
 class PushBatch:
-    """Accepted pushes ready to store: a receipt each and the readings their rows carry."""
+    """Accepted pushes ready to store: a receipt each (the row of
+    :meth:`PushIngest.record`) and the readings their rows carry."""
 
-    sessions: list[SessionRecord]
+    receipts: list[SessionRow]
     rows: list[ReadingRow]
 
 
@@ -140,6 +145,25 @@ class PushIngest:
             detail=f"{push.transport} {kind} ic={push.invocation_counter}",
         )
 
+    @staticmethod
+    def receipt(push: Push) -> SessionRow:
+        """``session_row(record(push))``, without the record."""
+        when = push.received_at
+        if when.tzinfo is not _dt.UTC:
+            when = utc(when)
+        stamp = when.timestamp()
+        return (
+            push.meter or (push.system_title or b"").hex().upper(),
+            _PUSH,
+            stamp,
+            stamp,
+            _OK,
+            0,
+            None,
+            0,
+            f"{push.transport} {type(push.notification).__name__} ic={push.invocation_counter}",
+        )
+
     def readings_of(self, push: Push) -> list[Reading]:
         """The readings a push carries for a meter of the inventory, if any."""
         if self.inventory is None or self.layouts is None or not push.meter:
@@ -168,7 +192,7 @@ class PushIngest:
     def prepare(self, pushes: Sequence[Push]) -> PushBatch:
         """Receipts and reading rows of accepted pushes (what :meth:`commit` stores): the
         same rows :func:`push_readings` gives for each push, built column-wise."""
-        sessions = [self.record(push) for push in pushes]
+        receipts = [self.receipt(push) for push in pushes]
         rows: list[ReadingRow] = []
         builder = self._rows()
         inventory = self.inventory
@@ -181,13 +205,13 @@ class PushIngest:
                 except KeyError:
                     continue
                 rows.extend(builder.rows(push, info))
-        return PushBatch(sessions=sessions, rows=rows)
+        return PushBatch(receipts=receipts, rows=rows)
 
     def commit(self, batch: PushBatch) -> int:
         """Store a prepared batch in one transaction and count it; gives the number of
         readings stored. Blocking (SQLite): run it on a worker thread, one at a time."""
-        self.store.put_reading_rows(batch.rows, sessions=batch.sessions)
-        self._accepted(len(batch.sessions), len(batch.rows))
+        self.store.put_reading_rows(batch.rows, sessions=batch.receipts)
+        self._accepted(len(batch.receipts), len(batch.rows))
         return len(batch.rows)
 
     def store_pushes(self, pushes: Sequence[Push]) -> int:

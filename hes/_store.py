@@ -40,7 +40,7 @@ from hes._model import (
 )
 from hes._quality import Quality, parse_quality, quality_text
 
-__all__ = ["ReadingRow", "Store", "reading_row"]
+__all__ = ["ReadingRow", "SessionRow", "Store", "reading_row", "session_row"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -200,20 +200,25 @@ _READING_INSERT: _Insert = (_READINGS, _UPSERT_CLAUSE, 9)
 _SESSION_INSERT: _Insert = (_SESSIONS, "", 9)
 
 
-def _session_rows(sessions: Sequence[SessionRecord]) -> Iterator[tuple[object, ...]]:
-    for s in sessions:
-        started = s.started.timestamp()
-        yield (
-            s.meter,
-            s.kind.value,
-            started,
-            started if s.ended is s.started else s.ended.timestamp(),
-            s.outcome.value,
-            s.rows,
-            s.clock_deviation,
-            int(s.time_synced),
-            s.detail,
-        )
+#: One session as the store keeps it: (meter, kind, started and ended in epoch seconds,
+#: outcome, rows, clock deviation, time synced as 0/1, detail).
+SessionRow = tuple[str, str, float, float, str, int, float | None, int, str]
+
+
+def session_row(s: SessionRecord) -> SessionRow:
+    """The row :meth:`Store.put_sessions` stores for ``s``."""
+    started = s.started.timestamp()
+    return (
+        s.meter,
+        s.kind.value,
+        started,
+        started if s.ended is s.started else s.ended.timestamp(),
+        s.outcome.value,
+        s.rows,
+        s.clock_deviation,
+        int(s.time_synced),
+        s.detail,
+    )
 
 
 def _time(stamp: int | None) -> _dt.datetime | None:
@@ -319,14 +324,15 @@ class Store:
         self._insert(((_READING_INSERT, list(_reading_rows(readings))),))
 
     def put_reading_rows(
-        self, rows: Iterable[ReadingRow], *, sessions: Sequence[SessionRecord] = ()
+        self, rows: Iterable[ReadingRow], *, sessions: Iterable[SessionRow] = ()
     ) -> None:
         """Store readings given as rows (:func:`reading_row` of each, or built the same
-        way), and ``sessions`` with them, in one transaction: the same upsert, so the same
-        idempotence and duplicate flags, as :meth:`put_readings`."""
-        if not isinstance(rows, list | tuple):
-            rows = list(rows)
-        self._insert(((_READING_INSERT, rows), (_SESSION_INSERT, list(_session_rows(sessions)))))
+        way), and sessions as rows (:func:`session_row`) with them, in one transaction:
+        the same upsert, so the same idempotence and duplicate flags, as
+        :meth:`put_readings`."""
+        readings = rows if isinstance(rows, list | tuple) else list(rows)
+        receipts = sessions if isinstance(sessions, list | tuple) else list(sessions)
+        self._insert(((_READING_INSERT, readings), (_SESSION_INSERT, receipts)))
 
     def readings(
         self,
@@ -426,7 +432,7 @@ class Store:
         ]
 
     def put_sessions(self, sessions: Sequence[SessionRecord]) -> None:
-        self._insert(((_SESSION_INSERT, list(_session_rows(sessions))),))
+        self._insert(((_SESSION_INSERT, [session_row(s) for s in sessions]),))
 
     def sessions(self, *, meter: str | None = None) -> list[SessionRecord]:
         where, args = ("", []) if meter is None else (" WHERE meter = ?", [meter])

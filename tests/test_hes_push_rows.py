@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +34,7 @@ from dlmskit.cosem import CaptureObject, ProfileColumns, ScalerUnit
 from hes import (
     LayoutCache,
     MeterInfo,
+    PushIngest,
     PushRows,
     Quality,
     ReadingRow,
@@ -42,6 +45,7 @@ from hes import (
     push_readings,
     quality_text,
     reading_row,
+    session_row,
 )
 from hes._session import ProfileLayout
 from obis import ObisCode
@@ -309,3 +313,17 @@ def test_both_ways_store_the_same_readings(tmp_path: Path) -> None:
     assert len(stored) == 5 * 8 * 4 and all(r.source is ReadingSource.PUSH for r in stored)
     assert any(Quality.CLOCK_DEVIATION in r.quality for r in stored)
     assert any(Quality.REVERSE_ENERGY in r.quality for r in stored)
+
+
+@pytest.mark.parametrize(
+    "received",
+    [
+        _RECEIVED,
+        _RECEIVED.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))),
+        _RECEIVED.replace(tzinfo=None),
+    ],
+)
+@pytest.mark.parametrize("meter", ["M", ""])
+def test_receipts_are_the_records_rows(received: dt.datetime, meter: str) -> None:
+    push = attrs.evolve(_push(Structure(), None, received), meter=meter)
+    assert PushIngest.receipt(push) == session_row(PushIngest.record(push))

@@ -27,6 +27,8 @@ from hes import (
     SessionRecord,
     Store,
     WorkKind,
+    reading_row,
+    session_row,
 )
 
 T0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -204,6 +206,66 @@ def test_upserts_in_any_order_keep_one_row_per_key(
         for key, row in rows.items():
             assert row.value == first[key]
             assert (Quality.DUPLICATE in row.quality) == (key in changed)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6),
+            st.sampled_from(["M1", "M2"]),
+            st.one_of(st.none(), st.integers(-3, 3).map(float)),
+            st.sampled_from(list(ReadingSource)),
+            st.sampled_from([frozenset(), frozenset({Quality.MISALIGNED})]),
+        ),
+        max_size=60,
+    ),
+    st.integers(1, 7),
+)
+def test_rows_in_one_transaction_store_what_one_by_one_stores(
+    tmp_path_factory: pytest.TempPathFactory,
+    ops: list[tuple[int, str, float | None, ReadingSource, frozenset[Quality]]],
+    cut: int,
+) -> None:
+    """Many rows per statement (and several statements per call) keep the upsert's
+    order: each row sees the rows before it, as with one write per reading."""
+    readings = [
+        reading(n, value, meter=meter, source=source, quality=flags)
+        for n, meter, value, source, flags in ops
+    ]
+    folder = tmp_path_factory.mktemp("rows")
+    with Store(folder / "one.db") as one, Store(folder / "batched.db") as batched:
+        for r in readings:
+            one.put_readings([r])
+        batched._max_rows = 4  # several statements of every size in one transaction
+        for first in range(0, len(readings), cut):
+            batched.put_reading_rows([reading_row(r) for r in readings[first : first + cut]])
+        assert list(batched.readings()) == list(one.readings())
+
+
+def test_reading_and_session_rows(tmp_path: Path) -> None:
+    r = reading(3, 2.5, captured=T0, received=T0 + Q, quality={Quality.SPIKE})
+    assert reading_row(r) == (
+        "M1",
+        "1.0.1.29.0.255",
+        int((T0 + 3 * Q).timestamp()),
+        2.5,
+        "Wh",
+        "2.5.3",
+        int(T0.timestamp()),
+        int((T0 + Q).timestamp()),
+        1,
+    )
+    s = SessionRecord(
+        meter="M1", kind=WorkKind.PUSH, started=T0, ended=T0 + Q, outcome=Outcome.OK, detail="d"
+    )
+    with Store(tmp_path / "s.db") as store:
+        store.put_reading_rows([reading_row(r)], sessions=[session_row(s)])
+        assert list(store.readings()) == [r]
+        assert store.sessions() == [s]
+        with pytest.raises(ValueError, match="9 values"):
+            store.put_reading_rows([reading_row(r)[:8]])  # type: ignore[list-item]
+        assert store.count_readings() == 1
 
 
 WRITER = textwrap.dedent(
