@@ -20,6 +20,7 @@ import datetime as _dt
 import heapq
 import itertools
 import random
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 
@@ -72,6 +73,9 @@ class Schedule:
         self.retry = retry or RetryPolicy()
         self.clock = clock
         self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+        """The head-end asks :meth:`due` off the trio thread while sessions report
+        :meth:`done` on it."""
         self._pending: deque[WorkItem] = deque()
         self._leased: dict[tuple[str, WorkKind, _dt.datetime], Gap] = {}
         self._retries: list[tuple[_dt.datetime, int, WorkItem]] = []
@@ -116,15 +120,16 @@ class Schedule:
         (the billing profile entries whose billing date is in the range) or events only.
         ``window`` (from now) bounds the retries of failed billing and events items.
         """
-        names = [m.name for m in self.inventory] if meters is None else list(meters)
-        self._rng.shuffle(names)
-        if window is not None:
-            self._windows[(kind, utc(start), utc(end))] = self.clock() + window
-        kept: list[WorkItem] = []
-        for name in names:
-            self._hand_out(WorkItem(meter=name, kind=kind, start=start, end=end), kept)
-        self._pending.extend(kept)
-        return len(names)
+        with self._lock:
+            names = [m.name for m in self.inventory] if meters is None else list(meters)
+            self._rng.shuffle(names)
+            if window is not None:
+                self._windows[(kind, utc(start), utc(end))] = self.clock() + window
+            kept: list[WorkItem] = []
+            for name in names:
+                self._hand_out(WorkItem(meter=name, kind=kind, start=start, end=end), kept)
+            self._pending.extend(kept)
+            return len(names)
 
     @property
     def pending(self) -> int:
@@ -137,29 +142,31 @@ class Schedule:
 
     def next_retry(self) -> _dt.datetime | None:
         """When the earliest waiting retry falls due (``None``: none waits)."""
-        return self._retries[0][0] if self._retries else None
+        with self._lock:
+            return self._retries[0][0] if self._retries else None
 
     def due(self, now: _dt.datetime, limit: int) -> list[WorkItem]:
-        out: list[WorkItem] = []
-        now = utc(now)
-        while self._retries and self._retries[0][0] <= now and len(out) < limit:
-            self.retried += 1
-            self._hand_out(heapq.heappop(self._retries)[2], out)
-        while self._pending and len(out) < limit:
-            out.append(self._pending.popleft())
-        if len(out) < limit:
-            for gap in self.ledger.due_gaps(now, limit - len(out)):
-                key = (gap.meter, WorkKind.BACK_READ, gap.start)
-                if key in self._leased:
-                    continue
-                planned = self.policy.plan(gap, now)
-                if isinstance(planned, WorkItem):
-                    self._leased[(gap.meter, WorkKind.BACK_READ, planned.start)] = gap
-                    self._hand_out(planned, out)
-                elif planned != gap:
-                    self.ledger.update_gap(planned)
-                    self.expired.append(planned)
-        return out
+        with self._lock:
+            out: list[WorkItem] = []
+            now = utc(now)
+            while self._retries and self._retries[0][0] <= now and len(out) < limit:
+                self.retried += 1
+                self._hand_out(heapq.heappop(self._retries)[2], out)
+            while self._pending and len(out) < limit:
+                out.append(self._pending.popleft())
+            if len(out) < limit:
+                for gap in self.ledger.due_gaps(now, limit - len(out)):
+                    key = (gap.meter, WorkKind.BACK_READ, gap.start)
+                    if key in self._leased:
+                        continue
+                    planned = self.policy.plan(gap, now)
+                    if isinstance(planned, WorkItem):
+                        self._leased[(gap.meter, WorkKind.BACK_READ, planned.start)] = gap
+                        self._hand_out(planned, out)
+                    elif planned != gap:
+                        self.ledger.update_gap(planned)
+                        self.expired.append(planned)
+            return out
 
     def gap_of(self, item: WorkItem) -> Gap | None:
         """The ledger gap a back-read item was planned from (while it is leased)."""
@@ -168,24 +175,26 @@ class Schedule:
     def done(self, item: WorkItem, *, ok: bool) -> None:
         """A session ran: a failed billing or events item is retried with backoff (see
         the module) or given up on."""
-        self._leased.pop((item.meter, item.kind, item.start), None)
-        if ok or item.kind not in RETRIED_KINDS:
-            return
-        retry = item.attempt + 1
-        if retry >= self.retry.max_attempts:
-            self.given_up.append(item)
-            return
-        at = self.clock() + self.retry.delay(retry)
-        closes = self._windows.get((item.kind, item.start, item.end))
-        if closes is not None and at >= closes:
-            self.given_up.append(item)
-            return
-        again = attrs.evolve(item, attempt=retry)
-        heapq.heappush(self._retries, (at, next(self._order), again))
+        with self._lock:
+            self._leased.pop((item.meter, item.kind, item.start), None)
+            if ok or item.kind not in RETRIED_KINDS:
+                return
+            retry = item.attempt + 1
+            if retry >= self.retry.max_attempts:
+                self.given_up.append(item)
+                return
+            at = self.clock() + self.retry.delay(retry)
+            closes = self._windows.get((item.kind, item.start, item.end))
+            if closes is not None and at >= closes:
+                self.given_up.append(item)
+                return
+            again = attrs.evolve(item, attempt=retry)
+            heapq.heappush(self._retries, (at, next(self._order), again))
 
     def give_up_waiting(self) -> list[WorkItem]:
         """The collection stops: retries still waiting are given up on (and returned)."""
-        left = [item for _at, _n, item in sorted(self._retries)]
-        self._retries.clear()
-        self.given_up.extend(left)
-        return left
+        with self._lock:
+            left = [item for _at, _n, item in sorted(self._retries)]
+            self._retries.clear()
+            self.given_up.extend(left)
+            return left
