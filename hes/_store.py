@@ -118,7 +118,7 @@ WHERE (source = {_EST} OR value IS NOT excluded.value)
 _UPSERT = _READINGS + "(?, ?, ?, ?, ?, ?, ?, ?, ?)" + _UPSERT_CLAUSE
 _PAGE_SIZES = frozenset(1 << n for n in range(9, 17))
 #: Rows per multi-row INSERT at most (fewer where SQLite allows fewer parameters).
-_MAX_ROWS = 1024
+_MAX_ROWS = 4096
 
 
 @functools.lru_cache(maxsize=64)
