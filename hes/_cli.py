@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import html
 import json
@@ -11,18 +12,23 @@ from pathlib import Path
 import click
 import trio
 
+from dlmskit.client import Association, listen
 from hes._capacity import capacity_page, plot_capacity, run_capacity
-from hes._demo import DemoResult, run_demo
+from hes._demo import DemoResult, learn_push_layouts, run_demo
 from hes._engine import CollectionConfig, HeadEnd, day_range
 from hes._export import write_csv, write_json, write_parquet, write_xml
-from hes._inventory import Inventory
+from hes._inbound import InboundSessions
+from hes._inbound_queue import SqliteInboundQueue
+from hes._inventory import Inventory, MeterInfo
 from hes._kpi import compute_kpis
 from hes._metrics import Metrics, serve_metrics
+from hes._push import PushIngest, push_keys
 from hes._report import html_report, text_report
 from hes._rounds import run_schedule
 from hes._schedule import Schedule
 from hes._session import FieldConnector
 from hes._store import Store
+from obis import ObisCode
 from simulators import IST
 
 __all__ = ["main"]
@@ -67,6 +73,21 @@ def main() -> None:
     help="Seconds before no new session starts.",
 )
 @click.option("--metrics-port", type=int, help="Serve Prometheus metrics on 127.0.0.1.")
+@click.option("--push-port", type=int, help="Receive pushes on this port (TCP and UDP).")
+@click.option(
+    "--inbound-port",
+    type=int,
+    help="Accept links meters behind NAT open on this port; their reads wait for their "
+    "call in the database (they are never dialled).",
+)
+@click.option("--listen-host", default="0.0.0.0", show_default=True)
+@click.option(
+    "--push-setup",
+    "push_setups",
+    multiple=True,
+    help="Push setup (OBIS) whose pushed rows become readings; its push_object_list is "
+    "read once per meter model. Repeatable.",
+)
 def run(
     inventory_path: Path,
     db: Path,
@@ -76,8 +97,13 @@ def run(
     start_rate: float,
     deadline: float,
     metrics_port: int | None,
+    push_port: int | None,
+    inbound_port: int | None,
+    listen_host: str,
+    push_setups: tuple[str, ...],
 ) -> None:
-    """Collect one day's block load profile from every meter, then back-read gaps."""
+    """Collect one day's block load profile from every meter, then back-read gaps;
+    optionally receive pushes and serve meters behind NAT meanwhile."""
     from dlmskit.security import FileCounterStore
 
     inventory = Inventory.load(inventory_path)
@@ -86,13 +112,24 @@ def run(
     )
     start, end = day_range(_date(day), IST)
     metrics = Metrics()
+    setups = [ObisCode.parse(text) for text in push_setups]
+    reader = Association.meter_reader()
+    counts: dict[str, int] = {}
+
+    def keys(meter: MeterInfo) -> tuple[bytes, bytes]:
+        assert reader.encryption_key is not None and reader.authentication_key is not None
+        return reader.encryption_key, reader.authentication_key
 
     async def go() -> None:
         store = Store(db)
         counters = FileCounterStore(db.with_suffix(".counters.json"), reserve=10_000)
         schedule = Schedule(inventory, store, policy=config.back_reads)
-        schedule.add_round(start, end)
-        async with FieldConnector() as connector, trio.open_nursery() as nursery:
+        listening = push_port is not None or inbound_port is not None
+        async with (
+            FieldConnector() as connector,
+            trio.open_nursery() as nursery,
+            contextlib.AsyncExitStack() as stack,  # the listener, inside the nursery
+        ):
             if metrics_port is not None:
                 await nursery.start(serve_metrics, metrics, metrics_port)
             head_end = HeadEnd(
@@ -103,13 +140,53 @@ def run(
                 config=config,
                 metrics=metrics,
             )
+            inbound = None
+            if listening:
+                listener = await stack.enter_async_context(
+                    listen(
+                        push_keys(inventory, keys),
+                        host=listen_host,
+                        tcp_port=push_port,
+                        udp_port=push_port,
+                    )
+                )
+                ingest = PushIngest(
+                    store,
+                    metrics=metrics,
+                    inventory=inventory,
+                    layouts=head_end.layouts,
+                    sign=reader.sign,
+                )
+                for setup in setups:
+                    await learn_push_layouts(head_end, head_end.layouts, setup=setup)
+                nursery.start_soon(ingest.run, listener)
+                if inbound_port is not None:
+                    queue = stack.enter_context(SqliteInboundQueue(db))
+                    inbound = InboundSessions(
+                        head_end, listener, ingest, queue=queue, source=schedule
+                    )
+                    nat = [m.name for m in inventory if m.behind_nat]
+                    schedule.divert(nat, inbound.queue)
+                    await nursery.start(inbound.serve, inbound_port, listen_host)
+            schedule.add_round(start, end)
+            end_at = trio.current_time() + deadline
             await run_schedule(head_end, schedule, deadline=deadline)
+            while inbound is not None and inbound.queued() and trio.current_time() < end_at:
+                await trio.sleep(0.5)  # meters behind NAT that have not called yet
+            if listening:
+                await trio.sleep(0.5)  # the last pushes are stored
+                counts["pushes"] = ingest.accepted
+                counts["refused"] = sum(ingest.rejected.values())
+            if inbound is not None:
+                counts["inbound"] = inbound.sessions_run
+                counts["waiting"] = inbound.queued()
             nursery.cancel_scope.cancel()
         counters.persist()
         store.close()
 
     trio.run(go)
-    click.echo(f"sessions {sum(metrics.sessions.values())}  readings {metrics.readings}")
+    extra = "".join(f"  {k} {v}" for k, v in counts.items())
+    click.echo(f"sessions {sum(metrics.sessions.values())}  readings {metrics.readings}{extra}")
 
 
 @main.command()

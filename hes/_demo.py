@@ -62,6 +62,7 @@ from hes._rounds import run_schedule
 from hes._schedule import Schedule
 from hes._session import FieldConnector, LayoutCache
 from hes._store import Store
+from obis import ObisCode
 from simulators import (
     BLOCK_LOAD_PUSH,
     DEFAULT_AK,
@@ -490,23 +491,23 @@ def _plan_text(plan: FaultPlan) -> str:
     return json.dumps(plan.to_mapping())
 
 
-def _behind_nat(address_plan: Path) -> list[str]:
-    data = json.loads(address_plan.read_text(encoding="utf-8"))
-    return [str(e["meter"]) for e in data.get("meters", []) if e.get("behind_nat")]
-
-
 async def learn_push_layouts(
-    head_end: HeadEnd, layouts: LayoutCache, *, skip: frozenset[str] = frozenset()
+    head_end: HeadEnd,
+    layouts: LayoutCache,
+    *,
+    setup: ObisCode = BLOCK_LOAD_PUSH,
+    skip: frozenset[str] = frozenset(),
 ) -> int:
-    """Read the block load push setup's push_object_list once per meter model (from the
-    first cellular meter of the model that answers), so pushed rows become readings."""
+    """Read a push setup's push_object_list (by default the simulators' block load push)
+    once per meter model, from the first cellular meter of the model that answers (of
+    five tried), so pushed rows become readings; gives the number of models learnt."""
     learnt = 0
     reader = Association.meter_reader()
     if head_end.counters is not None:
         reader = attrs.evolve(reader, counter_store=head_end.counters)
     by_model: dict[str, list[MeterInfo]] = defaultdict(list)
     for info in head_end.inventory:
-        if info.network is Network.GPRS and info.name not in skip:
+        if info.network is Network.GPRS and not info.behind_nat and info.name not in skip:
             by_model[info.model or "default"].append(info)
     for model, members in sorted(by_model.items()):
         for info in members[:5]:
@@ -516,7 +517,7 @@ async def learn_push_layouts(
                         head_end.connector.open(info) as target,
                         connect(target, association=reader, link=head_end.config.link) as meter,
                     ):
-                        await layouts.push_layout(model, meter, BLOCK_LOAD_PUSH)
+                        await layouts.push_layout(model, meter, setup)
                 learnt += 1
                 break
             except Exception:  # a faulty meter: try the next one of the model
@@ -633,7 +634,7 @@ async def run_demo(
     )
     with field:
         inventory = Inventory.load(address_plan)
-        nat = _behind_nat(address_plan)
+        nat = [m.name for m in inventory if m.behind_nat]
         store = Store(db, synchronous="NORMAL")
         waiting = SqliteInboundQueue(db, synchronous="NORMAL")
         counters = FileCounterStore(workdir / "invocation-counters.json", reserve=100_000)

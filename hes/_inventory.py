@@ -72,6 +72,9 @@ class MeterInfo:
     net_metered: bool = attrs.field(default=False, converter=_bool)
     device_address: bytes = attrs.field(default=b"", converter=_title)
     """Physical device address behind a DCU (e.g. the node's EUI-64)."""
+    behind_nat: bool = attrs.field(default=False, converter=_bool)
+    """Reached only over links the meter opens (carrier-grade NAT): never dialled; its
+    reads wait for its call (:class:`~hes.InboundSessions`)."""
 
     def __attrs_post_init__(self) -> None:
         if not self.name:
@@ -171,10 +174,10 @@ class Inventory:
         port: int | None = None,
     ) -> Inventory:
         """From a simulator address plan (``meter, host, port, system_title, model, cell,
-        feeder, network, net_metered``, optionally ``transport``, ``gateway`` and
-        ``device_address``); without ``transport``, ``network`` picks the transport of
-        each entry (by default from the plan's network name: mesh names are RF mesh, the
-        rest is cellular)."""
+        feeder, network, net_metered``, optionally ``transport``, ``gateway``,
+        ``device_address`` and ``behind_nat``); without ``transport``, ``network`` picks
+        the transport of each entry (by default from the plan's network name: mesh names
+        are RF mesh, the rest is cellular)."""
         meters = []
         for entry in plan:
             kind = Network(entry["transport"]) if entry.get("transport") else network(entry)
@@ -195,6 +198,7 @@ class Inventory:
                     gateway=gateway,
                     net_metered=bool(entry.get("net_metered", False)),
                     device_address=str(entry.get("device_address", "")),
+                    behind_nat=bool(entry.get("behind_nat", False)),
                 )
             )
         return cls(meters)
