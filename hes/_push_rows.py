@@ -278,7 +278,7 @@ class PushRows:
             found = self._plan(candidate, setup.to_bytes())
             if found is not None and len(body) == found.width:
                 named = body[found.setup_index]
-                if isinstance(named, OctetString) and bytes(named) == found.setup:
+                if isinstance(named, OctetString) and named == found.setup:
                     plan = found
                     break
         if plan is None or plan.clock_index < 0:
@@ -393,13 +393,13 @@ class PushRows:
             raw = body[index]
             if not isinstance(raw, int) or type(raw) is bool:
                 return None
-        key = bytes(raw_clock)
         clocks = plan.clocks
-        if key in clocks:
-            clock = clocks[key]
+        if raw_clock in clocks:  # an octet string finds the bytes key equal to it
+            clock = clocks[raw_clock]
         else:
             if len(clocks) >= _MAX_CLOCKS:
                 clocks.clear()
+            key = bytes(raw_clock)
             clock = clocks[key] = self._clock(key)
         if clock is None:
             return None

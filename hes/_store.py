@@ -4,8 +4,10 @@ One writer connection. Every ``put_*`` is one transaction; when it returns the r
 committed, and with ``synchronous="FULL"`` (the default) also on disk before the call
 returns, so a ``kill -9`` or a power cut loses nothing that was acknowledged.
 ``synchronous="NORMAL"`` keeps WAL commits durable against a process crash (the WAL is
-in the OS page cache) but a power cut may roll back the last commits; it is about twice
-as fast and suits caches that can be rebuilt.
+in the OS page cache) but a power cut may roll back the last commits; it saves an
+fsync per commit, which counts where commits are small and fsync is slow (many small
+transactions), and suits caches that can be rebuilt. Large batched commits, such as
+push ingest's, cost about the same either way.
 
 Readings are keyed by (meter, channel, interval start) in a ``WITHOUT ROWID`` table. A
 second write of a key with the same value changes nothing; with a different value the
