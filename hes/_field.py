@@ -316,7 +316,7 @@ async def _dial_in(fleet: Fleet, number: int, callers: Callers, stats: CallerSta
                     stats.link,
                     idle_timeout=callers.session_idle,
                 )
-            except (DlmsError, OSError):
+            except (DlmsError, OSError, trio.BrokenResourceError, trio.ClosedResourceError):
                 if link is None:
                     stats.failed_dials += 1
             finally:
