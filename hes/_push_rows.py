@@ -355,18 +355,19 @@ class PushRows:
 
     def _clock(self, raw: bytes) -> _Clock | None:
         """The clock column's time and flags; ``None`` for a value the general path
-        must judge (not placed in time, or without a deviation)."""
+        must judge (not placed in time, without a deviation, out of range in UTC)."""
         try:
             captured = clock_datetime(OctetString(raw), sign=self.sign)
             status = DateTime.from_bytes(raw).clock_status
-        except DlmsError:
+            if captured.tzinfo is None:
+                return None
+            captured = captured.astimezone(_dt.UTC)
+            step = self._step
+            stamp = captured.timestamp()
+            start = round(stamp / step) * step
+            nearest = _dt.datetime.fromtimestamp(start, _dt.UTC)
+        except (DlmsError, ValueError, OverflowError, OSError):
             return None
-        if captured.tzinfo is None:
-            return None
-        captured = captured.astimezone(_dt.UTC)
-        step = self._step
-        stamp = captured.timestamp()
-        nearest = _dt.datetime.fromtimestamp(round(stamp / step) * step, _dt.UTC)
         flags = 0
         if abs(captured - nearest) > self._tolerance:
             flags |= _MISALIGNED
@@ -376,7 +377,7 @@ class PushRows:
             captured=captured,
             captured_seconds=epoch_seconds(captured),
             flags=flags,
-            start=round(stamp / step) * step,
+            start=start,
         )
 
     def _columnar(
@@ -417,7 +418,10 @@ class PushRows:
         if deviation is not None and abs(deviation) > self._threshold:
             flags |= _CLOCK_DEVIATION
             step = self._step
-            start = round((clock.captured - deviation).timestamp() / step) * step
+            try:
+                start = round((clock.captured - deviation).timestamp() / step) * step
+            except OverflowError:
+                return None  # put back before year 1: the general path's judgement
         if not info.net_metered:
             for n in plan.exports:
                 if values[n] > 0:

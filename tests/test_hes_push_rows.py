@@ -327,3 +327,32 @@ def test_both_ways_store_the_same_readings(tmp_path: Path) -> None:
 def test_receipts_are_the_records_rows(received: dt.datetime, meter: str) -> None:
     push = attrs.evolve(_push(Structure(), None, received), meter=meter)
     assert PushIngest.receipt(push) == session_row(PushIngest.record(push))
+
+
+@pytest.mark.parametrize(
+    ("stamp", "deviation"),
+    [
+        ((1, 1, 1, 0, 0), 330),  # UTC falls before year 1
+        ((9999, 12, 31, 23, 59), -330),  # UTC falls after year 9999
+        ((1, 1, 1, 1, 0), -330),  # fits, but a meter clock hours ahead puts it back past 1
+        ((9999, 12, 31, 23, 59), 330),
+    ],
+)
+def test_clocks_at_the_ends_of_the_calendar(
+    stamp: tuple[int, int, int, int, int], deviation: int
+) -> None:
+    year, month, day, hour, minute = stamp
+    clock = DateTime(
+        year=year,
+        month=month,
+        day=day,
+        hour=hour,
+        minute=minute,
+        second=0,
+        hundredths=0,
+        deviation=deviation,
+        clock_status=ClockStatus.OK,
+    )
+    body = _body(OctetString(clock.to_bytes()), [Long(1), Long(1), Long(0), Long(1), Long(1)])
+    for header in (None, clock, _stamp(_RECEIVED + dt.timedelta(hours=9))):
+        _same(body, header)
