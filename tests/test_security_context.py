@@ -98,6 +98,44 @@ def test_round_trip_of_every_form_and_security(form: CipheringForm) -> None:
     del server
 
 
+def _relength(apdu: bytes, form: int) -> bytes:
+    """A general-glo/-ded APDU with its 8-octet title and its content length re-encoded
+    in the given form (0 short, 0x81 or 0x82), content unchanged."""
+    size = apdu[10]
+    offset = 11 if size < 0x80 else 11 + (size & 0x7F)
+    content = apdu[offset:]
+    n = len(content)
+    length = bytes((n,)) if form == 0 else bytes((form,)) + n.to_bytes(form & 0x7F, "big")
+    return apdu[:10] + length + content
+
+
+@pytest.mark.parametrize("form", [CipheringForm.GENERAL_GLO, CipheringForm.GENERAL_DED])
+@pytest.mark.parametrize("size", [1, 100, 110, 111, 200, 238, 239, 600])
+def test_general_envelopes_open_in_every_length_form(form: CipheringForm, size: int) -> None:
+    """Short and 0x81 lengths are read in place, longer forms by the full parse: the
+    same content opens to the same APDU either way, and a replay is refused either way."""
+    client, server = pair()
+    apdu = b"\xc4" + bytes(range(256)) * 3
+    apdu = apdu[:size]
+    wire = client.protect(apdu, form=form)
+    content = len(_relength(wire, 0x82)) - 13
+    forms = [f for f, most in ((0, 0x7F), (0x81, 0xFF), (0x82, 0xFFFF)) if content <= most]
+    for n, length in enumerate(forms):
+        fresh = client.protect(apdu, form=form)
+        assert server.unprotect(_relength(fresh, length)) == apdu
+        with pytest.raises(SecurityError):
+            server.unprotect(_relength(fresh, forms[(n + 1) % len(forms)]))
+    tampered = bytearray(_relength(client.protect(apdu, form=form), forms[0]))
+    tampered[-1] ^= 1
+    with pytest.raises(SecurityError):
+        server.unprotect(bytes(tampered))
+    # a length one short or one long is malformed, not misread
+    good = _relength(client.protect(apdu, form=form), forms[0])
+    for wrong in (good[:-1], good + b"\x00"):
+        with pytest.raises((DecodeError, SecurityError)):
+            server.unprotect(wrong)
+
+
 def test_tags_per_form() -> None:
     client, _ = pair()
     assert client.protect(b"\x01\x00", form=CipheringForm.GLO)[0] == 0x21
