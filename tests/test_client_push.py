@@ -16,9 +16,11 @@ from dlmskit.apdu import (
     EventNotificationRequest,
     GeneralGloCiphering,
     LongInvokeIdAndPriority,
+    decode_apdu,
 )
-from dlmskit.axdr import DoubleLongUnsigned, OctetString, Structure, VisibleString
+from dlmskit.axdr import DateTime, DoubleLongUnsigned, OctetString, Structure, VisibleString
 from dlmskit.client import GREEN_BOOK_AK, GREEN_BOOK_EK, MeterKeys, Push, PushListener, listen
+from dlmskit.errors import DecodeError
 from dlmskit.security import CipheringForm, SecurityContext, sign_general
 from transports import LinkAddress, open_tcp_wrapper, open_udp_endpoint
 
@@ -359,3 +361,39 @@ async def test_errors_in_the_listening_block_come_out_unwrapped() -> None:
     with pytest.raises(KeyError, match="mine"):
         async with listen(KEYS, host="127.0.0.1", tcp_port=0, udp_port=0):
             raise KeyError("mine")
+
+
+def test_repeated_notification_headers_decode_alike_and_bad_ones_still_fail() -> None:
+    """Headers seen before are reused by value: a push with the same long-invoke-id and
+    date-time octets decodes equal to the first, and a malformed header (reserved bits,
+    a date-time cut short) is refused even after well-formed ones were seen."""
+    stamp = DateTime(
+        year=2026,
+        month=12,
+        day=4,
+        day_of_week=5,
+        hour=6,
+        minute=30,
+        second=0,
+        hundredths=0,
+        deviation=330,
+        clock_status=0,
+    )
+    for invoke_id in (1, 2, 1):
+        note = DataNotification(
+            long_invoke_id_and_priority=LongInvokeIdAndPriority(invoke_id=invoke_id),
+            date_time=stamp,
+            notification_body=DoubleLongUnsigned(invoke_id),
+        )
+        first, again = decode_apdu(note.to_bytes()), decode_apdu(note.to_bytes())
+        assert first == again == note
+    wire = note.to_bytes()
+    reserved = wire[:1] + bytes((wire[1] | 0x0F,)) + wire[2:]
+    with pytest.raises(DecodeError):
+        decode_apdu(reserved)
+    for cut in range(1, 19):
+        with pytest.raises(DecodeError):
+            decode_apdu(wire[:cut])
+    # a header without a date-time
+    plain = DataNotification(date_time=None, notification_body=DoubleLongUnsigned(7))
+    assert decode_apdu(plain.to_bytes()) == plain
