@@ -67,6 +67,7 @@ class InboundSessions:
         ingest: PushIngest,
         *,
         first_timeout: float = 10.0,
+        concurrency: int = 64,
         queue: InboundQueue | None = None,
         source: WorkSource | None = None,
     ) -> None:
@@ -81,6 +82,11 @@ class InboundSessions:
         """Links closed because neither a push nor the address named a meter."""
         self.sessions_run = 0
         self.sessions_failed = 0
+        self._limiter = trio.CapacityLimiter(concurrency)
+        self.active = 0
+        self.max_active = 0
+        """Most sessions run at once over inbound links (at most ``concurrency``: a
+        burst of calls waits on its links instead of overloading the head-end)."""
         self.identified: set[str] = set()
         """Meters that called and were identified."""
 
@@ -139,7 +145,13 @@ class InboundSessions:
                 return
             item = fresh[0]
             tried.add(item)
-            result = await self.head_end.session(item, schedule, connector=connector)
+            async with self._limiter:
+                self.active += 1
+                self.max_active = max(self.max_active, self.active)
+                try:
+                    result = await self.head_end.session(item, schedule, connector=connector)
+                finally:
+                    self.active -= 1
             await self.head_end.commit([result])
             await trio.to_thread.run_sync(self.waiting.remove, item)
             outcome = result.session.outcome if result.session is not None else Outcome.TRANSPORT

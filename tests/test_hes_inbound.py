@@ -147,3 +147,37 @@ async def test_a_link_without_push_is_matched_by_address_or_closed(tmp_path: Pat
             nursery.cancel_scope.cancel()
         assert inbound.connections == 2 and inbound.sessions_run == 0
         assert store.sessions() == []
+
+
+async def test_calls_beyond_the_concurrency_wait_their_turn(tmp_path: Path) -> None:
+    """Three meters call at once; with room for one session at a time, the others wait
+    on their open links and are read after it, none refused."""
+    fleet = Fleet(FleetLayout(seed=8, meters=3))
+    inventory, store, head_end, ingest = await _setup(tmp_path, fleet)
+    start, end = day_range((dt.datetime.now(IST) - dt.timedelta(days=1)).date(), IST)
+    keys = push_keys(inventory, lambda meter: (DEFAULT_EK, DEFAULT_AK))
+    with store:
+        async with (
+            listen(keys, host="127.0.0.1", tcp_port=None, udp_port=None) as listener,
+            trio.open_nursery() as nursery,
+        ):
+            inbound = InboundSessions(head_end, listener, ingest, concurrency=1)
+            for identity in fleet.identities():
+                inbound.queue(
+                    WorkItem(meter=identity.name, kind=WorkKind.EVENTS, start=start, end=end)
+                )
+            listeners = await nursery.start(inbound.serve, 0, "127.0.0.1")
+            port = int(listeners[0].socket.getsockname()[1])
+            with trio.fail_after(60):
+                async with trio.open_nursery() as meters:
+                    for number in range(3):
+                        meter = fleet.meter(number)
+                        meters.start_soon(
+                            _dial, meter, port, notification(meter, BLOCK_LOAD_PUSH), LinkStats()
+                        )
+            nursery.cancel_scope.cancel()
+        assert inbound.sessions_run == 3 and inbound.sessions_failed == 0
+        assert inbound.max_active == 1 and inbound.active == 0
+        assert inbound.queued() == 0
+        events = [s for s in store.sessions() if s.kind is WorkKind.EVENTS]
+        assert len(events) == 3 and all(s.outcome is Outcome.OK for s in events)
