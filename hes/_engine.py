@@ -513,8 +513,11 @@ class HeadEnd:
                     await self._window_closed(schedule)
 
     async def _window_closed(self, schedule: Schedule) -> None:
-        """Items the window left unstarted become open gaps: reported, back-read later."""
+        """Profile items the window left unstarted become open gaps: reported, back-read
+        later. Billing and event items left unstarted are counted in ``not_started`` (the
+        next round reads them again), never recorded as block load gaps."""
         left = schedule.due(self.clock(), schedule.pending)
+        self.not_started += sum(1 for item in left if item.kind not in _PROFILE_KINDS)
         gaps = [
             Gap(
                 meter=item.meter,
@@ -525,7 +528,7 @@ class HeadEnd:
                 detail="not started: collection window closed",
             )
             for item in left
-            if item.kind is not WorkKind.BACK_READ
+            if item.kind in _PROFILE_KINDS and item.kind is not WorkKind.BACK_READ
         ]
         self.not_started += len(gaps)
         await self._in_store(functools.partial(self.store.open_gaps, gaps))

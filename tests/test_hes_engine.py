@@ -107,6 +107,20 @@ async def test_a_closed_window_leaves_open_gaps_not_silence(tmp_path: Path) -> N
         assert store.sessions() == []
 
 
+async def test_billing_items_left_unstarted_are_not_block_load_gaps(tmp_path: Path) -> None:
+    fleet = Fleet(FleetLayout(seed=9, meters=3))
+    start, end = day_range((dt.datetime.now(IST) - dt.timedelta(days=1)).date(), IST)
+    inventory = Inventory.from_address_plan(fleet.address_plan(4059))
+    with Store(tmp_path / "b.db") as store:
+        head_end = HeadEnd(inventory, store, connector=TcpConnector())
+        schedule = Schedule(inventory, store)
+        schedule.add_round(start, end, WorkKind.BILLING)
+        schedule.add_round(start, end, WorkKind.EVENTS)
+        await head_end.run(schedule, deadline=0.0)
+        assert head_end.not_started == 6 and schedule.pending == 0
+        assert store.gaps() == []
+
+
 async def test_a_run_tunes_the_cycle_collector_and_puts_it_back(tmp_path: Path) -> None:
     fleet = Fleet(FleetLayout(seed=9, meters=3))
     start, end = day_range((dt.datetime.now(IST) - dt.timedelta(days=1)).date(), IST)
