@@ -546,6 +546,8 @@ class HeadEnd:
 
 #: Runs under way with the collector tuned, and the thresholds to put back after them.
 _tuned: list[tuple[int, int, int]] = []
+#: Whether the first run in froze the heap (nothing was frozen before it).
+_we_froze: list[bool] = []
 
 
 @contextlib.contextmanager
@@ -557,7 +559,10 @@ def _collector_tuned(threshold: int | None) -> Iterator[None]:
         return
     if not _tuned:
         old = gc.get_threshold()
-        gc.freeze()
+        # an application that froze its own objects (e.g. before forking) keeps them frozen
+        _we_froze[:] = [gc.get_freeze_count() == 0]
+        if _we_froze[0]:
+            gc.freeze()
         gc.set_threshold(max(threshold, old[0]), old[1], old[2])
         _tuned.append(old)
     else:
@@ -568,7 +573,8 @@ def _collector_tuned(threshold: int | None) -> Iterator[None]:
         old = _tuned.pop()
         if not _tuned:
             gc.set_threshold(*old)
-            gc.unfreeze()
+            if _we_froze and _we_froze[0]:
+                gc.unfreeze()
 
 
 def day_range(day: _dt.date, zone: _dt.tzinfo) -> tuple[_dt.datetime, _dt.datetime]:

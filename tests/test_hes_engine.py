@@ -157,3 +157,26 @@ async def test_a_run_tunes_the_cycle_collector_and_puts_it_back(tmp_path: Path) 
     assert seen[0][0] == (30_000, before[1], before[2]) and seen[0][1] > frozen
     assert seen[-1] == (before, frozen)
     assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+
+
+async def test_objects_the_application_froze_stay_frozen(tmp_path: Path) -> None:
+    fleet = Fleet(FleetLayout(seed=9, meters=2))
+    start, end = day_range((dt.datetime.now(IST) - dt.timedelta(days=1)).date(), IST)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        async with trio.open_nursery() as nursery:
+            listeners = await nursery.start(serve_fleet_wrapper, fleet, 0)
+            port = int(listeners[0].socket.getsockname()[1])
+            inventory = Inventory.from_address_plan(fleet.address_plan(port))
+            with Store(tmp_path / "f.db") as store:
+                config = CollectionConfig(read_daily=False, read_events=False)
+                head_end = HeadEnd(inventory, store, counters=MemoryCounterStore(), config=config)
+                schedule = Schedule(inventory, store)
+                schedule.add_round(start, end)
+                await head_end.run(schedule, deadline=20.0)
+            nursery.cancel_scope.cancel()
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
