@@ -177,6 +177,7 @@ async def test_objects_the_application_froze_stay_frozen(tmp_path: Path) -> None
                 schedule.add_round(start, end)
                 await head_end.run(schedule, deadline=20.0)
             nursery.cancel_scope.cancel()
-        assert gc.get_freeze_count() >= frozen
+        # still frozen (a few frozen objects may have been freed by reference counting)
+        assert gc.get_freeze_count() > frozen // 2
     finally:
         gc.unfreeze()
