@@ -30,8 +30,9 @@ interval is lowered to ``SWITCH_INTERVAL`` for the run (with CPython's 5 ms the 
 would idle up to 5 ms per statement).
 
 The fixture is built first and frozen out of the garbage collector's full passes
-(``gc.freeze``): the simulated fleet and the prepared APDUs are the benchmark's, not
-the head-end's, and a head-end freezes its own start-up heap the same way.
+(``gc.freeze``, undone after the run): the simulated fleet and the prepared APDUs are
+the benchmark's, not the head-end's, as a long-running head-end would freeze its own
+start-up heap (inventory, layouts).
 
 Compared in the same run against the floor, bare ``AESGCM`` decryption with tag check
 of the same notifications, and against the sizing target of 20,000 notifications per
@@ -75,9 +76,6 @@ from simulators import (
 )
 from transports import LinkAddress
 
-#: The meters' clocks and the pushes' interval ends sit on this run's own clock, so the
-#: head-end sees the small deviations of a live fleet.
-NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 HES_TITLE = bytes.fromhex("4845530000000001")
 BLOCK_LOAD = ObisCode(1, 0, 99, 1, 0, 255)
 TARGET = 20_000.0
@@ -124,7 +122,10 @@ def pushes(meters: int, per_meter: int) -> Pushes:
     invocation counter). The layout of each model is the push setup's object list with
     the model's scalers, as :meth:`hes.LayoutCache.push_layout` reads it from a meter.
     """
-    fleet = Fleet(FleetLayout(seed=9, meters=meters), clock=lambda: NOW, max_active=meters)
+    # the meters' clocks and the pushes' interval ends sit on this run's own clock, so the
+    # head-end sees the small deviations of a live fleet
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    fleet = Fleet(FleetLayout(seed=9, meters=meters), clock=lambda: now, max_active=meters)
     opener = SecurityContext(
         system_title=HES_TITLE, global_unicast_key=DEFAULT_EK, authentication_key=DEFAULT_AK
     )
@@ -132,7 +133,7 @@ def pushes(meters: int, per_meter: int) -> Pushes:
     layouts = LayoutCache()
     infos: list[MeterInfo] = []
     rounds: list[list[bytes]] = [[] for _ in range(per_meter)]
-    end = NOW.replace(minute=NOW.minute - NOW.minute % 15)
+    end = now.replace(minute=now.minute - now.minute % 15)
     for number in range(meters):
         meter = fleet.meter(number)
         identity = meter.identity
@@ -170,7 +171,7 @@ def pushes(meters: int, per_meter: int) -> Pushes:
             ]
             apdu = DataNotification(
                 long_invoke_id_and_priority=LongInvokeIdAndPriority(invoke_id=r),
-                date_time=meter.state.date_time(NOW),
+                date_time=meter.state.date_time(now),
                 notification_body=Structure(values + list(template[3:])),
             ).to_bytes()
             rounds[r].append(context.protect(apdu, form=CipheringForm.GENERAL_GLO))
