@@ -279,6 +279,7 @@ def run() -> list[Measurement]:
     # what exists now (the simulated fleet's leftovers, the pushes, the inventory) stays
     # out of the collector's full passes, as a head-end freezes its start-up heap; what
     # ingest allocates is collected as usual
+    frozen_before = gc.get_freeze_count()
     gc.collect()
     gc.freeze()
     ours, stored = 0.0, 0
@@ -289,7 +290,8 @@ def run() -> list[Measurement]:
             ours = max(ours, rate)
             floor = max(floor, floor_rate(fixture.apdus))
     finally:
-        gc.unfreeze()
+        if not frozen_before:  # unfreezing is all or nothing: never thaw a caller's
+            gc.unfreeze()
     what = (
         f"{len(fixture.apdus):,} block-load pushes from {meters:,} meters, {stored:,} readings"
         f" and a receipt per push stored (WAL, synchronous={SYNCHRONOUS}); hes.PushIngest's path"
