@@ -1,0 +1,206 @@
+"""The pulled block load's rows: ``block_load_rows`` stores exactly what the readings path
+(``validate_block_load``, the register readings, ``check_cumulative``) stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+import tempfile
+from collections.abc import Mapping, Sequence
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hes import MeterEventRecord, Quality, Reading, ReadingSource, Store, reading_row
+from hes._pull_rows import BlockLoadRows, block_load_rows
+from hes._validate import IntervalRow, ValidationPolicy, check_cumulative, validate_block_load
+
+T0 = dt.datetime(2026, 12, 1, 18, 30, tzinfo=dt.UTC)
+Q = dt.timedelta(minutes=15)
+IMP, EXP, VOLT = "1.0.1.29.0.255", "1.0.2.29.0.255", "1.0.12.27.0.255"
+APP, CUM, ODD = "1.0.9.29.0.255", "1.0.1.8.0.255", "not-an-obis"
+REGISTERS = (CUM, "1.0.2.8.0.255", "1.0.9.8.0.255", "1.0.1.6.0.255")
+RECEIVED = T0 + dt.timedelta(days=1, seconds=7)
+
+
+def readings_path(
+    meter: str,
+    rows: Sequence[IntervalRow],
+    registers: Mapping[dt.datetime, Mapping[str, float]],
+    **kw: object,
+) -> tuple[list[Reading], object]:
+    """What the head-end kept for a session before the rows path: readings, then the
+    register readings, then the monotonic check."""
+    result = validate_block_load(
+        meter,
+        rows,
+        registers=registers,
+        received=RECEIVED,
+        **kw,  # type: ignore[arg-type]
+    )
+    readings = list(result.readings)
+    for when, values in registers.items():
+        readings.extend(
+            Reading(
+                meter=meter,
+                channel=channel,
+                start=when,
+                value=value,
+                unit="",
+                received=RECEIVED,
+                source=ReadingSource.PULL,
+            )
+            for channel, value in values.items()
+        )
+    return check_cumulative(readings), result
+
+
+values = st.one_of(
+    st.none(),
+    st.floats(min_value=-50, max_value=5000, allow_nan=False),
+    st.sampled_from([0.0, 100.0, 100.0, 2000.0, float("nan")]),
+)
+
+
+@st.composite
+def reads(draw: st.DrawFn) -> dict[str, object]:
+    channels = draw(
+        st.lists(st.sampled_from([IMP, EXP, VOLT, APP, CUM, ODD]), min_size=0, max_size=6)
+    )
+    channels = list(dict.fromkeys(channels))
+    n = draw(st.integers(0, 14))
+    rows = []
+    for _ in range(n):
+        slot = draw(st.integers(-2, 12))
+        skew = draw(st.sampled_from([0.0, 0.0, 0.0, 0.5, -0.9, 1.5, -40.0, 300.0, 0.01]))
+        row_values = {ch: (draw(values), draw(st.sampled_from(["Wh", "V", ""]))) for ch in channels}
+        drop: str | None = draw(st.one_of(st.none(), st.none(), st.sampled_from(channels or [""])))
+        row_values.pop(drop or "", None)
+        rows.append(
+            IntervalRow(
+                captured=T0 + slot * Q + dt.timedelta(seconds=skew),
+                clock_status=draw(st.sampled_from([None, 0, 0, 1, 0x80, 0x08])),
+                values=row_values,
+            )
+        )
+    if draw(st.booleans()):  # repeat some rows as read twice
+        rows.extend(draw(st.lists(st.sampled_from(rows), max_size=3)) if rows else [])
+    registers: dict[dt.datetime, dict[str, float]] = {}
+    for slot in draw(st.lists(st.integers(-1, 12), max_size=4, unique=True)):
+        names = draw(st.lists(st.sampled_from(REGISTERS), max_size=4, unique=True))
+        when = T0 + slot * Q + dt.timedelta(seconds=draw(st.sampled_from([0, 0, 0.25])))
+        registers[when] = {
+            name: draw(st.floats(min_value=0, max_value=20000, allow_nan=False)) for name in names
+        }
+    events = [
+        MeterEventRecord(
+            meter="M",
+            when=T0
+            + draw(st.integers(-2, 13)) * Q
+            + dt.timedelta(seconds=draw(st.integers(0, 899))),
+            log=draw(st.sampled_from([1, 2, 4, 3])),
+            code=draw(st.integers(1, 12)),
+        )
+        for _ in range(draw(st.integers(0, 5)))
+    ]
+    deviation = draw(st.sampled_from([None, 0, 5, -29, 31, -95, 600, -1800]))
+    first = draw(st.integers(-1, 3))
+    return {
+        "rows": rows,
+        "registers": registers,
+        "start": T0 + first * Q + dt.timedelta(seconds=draw(st.sampled_from([0, 0, 30]))),
+        "end": T0 + draw(st.integers(first + 1, 13)) * Q,
+        "net_metered": draw(st.booleans()),
+        "clock_deviation": None if deviation is None else dt.timedelta(seconds=deviation),
+        "events": events,
+        "source": draw(st.sampled_from([ReadingSource.PULL, ReadingSource.BACK_READ])),
+        "policy": draw(
+            st.sampled_from(
+                [
+                    ValidationPolicy(),
+                    ValidationPolicy(spike_ratio=2.0, spike_floor=5.0, sum_resolution=0.01),
+                    ValidationPolicy(alignment_tolerance=dt.timedelta(0)),
+                ]
+            )
+        ),
+    }
+
+
+def same(expected: list[tuple[object, ...]], got: list[tuple[object, ...]]) -> bool:
+    """Row lists equal, NaN equal to NaN."""
+    if len(expected) != len(got):
+        return False
+    for a, b in zip(expected, got, strict=True):
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b, strict=True):
+            if x != y and not (x != x and y != y):
+                return False
+    return True
+
+
+@settings(max_examples=200, deadline=None)
+@given(reads())
+def test_rows_equal_the_readings_path(read: dict[str, object]) -> None:
+    rows = read.pop("rows")
+    registers = read.pop("registers")
+    assert isinstance(rows, list) and isinstance(registers, dict)
+    readings, result = readings_path("M", rows, registers, **read)
+    got = block_load_rows("M", rows, registers=registers, received=RECEIVED, **read)  # type: ignore[arg-type]
+    assert isinstance(got, BlockLoadRows)
+    assert same([reading_row(r) for r in readings], list(got.rows))
+    assert got.missing == result.missing  # type: ignore[attr-defined]
+    assert got.flags == result.flags  # type: ignore[attr-defined]
+    assert got.power_failures == result.power_failures  # type: ignore[attr-defined]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(reads(), min_size=1, max_size=3))
+def test_the_store_keeps_the_same_table(batch: list[dict[str, object]]) -> None:
+    """Several sessions of one meter (overlapping keys: duplicates, estimates aside) give
+    the same table by either path, each session its own commit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        one = Store(pathlib.Path(tmp) / "a.db")
+        other = Store(pathlib.Path(tmp) / "b.db")
+        try:
+            for read in batch:
+                rows = read.pop("rows")
+                registers = read.pop("registers")
+                assert isinstance(rows, list) and isinstance(registers, dict)
+                readings, _result = readings_path("M", rows, registers, **read)
+                got = block_load_rows("M", rows, registers=registers, received=RECEIVED, **read)  # type: ignore[arg-type]
+                one.put_readings(readings)
+                other.put_reading_rows(got.rows)
+            kept = one.query("SELECT * FROM readings ORDER BY meter, channel, start")
+            assert same(kept, other.query("SELECT * FROM readings ORDER BY meter, channel, start"))
+        finally:
+            one.close()
+            other.close()
+
+
+def test_flags_shared_by_a_row_and_per_channel_checks() -> None:
+    """A misaligned row flags each of its channels; a spike flags only its channel; a
+    cumulative register below its predecessor is flagged non-monotonic."""
+    rows = [
+        IntervalRow(
+            captured=T0 + n * Q + dt.timedelta(seconds=5 if n == 2 else 0),
+            clock_status=0,
+            values={IMP: (5000.0 if n == 3 else 10.0, "Wh"), VOLT: (230.0, "V")},
+        )
+        for n in range(6)
+    ]
+    registers = {T0: {CUM: 100.0}, T0 + 6 * Q: {CUM: 90.0}}
+    got = block_load_rows(
+        "M", rows, start=T0, end=T0 + 6 * Q, received=RECEIVED, registers=registers
+    )
+    quality = {(r[1], (r[2] - int(T0.timestamp())) // 900): r[5] for r in got.rows}
+    assert quality[(VOLT, 2)] == Quality.MISALIGNED.value
+    assert quality[(IMP, 2)] == " ".join([Quality.MISALIGNED.value, Quality.SUM_CHECK.value])
+    assert quality[(IMP, 3)] == " ".join([Quality.SPIKE.value, Quality.SUM_CHECK.value])
+    assert quality[(VOLT, 3)] == Quality.VALID.value
+    assert quality[(CUM, 6)] == Quality.NON_MONOTONIC.value
+    assert got.flags[Quality.MISALIGNED] == 2 and got.flags[Quality.SPIKE] == 1
+    assert got.flags[Quality.SUM_CHECK] == 6
+    assert got.missing == []
