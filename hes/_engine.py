@@ -12,18 +12,17 @@ back-reads fill them.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import functools
-import gc
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 import trio
 
 from dlmskit.client import Association, LinkSettings, connect
 from dlmskit.security import InvocationCounterStore
+from hes._collector import _collector_tuned
 from hes._gapledger import BackReadPolicy, Gap, InterpolationPolicy, estimate_missing
 from hes._inventory import Inventory, MeterInfo, Network
 from hes._metrics import Metrics
@@ -36,22 +35,30 @@ from hes._model import (
     SessionRecord,
     WorkItem,
     WorkKind,
+    from_epoch,
     utc,
 )
 from hes._ports import WorkSource
+from hes._pull_rows import block_load_rows
 from hes._quality import Quality
 from hes._schedule import Schedule
 from hes._session import (
     Connector,
     LayoutCache,
+    SessionData,
     TcpConnector,
     outcome_of,
     read_meter,
     sync_meter_clock,
 )
-from hes._store import Store
+from hes._store import ReadingRow, Store, _reading_rows, session_row
 from hes._timing import TimeSyncPolicy
-from hes._validate import ValidationPolicy, check_cumulative, validate_block_load
+from hes._validate import (
+    ValidationPolicy,
+    ValidationResult,
+    check_cumulative,
+    validate_block_load,
+)
 
 __all__ = ["CollectionConfig", "HeadEnd", "SessionResult", "utc_now"]
 
@@ -109,12 +116,17 @@ class SessionResult:
     """What one session produced, ready for :meth:`HeadEnd.commit`."""
 
     readings: Sequence[Reading] = ()
+    rows: Sequence[ReadingRow] = ()
+    """Readings given as store rows (:func:`~hes.reading_row`), stored after
+    ``readings``: a block load read's validated readings go this way."""
     events: Sequence[MeterEventRecord] = ()
     session: SessionRecord | None = None
     gaps_open: Sequence[Gap] = ()
     gap_replace: tuple[Gap, Sequence[Gap]] | None = None
 
 
+#: The channel whose newest interval gives the lag behind real time (block import energy).
+_LAG_CHANNEL = "1.0.1.29.0.255"
 #: Work kinds that read the block load profile (and whose failures are gaps in it).
 _PROFILE_KINDS = frozenset({WorkKind.BLOCK_LOAD, WorkKind.DAILY, WorkKind.BACK_READ})
 
@@ -256,13 +268,12 @@ class HeadEnd:
         synced: bool,
         schedule: Schedule | None,
     ) -> SessionResult:
-        from hes._session import SessionData
-
         config = self.config
         back_read = item.kind is WorkKind.BACK_READ
         gap = schedule.gap_of(item) if schedule is not None and back_read else None
         deviation = None
         readings: list[Reading] = []
+        stored: list[ReadingRow] = []
         events: Sequence[MeterEventRecord] = ()
         opened: list[Gap] = []
         replace: tuple[Gap, Sequence[Gap]] | None = None
@@ -278,45 +289,32 @@ class HeadEnd:
         elif isinstance(data, SessionData):
             if data.clock is not None:
                 deviation = data.clock.deviation
-            result = validate_block_load(
-                info.name,
-                data.rows,
-                start=item.start,
-                end=item.end,
-                received=ended,
-                net_metered=info.net_metered,
-                clock_deviation=deviation,
-                registers=data.registers,
-                events=data.events,
-                source=ReadingSource.BACK_READ if back_read else ReadingSource.PULL,
-                policy=config.validation,
-            )
-            readings = result.readings
-            estimates = estimate_missing(
-                result.readings, result.missing, config.interpolation, config.validation.period
-            )
-            if estimates:
-                self.metrics.flags[Quality.ESTIMATED.value] += len(estimates)
-            for when, values in data.registers.items():
-                readings.extend(
-                    Reading(
-                        meter=info.name,
-                        channel=channel,
-                        start=when,
-                        value=value,
-                        unit="",
-                        received=ended,
-                        source=ReadingSource.PULL,
-                    )
-                    for channel, value in values.items()
+            source = ReadingSource.BACK_READ if back_read else ReadingSource.PULL
+            if config.interpolation.enabled:
+                readings, checked = self._readings(info, item, data, ended, deviation, source)
+                missing, counted = checked.missing, checked.flags
+            else:
+                # the same rows, straight from the interval rows (no Reading per value)
+                pulled = block_load_rows(
+                    info.name,
+                    data.rows,
+                    start=item.start,
+                    end=item.end,
+                    received=ended,
+                    net_metered=info.net_metered,
+                    clock_deviation=deviation,
+                    registers=data.registers,
+                    events=data.events,
+                    source=source,
+                    policy=config.validation,
                 )
-            readings = check_cumulative(readings) + estimates
+                stored, missing, counted = pulled.rows, pulled.missing, pulled.flags
             events = data.events
             rows = len(data.rows)
-            for flag, count in result.flags.items():
+            for flag, count in counted.items():
                 self.metrics.flags[flag.value] += count
             if gap is not None:
-                replace = (gap, self._after(gap, item, ended, True, result.missing, ""))
+                replace = (gap, self._after(gap, item, ended, True, missing, ""))
             else:
                 opened = [
                     Gap(
@@ -327,7 +325,7 @@ class HeadEnd:
                         next_try=retry_at,
                         detail="not in read",
                     )
-                    for a, b in result.missing
+                    for a, b in missing
                 ]
         elif gap is not None:
             replace = (gap, self._after(gap, item, ended, False, (), detail))
@@ -355,8 +353,59 @@ class HeadEnd:
         )
         self.metrics.session(item.kind.value, outcome.value, session.latency)
         return SessionResult(
-            readings=readings, events=events, session=session, gaps_open=opened, gap_replace=replace
+            readings=readings,
+            rows=stored,
+            events=events,
+            session=session,
+            gaps_open=opened,
+            gap_replace=replace,
         )
+
+    def _readings(
+        self,
+        info: MeterInfo,
+        item: WorkItem,
+        data: SessionData,
+        ended: _dt.datetime,
+        deviation: _dt.timedelta | None,
+        source: ReadingSource,
+    ) -> tuple[list[Reading], ValidationResult]:
+        """A block load read's readings (validated, registers, monotonic check) with the
+        estimates the interpolation policy makes for the intervals it lacked."""
+        config = self.config
+        result = validate_block_load(
+            info.name,
+            data.rows,
+            start=item.start,
+            end=item.end,
+            received=ended,
+            net_metered=info.net_metered,
+            clock_deviation=deviation,
+            registers=data.registers,
+            events=data.events,
+            source=source,
+            policy=config.validation,
+        )
+        readings = result.readings
+        estimates = estimate_missing(
+            result.readings, result.missing, config.interpolation, config.validation.period
+        )
+        if estimates:
+            self.metrics.flags[Quality.ESTIMATED.value] += len(estimates)
+        for when, values in data.registers.items():
+            readings.extend(
+                Reading(
+                    meter=info.name,
+                    channel=channel,
+                    start=when,
+                    value=value,
+                    unit="",
+                    received=ended,
+                    source=ReadingSource.PULL,
+                )
+                for channel, value in values.items()
+            )
+        return check_cumulative(readings) + estimates, result
 
     def _after(
         self,
@@ -397,30 +446,43 @@ class HeadEnd:
                 await self.commit(batch)
 
     async def commit(self, batch: Sequence[SessionResult]) -> None:
-        """Store what sessions produced (readings, events, gap ledger changes, session
-        records) in one transaction per kind; durable when this returns."""
+        """Store what sessions produced (readings with the session records in one
+        transaction, then events and gap ledger changes); durable when this returns."""
         store = self.store
-        readings = [r for b in batch for r in b.readings]
+        readings = [b for b in batch if b.readings or b.rows]
         events = [e for b in batch for e in b.events]
-        sessions = [b.session for b in batch if b.session is not None]
+        sessions = [session_row(b.session) for b in batch if b.session is not None]
         opened = [g for b in batch for g in b.gaps_open]
         replaced = [b.gap_replace for b in batch if b.gap_replace is not None]
+        count = sum(len(b.readings) + len(b.rows) for b in readings)
 
         def write() -> None:
-            if readings:
-                store.put_readings(readings)
+            if readings or sessions:
+                rows: list[ReadingRow] = []
+                for b in readings:
+                    if b.readings:
+                        rows.extend(_reading_rows(b.readings))
+                    rows.extend(b.rows)
+                store.put_reading_rows(rows, sessions=sessions)
             if events:
                 store.put_events(events)
             if opened:
                 store.open_gaps(opened)
             for old, new in replaced:
                 store.replace_gap(old, new)
-            if sessions:
-                store.put_sessions(sessions)
 
         await self._in_store(write)
-        self.metrics.readings += len(readings)
-        newest = max((r.start for r in readings if r.channel == "1.0.1.29.0.255"), default=None)
+        self.metrics.readings += count
+        newest = max(
+            (r.start for b in readings for r in b.readings if r.channel == _LAG_CHANNEL),
+            default=None,
+        )
+        newest_row = max(
+            (r[2] for b in readings for r in b.rows if r[1] == _LAG_CHANNEL), default=None
+        )
+        if newest_row is not None:
+            moment = from_epoch(newest_row)
+            newest = moment if newest is None or moment > newest else newest
         if newest is not None:
             lag = (self.clock() - newest).total_seconds() - 900
             self.metrics.lag_seconds = max(0.0, lag)
@@ -542,39 +604,6 @@ class HeadEnd:
         if not pending:
             return None
         return min((p for p in pending if p is not None), default=self.clock())
-
-
-#: Runs under way with the collector tuned, and the thresholds to put back after them.
-_tuned: list[tuple[int, int, int]] = []
-#: Whether the first run in froze the heap (nothing was frozen before it).
-_we_froze: list[bool] = []
-
-
-@contextlib.contextmanager
-def _collector_tuned(threshold: int | None) -> Iterator[None]:
-    """Fewer cycle-collector runs during collection (see ``CollectionConfig.gc_threshold``);
-    runs may nest or overlap: the first one in tunes, the last one out restores."""
-    if threshold is None:
-        yield
-        return
-    if not _tuned:
-        old = gc.get_threshold()
-        # an application that froze its own objects (e.g. before forking) keeps them frozen
-        _we_froze[:] = [gc.get_freeze_count() == 0]
-        if _we_froze[0]:
-            gc.freeze()
-        gc.set_threshold(max(threshold, old[0]), old[1], old[2])
-        _tuned.append(old)
-    else:
-        _tuned.append(_tuned[0])
-    try:
-        yield
-    finally:
-        old = _tuned.pop()
-        if not _tuned:
-            gc.set_threshold(*old)
-            if _we_froze and _we_froze[0]:
-                gc.unfreeze()
 
 
 def day_range(day: _dt.date, zone: _dt.tzinfo) -> tuple[_dt.datetime, _dt.datetime]:
