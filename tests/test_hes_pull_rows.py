@@ -7,13 +7,41 @@ import datetime as dt
 import pathlib
 import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+import attrs
+import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hes import MeterEventRecord, Quality, Reading, ReadingSource, Store, reading_row
+from dlmskit.security import MemoryCounterStore
+from hes import (
+    CollectionConfig,
+    HeadEnd,
+    InterpolationPolicy,
+    Inventory,
+    MeterEventRecord,
+    Metrics,
+    Quality,
+    Reading,
+    ReadingSource,
+    Schedule,
+    Store,
+    day_range,
+    reading_row,
+)
 from hes._pull_rows import BlockLoadRows, block_load_rows
+from hes._session import TcpConnector
 from hes._validate import IntervalRow, ValidationPolicy, check_cumulative, validate_block_load
+from simulators import (
+    IST,
+    FaultPlan,
+    Fleet,
+    FleetLayout,
+    IntervalFaultRule,
+    MeterFaultRule,
+    serve_fleet_wrapper,
+)
 
 T0 = dt.datetime(2026, 12, 1, 18, 30, tzinfo=dt.UTC)
 Q = dt.timedelta(minutes=15)
@@ -204,3 +232,62 @@ def test_flags_shared_by_a_row_and_per_channel_checks() -> None:
     assert got.flags[Quality.MISALIGNED] == 2 and got.flags[Quality.SPIKE] == 1
     assert got.flags[Quality.SUM_CHECK] == 6
     assert got.missing == []
+
+
+NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
+FAULTS = FaultPlan(
+    seed=5,
+    interval=(
+        IntervalFaultRule(kind="missing", meters=0.5, per_day=1.0, length=3),
+        IntervalFaultRule(kind="spike", meters=0.5, per_day=1.0),
+        IntervalFaultRule(kind="reverse", meters=0.5, per_day=1.0),
+        IntervalFaultRule(kind="magnet", meters=0.5, per_day=1.0, length=2),
+    ),
+    meter=(MeterFaultRule(kind="clock_drift", meters=0.5, value=120.0),),
+)
+
+
+async def _collect(store: Store, config: CollectionConfig) -> Metrics:
+    fleet = Fleet(FleetLayout(seed=4, meters=6), plan=FAULTS, clock=lambda: NOW)
+    metrics = Metrics()
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(serve_fleet_wrapper, fleet, 0)
+        port = int(listeners[0].socket.getsockname()[1])
+        inventory = Inventory.from_address_plan(fleet.address_plan(port))
+        head_end = HeadEnd(
+            inventory,
+            store,
+            connector=TcpConnector(),
+            counters=MemoryCounterStore(),
+            config=config,
+            clock=lambda: NOW,
+            metrics=metrics,
+        )
+        schedule = Schedule(inventory, store, seed=1)
+        schedule.add_round(*day_range(dt.date(2026, 6, 8), IST))
+        schedule.add_round(*day_range(dt.date(2026, 6, 9), IST))
+        await head_end.run(schedule, deadline=20.0)
+        nursery.cancel_scope.cancel()
+    return metrics
+
+
+async def test_a_collection_run_stores_what_the_readings_path_stores(tmp_path: Path) -> None:
+    """Faulty meters (gaps, spikes, reverse energy, tamper, clock drift) collected with
+    daily registers and event logs: the rows path and the readings path (interpolation on,
+    with nothing it may estimate) leave the same tables and count the same flags."""
+    base = CollectionConfig(concurrency=4, cluster_limit=4, time_sync=False)
+    readings_path = attrs.evolve(
+        base, interpolation=InterpolationPolicy(enabled=True, max_intervals=0)
+    )
+    with Store(tmp_path / "rows.db") as one, Store(tmp_path / "readings.db") as other:
+        ours = await _collect(one, base)
+        theirs = await _collect(other, readings_path)
+        for table in ("readings", "events", "gaps"):
+            sql = f"SELECT * FROM {table} ORDER BY 1, 2, 3"
+            assert same(one.query(sql), other.query(sql)), table
+        sql = "SELECT meter, kind, started, ended, outcome, rows, clock_deviation FROM sessions"
+        assert sorted(one.query(sql)) == sorted(other.query(sql))
+        kept = {q for r in one.readings() for q in r.quality}
+        assert {Quality.SPIKE, Quality.REVERSE_ENERGY, Quality.TAMPER} <= kept
+        assert Quality.CLOCK_DEVIATION in kept and one.gaps()
+        assert ours.flags == theirs.flags and ours.readings == theirs.readings
