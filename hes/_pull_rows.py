@@ -34,8 +34,8 @@ from hes._validate import (
     _LOG_POWER,
     IntervalRow,
     ValidationPolicy,
-    _group,
     _inside,
+    _is_cumulative,
     _nearest,
     _windows,
     is_block_energy,
@@ -72,11 +72,6 @@ def _text(mask: int) -> str:
             frozenset(q for n, q in enumerate(_BITS) if mask >> n & 1)
         )
     return found
-
-
-def _is_cumulative(channel: str) -> bool:
-    g = _group(channel)
-    return g is not None and g[3] == 8
 
 
 @attrs.frozen(kw_only=True)
@@ -123,7 +118,12 @@ def block_load_rows(
 
     by_start: dict[_dt.datetime, IntervalRow] = {}
     masks: dict[_dt.datetime, int] = {}
-    exports: dict[str, bool] = {}
+    # every channel read, to classify each once (a read has the same few on every row)
+    every: set[str] = set()
+    for row in rows:
+        every.update(row.values)
+    exports = [] if net_metered else [ch for ch in every if is_export_energy(ch)]
+    cumulative_channels = {ch for ch in every if _is_cumulative(ch)}
     for row in rows:
         captured = row.captured
         near = _nearest(captured, period)
@@ -142,19 +142,16 @@ def block_load_rows(
             mask |= _TAMPER
         if power and _inside(captured, power):
             mask |= _POWER
-        if not net_metered:
-            for channel, (value, _unit) in row.values.items():
-                export = exports.get(channel)
-                if export is None:
-                    export = exports[channel] = is_export_energy(channel)
-                if export and value is not None and value > 0:
-                    mask |= _REVERSE
-                    break
+        for channel in exports:
+            pair = row.values.get(channel)
+            if pair is not None and (value := pair[0]) is not None and value > 0:
+                mask |= _REVERSE
+                break
         by_start[nominal] = row
         masks[nominal] = mask
 
-    # per channel: the interval starts flagged spike or sum check
-    extra: dict[str, dict[_dt.datetime, int]] = {}
+    # per interval start: the channels flagged spike or sum check
+    extra: dict[_dt.datetime, dict[str, int]] = {}
     channels = {ch for row in by_start.values() for ch in row.values}
     block = [ch for ch in channels if is_block_energy(ch)]
     for channel in block:
@@ -171,8 +168,8 @@ def block_load_rows(
         limit = max(median * policy.spike_ratio, median + policy.spike_floor)
         for when, v in column:
             if v > limit:
-                marks = extra.setdefault(channel, {})
-                marks[when] = marks.get(when, 0) | _SPIKE
+                marks = extra.setdefault(when, {})
+                marks[channel] = marks.get(channel, 0) | _SPIKE
     if registers and block:
         instants = sorted(utc(k) for k in registers)
         regs = {utc(k): v for k, v in registers.items()}
@@ -190,17 +187,17 @@ def block_load_rows(
                 delta = regs[b][register] - regs[a][register]
                 tolerance_sum = policy.sum_resolution * (len(inside) / 2 + 2)
                 if abs(total - delta) > tolerance_sum:
-                    marks = extra.setdefault(channel, {})
                     for when in inside:
-                        marks[when] = marks.get(when, 0) | _SUM_CHECK
+                        marks = extra.setdefault(when, {})
+                        marks[channel] = marks.get(channel, 0) | _SUM_CHECK
 
     out: list[ReadingRow] = []
     # cumulative registers (D = 8) go after the rest, sorted, for the monotonic check
     cumulative: list[tuple[str, _dt.datetime, int, ReadingRow]] = []
-    counts = [0] * len(_BITS)
+    # readings per flag mask, for the counts
+    by_mask: dict[int, int] = {}
     kind = int(source)
     received_seconds = epoch_seconds(received)
-    is_cumulative: dict[str, bool] = {}
     for when in sorted(by_start):
         if not start <= when < end:
             continue
@@ -209,55 +206,41 @@ def block_load_rows(
         text = _text(mask)
         when_seconds = epoch_seconds(when)
         captured_seconds = epoch_seconds(row.captured)
-        plain = 0
+        special = extra.get(when)
+        if special is None and not cumulative_channels:
+            # the common row: every channel with the row's flags
+            out.extend(
+                [
+                    (meter, ch, when_seconds, v, u, text, captured_seconds, received_seconds, kind)
+                    for ch, (v, u) in row.values.items()
+                ]
+            )
+            if row.values:
+                by_mask[mask] = by_mask.get(mask, 0) + len(row.values)
+            continue
         for channel, (value, unit) in row.values.items():
-            flagged = extra.get(channel)
-            own = mask | flagged.get(when, 0) if flagged is not None else mask
-            cumulative_channel = is_cumulative.get(channel)
-            if cumulative_channel is None:
-                cumulative_channel = is_cumulative[channel] = _is_cumulative(channel)
-            if own == mask and not cumulative_channel:
-                plain += 1
-                out.append(
-                    (
-                        meter,
-                        channel,
-                        when_seconds,
-                        value,
-                        unit,
-                        text,
-                        captured_seconds,
-                        received_seconds,
-                        kind,
-                    )
-                )
-                continue
-            for n in range(len(_BITS)):
-                if own >> n & 1:
-                    counts[n] += 1
+            own = mask | special.get(channel, 0) if special is not None else mask
+            by_mask[own] = by_mask.get(own, 0) + 1
             found: ReadingRow = (
                 meter,
                 channel,
                 when_seconds,
                 value,
                 unit,
-                _text(own),
+                text if own == mask else _text(own),
                 captured_seconds,
                 received_seconds,
                 kind,
             )
-            if cumulative_channel:
+            if channel in cumulative_channels:
                 cumulative.append((channel, when, own, found))
             else:
                 out.append(found)
-        if plain:
-            for n in range(len(_BITS)):
-                if mask >> n & 1:
-                    counts[n] += plain
     flags: Counter[Quality] = Counter()
-    for n, count in enumerate(counts):
+    for n, flag in enumerate(_BITS):
+        count = sum(c for mask, c in by_mask.items() if mask >> n & 1)
         if count:
-            flags[_BITS[n]] = count
+            flags[flag] = count
 
     pull = int(ReadingSource.PULL)
     valid = _text(0)
@@ -266,10 +249,7 @@ def block_load_rows(
         when_seconds = epoch_seconds(when)
         for channel, value in values.items():
             found = (meter, channel, when_seconds, value, "", valid, None, received_seconds, pull)
-            cumulative_channel = is_cumulative.get(channel)
-            if cumulative_channel is None:
-                cumulative_channel = is_cumulative[channel] = _is_cumulative(channel)
-            if cumulative_channel:
+            if _is_cumulative(channel):
                 cumulative.append((channel, when, 0, found))
             else:
                 out.append(found)
