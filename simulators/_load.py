@@ -20,7 +20,7 @@ import datetime as _dt
 import enum
 import functools
 from collections.abc import Iterator
-from typing import Final
+from typing import Final, TypeAlias
 
 import attrs
 
@@ -29,10 +29,12 @@ __all__ = [
     "IST",
     "ConsumerKind",
     "IntervalEnergy",
+    "IntervalValues",
     "LoadModel",
     "interval_index",
     "interval_start",
     "mix",
+    "mix_round",
 ]
 
 #: Block load capture period (IS 15959-2, RDSS practice): 15 minutes.
@@ -54,6 +56,18 @@ def mix(*values: int) -> int:
         x = (x * 0x94D049BB133111EB) & _M64
         x ^= x >> 29
     return x
+
+
+def mix_round(x: int, value: int) -> int:
+    """One more value into a :func:`mix` state: ``mix(*vs, v) == mix_round(mix(*vs), v)``.
+
+    A run of hashes sharing their first values (seed, purpose) starts from the shared
+    state and pays one round each.
+    """
+    x = ((x ^ (value & _M64)) * 0xBF58476D1CE4E5B9) & _M64
+    x ^= x >> 31
+    x = (x * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 29)
 
 
 class ConsumerKind(enum.IntEnum):
@@ -120,6 +134,10 @@ def _civil(day: int) -> tuple[int, int]:
     return date.month, date.weekday()
 
 
+#: ``(index, import_wh, import_vah, export_wh, export_vah, voltage, current)``.
+IntervalValues: TypeAlias = tuple[int, int, int, int, int, int, int]
+
+
 @attrs.frozen(kw_only=True)
 class IntervalEnergy:
     """One 15-minute interval as the meter measured it (before any injected fault).
@@ -134,6 +152,33 @@ class IntervalEnergy:
     export_vah: int
     voltage: int
     current: int
+
+    @classmethod
+    def from_values(cls, values: IntervalValues) -> IntervalEnergy:
+        """The interval of a :meth:`LoadModel.interval_values` tuple."""
+        index, import_wh, import_vah, export_wh, export_vah, voltage, current = values
+        return cls(
+            index=index,
+            import_wh=import_wh,
+            import_vah=import_vah,
+            export_wh=export_wh,
+            export_vah=export_vah,
+            voltage=voltage,
+            current=current,
+        )
+
+    @property
+    def values(self) -> IntervalValues:
+        """``(index, import_wh, import_vah, export_wh, export_vah, voltage, current)``."""
+        return (
+            self.index,
+            self.import_wh,
+            self.import_vah,
+            self.export_wh,
+            self.export_vah,
+            self.voltage,
+            self.current,
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -223,47 +268,58 @@ class LoadModel:
 
     def interval(self, index: int) -> IntervalEnergy:
         """What the meter measured in interval ``index``."""
-        day = (index + _IST_QUARTERS) // _QUARTERS
-        return self._interval(
-            index, self.day_level(day), self.day_solar(day), self._g(index), self._g(index + 1)
-        )
+        return IntervalEnergy.from_values(self.interval_values(index, index + 1)[0])
 
-    def _interval(self, index: int, level: int, solar: int, g: int, g_next: int) -> IntervalEnergy:
-        """Interval ``index`` from its day's load and solar levels and the base load
-        terms ``_g(index)`` and ``_g(index + 1)``."""
-        q = (index + _IST_QUARTERS) % _QUARTERS
-        load = level * _SHAPES[self.kind][q]
-        generation = solar * _SOLAR[q]
-        base = self.base + g_next - g
-        import_wh = max(load - generation, 0) + base
-        export_wh = max(generation - load, 0)
-        import_vah = import_wh + level * _REACTIVE[self.kind][q]
-        noise = mix(self.seed, 0x7011, index)
-        voltage = 23000 + int(noise % 1500) - 750 - min(import_wh, 1500) // 3
-        watts = (import_wh + export_wh) * 4
-        current = watts * 100_000 // voltage // self.phases
-        return IntervalEnergy(
-            index=index,
-            import_wh=import_wh,
-            import_vah=import_vah,
-            export_wh=export_wh,
-            export_vah=export_wh,
-            voltage=voltage,
-            current=current,
-        )
-
-    def intervals(self, first: int, end: int) -> Iterator[IntervalEnergy]:
-        """Intervals ``first..end-1`` (each day's levels worked out once)."""
+    def interval_values(self, first: int, end: int) -> list[IntervalValues]:
+        """Intervals ``first..end-1`` as tuples ``(index, import_wh, import_vah,
+        export_wh, export_vah, voltage, current)``: the one definition of what the meter
+        measures, in one loop (each day's levels worked out once, the hashes of a run
+        sharing their seed rounds: profile reads compute days of these)."""
+        kind, seed, base, phases = self.kind, self.seed, self.base, self.phases
+        shape, reactive = _SHAPES[kind], _REACTIVE[kind]
+        g_state = mix(seed, 0xBA5E)
+        noise_state = mix(seed, 0x7011)
+        out: list[IntervalValues] = []
         day = None
         level = solar = 0
-        g = self._g(first)
+        g = mix_round(g_state, first) % base
         for index in range(first, end):
-            today = (index + _IST_QUARTERS) // _QUARTERS
+            today, q = divmod(index + _IST_QUARTERS, _QUARTERS)
             if today != day:
                 day, level, solar = today, self.day_level(today), self.day_solar(today)
-            g_next = self._g(index + 1)
-            yield self._interval(index, level, solar, g, g_next)
-            g = g_next  # this interval's _g(index + 1) is the next one's _g(index)
+            # g_next = _g(index + 1) (the next interval's _g(index)) and
+            # noise = mix(seed, 0x7011, index): mix_round written out, it is the hot loop
+            x = ((g_state ^ ((index + 1) & _M64)) * 0xBF58476D1CE4E5B9) & _M64
+            x ^= x >> 31
+            x = (x * 0x94D049BB133111EB) & _M64
+            g_next = (x ^ (x >> 29)) % base
+            x = ((noise_state ^ (index & _M64)) * 0xBF58476D1CE4E5B9) & _M64
+            x ^= x >> 31
+            x = (x * 0x94D049BB133111EB) & _M64
+            noise = x ^ (x >> 29)
+            load = level * shape[q]
+            generation = solar * _SOLAR[q]
+            import_wh = (load - generation if load > generation else 0) + base + g_next - g
+            export_wh = generation - load if generation > load else 0
+            voltage = 22250 + noise % 1500 - (import_wh if import_wh < 1500 else 1500) // 3
+            current = (import_wh + export_wh) * 400_000 // voltage // phases
+            out.append(
+                (
+                    index,
+                    import_wh,
+                    import_wh + level * reactive[q],
+                    export_wh,
+                    export_wh,
+                    voltage,
+                    current,
+                )
+            )
+            g = g_next
+        return out
+
+    def intervals(self, first: int, end: int) -> Iterator[IntervalEnergy]:
+        """Intervals ``first..end-1`` (:meth:`interval_values` as objects)."""
+        return map(IntervalEnergy.from_values, self.interval_values(first, end))
 
     def day_totals(self, day: int) -> tuple[int, int, int, int]:
         """(import Wh, import VAh, export Wh, export VAh) over local day ``day``."""
@@ -289,11 +345,13 @@ class LoadModel:
             return (self.initial_wh, self.initial_wh + self.initial_wh // 5, 0, 0)
         day = self.day_of(index)
         totals = list(_cumulative_at_day(self, day))
-        for part in self.intervals(self.first_interval(day), index):
-            totals[0] += part.import_wh
-            totals[1] += part.import_vah
-            totals[2] += part.export_wh
-            totals[3] += part.export_vah
+        for _, import_wh, import_vah, export_wh, export_vah, _v, _c in self.interval_values(
+            self.first_interval(day), index
+        ):
+            totals[0] += import_wh
+            totals[1] += import_vah
+            totals[2] += export_wh
+            totals[3] += export_vah
         return totals[0], totals[1], totals[2], totals[3]
 
 

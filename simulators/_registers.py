@@ -17,7 +17,7 @@ from dlmskit.axdr import Data, DoubleLong, DoubleLongUnsigned, Long, LongUnsigne
 from dlmskit.cosem import ScalerUnit, Unit
 from obis import ObisCode
 from simulators._billing import running_period
-from simulators._load import INTERVAL, interval_index, mix
+from simulators._load import INTERVAL, interval_index, mix, mix_round
 from simulators._measure import MeteringPoint, ReportedInterval
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "REGISTERS",
     "RegisterDef",
     "block_row",
+    "block_rows",
     "block_values",
     "daily_values",
     "instantaneous_values",
@@ -158,6 +159,32 @@ def block_row(point: MeteringPoint, row: ReportedInterval) -> tuple[int, ...]:
         *energies,
         *(_phase(part.current, seed, index, n + 3, spread) for n in range(3)),
     )
+
+
+def block_rows(point: MeteringPoint, first: int, end: int) -> list[tuple[int, ...]]:
+    """``(index, *block_row(point, row))`` for every reported interval ``row`` among
+    ``first..end-1``, computed from value tuples (a profile read's fast path)."""
+    values = point.reported_values(first, end)
+    if point.model.phases == 1:
+        return [(i, v, a, b, c, d, amps) for i, a, b, c, d, v, amps in values]
+    state = mix(point.seed, 0x9A5E)
+    rows: list[tuple[int, ...]] = []
+    for index, a, b, c, d, volts, amps in values:
+        x = mix_round(state, index)
+        spread = amps // 20
+        width = 2 * spread + 1
+        rows.append(
+            (
+                index,
+                *(max(0, volts + mix_round(x, n) % 301 - 150) for n in range(3)),
+                a,
+                b,
+                c,
+                d,
+                *(max(0, amps + mix_round(x, n + 3) % width - spread) for n in range(3)),
+            )
+        )
+    return rows
 
 
 def block_values(point: MeteringPoint, row: ReportedInterval) -> dict[ObisCode, int]:

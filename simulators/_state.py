@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Final, cast
 
 import attrs
 
@@ -36,6 +37,36 @@ def _date_time_octets(
     meter_utc: _dt.datetime, zone: _dt.tzinfo, sign: DeviationSign
 ) -> OctetString:
     return OctetString(_date_time(meter_utc, zone, sign).to_bytes())
+
+
+#: Encoded time stamps by (zone, sign), then by instant (UTC datetime) or by interval
+#: index (its start): the meters of a fleet stamp the same intervals. Bounded: a table
+#: outgrowing its limit is cleared.
+_OCTETS: dict[tuple[_dt.tzinfo, DeviationSign], dict[_dt.datetime | int, OctetString]] = {}
+_OCTETS_LIMIT: Final = 16384
+_OCTETS_ZONES: Final = 16
+
+
+def _octets_of(
+    stamps: Sequence[_dt.datetime | int], zone: _dt.timezone, sign: DeviationSign
+) -> list[OctetString]:
+    table = _OCTETS.get((zone, sign))
+    if table is None:
+        if len(_OCTETS) >= _OCTETS_ZONES:
+            _OCTETS.clear()
+        table = _OCTETS[zone, sign] = {}
+    found = list(map(table.get, stamps))
+    if None not in found:
+        return cast(list[OctetString], found)
+    if len(table) >= _OCTETS_LIMIT:
+        table.clear()
+    out = []
+    for stamp, octets in zip(stamps, found, strict=True):
+        if octets is None:
+            when = interval_start(stamp) if isinstance(stamp, int) else stamp
+            octets = table[stamp] = _date_time_octets(when, zone, sign)
+        out.append(octets)
+    return out
 
 
 def utc_now() -> _dt.datetime:
@@ -111,6 +142,17 @@ class MeterState:
         """The meter-clock time stamp of the capture at the start of interval ``index``."""
         return self.meter_time(interval_start(index))
 
+    @property
+    def true_clock(self) -> bool:
+        """Whether the meter clock reads true time: no drift planned, never set."""
+        return self.adjustment is None and not self.point.plan.meter
+
+    def stamps(self, indexes: list[int]) -> list[_dt.datetime]:
+        """:meth:`stamp` of each interval."""
+        if self.true_clock:
+            return list(map(interval_start, indexes))
+        return list(map(self.stamp, indexes))
+
     def date_time(self, meter_utc: _dt.datetime) -> DateTime:
         """A meter-clock instant as a COSEM date-time in local time."""
         return _date_time(meter_utc, self.local_zone, self.sign)
@@ -119,6 +161,15 @@ class MeterState:
         """:meth:`date_time` as its 12 octets (each distinct instant encoded once: the
         meters of a fleet stamp the same intervals)."""
         return _date_time_octets(meter_utc, self.local_zone, self.sign)
+
+    def date_time_octets_of(self, stamps: list[_dt.datetime]) -> list[OctetString]:
+        """:meth:`date_time_octets` of each instant (a profile's column of time stamps)."""
+        return _octets_of(stamps, self.local_zone, self.sign)
+
+    def interval_octets(self, indexes: list[int]) -> list[OctetString]:
+        """The time stamps of intervals ``indexes`` as :meth:`date_time_octets`, for a
+        meter with a :attr:`true_clock` (its stamps are the interval starts)."""
+        return _octets_of(indexes, self.local_zone, self.sign)
 
     def log_event(self, *, log: int, code: int) -> None:
         """Record an event caused by a client (kept bounded: the last 50)."""

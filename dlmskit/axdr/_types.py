@@ -7,6 +7,7 @@ Every value decoded from the wire keeps its DLMS type (IEC 62056-6-2, "Data" CHO
 from __future__ import annotations
 
 import enum
+import itertools
 import struct
 from collections.abc import Iterable, Iterator
 from typing import ClassVar, Final, Self, TypeAlias
@@ -110,6 +111,9 @@ DONT_CARE = DontCare.DONT_CARE
 _NOT_INTEGERS = (float, str, bytes)
 
 
+_PLAIN_INT: Final = {int}
+
+
 class _FixedInt(int):
     """Base of the fixed-width integer types: an ``int`` that knows its tag and range."""
 
@@ -127,6 +131,18 @@ class _FixedInt(int):
                 f"{cls.__name__} out of range: {value} not in {cls.MIN}..{cls.MAX}"
             )
         return int.__new__(cls, value)
+
+    @classmethod
+    def column(cls, values: Iterable[int]) -> list[Self]:
+        """Many values of this type at once, as ``[cls(v) for v in values]`` (same checks,
+        same errors): one type and range check over the whole column, each value then
+        built in C. Profile buffers are columns of same-typed values."""
+        items = list(values)
+        if not items:
+            return []
+        if set(map(type, items)) != _PLAIN_INT or min(items) < cls.MIN or max(items) > cls.MAX:
+            return [cls(v) for v in items]  # the constructor's checks, its first error
+        return list(map(int.__new__, itertools.repeat(cls), items))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({int(self)})"
