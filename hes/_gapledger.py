@@ -147,7 +147,13 @@ def find_gaps(
 ) -> list[tuple[_dt.datetime, _dt.datetime]]:
     """Runs of interval starts in ``[start, end)`` (aligned to ``period``) not in
     ``present``, as ``[first, end)`` pairs."""
-    have = {int(utc(p).timestamp()) for p in present}
+    return _gap_runs({int(utc(p).timestamp()) for p in present}, start, end, period)
+
+
+def _gap_runs(
+    have: set[int], start: _dt.datetime, end: _dt.datetime, period: _dt.timedelta = _INTERVAL
+) -> list[tuple[_dt.datetime, _dt.datetime]]:
+    """:func:`find_gaps` with the interval starts present given as epoch seconds."""
     step = int(period.total_seconds())
     first = int(_ceil(utc(start), period).timestamp())
     stop = int(utc(end).timestamp())

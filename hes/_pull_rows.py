@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from hes._gapledger import find_gaps
+from hes._gapledger import _gap_runs
 from hes._model import MeterEventRecord, ReadingSource, epoch_seconds, utc
 from hes._quality import Quality, quality_text
 from hes._store import ReadingRow
@@ -61,6 +61,7 @@ _BITS = (
 )
 _MISALIGNED, _CLOCK_STATUS, _CLOCK_DEVIATION, _TAMPER, _POWER = 1, 2, 4, 8, 16
 _DUPLICATE, _REVERSE, _SPIKE, _SUM_CHECK, _NON_MONOTONIC = 32, 64, 128, 256, 512
+_at = _dt.datetime.fromtimestamp
 #: Quality text per mask, filled as masks occur.
 _TEXT: dict[int, str] = {}
 
@@ -124,10 +125,20 @@ def block_load_rows(
         every.update(row.values)
     exports = [] if net_metered else [ch for ch in every if is_export_energy(ch)]
     cumulative_channels = {ch for ch in every if _is_cumulative(ch)}
+    # epoch seconds of each interval start and of its row's stamp (the store's keys)
+    seconds: dict[_dt.datetime, tuple[int, int]] = {}
+    step = int(period.total_seconds())
     for row in rows:
         captured = row.captured
-        near = _nearest(captured, period)
-        nominal = near if shift is None else _nearest(captured - shift, period)
+        # _nearest(captured, period), keeping the seconds
+        stamp = captured.timestamp()
+        near_seconds = round(stamp / step) * step
+        near = _at(near_seconds, _dt.UTC)
+        if shift is None:
+            nominal = near
+        else:
+            nominal = _nearest(captured - shift, period)
+            near_seconds = epoch_seconds(nominal)
         if nominal in by_start:
             if dict(by_start[nominal].values) != dict(row.values):
                 masks[nominal] |= _DUPLICATE
@@ -149,6 +160,7 @@ def block_load_rows(
                 break
         by_start[nominal] = row
         masks[nominal] = mask
+        seconds[nominal] = (near_seconds, int(stamp))
 
     # per interval start: the channels flagged spike or sum check
     extra: dict[_dt.datetime, dict[str, int]] = {}
@@ -204,8 +216,7 @@ def block_load_rows(
         row = by_start[when]
         mask = masks[when]
         text = _text(mask)
-        when_seconds = epoch_seconds(when)
-        captured_seconds = epoch_seconds(row.captured)
+        when_seconds, captured_seconds = seconds[when]
         special = extra.get(when)
         if special is None and not cumulative_channels:
             # the common row: every channel with the row's flags
@@ -276,7 +287,7 @@ def block_load_rows(
             last[channel] = value
         out.append(found)
 
-    missing = find_gaps(by_start, start, end, period)
+    missing = _gap_runs({n for n, _c in seconds.values()}, start, end, period)
     if missing:
         flags[Quality.SKIPPED] += sum(int((b - a) / period) for a, b in missing)
     return BlockLoadRows(rows=out, missing=missing, flags=flags, power_failures=power)
