@@ -65,6 +65,7 @@ from hes._ports import (
     SessionLog,
     WorkSource,
 )
+from hes._pull_rows import BlockLoadRows, block_load_rows
 from hes._push import PushBatch, PushIngest, push_keys
 from hes._push_rows import PushRows, clock_deviation, push_readings
 from hes._quality import Quality, parse_quality, quality_text
@@ -94,6 +95,7 @@ __all__ = [
     "MESSAGE_NAMESPACE",
     "Agreement",
     "BackReadPolicy",
+    "BlockLoadRows",
     "CapacityPoint",
     "ClockReading",
     "ClusterStats",
@@ -145,6 +147,7 @@ __all__ = [
     "WorkKind",
     "WorkSource",
     "bar_chart",
+    "block_load_rows",
     "check_cumulative",
     "clock_deviation",
     "compare_with_truth",
