@@ -9,6 +9,7 @@ link (silence, slow responses, dropped or corrupted responses) are applied here.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -58,10 +59,18 @@ class LinkFaults:
         state = meter.state
         self.meter = meter
         self.stats = stats
-        self.rng = random.Random(mix(meter.identity.seed, meter.sessions_opened))
+        self._seed = mix(meter.identity.seed, meter.sessions_opened)
+        self._rng: random.Random | None = None
         self.delay = sum(rule.value for rule in state.rules(FaultKind.SLOW_RESPONSE))
         self.drop = max((r.value for r in state.rules(FaultKind.DROPPED_FRAME)), default=0.0)
         self.corrupt = max((r.value for r in state.rules(FaultKind.CORRUPTED_FRAME)), default=0.0)
+
+    @property
+    def rng(self) -> random.Random:
+        """The session's draws for drops and corruption (seeded when first needed)."""
+        if self._rng is None:
+            self._rng = random.Random(self._seed)
+        return self._rng
 
     async def answer(
         self, session: MeterSession, apdu: bytes, send: Callable[[bytes], Awaitable[None]]
@@ -104,15 +113,17 @@ async def run_session(
     faults = LinkFaults(meter, stats)
     pending = first
     try:
-        while True:
-            if pending is None:
-                with trio.move_on_after(idle_timeout) as scope:
+        # one scope for the session, its deadline moved at each wait for a request (the
+        # answers themselves are not bounded by the idle timeout)
+        with trio.CancelScope() as idle:
+            while True:
+                if pending is None:
+                    idle.deadline = trio.current_time() + idle_timeout
                     pending = await receive()
-                if scope.cancelled_caught or pending is None:
-                    stats.timeouts += 1
-                    return
-            apdu, pending = pending, None
-            await faults.answer(session, apdu, send)
+                    idle.deadline = math.inf
+                apdu, pending = pending, None
+                await faults.answer(session, apdu, send)
+        stats.timeouts += 1
     finally:
         session.close()
 

@@ -93,3 +93,26 @@ async def test_firmware_upgrade_through_the_client() -> None:
                 version = await meter.read(1, "1.0.0.2.0.255", 2)
     assert version == b"SIM-3.1.4"
     assert fleet.meter(1).state.firmware_version == "SIM-3.1.4"
+
+
+async def test_tasks_sharing_one_meter_take_turns() -> None:
+    """Requests from several tasks on one ``Meter`` go one at a time (the association
+    allows one outstanding request); each task gets its own answer."""
+    fleet = _fleet()
+    names = ["1.0.12.7.0.255", "1.0.11.7.0.255", "1.0.1.8.0.255", "1.0.9.8.0.255"]
+    got: dict[str, object] = {}
+    async with _serving(fleet) as port:
+        with trio.fail_after(20):
+            async with connect(
+                f"tcp://127.1.0.2:{port}", association=Association.meter_reader()
+            ) as meter:
+                alone = {name: await meter.read_register(name) for name in names}
+
+                async def read(name: str) -> None:
+                    got[name] = await meter.read_register(name)
+
+                async with trio.open_nursery() as nursery:
+                    for name in names * 3:
+                        nursery.start_soon(read, name)
+                    nursery.start_soon(meter.read_clock)
+    assert got == alone

@@ -24,6 +24,15 @@ __all__ = ["WrapperStreamTransport", "open_tcp_wrapper", "serve_tcp_wrapper"]
 _RECEIVE_SIZE = 65536
 
 
+async def _hold(lock: trio.Lock) -> None:
+    """Take ``lock``: at once when it is free (no scheduling round trip: the socket call
+    that follows is the checkpoint), else wait in line for it."""
+    try:
+        lock.acquire_nowait()
+    except trio.WouldBlock:
+        await lock.acquire()
+
+
 def _socket_addresses(stream: trio.abc.Stream) -> tuple[tuple[str, int] | None, ...]:
     if isinstance(stream, trio.SocketStream):
         try:
@@ -81,15 +90,19 @@ class WrapperStreamTransport:
             data = encode_wpdu(self.local_wport, self.remote_wport, apdu)
         except ValueError as exc:
             raise LocalProtocolError(str(exc)) from None
-        async with self._send_lock:
-            try:
-                await self.stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                raise TransportError(f"send failed: {exc!r}") from exc
+        await _hold(self._send_lock)
+        try:
+            await self.stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            raise TransportError(f"send failed: {exc!r}") from exc
+        finally:
+            self._send_lock.release()
 
     async def receive_wpdu(self) -> Wpdu:
         """The next WPDU for our wPorts, header included (push listeners want the wPorts)."""
-        async with self._receive_lock:
+        await _hold(self._receive_lock)
+        try:
+            received = False
             while True:
                 if self._closed:
                     raise TransportError("transport is closed")
@@ -99,6 +112,10 @@ class WrapperStreamTransport:
                     raise TransportError(f"wrapper stream broken: {exc}") from exc
                 if wpdu is not None:
                     if self._accept(wpdu):
+                        if not received:
+                            # held from an earlier read: still a checkpoint, so a peer
+                            # flooding WPDUs cannot starve the other tasks
+                            await trio.lowlevel.checkpoint()
                         return wpdu
                     continue
                 if self._eof:
@@ -107,10 +124,13 @@ class WrapperStreamTransport:
                     data = await self.stream.receive_some(_RECEIVE_SIZE)
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                     raise TransportError(f"receive failed: {exc!r}") from exc
+                received = True
                 if not data:
                     self._eof = True
                     raise TransportError(self._eof_message())
                 self._framer.feed(data)
+        finally:
+            self._receive_lock.release()
 
     def _eof_message(self) -> str:
         if self._framer.buffered:

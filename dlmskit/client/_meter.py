@@ -95,6 +95,24 @@ def describe_reference(class_id: int, name: ObisLike, index: int) -> str:
     return f"{text} ({label})" if label else text
 
 
+class _Turn:
+    """One request at a time on a meter: a ``trio.Lock`` taken at once when free (no
+    scheduling round trip: the link I/O that follows is the checkpoint), else waited for
+    in line."""
+
+    def __init__(self) -> None:
+        self._lock = trio.Lock()
+
+    async def __aenter__(self) -> None:
+        try:
+            self._lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._lock.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
 class Meter:
     """One open association with one meter, over one transport.
 
@@ -120,7 +138,7 @@ class Meter:
         self.name = name
         self.notifications: list[DataNotification | EventNotificationRequest] = []
         self._datagram = datagram
-        self._lock = trio.Lock()
+        self._lock = _Turn()
         # one security context for the life of the link: its invocation counters must
         # keep rising across re-associations
         self._security = association.security_context()
