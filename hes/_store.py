@@ -14,7 +14,9 @@ second write of a key with the same value changes nothing; with a different valu
 first value stays and the row is flagged duplicate, except that an estimate is always
 replaced by a real read. :meth:`Store.put_reading_rows` takes readings already in the
 table's row form (:data:`ReadingRow`, see :func:`reading_row`) with the same upsert, for
-writers that never build :class:`~hes.Reading` values (push ingest).
+writers that never build :class:`~hes.Reading` values (push ingest, and the collection
+engine for block load reads: about 1.25 µs of CPU a row against 1.8 for the same rows
+given as readings, a commit of 64 sessions of 576 readings each).
 """
 
 from __future__ import annotations
