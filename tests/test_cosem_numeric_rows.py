@@ -225,3 +225,35 @@ def test_any_rows_give_the_numbers_of_the_typed_rows(
 ) -> None:
     columns = _columns()
     _same_as_typed(columns, Array(rows), _scalers(columns, powers), tz)
+
+
+def test_stamps_looked_up_again_and_past_the_table_limit_read_the_same() -> None:
+    from dlmskit.cosem import _numeric_rows as module
+
+    columns = _columns()
+    start = dt.datetime(2026, 1, 1, tzinfo=IST)
+    stamps = [
+        OctetString(
+            DateTime.from_datetime(
+                start + dt.timedelta(minutes=15 * n), sign=DeviationSign.UTC_TO_LOCAL
+            ).to_bytes()
+        )
+        for n in range(module._STAMPS_LIMIT + 300)
+    ]
+    # a wrong-length stamp and an invalid month among the good ones
+    stamps[5] = OctetString(bytes(11))
+    stamps[9] = OctetString(bytes.fromhex("07EA0D0104000000008000FF"))
+    cells: tuple[Data, ...] = (LongUnsigned(1), *[DoubleLongUnsigned(2)] * 4, DoubleLong(3))
+    buffer = Array(Structure((s, *cells)) for s in stamps)
+    scalers = _scalers(columns, [0, 0, 0, 0, 0, 0])
+    first = numeric_rows(columns, buffer, sign=DeviationSign.UTC_TO_LOCAL, scalers=scalers)
+    again = numeric_rows(columns, buffer, sign=DeviationSign.UTC_TO_LOCAL, scalers=scalers)
+    assert first == again
+    assert first[0].time == start and first[-1].time == start + dt.timedelta(
+        minutes=15 * (len(stamps) - 1)
+    )
+    assert first[5].time is None and first[9].time is None
+    assert all(len(table) <= module._STAMPS_LIMIT + 300 for table in module._STAMPS.values())
+    small = Array(buffer[:40])
+    _same_as_typed(columns, small, scalers)
+    _same_as_typed(columns, small, scalers)

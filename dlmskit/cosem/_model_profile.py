@@ -23,7 +23,7 @@ import collections
 import datetime as _dt
 import enum
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeAlias, overload
+from typing import Final, Protocol, TypeAlias, overload
 
 from dlmskit.apdu import ActionResult, DataAccessResult, SelectiveAccess
 from dlmskit.association import RequestContext
@@ -308,8 +308,13 @@ def _int(value: Data) -> int:
 
 def _project(rows: Iterable[Row], columns: Sequence[int] | None) -> Array:
     if columns is None:
-        return Array(Structure(row) for row in rows)
+        if type(rows) is list and set(map(type, rows)) <= _STRUCTURE:
+            return Array(rows)  # already the entries: a computed buffer's rows
+        return Array(map(Structure, rows))
     return Array(Structure(row[i] for i in columns if i < len(row)) for row in rows)
+
+
+_STRUCTURE: Final = {Structure}
 
 
 def filter_rows(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 from collections.abc import Mapping, Sequence
+from typing import Final, TypeAlias, cast
 
 import attrs
 
@@ -125,10 +126,13 @@ def numeric_rows(
         elif kind == _PLAIN and _integers(column):
             numbers.append([float(v) for v in column])
         else:
-            moments = [
-                _moment(v, sign, tz) if kind != _PLAIN or isinstance(v, DateTime) else _NO_MOMENT
-                for v in column
-            ]
+            moments = (
+                _moments(column, sign, tz)
+                if kind != _PLAIN
+                else [
+                    _moment(v, sign, tz) if isinstance(v, DateTime) else _NO_MOMENT for v in column
+                ]
+            )
             numbers.append(
                 [
                     None if m is not None else _number(v)
@@ -170,6 +174,40 @@ def _scaled(column: Sequence[Data], scaler: ScalerUnit) -> list[float | None]:
         factor = 10**power
         return [float(v * factor) for v in column]
     return [float(register_quantity(v, scaler).value) for v in column]
+
+
+_Moment: TypeAlias = tuple[_dt.datetime | None, int | None]
+#: Decoded capture times by (sign, zone), then by their 12 octets: a column of stamps is
+#: looked up in one pass. Bounded: a table outgrowing its limit is cleared.
+_STAMPS: dict[tuple[DeviationSign, _dt.tzinfo | None], dict[bytes, _Moment]] = {}
+_STAMPS_LIMIT: Final = 8192
+_STAMPS_ZONES: Final = 16
+_OCTET_STRING: Final = {OctetString}
+
+
+def _moments(column: Sequence[Data], sign: DeviationSign, tz: _dt.tzinfo | None) -> list[_Moment]:
+    """:func:`_moment` of each value of a column."""
+    if set(map(type, column)) != _OCTET_STRING:
+        return [_moment(v, sign, tz) for v in column]
+    table = _STAMPS.get((sign, tz))
+    if table is None:
+        if len(_STAMPS) >= _STAMPS_ZONES:
+            _STAMPS.clear()
+        table = _STAMPS[sign, tz] = {}
+    octets = cast(Sequence[OctetString], column)
+    found = list(map(table.get, octets))
+    if None not in found:
+        return cast(list[_Moment], found)
+    if len(table) >= _STAMPS_LIMIT:
+        table.clear()
+    out = []
+    for value, moment in zip(octets, found, strict=True):
+        if moment is None:
+            moment = _moment(value, sign, tz)
+            if len(value) == 12:
+                table[value] = moment
+        out.append(moment)
+    return out
 
 
 def _moment(
