@@ -231,7 +231,8 @@ class MeteringPoint:
         left out): what :meth:`intervals` reports, with objects built only for the
         intervals a fault or the supply control changes (a profile read's fast path)."""
         if self.control.active:
-            return [row.reported.values for row in self.intervals(first, end) if row.reported]
+            rows = self.intervals(first, end)
+            return [row.reported.values for row in rows if row.reported is not None]
         model = self.model
         values = model.interval_values(first, end)
         if not self.plan.interval:
