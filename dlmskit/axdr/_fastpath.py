@@ -14,7 +14,7 @@ import itertools
 import math
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -22,6 +22,7 @@ from dlmskit.axdr._datetime import Date, DateTime, Time
 from dlmskit.axdr._scalar import BYTE_BODIES, Buffer
 from dlmskit.axdr._types import (
     DONT_CARE,
+    SMALL_VALUES,
     Array,
     Data,
     DataType,
@@ -37,6 +38,7 @@ from dlmskit.axdr._types import (
     Structure,
     Utf8String,
     VisibleString,
+    _FixedInt,
 )
 from dlmskit.errors import DecodeError
 
@@ -78,6 +80,21 @@ def _construct(cls: type[int] | type[float]) -> _Column:
     )
 
 
+def _integers(cls: type[_FixedInt]) -> _Column:
+    # a column of small values takes the shared ones (cls.small()), the others are built
+    small = cast(Callable[[int], Data], cls.small().__getitem__)
+    limit = min(SMALL_VALUES, cls.MAX + 1)
+
+    def build(column: Sequence[Any], count: int) -> Iterable[Data]:
+        if column and min(column) >= 0 and max(column) < limit:
+            return map(small, column)
+        return itertools.starmap(
+            int.__new__, zip(itertools.repeat(cls, count), column, strict=True)
+        )
+
+    return build
+
+
 def _each(make: Callable[[Any], Data]) -> _Column:
     return lambda column, count: map(make, column)
 
@@ -93,12 +110,12 @@ _FIXED: dict[int, tuple[str, int, _Column]] = {
     DataType.UNSIGNED: ("B", 1, _table(DataType.UNSIGNED)),
     DataType.ENUM: ("B", 1, _table(DataType.ENUM)),
     DataType.BCD: ("B", 1, _table(DataType.BCD)),
-    DataType.LONG: ("h", 2, _construct(Long)),
-    DataType.LONG_UNSIGNED: ("H", 2, _construct(LongUnsigned)),
-    DataType.DOUBLE_LONG: ("i", 4, _construct(DoubleLong)),
-    DataType.DOUBLE_LONG_UNSIGNED: ("I", 4, _construct(DoubleLongUnsigned)),
-    DataType.LONG64: ("q", 8, _construct(Long64)),
-    DataType.LONG64_UNSIGNED: ("Q", 8, _construct(Long64Unsigned)),
+    DataType.LONG: ("h", 2, _integers(Long)),
+    DataType.LONG_UNSIGNED: ("H", 2, _integers(LongUnsigned)),
+    DataType.DOUBLE_LONG: ("i", 4, _integers(DoubleLong)),
+    DataType.DOUBLE_LONG_UNSIGNED: ("I", 4, _integers(DoubleLongUnsigned)),
+    DataType.LONG64: ("q", 8, _integers(Long64)),
+    DataType.LONG64_UNSIGNED: ("Q", 8, _integers(Long64Unsigned)),
     DataType.FLOAT32: ("f", 4, _construct(Float32)),
     DataType.FLOAT64: ("d", 8, _construct(Float64)),
     DataType.DATE_TIME: ("12s", 12, _each(DateTime.from_bytes)),

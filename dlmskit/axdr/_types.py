@@ -10,7 +10,7 @@ import enum
 import itertools
 import struct
 from collections.abc import Iterable, Iterator
-from typing import ClassVar, Final, Self, TypeAlias
+from typing import ClassVar, Final, Self, TypeAlias, cast
 
 import attrs
 
@@ -112,6 +112,9 @@ _NOT_INTEGERS = (float, str, bytes)
 
 
 _PLAIN_INT: Final = {int}
+#: Fixed-width integers below this are shared (see ``_FixedInt.small``).
+SMALL_VALUES: Final = 4096
+_SMALL: dict[type, tuple[int, ...]] = {}
 
 
 class _FixedInt(int):
@@ -140,9 +143,26 @@ class _FixedInt(int):
         items = list(values)
         if not items:
             return []
-        if set(map(type, items)) != _PLAIN_INT or min(items) < cls.MIN or max(items) > cls.MAX:
+        if set(map(type, items)) != _PLAIN_INT:
             return [cls(v) for v in items]  # the constructor's checks, its first error
+        low, high = min(items), max(items)
+        if low < cls.MIN or high > cls.MAX:
+            return [cls(v) for v in items]
+        if low >= 0 and high < SMALL_VALUES:
+            return list(map(cls.small().__getitem__, items))
         return list(map(int.__new__, itertools.repeat(cls), items))
+
+    @classmethod
+    def small(cls) -> tuple[Self, ...]:
+        """The values ``0..SMALL_VALUES - 1`` of this type (those in range), built once:
+        block energies and currents are mostly small, and a shared value costs no
+        allocation."""
+        table = _SMALL.get(cls)
+        if table is None:
+            table = _SMALL[cls] = tuple(
+                int.__new__(cls, v) for v in range(max(0, min(SMALL_VALUES, cls.MAX + 1)))
+            )
+        return cast(tuple[Self, ...], table)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({int(self)})"
