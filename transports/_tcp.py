@@ -9,6 +9,7 @@ each to a handler that can run requests over it.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -155,6 +156,29 @@ class WrapperStreamTransport:
         await self.stream.aclose()
 
 
+def _literal_family(host: str) -> socket.AddressFamily | None:
+    """The address family of a numeric IP address (no zone index), else ``None``."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if address.version == 4:
+        return socket.AF_INET
+    return None if "%" in host else socket.AF_INET6
+
+
+async def _connect_literal(family: socket.AddressFamily, host: str, port: int) -> trio.SocketStream:
+    """Connect to a numeric address: one address, so no name lookup and no happy eyeballs
+    (what ``trio.open_tcp_stream`` comes down to for it, without its tasks)."""
+    sock = trio.socket.socket(family, socket.SOCK_STREAM)
+    try:
+        await sock.connect((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return trio.SocketStream(sock)
+
+
 async def open_tcp_wrapper(
     host: str,
     port: int = 4059,
@@ -165,7 +189,11 @@ async def open_tcp_wrapper(
 ) -> WrapperStreamTransport:
     """Dial a meter (or any wrapper server). Bound the connect with a cancel scope."""
     try:
-        stream = await trio.open_tcp_stream(host, port)
+        family = _literal_family(host)
+        if family is None:
+            stream = await trio.open_tcp_stream(host, port)
+        else:
+            stream = await _connect_literal(family, host, port)
     except OSError as exc:
         raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
     stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
