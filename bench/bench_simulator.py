@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import attrs
 import trio
-from _harness import Measurement, rate
+from _harness import Measurement, is_quick, rate
 
 from dlmskit.apdu import (
     ApplicationContextName,
@@ -38,6 +38,7 @@ from dlmskit.association import (
     ServerAssociation,
 )
 from dlmskit.axdr import DateTime, DeviationSign, OctetString
+from dlmskit.client import Association
 from dlmskit.cosem import is15959_object_tree
 from dlmskit.security import MemoryCounterStore, SecurityContext
 from obis import ObisCode
@@ -48,6 +49,7 @@ from simulators import (
     Fleet,
     FleetLayout,
     LinkStats,
+    MeterKeys,
     serve_fleet_wrapper,
 )
 from transports import open_tcp_wrapper
@@ -149,6 +151,7 @@ def _sessions() -> list[Measurement]:
 
     day: Reads = [(BLOCK_LOAD, DAY)]
     reader = rate(lambda: _session(meter_reader, _reader_settings(), day), min_time=0.5, repeats=3)
+    collected = _collect_sessions()
     tcp = _tcp_sessions(fleet)
     big = Fleet(FleetLayout(seed=7, meters=10_000), clock=lambda: NOW)
     spread = _tcp_sessions(big, 1000, concurrency=32)
@@ -170,6 +173,16 @@ def _sessions() -> list[Measurement]:
             note="computing and ciphering a day of profile per session",
         ),
         Measurement(
+            name="simulator utility-settings session (HLS-GMAC, clock, 96 block load rows by"
+            " range, release), meter side only, a fleet of 1,000 materialising each meter",
+            unit="sessions/s",
+            ours=collected,
+            peer_name="public session on one meter (both sides)",
+            peer=ours,
+            note="the simulator's part of bench_collect's session, in memory: the meter's "
+            "answers timed alone (materialising the meter included)",
+        ),
+        Measurement(
             name="simulator public session over loopback TCP (wrapper, trio, client in-process)",
             unit="sessions/s",
             ours=tcp,
@@ -186,6 +199,58 @@ def _sessions() -> list[Measurement]:
             note="includes materialising each meter on first contact",
         ),
     ]
+
+
+def _collect_sessions() -> float:
+    """Meter-side sessions per second of bench_collect's session: the HLS-GMAC utility
+    settings association, the clock, a day of block load by range, release; each over a
+    meter of a 1,000-meter fleet that keeps 128 materialised (so each is built anew)."""
+    meters = 1000
+    fleet = Fleet(
+        FleetLayout(seed=9, meters=meters),
+        keys=MeterKeys(hls_mechanism=MechanismName.HIGH_GMAC),
+        clock=lambda: NOW,
+        max_active=128,
+    )
+    counters = MemoryCounterStore()
+    recipe = Association.utility_settings(
+        mechanism=MechanismName.HIGH_GMAC, hls_secret=None, counter_store=counters
+    )
+    reads: Reads = [(CLOCK, None), (BLOCK_LOAD, DAY)]
+    spent = 0.0
+    number = 0
+
+    def handle_for() -> Handle:
+        nonlocal spent, number
+        start = time.perf_counter()
+        meter = fleet.meter(number % meters)
+        number += 1
+        session = meter.open_session(0x30)
+        spent += time.perf_counter() - start
+        assert session is not None
+
+        def handle(apdu: bytes) -> list[bytes]:
+            nonlocal spent
+            start = time.perf_counter()
+            answers = session.handle(apdu)
+            spent += time.perf_counter() - start
+            return answers
+
+        return handle
+
+    def one() -> None:
+        _session(handle_for, recipe.client_settings(recipe.security_context()), reads)
+
+    one()  # warm up
+    best = 0.0
+    rounds = 1 if is_quick() else 3
+    count = 10 if is_quick() else 400
+    for _ in range(rounds):
+        spent = 0.0
+        for _ in range(count):
+            one()
+        best = max(best, count / spent)
+    return best
 
 
 async def _public_session(host: str, port: int) -> None:
