@@ -170,18 +170,24 @@ def block_rows(point: MeteringPoint, first: int, end: int) -> list[tuple[int, ..
     state = mix(point.seed, 0x9A5E)
     rows: list[tuple[int, ...]] = []
     for index, a, b, c, d, volts, amps in values:
-        x = mix_round(state, index)
+        x = mix_round(state, index)  # then mix(seed, 0x9A5E, index, phase) = mix_round(x, phase)
         spread = amps // 20
         width = 2 * spread + 1
+        v1, v2, v3 = (volts + mix_round(x, n) % 301 - 150 for n in (0, 1, 2))
+        i1, i2, i3 = (amps + mix_round(x, n) % width - spread for n in (3, 4, 5))
         rows.append(
             (
                 index,
-                *(max(0, volts + mix_round(x, n) % 301 - 150) for n in range(3)),
+                v1 if v1 > 0 else 0,
+                v2 if v2 > 0 else 0,
+                v3 if v3 > 0 else 0,
                 a,
                 b,
                 c,
                 d,
-                *(max(0, amps + mix_round(x, n + 3) % width - spread) for n in range(3)),
+                i1 if i1 > 0 else 0,
+                i2 if i2 > 0 else 0,
+                i3 if i3 > 0 else 0,
             )
         )
     return rows
