@@ -13,12 +13,11 @@ line is ``dlmskit-hes``.
 
 from __future__ import annotations
 
+from hes._agreement import Agreement, compare_with_truth
 from hes._capacity import CapacityPoint, run_capacity, verdict
 from hes._demo import (
-    Agreement,
     DemoResult,
     PushSummary,
-    compare_with_truth,
     default_fault_plan,
     run_demo,
 )
