@@ -96,3 +96,16 @@ async def test_concurrent_receivers_each_get_one_wpdu() -> None:
             for n in range(3):
                 await theirs.send_all(encode_wpdu(0x01, 0x10, bytes([n])))
     assert sorted(got) == [b"\x00", b"\x01", b"\x02"]
+
+
+async def test_cancelled_while_a_wpdu_is_buffered_loses_nothing() -> None:
+    ours, theirs = trio.testing.memory_stream_pair()
+    transport = _pair(ours)
+    await theirs.send_all(encode_wpdu(0x01, 0x10, b"one") + encode_wpdu(0x01, 0x10, b"two"))
+    with trio.fail_after(5):
+        assert await transport.receive_apdu() == b"one"
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await transport.receive_apdu()
+        assert scope.cancelled_caught
+        assert await transport.receive_apdu() == b"two"

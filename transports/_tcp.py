@@ -103,7 +103,11 @@ class WrapperStreamTransport:
         """The next WPDU for our wPorts, header included (push listeners want the wPorts)."""
         await _hold(self._receive_lock)
         try:
-            received = False
+            if self._framer.buffered:
+                # bytes held from an earlier read may make a whole WPDU: checkpoint before
+                # taking it (a cancellation here loses nothing), so a peer flooding WPDUs
+                # cannot starve the other tasks
+                await trio.lowlevel.checkpoint()
             while True:
                 if self._closed:
                     raise TransportError("transport is closed")
@@ -113,10 +117,6 @@ class WrapperStreamTransport:
                     raise TransportError(f"wrapper stream broken: {exc}") from exc
                 if wpdu is not None:
                     if self._accept(wpdu):
-                        if not received:
-                            # held from an earlier read: still a checkpoint, so a peer
-                            # flooding WPDUs cannot starve the other tasks
-                            await trio.lowlevel.checkpoint()
                         return wpdu
                     continue
                 if self._eof:
@@ -125,7 +125,6 @@ class WrapperStreamTransport:
                     data = await self.stream.receive_some(_RECEIVE_SIZE)
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                     raise TransportError(f"receive failed: {exc!r}") from exc
-                received = True
                 if not data:
                     self._eof = True
                     raise TransportError(self._eof_message())
