@@ -10,10 +10,8 @@ writes the clock, ESWF and load limit and switches the relay.
 
 from __future__ import annotations
 
-import bisect
 import datetime as _dt
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Final, TypeAlias
 
 from dlmskit.apdu import (
@@ -33,7 +31,6 @@ from dlmskit.axdr import (
     BitString,
     Data,
     DateTime,
-    DoubleLong,
     DoubleLongUnsigned,
     Enum,
     Integer,
@@ -84,22 +81,18 @@ from simulators._billing import (
     billing_points,
     billing_values,
 )
+from simulators._block_load import block_load_rows
 from simulators._esw import active_bits
 from simulators._image import IMAGE_TRANSFER, image_attributes, image_methods
 from simulators._load import INTERVAL, interval_index
 from simulators._registers import (
-    BLOCK_REGISTERS,
     REGISTERS,
-    block_rows,
     daily_values,
     instantaneous_values,
 )
 from simulators._state import MeterState
 
 __all__ = ["BLOCK_LOAD_PUSH", "MeterObjects", "block_load_push_setup"]
-
-_EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
-_INTERVAL_US: Final = INTERVAL * 1_000_000
 
 _Key: TypeAlias = tuple[int, ObisCode]
 _Getter: TypeAlias = Callable[[MeterState, "SelectiveAccess | None"], "Data | DataAccessResult"]
@@ -481,40 +474,7 @@ class _Catalogue:
     def _block_rows(
         self, state: MeterState, window: tuple[_dt.datetime, _dt.datetime] | None
     ) -> list[Structure]:
-        """Block load rows (of ``window``, in meter time): raw values from value tuples,
-        each column's A-XDR values built at once, stamps looked up by interval."""
-        point = state.point
-        end = interval_index(state.now())
-        first = max(point.model.first_index, end - BLOCK_LOAD_DAYS * 96)
-        if window is not None:
-            # the window is in meter time; the drift at those times maps it to intervals
-            lo = interval_index(window[0] - state.clock_offset(window[0])) - 1
-            hi = interval_index(window[1] - state.clock_offset(window[1])) + 2
-            first, end = max(first, lo), min(end, hi)
-        table = block_rows(point, first, end)
-        if state.true_clock:
-            # stamps are the interval starts: the window is a range of indexes
-            if window is not None:
-                keys = [row[0] for row in table]
-                low = bisect.bisect_left(keys, -(-_microseconds(window[0]) // _INTERVAL_US))
-                high = bisect.bisect_right(keys, _microseconds(window[1]) // _INTERVAL_US)
-                table = table[low:high]
-            octets = state.interval_octets([row[0] for row in table])
-        else:
-            stamps = state.stamps([row[0] for row in table])
-            if window is not None:
-                kept = [n for n, stamp in enumerate(stamps) if window[0] <= stamp <= window[1]]
-                table = [table[n] for n in kept]
-                stamps = [stamps[n] for n in kept]
-            octets = state.date_time_octets_of(stamps)
-        if not table:
-            return []
-        columns = list(zip(*table, strict=True))[1:]
-        cells = [
-            wrap(column)
-            for wrap, column in zip(_block_columns(point.model.phases), columns, strict=True)
-        ]
-        return list(map(Structure, zip(octets, *cells, strict=True)))
+        return block_load_rows(state, window)
 
     def _daily_rows(
         self, state: MeterState, window: tuple[_dt.datetime, _dt.datetime] | None
@@ -613,34 +573,3 @@ def _depth(definition: ProfileDefinition) -> int:
     if definition.kind is ProfileKind.BILLING:
         return BILLING_ENTRIES
     return 1
-
-
-def _microseconds(when: _dt.datetime) -> int:
-    """Microseconds from 1970 UTC to ``when``, exactly."""
-    return (when - _EPOCH) // _dt.timedelta(microseconds=1)
-
-
-def _block_order(phases: int) -> tuple[ObisCode, ...]:
-    return BLOCK_REGISTERS[1 if phases == 1 else 3]
-
-
-@functools.lru_cache(maxsize=4)
-def _block_wraps(phases: int) -> tuple[Callable[[int], Data], ...]:
-    """The A-XDR type of each block load column after the clock."""
-    return tuple(REGISTERS[ln].wrap for ln in _block_order(phases))
-
-
-_COLUMN_TYPES: Final = (LongUnsigned, DoubleLongUnsigned, Long, DoubleLong)
-
-
-def _column_of(wrap: Callable[[int], Data]) -> Callable[[tuple[int, ...]], Sequence[Data]]:
-    for kind in _COLUMN_TYPES:
-        if wrap is kind:
-            return kind.column
-    return lambda values: [wrap(v) for v in values]
-
-
-@functools.lru_cache(maxsize=4)
-def _block_columns(phases: int) -> tuple[Callable[[tuple[int, ...]], Sequence[Data]], ...]:
-    """Each block load column after the clock, raw values to A-XDR values."""
-    return tuple(map(_column_of, _block_wraps(phases)))

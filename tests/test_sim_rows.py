@@ -38,8 +38,9 @@ from simulators import (
     MeterState,
 )
 from simulators import _state as state_module
+from simulators._block_load import block_wraps
 from simulators._load import mix, mix_round
-from simulators._objects import _block_wraps, _catalogue
+from simulators._objects import _catalogue
 from simulators._registers import block_row, block_rows
 
 NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
@@ -161,7 +162,7 @@ def _rows_one_by_one(state: MeterState, window: tuple[dt.datetime, dt.datetime])
     """The block load rows of a window built row by row: each interval stamped with
     ``state.stamp``, kept when its stamp is inside the window, each value wrapped alone."""
     point = state.point
-    wraps = _block_wraps(point.model.phases)
+    wraps = block_wraps(point.model.phases)
     end = int(state.now().timestamp()) // 900
     rows = []
     for row in point.intervals(max(point.model.first_index, end - 45 * 96), end):
