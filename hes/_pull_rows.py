@@ -62,8 +62,33 @@ _BITS = (
 _MISALIGNED, _CLOCK_STATUS, _CLOCK_DEVIATION, _TAMPER, _POWER = 1, 2, 4, 8, 16
 _DUPLICATE, _REVERSE, _SPIKE, _SUM_CHECK, _NON_MONOTONIC = 32, 64, 128, 256, 512
 _at = _dt.datetime.fromtimestamp
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 #: Quality text per mask, filled as masks occur.
 _TEXT: dict[int, str] = {}
+
+
+def _microseconds(span: _dt.timedelta) -> int:
+    return (span.days * 86400 + span.seconds) * 1_000_000 + span.microseconds
+
+
+def _ceil_seconds(when: _dt.datetime) -> int:
+    """The first whole epoch second at or after ``when``."""
+    since = utc(when) - _EPOCH
+    return since.days * 86400 + since.seconds + (1 if since.microseconds else 0)
+
+
+def _plain_rows(
+    meter: str,
+    plain: Sequence[tuple[int, str, int, Mapping[str, tuple[float | None, str]]]],
+    received: int,
+    kind: int,
+) -> list[ReadingRow]:
+    """Store rows of rows whose channels all carry the row's flags, in order."""
+    return [
+        (meter, ch, when, v, u, text, captured, received, kind)
+        for when, text, captured, values in plain
+        for ch, (v, u) in values.items()
+    ]
 
 
 def _text(mask: int) -> str:
@@ -117,34 +142,37 @@ def block_load_rows(
     shift = clock_deviation if deviated and clock_deviation is not None else None
     common = _CLOCK_DEVIATION if deviated else 0
 
-    by_start: dict[_dt.datetime, IntervalRow] = {}
-    masks: dict[_dt.datetime, int] = {}
+    # interval starts are whole seconds (rounded to the period), kept as epoch seconds
+    by_start: dict[int, IntervalRow] = {}
+    masks: dict[int, int] = {}
     # every channel read, to classify each once (a read has the same few on every row)
     every: set[str] = set()
     for row in rows:
         every.update(row.values)
     exports = [] if net_metered else [ch for ch in every if is_export_energy(ch)]
     cumulative_channels = {ch for ch in every if _is_cumulative(ch)}
-    # epoch seconds of each interval start and of its row's stamp (the store's keys)
-    seconds: dict[_dt.datetime, tuple[int, int]] = {}
+    # epoch seconds of each row's stamp (the store's key beside the interval start)
+    captured_at: dict[int, int] = {}
     step = int(period.total_seconds())
+    tolerance_us = _microseconds(tolerance)
     for row in rows:
         captured = row.captured
-        # _nearest(captured, period), keeping the seconds
-        stamp = captured.timestamp()
+        since = captured - _EPOCH
+        # captured.timestamp(), and _nearest(captured, period) in epoch seconds
+        stamp = since.total_seconds()
         near_seconds = round(stamp / step) * step
-        near = _at(near_seconds, _dt.UTC)
         if shift is None:
-            nominal = near
+            nominal = near_seconds
         else:
-            nominal = _nearest(captured - shift, period)
-            near_seconds = epoch_seconds(nominal)
+            nominal = epoch_seconds(_nearest(captured - shift, period))
         if nominal in by_start:
             if dict(by_start[nominal].values) != dict(row.values):
                 masks[nominal] |= _DUPLICATE
             continue
         mask = common
-        if abs(captured - near) > tolerance:
+        # abs(captured - near) > tolerance, in whole microseconds
+        off = (since.days * 86400 + since.seconds - near_seconds) * 1_000_000 + since.microseconds
+        if abs(off) > tolerance_us:
             mask |= _MISALIGNED
         status = row.clock_status
         if status is not None and status & _BAD_CLOCK:
@@ -160,10 +188,10 @@ def block_load_rows(
                 break
         by_start[nominal] = row
         masks[nominal] = mask
-        seconds[nominal] = (near_seconds, int(stamp))
+        captured_at[nominal] = int(stamp)
 
     # per interval start: the channels flagged spike or sum check
-    extra: dict[_dt.datetime, dict[str, int]] = {}
+    extra: dict[int, dict[str, int]] = {}
     channels = {ch for row in by_start.values() for ch in row.values}
     block = [ch for ch in channels if is_block_energy(ch)]
     for channel in block:
@@ -185,8 +213,9 @@ def block_load_rows(
     if registers and block:
         instants = sorted(utc(k) for k in registers)
         regs = {utc(k): v for k, v in registers.items()}
+        moments = {w: _at(w, _dt.UTC) for w in by_start}
         spans = [
-            (a, b, [w for w in by_start if a <= w < b])
+            (a, b, [w for w, m in moments.items() if a <= m < b])
             for a, b in itertools.pairwise(instants)
             if not (a < start or b > end)
         ]
@@ -205,37 +234,40 @@ def block_load_rows(
 
     out: list[ReadingRow] = []
     # cumulative registers (D = 8) go after the rest, sorted, for the monotonic check
-    cumulative: list[tuple[str, _dt.datetime, int, ReadingRow]] = []
+    cumulative: list[tuple[str, int, int, ReadingRow]] = []
     # readings per flag mask, for the counts
     by_mask: dict[int, int] = {}
     kind = int(source)
     received_seconds = epoch_seconds(received)
+    # [start, end) as whole epoch seconds: the first second at or after each bound
+    first, stop = _ceil_seconds(start), _ceil_seconds(end)
+    # rows without per-channel flags: (interval start, flags text, stamp, values)
+    plain: list[tuple[int, str, int, Mapping[str, tuple[float | None, str]]]] = []
     for when in sorted(by_start):
-        if not start <= when < end:
+        if not first <= when < stop:
             continue
         row = by_start[when]
         mask = masks[when]
         text = _text(mask)
-        when_seconds, captured_seconds = seconds[when]
         special = extra.get(when)
+        row_values = row.values
         if special is None and not cumulative_channels:
             # the common row: every channel with the row's flags
-            out.extend(
-                [
-                    (meter, ch, when_seconds, v, u, text, captured_seconds, received_seconds, kind)
-                    for ch, (v, u) in row.values.items()
-                ]
-            )
-            if row.values:
-                by_mask[mask] = by_mask.get(mask, 0) + len(row.values)
+            plain.append((when, text, captured_at[when], row_values))
+            if row_values:
+                by_mask[mask] = by_mask.get(mask, 0) + len(row_values)
             continue
-        for channel, (value, unit) in row.values.items():
+        if plain:
+            out.extend(_plain_rows(meter, plain, received_seconds, kind))
+            plain = []
+        captured_seconds = captured_at[when]
+        for channel, (value, unit) in row_values.items():
             own = mask | special.get(channel, 0) if special is not None else mask
             by_mask[own] = by_mask.get(own, 0) + 1
             found: ReadingRow = (
                 meter,
                 channel,
-                when_seconds,
+                when,
                 value,
                 unit,
                 text if own == mask else _text(own),
@@ -247,6 +279,8 @@ def block_load_rows(
                 cumulative.append((channel, when, own, found))
             else:
                 out.append(found)
+    if plain:
+        out.extend(_plain_rows(meter, plain, received_seconds, kind))
     flags: Counter[Quality] = Counter()
     for n, flag in enumerate(_BITS):
         count = sum(c for mask, c in by_mask.items() if mask >> n & 1)
@@ -256,12 +290,11 @@ def block_load_rows(
     pull = int(ReadingSource.PULL)
     valid = _text(0)
     for instant, values in (registers or {}).items():
-        when = utc(instant)
-        when_seconds = epoch_seconds(when)
+        when_seconds = epoch_seconds(utc(instant))
         for channel, value in values.items():
             found = (meter, channel, when_seconds, value, "", valid, None, received_seconds, pull)
             if _is_cumulative(channel):
-                cumulative.append((channel, when, 0, found))
+                cumulative.append((channel, when_seconds, 0, found))
             else:
                 out.append(found)
 
@@ -287,7 +320,7 @@ def block_load_rows(
             last[channel] = value
         out.append(found)
 
-    missing = _gap_runs({n for n, _c in seconds.values()}, start, end, period)
+    missing = _gap_runs(set(by_start), start, end, period)
     if missing:
         flags[Quality.SKIPPED] += sum(int((b - a) / period) for a, b in missing)
     return BlockLoadRows(rows=out, missing=missing, flags=flags, power_failures=power)
