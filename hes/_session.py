@@ -20,6 +20,7 @@ from typing import Protocol
 import attrs
 import trio
 
+from dlmskit.apdu import SelectiveAccess
 from dlmskit.axdr import DateTime, DeviationSign, OctetString
 from dlmskit.client import (
     Association,
@@ -33,6 +34,8 @@ from dlmskit.client import (
 )
 from dlmskit.client import Target as ClientTarget
 from dlmskit.cosem import (
+    CaptureObject,
+    NumericRow,
     ProfileColumns,
     Quantity,
     ScalerUnit,
@@ -238,6 +241,41 @@ def _unit(value: object) -> str:
     return value.symbol if isinstance(value, Quantity) else ""
 
 
+#: Range selectors by (bounds with their UTC offsets, sign, clock column): a round asks
+#: every meter for the same range. Bounded: a table outgrowing its limit is cleared.
+_RANGES: dict[object, SelectiveAccess] = {}
+_RANGES_LIMIT = 256
+
+
+def _range(
+    start: _dt.datetime, end: _dt.datetime, sign: DeviationSign, clock: CaptureObject | None
+) -> SelectiveAccess:
+    """``by_time_range(start, end, sign=sign, clock=clock)``, made once per range."""
+    key = (start, start.utcoffset(), end, end.utcoffset(), sign, clock)
+    found = _RANGES.get(key)
+    if found is None:
+        if len(_RANGES) >= _RANGES_LIMIT:
+            _RANGES.clear()
+        found = _RANGES[key] = by_time_range(start, end, sign=sign, clock=clock)
+    return found
+
+
+async def _numeric(
+    meter: Meter,
+    layout: ProfileLayout,
+    profile: ObisCode,
+    start: _dt.datetime,
+    end: _dt.datetime,
+    sign: DeviationSign,
+) -> list[NumericRow]:
+    """Rows of ``profile`` captured in ``[start, end]``, as numbers."""
+    columns = layout.columns
+    clock = columns.clock
+    access = _range(start, end, sign, clock.capture if clock is not None else None)
+    raw = await meter.get(7, profile, 2, access)
+    return numeric_rows(columns, raw, sign=sign, scalers=layout.scalers)
+
+
 async def _profile(
     meter: Meter,
     layout: ProfileLayout,
@@ -248,18 +286,34 @@ async def _profile(
 ) -> list[tuple[_dt.datetime | None, dict[str, tuple[float | None, str]], int | None]]:
     """Rows of ``profile`` captured in ``[start, end]``: (meter's time stamp, channel ->
     (value, unit) without the clock column, clock status of the stamp)."""
-    columns = layout.columns
-    clock = columns.clock
-    access = by_time_range(
-        start, end, sign=sign, clock=clock.capture if clock is not None else None
-    )
-    raw = await meter.get(7, profile, 2, access)
     names, units, kept = layout.shape()
-    out = []
-    for row in numeric_rows(columns, raw, sign=sign, scalers=layout.scalers):
-        values = row.values
-        out.append((row.time, {names[i]: (values[i], units[i]) for i in kept}, row.clock_status))
-    return out
+    return [
+        (row.time, {names[i]: (values[i], units[i]) for i in kept}, row.clock_status)
+        for row in await _numeric(meter, layout, profile, start, end, sign)
+        for values in (row.values,)
+    ]
+
+
+async def _interval_rows(
+    meter: Meter,
+    layout: ProfileLayout,
+    profile: ObisCode,
+    start: _dt.datetime,
+    end: _dt.datetime,
+    sign: DeviationSign,
+) -> list[IntervalRow]:
+    """The rows of :func:`_profile` that carry a time stamp, as :class:`IntervalRow`."""
+    names, units, kept = layout.shape()
+    return [
+        IntervalRow(
+            captured=when,
+            clock_status=row.clock_status,
+            values={names[i]: (values[i], units[i]) for i in kept},
+        )
+        for row in await _numeric(meter, layout, profile, start, end, sign)
+        if (when := row.time) is not None
+        for values in (row.values,)
+    ]
 
 
 async def _billing(
@@ -347,12 +401,9 @@ async def read_meter(
     rows: list[IntervalRow] = []
     if block_load:
         layout = await layouts.get(model, meter, BLOCK_LOAD)
-        read = await _profile(meter, layout, BLOCK_LOAD, local_start, local_end - _SECOND, sign)
-        rows = [
-            IntervalRow(captured=when, clock_status=status, values=values)
-            for when, values, status in read
-            if when is not None
-        ]
+        rows = await _interval_rows(
+            meter, layout, BLOCK_LOAD, local_start, local_end - _SECOND, sign
+        )
     billed: list[Reading] = []
     if billing:
         layout = await layouts.get(model, meter, BILLING_PROFILE)
