@@ -63,6 +63,7 @@ _MISALIGNED, _CLOCK_STATUS, _CLOCK_DEVIATION, _TAMPER, _POWER = 1, 2, 4, 8, 16
 _DUPLICATE, _REVERSE, _SPIKE, _SUM_CHECK, _NON_MONOTONIC = 32, 64, 128, 256, 512
 _at = _dt.datetime.fromtimestamp
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_NO_VALUE: tuple[None, str] = (None, "")
 #: Quality text per mask, filled as masks occur.
 _TEXT: dict[int, str] = {}
 
@@ -194,20 +195,21 @@ def block_load_rows(
     extra: dict[int, dict[str, int]] = {}
     channels = {ch for row in by_start.values() for ch in row.values}
     block = [ch for ch in channels if is_block_energy(ch)]
+    starts = list(by_start)
+    row_maps = [row.values for row in by_start.values()]
     for channel in block:
         if not is_import_energy(channel):
             continue
-        column = [
-            (when, v)
-            for when, row in by_start.items()
-            if (v := row.values.get(channel, (None, ""))[0]) is not None
-        ]
-        if len(column) < 4:
+        column = [values.get(channel, _NO_VALUE)[0] for values in row_maps]
+        present = [v for v in column if v is not None]
+        if len(present) < 4:
             continue
-        median = statistics.median(v for _w, v in column)
+        median = statistics.median(present)
         limit = max(median * policy.spike_ratio, median + policy.spike_floor)
-        for when, v in column:
-            if v > limit:
+        if max(present) <= limit:
+            continue
+        for when, v in zip(starts, column, strict=True):
+            if v is not None and v > limit:
                 marks = extra.setdefault(when, {})
                 marks[channel] = marks.get(channel, 0) | _SPIKE
     if registers and block:
