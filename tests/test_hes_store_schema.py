@@ -1,0 +1,120 @@
+"""The store's schema: readings kept by meter and channel id behind the ``readings``
+view, the schema version in ``PRAGMA user_version``, and files of another version
+refused rather than misread."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from hes import Reading, ReadingSource, Store, reading_row
+from hes._store import SCHEMA_VERSION, StoreVersionError
+
+T0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+Q = dt.timedelta(minutes=15)
+
+_VERSION_1 = """
+CREATE TABLE readings (
+    meter TEXT NOT NULL, channel TEXT NOT NULL, start INTEGER NOT NULL, value REAL,
+    unit TEXT NOT NULL, quality TEXT NOT NULL, captured INTEGER, received INTEGER,
+    source INTEGER NOT NULL, PRIMARY KEY (meter, channel, start)
+) WITHOUT ROWID;
+INSERT INTO readings VALUES ('M1', '1.0.1.29.0.255', 1764547200, 1.5, 'Wh', '1.0.0',
+    NULL, NULL, 1);
+"""
+
+
+def reading(meter: str, channel: str, n: int, value: float = 1.0) -> Reading:
+    return Reading(meter=meter, channel=channel, start=T0 + n * Q, value=value, unit="Wh")
+
+
+def test_a_version_1_file_is_refused_naming_its_version(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(_VERSION_1)
+    with pytest.raises(StoreVersionError, match=r"schema version 1;.* version 2"):
+        Store(path)
+    with sqlite3.connect(path) as db:  # left as it was
+        assert db.execute("SELECT count(*) FROM readings").fetchone() == (1,)
+        assert db.execute("PRAGMA user_version").fetchone() == (0,)
+
+
+def test_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 9")
+    with pytest.raises(sqlite3.DatabaseError, match="schema version 9"):
+        Store(path)
+
+
+def test_a_new_file_gets_the_version_and_reopens(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with Store(path) as store:
+        store.put_readings([reading("M1", "1.0.1.29.0.255", 0, 2.0)])
+        assert store.query("SELECT * FROM pragma_user_version") == [(SCHEMA_VERSION,)]
+    with Store(path) as store:
+        assert [r.value for r in store.readings()] == [2.0]
+
+
+def test_a_file_shared_with_other_tables_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE inbound_queue (id INTEGER PRIMARY KEY)")
+    with Store(path) as store:
+        store.put_readings([reading("M1", "1.0.1.29.0.255", 0)])
+        assert store.count_readings() == 1
+
+
+def test_the_view_gives_names_in_key_order_whatever_the_ids(tmp_path: Path) -> None:
+    """Ids follow first arrival; the view and readings() still order by name."""
+    meters = ["M9", "M1", "M5"]
+    channels = ["1.0.2.29.0.255", "1.0.1.29.0.255"]
+    given = [reading(m, c, n, float(n)) for n in (3, 1, 2) for m in meters for c in channels]
+    with Store(tmp_path / "s.db") as store:
+        store.put_reading_rows([reading_row(r) for r in given])
+        ids = store.query("SELECT name, id FROM meters ORDER BY id")
+        assert [name for name, _ in ids] == meters
+        key = sorted(given, key=lambda r: r.key)
+        assert list(store.readings()) == key
+        rows = store.query(
+            "SELECT meter, channel, start, value FROM readings ORDER BY meter, channel, start"
+        )
+        assert rows == [(r.meter, r.channel, r.key[2], r.value) for r in key]
+        assert list(store.readings(channel="1.0.1.29.0.255", meter="M5")) == [
+            r for r in key if r.meter == "M5" and r.channel == "1.0.1.29.0.255"
+        ]
+        assert store.count_readings() == len(given)
+        assert store.count_readings(meter="M1") == len(given) // 3
+        assert store.count_readings(meter="M0") == 0
+        assert list(store.readings(meter="M0")) == []
+
+
+def test_two_connections_share_the_names(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with Store(path) as one, Store(path) as two:
+        one.put_readings([reading("A", "1.0.1.29.0.255", 0)])
+        two.put_readings([reading("B", "1.0.1.29.0.255", 0), reading("A", "1.0.2.29.0.255", 0)])
+        one.put_readings([reading("B", "1.0.2.29.0.255", 1), reading("A", "1.0.1.29.0.255", 0)])
+        got = [(r.meter, r.channel, r.key[2]) for r in one.readings()]
+        assert got == [(r.meter, r.channel, r.key[2]) for r in two.readings()]
+        assert len(got) == 4
+        assert one.query("SELECT count(*) FROM meters") == [(2,)]
+
+
+def test_a_failed_write_leaves_no_names_behind(tmp_path: Path) -> None:
+    """A transaction rolled back after adding names: the names go with it, and the next
+    write of the same meter stores it under a name that exists."""
+    with Store(tmp_path / "s.db") as store:
+        good = reading_row(reading("M7", "1.0.1.29.0.255", 0))
+        bad = (*good[:3], object(), *good[4:])
+        with pytest.raises(sqlite3.ProgrammingError):
+            store.put_reading_rows([good, bad])  # type: ignore[list-item]
+        assert store.query("SELECT count(*) FROM meters") == [(0,)]
+        assert store.count_readings() == 0
+        store.put_reading_rows([good])
+        (back,) = store.readings()
+        assert (back.meter, back.channel, back.value) == ("M7", "1.0.1.29.0.255", 1.0)
+        assert back.source is ReadingSource.PULL
