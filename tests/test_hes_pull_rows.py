@@ -14,6 +14,7 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dlmskit.client import LinkSettings
 from dlmskit.security import MemoryCounterStore
 from hes import (
     CollectionConfig,
@@ -266,7 +267,8 @@ async def _collect(store: Store, config: CollectionConfig) -> Metrics:
         schedule = Schedule(inventory, store, seed=1)
         schedule.add_round(*day_range(dt.date(2026, 6, 8), IST))
         schedule.add_round(*day_range(dt.date(2026, 6, 9), IST))
-        await head_end.run(schedule, deadline=20.0)
+        await head_end.run(schedule, deadline=600.0)
+        assert head_end.not_started == 0
         nursery.cancel_scope.cancel()
     return metrics
 
@@ -275,7 +277,13 @@ async def test_a_collection_run_stores_what_the_readings_path_stores(tmp_path: P
     """Faulty meters (gaps, spikes, reverse energy, tamper, clock drift) collected with
     daily registers and event logs: the rows path and the readings path (interpolation on,
     with nothing it may estimate) leave the same tables and count the same flags."""
-    base = CollectionConfig(concurrency=4, cluster_limit=4, time_sync=False)
+    # timeouts far beyond a loaded 2-core machine's delays: both runs must read alike
+    patient = LinkSettings(
+        connect_timeout=60.0, response_timeout=60.0, release_timeout=30.0, retries=0
+    )
+    base = CollectionConfig(
+        concurrency=4, cluster_limit=4, time_sync=False, link=patient, session_timeout=240.0
+    )
     readings_path = attrs.evolve(
         base, interpolation=InterpolationPolicy(enabled=True, max_intervals=0)
     )
