@@ -79,7 +79,15 @@ from hes._session import (
     outcome_of,
     read_meter,
 )
-from hes._store import ReadingRow, SessionRow, Store, reading_row, session_row
+from hes._store import (
+    SCHEMA_VERSION,
+    ReadingRow,
+    SessionRow,
+    Store,
+    StoreVersionError,
+    reading_row,
+    session_row,
+)
 from hes._timing import ClockReading, TimeSyncPolicy
 from hes._validate import (
     IntervalRow,
@@ -92,6 +100,7 @@ from hes._validate import (
 __all__ = [
     "CSV_COLUMNS",
     "MESSAGE_NAMESPACE",
+    "SCHEMA_VERSION",
     "Agreement",
     "BackReadPolicy",
     "BlockLoadRows",
@@ -138,6 +147,7 @@ __all__ = [
     "SessionRow",
     "SqliteInboundQueue",
     "Store",
+    "StoreVersionError",
     "TcpConnector",
     "TimeSyncPolicy",
     "ValidationPolicy",
