@@ -165,6 +165,8 @@ class HeadEnd:
         self.metrics = metrics or Metrics()
         self.layouts = LayoutCache()
         self._limiters: dict[str, trio.CapacityLimiter] = {}
+        #: One session at a time per meter (its invocation counters must arrive in order).
+        self._meter_locks: dict[str, trio.Lock] = {}
         self._store_lock = trio.Lock()
         self.max_cluster_busy: dict[str, int] = {}
         self.counters = counters
@@ -510,7 +512,9 @@ class HeadEnd:
                 async for item in work:
                     info = self.inventory[item.meter]
                     limiter = self._limiter(info.cluster)
-                    async with limiter:
+                    locks = self._meter_locks
+                    lock = locks.get(item.meter) or locks.setdefault(item.meter, trio.Lock())
+                    async with lock, limiter:
                         busy = limiter.borrowed_tokens
                         if busy > self.max_cluster_busy.get(info.cluster, 0):
                             self.max_cluster_busy[info.cluster] = busy
@@ -519,6 +523,8 @@ class HeadEnd:
                             result = await self.session(item, schedule)
                         finally:
                             self.metrics.active -= 1
+                    if not lock.locked():
+                        del locks[item.meter]
                     source.done(
                         item, ok=result.session is not None and result.session.outcome is Outcome.OK
                     )
