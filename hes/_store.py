@@ -28,7 +28,6 @@ every row, is refused with :class:`StoreVersionError`.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import itertools
 import sqlite3
 import threading
@@ -48,7 +47,30 @@ from hes._model import (
     epoch_seconds,
     from_epoch,
 )
-from hes._quality import Quality, parse_quality, quality_text
+from hes._quality import parse_quality
+from hes._store_sql import (
+    _EST,
+    _MAX_ROWS,
+    _PAGE_SIZES,
+    _READING_INSERT,
+    _SCHEMA,
+    _SESSION_INSERT,
+    SCHEMA_VERSION,
+    ReadingRow,
+    SessionRow,
+    StoreVersionError,
+    _check_version,
+    _flat,
+    _Insert,
+    _Names,
+    _stamp,
+    _values_sql,
+    reading_row,
+    session_row,
+)
+from hes._store_sql import (
+    _reading_rows as _reading_rows,  # the engine's readings path
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -59,243 +81,6 @@ __all__ = [
     "reading_row",
     "session_row",
 ]
-
-#: ``PRAGMA user_version`` of the schema below. Version 1 (no version set) kept the meter
-#: and channel names in every reading row; it is refused, not read.
-SCHEMA_VERSION = 2
-
-# Readings are kept by meter and channel id (``meters`` and ``channels`` give the
-# names): a row is about 40 % smaller than with the names in it, and the B-tree work
-# per row that much less. The ``readings`` view shows them with their names, in the
-# (meter, channel, start) order of the key, for reports and :meth:`Store.query`.
-_SCHEMA = f"""
-BEGIN IMMEDIATE;
-CREATE TABLE IF NOT EXISTS meters (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS reading_values (
-    meter INTEGER NOT NULL,
-    channel INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    value REAL,
-    unit TEXT NOT NULL,
-    quality TEXT NOT NULL,
-    captured INTEGER,
-    received INTEGER,
-    source INTEGER NOT NULL,
-    PRIMARY KEY (meter, channel, start)
-) WITHOUT ROWID;
-CREATE VIEW IF NOT EXISTS readings AS
-SELECT m.name AS meter, c.name AS channel, r.start AS start, r.value AS value,
-    r.unit AS unit, r.quality AS quality, r.captured AS captured, r.received AS received,
-    r.source AS source
-FROM meters AS m CROSS JOIN channels AS c CROSS JOIN reading_values AS r
-    ON r.meter = m.id AND r.channel = c.id;
-CREATE TABLE IF NOT EXISTS events (
-    meter TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    log INTEGER NOT NULL,
-    code INTEGER NOT NULL,
-    received INTEGER,
-    PRIMARY KEY (meter, at, log, code)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sessions (
-    id INTEGER PRIMARY KEY,
-    meter TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    started REAL NOT NULL,
-    ended REAL NOT NULL,
-    outcome TEXT NOT NULL,
-    rows INTEGER NOT NULL,
-    clock_deviation REAL,
-    time_synced INTEGER NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sessions_meter ON sessions (meter, started);
-CREATE TABLE IF NOT EXISTS gaps (
-    meter TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    next_try INTEGER,
-    detail TEXT NOT NULL,
-    PRIMARY KEY (meter, profile, start)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS gaps_due ON gaps (state, next_try);
-PRAGMA user_version = {SCHEMA_VERSION};
-COMMIT;
-"""
-
-_DUP = Quality.DUPLICATE.value
-_EST = int(ReadingSource.ESTIMATE)
-
-# On a key already stored: an estimate gives way to a real read (or a newer estimate);
-# an estimate never touches a real read; the same value changes nothing; another value
-# keeps the first one and flags the row duplicate.
-_READINGS = (
-    "INSERT INTO reading_values (meter, channel, start, value, unit, quality, captured, received,"
-    " source) VALUES "
-)
-_UPSERT_CLAUSE = f"""
-ON CONFLICT (meter, channel, start) DO UPDATE SET
-    value = CASE WHEN source = {_EST} THEN excluded.value ELSE value END,
-    unit = CASE WHEN source = {_EST} THEN excluded.unit ELSE unit END,
-    captured = CASE WHEN source = {_EST} THEN excluded.captured ELSE captured END,
-    received = CASE WHEN source = {_EST} THEN excluded.received ELSE received END,
-    quality = CASE
-        WHEN source = {_EST} THEN excluded.quality
-        WHEN value IS excluded.value OR instr(quality, '{_DUP}') > 0 THEN quality
-        WHEN quality = '1.0.0' THEN '{_DUP}'
-        ELSE quality || ' {_DUP}' END,
-    source = CASE WHEN source = {_EST} THEN excluded.source ELSE source END
-WHERE (source = {_EST} OR value IS NOT excluded.value)
-    AND (excluded.source != {_EST} OR source = {_EST})
-"""
-_UPSERT = _READINGS + "(?, ?, ?, ?, ?, ?, ?, ?, ?)" + _UPSERT_CLAUSE
-_PAGE_SIZES = frozenset(1 << n for n in range(9, 17))
-#: Rows per multi-row INSERT at most (fewer where SQLite allows fewer parameters).
-_MAX_ROWS = 4096
-
-
-@functools.lru_cache(maxsize=64)
-def _values_sql(head: str, tail: str, width: int, rows: int) -> str:
-    """``head`` with ``rows`` parameter tuples of ``width`` in its VALUES, then ``tail``."""
-    one = "(" + ", ".join("?" * width) + ")"
-    return head + ", ".join([one] * rows) + tail
-
-
-#: One reading as the store keeps it: (meter, channel, interval start in epoch seconds,
-#: value, unit, quality text, captured and received in epoch seconds, source).
-ReadingRow = tuple[str, str, int, float | None, str, str, int | None, int | None, int]
-
-
-def reading_row(reading: Reading) -> ReadingRow:
-    """The row :meth:`Store.put_readings` stores for ``reading``."""
-    return (
-        reading.meter,
-        reading.channel,
-        epoch_seconds(reading.start),
-        reading.value,
-        reading.unit,
-        quality_text(reading.quality),
-        _stamp(reading.captured),
-        _stamp(reading.received),
-        int(reading.source),
-    )
-
-
-def _stamp(when: _dt.datetime | None) -> int | None:
-    return None if when is None else epoch_seconds(when)
-
-
-def _reading_rows(readings: Sequence[Reading]) -> Iterator[ReadingRow]:
-    """Rows for _UPSERT. Readings of one interval share their time stamps and quality
-    flags, so the last conversion of each is kept and reused when the next reading holds
-    the same object."""
-    last_start: _dt.datetime | None = None
-    start_seconds = 0
-    last_captured: _dt.datetime | None = None
-    captured_seconds: int | None = None
-    last_received: _dt.datetime | None = None
-    received_seconds: int | None = None
-    last_quality: frozenset[Quality] | None = None
-    quality = ""
-    for r in readings:
-        if r.quality is not last_quality:
-            last_quality = r.quality
-            quality = quality_text(last_quality)
-        if r.start is not last_start:
-            last_start = r.start
-            start_seconds = epoch_seconds(last_start)
-        if r.captured is not last_captured:
-            last_captured = r.captured
-            captured_seconds = _stamp(last_captured)
-        if r.received is not last_received:
-            last_received = r.received
-            received_seconds = _stamp(last_received)
-        yield (
-            r.meter,
-            r.channel,
-            start_seconds,
-            r.value,
-            r.unit,
-            quality,
-            captured_seconds,
-            received_seconds,
-            int(r.source),
-        )
-
-
-_SESSIONS = (
-    "INSERT INTO sessions (meter, kind, started, ended, outcome, rows, clock_deviation,"
-    " time_synced, detail) VALUES "
-)
-#: Per multi-row table: the INSERT up to VALUES, what follows the rows, the row width.
-_Insert = tuple[str, str, int]
-_READING_INSERT: _Insert = (_READINGS, _UPSERT_CLAUSE, 9)
-_SESSION_INSERT: _Insert = (_SESSIONS, "", 9)
-
-
-#: One session as the store keeps it: (meter, kind, started and ended in epoch seconds,
-#: outcome, rows, clock deviation, time synced as 0/1, detail).
-SessionRow = tuple[str, str, float, float, str, int, float | None, int, str]
-
-
-def session_row(s: SessionRecord) -> SessionRow:
-    """The row :meth:`Store.put_sessions` stores for ``s``."""
-    started = s.started.timestamp()
-    return (
-        s.meter,
-        s.kind.value,
-        started,
-        started if s.ended is s.started else s.ended.timestamp(),
-        s.outcome.value,
-        s.rows,
-        s.clock_deviation,
-        int(s.time_synced),
-        s.detail,
-    )
-
-
-def _flat(rows: Sequence[tuple[object, ...]]) -> list[object]:
-    return list(itertools.chain.from_iterable(rows))
-
-
-class StoreVersionError(sqlite3.DatabaseError):
-    """The file holds a store of another schema version (``PRAGMA user_version``)."""
-
-
-def _check_version(db: sqlite3.Connection, path: Path) -> None:
-    """Refuse a file of another schema version rather than misread it."""
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    if version == 0:
-        old = db.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'readings'"
-        ).fetchone()[0]
-        version = 1 if old else SCHEMA_VERSION
-    if version != SCHEMA_VERSION:
-        raise StoreVersionError(
-            f"{path}: store schema version {version}; this head-end reads version"
-            f" {SCHEMA_VERSION} only (export the readings with the version that wrote them)"
-        )
-
-
-class _Names(dict[object, int]):
-    """Ids of the names in a dictionary table (``meters``, ``channels``); a name not
-    seen yet is added to the table, in the caller's transaction."""
-
-    def __init__(self, db: sqlite3.Connection, table: str) -> None:
-        super().__init__()
-        self._db = db
-        self._add = f"INSERT INTO {table} (name) VALUES (?) ON CONFLICT (name) DO NOTHING"
-        self._find = f"SELECT id FROM {table} WHERE name = ?"
-
-    def __missing__(self, name: object) -> int:
-        self._db.execute(self._add, (name,))
-        found = int(self._db.execute(self._find, (name,)).fetchone()[0])
-        self[name] = found
-        return found
 
 
 def _time(stamp: int | None) -> _dt.datetime | None:
