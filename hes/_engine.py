@@ -16,6 +16,7 @@ import datetime as _dt
 import functools
 import math
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import attrs
 import trio
@@ -39,7 +40,7 @@ from hes._model import (
     utc,
 )
 from hes._ports import WorkSource
-from hes._pull_rows import block_load_rows
+from hes._pull_rows import BlockLoadRows, block_load_rows
 from hes._quality import Quality
 from hes._schedule import Schedule
 from hes._session import (
@@ -109,6 +110,10 @@ class CollectionConfig:
     :meth:`HeadEnd.run` runs (the default 700 makes it scan a session's readings over
     and over), and what exists when the run starts (inventory, layouts) is left out of
     its scans (``gc.freeze``); both undone when the last run ends. ``None``: unchanged."""
+
+
+#: What a block load check gives: store rows or validated readings.
+_Checked = TypeVar("_Checked", BlockLoadRows, ValidationResult)
 
 
 @attrs.frozen(kw_only=True)
@@ -297,19 +302,7 @@ class HeadEnd:
                 missing, counted = checked.missing, checked.flags
             else:
                 # the same rows, straight from the interval rows (no Reading per value)
-                pulled = block_load_rows(
-                    info.name,
-                    data.rows,
-                    start=item.start,
-                    end=item.end,
-                    received=ended,
-                    net_metered=info.net_metered,
-                    clock_deviation=deviation,
-                    registers=data.registers,
-                    events=data.events,
-                    source=source,
-                    policy=config.validation,
-                )
+                pulled = self._checked(block_load_rows, info, item, data, ended, deviation, source)
                 stored, missing, counted = pulled.rows, pulled.missing, pulled.flags
             events = data.events
             rows = len(data.rows)
@@ -363,6 +356,32 @@ class HeadEnd:
             gap_replace=replace,
         )
 
+    def _checked(
+        self,
+        check: Callable[..., _Checked],
+        info: MeterInfo,
+        item: WorkItem,
+        data: SessionData,
+        ended: _dt.datetime,
+        deviation: _dt.timedelta | None,
+        source: ReadingSource,
+    ) -> _Checked:
+        """``check`` (:func:`block_load_rows` or :func:`validate_block_load`, which take
+        the same arguments) over a block load read."""
+        return check(
+            info.name,
+            data.rows,
+            start=item.start,
+            end=item.end,
+            received=ended,
+            net_metered=info.net_metered,
+            clock_deviation=deviation,
+            registers=data.registers,
+            events=data.events,
+            source=source,
+            policy=self.config.validation,
+        )
+
     def _readings(
         self,
         info: MeterInfo,
@@ -375,19 +394,7 @@ class HeadEnd:
         """A block load read's readings (validated, registers, monotonic check) with the
         estimates the interpolation policy makes for the intervals it lacked."""
         config = self.config
-        result = validate_block_load(
-            info.name,
-            data.rows,
-            start=item.start,
-            end=item.end,
-            received=ended,
-            net_metered=info.net_metered,
-            clock_deviation=deviation,
-            registers=data.registers,
-            events=data.events,
-            source=source,
-            policy=config.validation,
-        )
+        result = self._checked(validate_block_load, info, item, data, ended, deviation, source)
         readings = result.readings
         estimates = estimate_missing(
             result.readings, result.missing, config.interpolation, config.validation.period
