@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from hes._agreement import Agreement, compare_with_truth
 from hes._capacity import CapacityPoint, run_capacity, verdict
+from hes._counters import SqliteCounterStore
 from hes._demo import (
     DemoResult,
     PushSummary,
@@ -79,6 +80,7 @@ from hes._session import (
     outcome_of,
     read_meter,
 )
+from hes._shards import Shard, ShardFailed, run_processes, shard_of
 from hes._store import (
     SCHEMA_VERSION,
     ReadingRow,
@@ -98,12 +100,10 @@ from hes._validate import (
 )
 
 __all__ = [
-    "CSV_COLUMNS",
-    "MESSAGE_NAMESPACE",
-    "SCHEMA_VERSION",
     "Agreement",
     "BackReadPolicy",
     "BlockLoadRows",
+    "CSV_COLUMNS",
     "CapacityPoint",
     "ClockReading",
     "ClusterStats",
@@ -116,16 +116,17 @@ __all__ = [
     "GapLedger",
     "GapState",
     "HeadEnd",
-    "InboundSessions",
     "InboundQueue",
-    "IntervalRow",
+    "InboundSessions",
     "InterpolationPolicy",
+    "IntervalRow",
     "Inventory",
     "KpiReport",
     "LayoutCache",
+    "MESSAGE_NAMESPACE",
+    "MemoryInboundQueue",
     "MeterEventRecord",
     "MeterInfo",
-    "MemoryInboundQueue",
     "Metrics",
     "Network",
     "Outcome",
@@ -140,11 +141,15 @@ __all__ = [
     "ReadingsSink",
     "ReadingsSource",
     "RetryPolicy",
+    "SCHEMA_VERSION",
     "Schedule",
     "SessionLog",
     "SessionRecord",
     "SessionResult",
     "SessionRow",
+    "Shard",
+    "ShardFailed",
+    "SqliteCounterStore",
     "SqliteInboundQueue",
     "Store",
     "StoreVersionError",
@@ -178,12 +183,14 @@ __all__ = [
     "quality_text",
     "read_meter",
     "reading_row",
-    "run_capacity",
     "reading_type",
+    "run_capacity",
     "run_demo",
+    "run_processes",
     "run_schedule",
     "serve_metrics",
     "session_row",
+    "shard_of",
     "text_report",
     "validate_block_load",
     "verdict",

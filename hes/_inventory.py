@@ -19,6 +19,8 @@ from typing import Any
 
 import attrs
 
+from hes._shards import Shard
+
 __all__ = ["Inventory", "MeterInfo", "Network"]
 
 
@@ -120,6 +122,8 @@ class Inventory:
     """Meters by name, with lookups by system title and cluster."""
 
     def __init__(self, meters: Iterable[MeterInfo]) -> None:
+        self.shard: Shard | None = None
+        """The shard these meters are (:meth:`sharded`); ``None``: the whole fleet."""
         self._meters: dict[str, MeterInfo] = {}
         self._titles: dict[bytes, MeterInfo] = {}
         for meter in meters:
@@ -145,6 +149,14 @@ class Inventory:
 
     def by_system_title(self, title: bytes) -> MeterInfo | None:
         return self._titles.get(bytes(title))
+
+    def sharded(self, shard: Shard) -> Inventory:
+        """The meters of ``shard`` (see :func:`~hes.shard_of`), as an inventory that
+        knows its shard: a schedule and a head-end over it take back-reads only of the
+        shard's gaps from a store the shards share."""
+        part = Inventory(m for m in self if shard.owns(m.name))
+        part.shard = shard
+        return part
 
     def clusters(self) -> dict[str, list[MeterInfo]]:
         out: dict[str, list[MeterInfo]] = {}

@@ -20,6 +20,7 @@ from hes._model import (
     SessionRecord,
     WorkItem,
 )
+from hes._shards import Shard
 
 __all__ = [
     "EventSink",
@@ -73,15 +74,16 @@ class GapLedger(Protocol):
         """Record gaps (idempotent by meter, profile and start)."""
         ...
 
-    def due_gaps(self, now: _dt.datetime, limit: int) -> list[Gap]:
-        """Open gaps whose next attempt is due, oldest first."""
+    def due_gaps(self, now: _dt.datetime, limit: int, *, shard: Shard | None = None) -> list[Gap]:
+        """Open gaps whose next attempt is due, oldest first (of ``shard``'s meters
+        only, when given)."""
         ...
 
     def update_gap(self, gap: Gap) -> None:
         """Replace the ledger row of ``gap`` (same key), e.g. after an attempt."""
         ...
 
-    def gaps(self, *, state: GapState | None = None) -> list[Gap]: ...
+    def gaps(self, *, state: GapState | None = None, shard: Shard | None = None) -> list[Gap]: ...
 
 
 @runtime_checkable

@@ -155,9 +155,10 @@ class Schedule:
             while self._pending and len(out) < limit:
                 out.append(self._pending.popleft())
             if len(out) < limit:
-                for gap in self.ledger.due_gaps(now, limit - len(out)):
+                shard = self.inventory.shard
+                for gap in self.ledger.due_gaps(now, limit - len(out), shard=shard):
                     key = (gap.meter, WorkKind.BACK_READ, gap.start)
-                    if key in self._leased:
+                    if key in self._leased or gap.meter not in self.inventory:
                         continue
                     planned = self.policy.plan(gap, now)
                     if isinstance(planned, WorkItem):

@@ -48,6 +48,7 @@ from hes._model import (
     from_epoch,
 )
 from hes._quality import parse_quality
+from hes._shards import Shard, shard_of
 from hes._store_sql import (
     _EST,
     _MAX_ROWS,
@@ -129,6 +130,8 @@ class Store:
         except BaseException:
             self._db.close()
             raise
+        # gaps of one shard (Inventory.sharded) are picked in SQL
+        self._db.create_function("shard_of", 2, shard_of, deterministic=True)
         self._lock = threading.RLock()
         self._meters = _Names(self._db, "meters")
         self._channels = _Names(self._db, "channels")
@@ -385,17 +388,35 @@ class Store:
     def update_gap(self, gap: Gap) -> None:
         self.replace_gap(gap, [gap])
 
-    def due_gaps(self, now: _dt.datetime, limit: int) -> list[Gap]:
+    def due_gaps(self, now: _dt.datetime, limit: int, *, shard: Shard | None = None) -> list[Gap]:
+        mine, args = self._shard_clause(shard)
         cursor = self._select(
             "SELECT meter, profile, start, end, state, attempts, next_try, detail FROM gaps"
             " WHERE state = 'open' AND (next_try IS NULL OR next_try <= ?)"
-            " AND NOT (next_try IS NULL AND attempts > 0) ORDER BY start LIMIT ?",
-            (epoch_seconds(now), limit),
+            f" AND NOT (next_try IS NULL AND attempts > 0){mine} ORDER BY start LIMIT ?",
+            (epoch_seconds(now), *args, limit),
         )
         return [self._gap(row) for row in cursor]
 
-    def gaps(self, *, state: GapState | None = None, meter: str | None = None) -> list[Gap]:
-        clauses, args = [], []
+    @staticmethod
+    def _shard_clause(shard: Shard | None) -> tuple[str, tuple[int, ...]]:
+        if shard is None:
+            return "", ()
+        return " AND shard_of(meter, ?) = ?", (shard.count, shard.index)
+
+    def gaps(
+        self,
+        *,
+        state: GapState | None = None,
+        meter: str | None = None,
+        shard: Shard | None = None,
+    ) -> list[Gap]:
+        """Gaps in (meter, profile, start) order; of one state, meter or shard."""
+        clauses: list[str] = []
+        args: list[object] = []
+        if shard is not None:
+            clauses.append("shard_of(meter, ?) = ?")
+            args.extend((shard.count, shard.index))
         if state is not None:
             clauses.append("state = ?")
             args.append(state.value)
