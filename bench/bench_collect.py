@@ -4,22 +4,29 @@ Each session is what a head-end runs every day for every meter: an HLS-GMAC asso
 (the IS 15959-2 utility settings association, client SAP 48, authentication mechanism 5
 with suite 0 ciphering), the clock read, the 96-row block load profile of one day by
 range, release. The simulator serves the fleet over the TCP wrapper (one loopback
-address per meter) in its own process; the head-end, :class:`hes.HeadEnd`, runs in this
-one; the two share the machine's cores. The head-end validates the rows and commits
-readings and session records to SQLite (WAL).
+address per meter) in its own process; the head-end runs in ``PROCESSES`` processes
+(:func:`hes.run_processes`), each a :class:`hes.HeadEnd` over its shard of the meters
+(:meth:`hes.Inventory.sharded`), all writing to one SQLite store (WAL) and drawing
+invocation counters from one :class:`hes.SqliteCounterStore`; simulator and head-end
+share the machine's cores. The head-end validates the rows and commits readings and
+session records.
+
+The rate is meters over the collection's span: from the first process starting its run
+to the last one ending it (each process reports its own span; interpreter start-up and
+imports are outside it, as for a head-end that runs for days).
 
 Figures, all from one run:
 
 - the head-end's rate against the same sessions run by the bare client (connect, clock,
   profile by range decoded to A-XDR values, release: no typed rows, no validation, no
-  store), the protocol floor on this machine;
+  store) in as many processes, the protocol floor on this machine;
 - the head-end's rate against the 500 meters/s of issue #10, a fixed figure;
-- CPU milliseconds per meter of each process (the head-end's ``time.process_time``,
-  its store thread included; the simulator's own ``resource.getrusage``), the one
+- CPU milliseconds per meter of each side (the head-end processes' ``time.process_time``,
+  their store threads included; the simulator's own ``resource.getrusage``), the one
   against the other: which side is the bottleneck.
 
-``python bench/bench_collect.py --profile DIR`` writes cProfile statistics of the
-head-end (``hes.prof``) and of the simulator (``sim.prof``) for one head-end pass.
+``python bench/bench_collect.py --profile DIR`` writes cProfile statistics of a
+one-process head-end (``hes.prof``) and of the simulator (``sim.prof``) for one pass.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
 import attrs
 import trio
@@ -43,8 +50,19 @@ from dlmskit.apdu import MechanismName
 from dlmskit.axdr import Array, DeviationSign
 from dlmskit.client import Association, connect
 from dlmskit.cosem import by_time_range
-from dlmskit.security import MemoryCounterStore
-from hes import CollectionConfig, HeadEnd, Inventory, Outcome, Schedule, Store, day_range
+from dlmskit.security import InvocationCounterStore
+from hes import (
+    CollectionConfig,
+    HeadEnd,
+    Inventory,
+    Outcome,
+    Schedule,
+    Shard,
+    SqliteCounterStore,
+    Store,
+    day_range,
+    run_processes,
+)
 from hes._session import BLOCK_LOAD, TcpConnector
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -53,6 +71,8 @@ IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 DAY = day_range(dt.date(2026, 6, 9), IST)
 ROWS = 96
 CONCURRENCY = 32
+#: Head-end processes (one per core of this machine).
+PROCESSES = 2
 SEED = 9
 TARGET = 500.0
 GC_THRESHOLD = CollectionConfig().gc_threshold or 700
@@ -61,7 +81,7 @@ GC_THRESHOLD = CollectionConfig().gc_threshold or 700
 MAX_ACTIVE = CONCURRENCY * 4
 
 
-def gmac_association(counters: MemoryCounterStore) -> Association:
+def gmac_association(counters: InvocationCounterStore) -> Association:
     """The HLS-GMAC association of the simulated meters: utility settings, mechanism 5."""
     return Association.utility_settings(
         mechanism=MechanismName.HIGH_GMAC, hls_secret=None, counter_store=counters
@@ -179,7 +199,7 @@ def _inventory(meters: int, port: int) -> Inventory:
     return Inventory.from_address_plan([{**e, "transport": "gprs"} for e in plan])
 
 
-async def head_end_pass(inventory: Inventory, counters: MemoryCounterStore, db: str) -> int:
+async def head_end_pass(inventory: Inventory, counters: InvocationCounterStore, db: str) -> int:
     """The head-end collects one day of block load from every meter; sessions ok."""
     store = Store(db)
     try:
@@ -212,9 +232,10 @@ async def head_end_pass(inventory: Inventory, counters: MemoryCounterStore, db: 
         store.close()
 
 
-async def bare_pass(inventory: Inventory, counters: MemoryCounterStore) -> int:
+async def bare_pass(inventory: Inventory, counters: InvocationCounterStore, db: str) -> int:
     """The same sessions by the bare client: rows decoded, nothing validated or kept;
-    the cycle collector tuned as in a head-end run, so only the head-end's work differs."""
+    the cycle collector tuned as in a head-end run, so only the head-end's work differs
+    (``db`` is unused: the same signature as :func:`head_end_pass`)."""
     limiter = trio.CapacityLimiter(CONCURRENCY)
     link = CollectionConfig().link
     start, end = (t.astimezone(IST) for t in DAY)
@@ -249,53 +270,86 @@ async def bare_pass(inventory: Inventory, counters: MemoryCounterStore) -> int:
     return ok
 
 
-def _timed(
-    simulator: _Simulator, meters: int, fn: Callable[..., Awaitable[int]], *args: object
-) -> Pass:
+@attrs.frozen
+class _ShardRun:
+    """One head-end process's part of a pass: its shard of the fleet (picklable)."""
+
+    kind: str
+    meters: int
+    port: int
+    db: str
+    counters: str
+
+    def __call__(self, shard: Shard) -> tuple[int, float, float, float, float]:
+        """(sessions ok, start, end on the shared monotonic clock, CPU, trio thread CPU)."""
+        inventory = _inventory(self.meters, self.port).sharded(shard)
+        fn = head_end_pass if self.kind == "head-end" else bare_pass
+        with SqliteCounterStore(self.counters) as counters:
+            cpu0, main0, start = time.process_time(), time.thread_time(), time.perf_counter()
+            ok = trio.run(fn, inventory, counters, self.db)
+            end = time.perf_counter()
+            return ok, start, end, time.process_time() - cpu0, time.thread_time() - main0
+
+
+def _timed(simulator: _Simulator, meters: int, kind: str, tmp: str) -> Pass:
+    """One pass over the fleet by ``PROCESSES`` processes of ``kind``."""
+    job = _ShardRun(
+        kind=kind,
+        meters=meters,
+        port=simulator.port,
+        db=str(pathlib.Path(tmp) / f"{kind}.db"),
+        counters=str(pathlib.Path(tmp) / "counters.db"),
+    )
     sim0 = simulator.cpu()
-    cpu0, main0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()
-    ok = trio.run(fn, *args)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    main = time.thread_time() - main0
+    parts = trio.run(run_processes, job, PROCESSES)
     sim = simulator.cpu() - sim0
+    ok = sum(p[0] for p in parts)
+    wall = max(p[2] for p in parts) - min(p[1] for p in parts)
     if ok != meters:
         raise RuntimeError(f"{ok} of {meters} sessions succeeded")
-    return Pass(meters=meters, wall=wall, cpu=cpu, main_cpu=main, simulator_cpu=sim)
+    return Pass(
+        meters=meters,
+        wall=wall,
+        cpu=sum(p[3] for p in parts),
+        main_cpu=sum(p[4] for p in parts),
+        simulator_cpu=sim,
+    )
 
 
 def measure(meters: int) -> tuple[Pass, Pass]:
     """(head-end pass, bare client pass) over one simulator process."""
-    counters = MemoryCounterStore()
     with tempfile.TemporaryDirectory() as tmp, _simulator(meters) as simulator:
-        inventory = _inventory(meters, simulator.port)
-        ours = _timed(
-            simulator, meters, head_end_pass, inventory, counters, str(pathlib.Path(tmp) / "c.db")
-        )
-        floor = _timed(simulator, meters, bare_pass, inventory, counters)
+        ours = _timed(simulator, meters, "head-end", tmp)
+        floor = _timed(simulator, meters, "bare", tmp)
     return ours, floor
 
 
 def profile(meters: int, out: pathlib.Path) -> Pass:
-    """One head-end pass with both processes under cProfile."""
-    counters = MemoryCounterStore()
+    """One head-end pass in this process, both processes under cProfile."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, _simulator(meters, out / "sim.prof") as simulator:
         inventory = _inventory(meters, simulator.port)
         profiler = cProfile.Profile()
+        sim0 = simulator.cpu()
+        cpu0, main0, wall0 = time.process_time(), time.thread_time(), time.perf_counter()
         profiler.enable()
         try:
-            result = _timed(
-                simulator,
-                meters,
-                head_end_pass,
-                inventory,
-                counters,
-                str(pathlib.Path(tmp) / "c.db"),
-            )
+            with SqliteCounterStore(pathlib.Path(tmp) / "counters.db") as counters:
+                ok = trio.run(head_end_pass, inventory, counters, str(pathlib.Path(tmp) / "c.db"))
         finally:
             profiler.disable()
             profiler.dump_stats(out / "hes.prof")
-    return result
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        main = time.thread_time() - main0
+        if ok != meters:
+            raise RuntimeError(f"{ok} of {meters} sessions succeeded")
+        return Pass(
+            meters=meters,
+            wall=wall,
+            cpu=cpu,
+            main_cpu=main,
+            simulator_cpu=simulator.cpu() - sim0,
+        )
 
 
 def run() -> list[Measurement]:
@@ -307,19 +361,22 @@ def run() -> list[Measurement]:
 def measurements(meters: int, ours: Pass, floor: Pass) -> list[Measurement]:
     """The rows of one run: head-end against the bare client, against the target, and
     the CPU per meter of the two processes."""
-    name = f"head-end collection, {meters} meters (HLS-GMAC, 96-row block load, release)"
+    name = (
+        f"head-end collection, {meters} meters, {PROCESSES} processes "
+        "(HLS-GMAC, 96-row block load, release)"
+    )
     cpu_note = (
-        f"CPU per meter: head-end {ours.cpu_ms:.2f} ms (store thread {ours.store_cpu_ms:.2f}), "
+        f"CPU per meter: head-end {ours.cpu_ms:.2f} ms (store threads {ours.store_cpu_ms:.2f}), "
         f"simulator {ours.simulator_cpu_ms:.2f} ms "
         f"(bare client {floor.cpu_ms:.2f} ms, simulator {floor.simulator_cpu_ms:.2f} ms); "
-        "simulator in its own process, both on the same cores"
+        "simulator in its own process, all on the same cores"
     )
     return [
         Measurement(
             name=name,
             unit="meters/s",
             ours=ours.rate,
-            peer_name="bare client sessions (no validation, no store)",
+            peer_name=f"bare client sessions, {PROCESSES} processes (no validation, no store)",
             peer=floor.rate,
             target=0.5,
             note=cpu_note,
@@ -334,7 +391,8 @@ def measurements(meters: int, ours: Pass, floor: Pass) -> list[Measurement]:
             note=f"head-end {1e3 / ours.cpu_ms:,.0f} meters per CPU second",
         ),
         Measurement(
-            name=f"head-end CPU per meter, {meters} meters (HLS-GMAC, 96-row block load)",
+            name=f"head-end CPU per meter, {meters} meters, {PROCESSES} processes "
+            "(HLS-GMAC, 96-row block load)",
             unit="ms CPU/meter",
             ours=ours.cpu_ms,
             peer_name="the simulator's CPU per meter, same sessions",
@@ -342,7 +400,7 @@ def measurements(meters: int, ours: Pass, floor: Pass) -> list[Measurement]:
             higher_is_better=False,
             note=f"below 1: the head-end, not the simulator, bounds the rate; of the "
             f"head-end's {ours.cpu_ms:.2f} ms, {ours.store_cpu_ms:.2f} ms in the store's "
-            "worker thread",
+            "worker threads",
         ),
     ]
 
