@@ -27,6 +27,8 @@ from hes._report import html_report, text_report
 from hes._rounds import run_schedule
 from hes._schedule import Schedule
 from hes._session import FieldConnector
+from hes._shard_run import ShardCollection, open_counters
+from hes._shards import run_processes
 from hes._store import Store
 from obis import ObisCode
 from simulators import IST
@@ -88,6 +90,14 @@ def main() -> None:
     help="Push setup (OBIS) whose pushed rows become readings; its push_object_list is "
     "read once per meter model. Repeatable.",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Collect in this many processes, each a shard of the meters (about one per core); "
+    "pushes, meters behind NAT and metrics need one process.",
+)
 def run(
     inventory_path: Path,
     db: Path,
@@ -101,11 +111,29 @@ def run(
     inbound_port: int | None,
     listen_host: str,
     push_setups: tuple[str, ...],
+    processes: int,
 ) -> None:
     """Collect one day's block load profile from every meter, then back-read gaps;
     optionally receive pushes and serve meters behind NAT meanwhile."""
-    from dlmskit.security import FileCounterStore
-
+    if processes > 1:
+        if push_port is not None or inbound_port is not None or metrics_port is not None:
+            raise click.UsageError(
+                "--push-port, --inbound-port and --metrics-port need --processes 1"
+            )
+        collection = ShardCollection(
+            inventory=inventory_path,
+            db=db,
+            day=_date(day),
+            concurrency=concurrency,
+            cluster_limit=cluster_limit,
+            start_rate=start_rate,
+            deadline=deadline,
+        )
+        parts = trio.run(run_processes, collection, processes)
+        sessions = sum(p[0] for p in parts)
+        readings = sum(p[1] for p in parts)
+        click.echo(f"sessions {sessions}  readings {readings}  processes {processes}")
+        return
     inventory = Inventory.load(inventory_path)
     config = CollectionConfig(
         concurrency=concurrency, cluster_limit=cluster_limit, start_rate=start_rate
@@ -122,7 +150,7 @@ def run(
 
     async def go() -> None:
         store = Store(db)
-        counters = FileCounterStore(db.with_suffix(".counters.json"), reserve=10_000)
+        counters = open_counters(db, reader)
         schedule = Schedule(inventory, store, policy=config.back_reads)
         listening = push_port is not None or inbound_port is not None
         async with (
@@ -181,7 +209,7 @@ def run(
                 counts["inbound"] = inbound.sessions_run
                 counts["waiting"] = inbound.queued()
             nursery.cancel_scope.cancel()
-        counters.persist()
+        counters.close()
         store.close()
 
     trio.run(go)

@@ -134,3 +134,97 @@ def test_run_receives_pushes_and_reads_meters_behind_nat(tmp_path: Path) -> None
         pushed = [r for r in store.readings(start=end) if r.source is ReadingSource.PUSH]
         assert {r.meter for r in pushed} == {m.name for m in inventory}
         assert store.query("SELECT count(*) FROM inbound_queue", ())[0][0] == 0
+
+
+def test_run_in_two_processes_collects_every_meter(tmp_path: Path) -> None:
+    faults = tmp_path / "faults.json"
+    faults.write_text("{}")
+    plan = tmp_path / "field.json"
+    db = tmp_path / "hes.db"
+    with FieldProcess(METERS, SEED, faults, plan, lossless=True):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from hes._cli import main; main()",
+                "run",
+                "--inventory",
+                str(plan),
+                "--db",
+                str(db),
+                "--deadline",
+                "60",
+                "--processes",
+                "2",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = dict(zip(done.stdout.split()[::2], done.stdout.split()[1::2], strict=False))
+    assert figures["processes"] == "2"
+    inventory = Inventory.load(plan)
+    fleet = Fleet(FleetLayout(seed=SEED, meters=METERS))
+    start, end = day_range((dt.datetime.now(IST) - dt.timedelta(days=1)).date(), IST)
+    with Store(db) as store:
+        assert int(figures["readings"]) == store.count_readings()
+        for meter in inventory:
+            kinds = {(s.kind, s.outcome) for s in store.sessions(meter=meter.name)}
+            assert (WorkKind.BLOCK_LOAD, Outcome.OK) in kinds, meter.name
+        identity = fleet.identity(0)
+        stored = {
+            (r.channel, r.start): r.value
+            for r in store.readings(meter=identity.name, start=start, end=end)
+        }
+        truth = list(meter_truth(identity, fleet.plan, start, end, daily=False))
+        assert truth and all(
+            math.isclose(stored[(str(t.obis), t.start)] or 0.0, float(t.value or 0.0))
+            for t in truth
+        )
+    # a second run of the same store reads on with counters above the first run's
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from hes._cli import main; main()",
+            "run",
+            "--inventory",
+            str(plan),
+            "--db",
+            str(db),
+            "--deadline",
+            "5",
+            "--processes",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_more_processes_refuse_what_needs_one(tmp_path: Path) -> None:
+    plan = tmp_path / "inventory.csv"
+    plan.write_text("name,host\nM1,127.0.0.1\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from hes._cli import main; main()",
+            "run",
+            "--inventory",
+            str(plan),
+            "--db",
+            str(tmp_path / "x.db"),
+            "--processes",
+            "2",
+            "--push-port",
+            "4059",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "need --processes 1" in done.stderr

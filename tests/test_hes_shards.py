@@ -267,3 +267,20 @@ async def test_two_processes_store_what_one_process_stores(tmp_path: Path) -> No
         assert sorted(s.meter for s in sessions) == sorted(
             m.name for m in _plan_inventory(meters, port)
         )
+
+
+def test_a_store_takes_over_counters_kept_in_a_json_file(tmp_path: Path) -> None:
+    from dlmskit.client import Association
+    from dlmskit.security import FileCounterStore
+    from hes._shard_run import open_counters
+
+    reader = Association.meter_reader()
+    db = tmp_path / "hes.db"
+    old = FileCounterStore(db.with_suffix(".counters.json"), reserve=1)
+    for _ in range(42):
+        old.next(reader.system_title, 0)
+    old.persist()
+    with open_counters(db, reader) as counters:
+        assert counters.next(reader.system_title, 0) == 42
+    with open_counters(db, reader) as counters:  # taken over once, then only rising
+        assert counters.next(reader.system_title, 0) > 42
