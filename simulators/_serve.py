@@ -22,7 +22,12 @@ from simulators._faults import FaultKind
 from simulators._fleet import Fleet
 from simulators._load import mix
 from simulators._meter import MeterSession, SimulatedMeter
-from transports import HdlcAddress, WrapperStreamTransport, accept_hdlc, serve_tcp_wrapper
+from transports import (
+    HdlcAddress,
+    WrapperSocketTransport,
+    accept_hdlc,
+    serve_tcp_wrapper_sockets,
+)
 
 __all__ = ["LinkFaults", "LinkStats", "run_session", "serve_fleet_hdlc", "serve_fleet_wrapper"]
 
@@ -141,7 +146,7 @@ async def serve_fleet_wrapper(
     address); ``nursery.start`` returns the listeners (the port when ``port=0``)."""
     counters = stats if stats is not None else LinkStats()
 
-    async def handler(transport: WrapperStreamTransport) -> None:
+    async def handler(transport: WrapperSocketTransport) -> None:
         counters.connections += 1
         meter = fleet.meter_at(transport.local_address.host)
         if meter is None:
@@ -164,7 +169,7 @@ async def serve_fleet_wrapper(
             return
         counters.timeouts += 1
 
-    await serve_tcp_wrapper(handler, host=host, port=port, task_status=task_status)
+    await serve_tcp_wrapper_sockets(handler, host=host, port=port, task_status=task_status)
 
 
 async def serve_fleet_hdlc(

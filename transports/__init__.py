@@ -90,6 +90,7 @@ from transports._serial import (
     sign_on_mode_e,
 )
 from transports._tcp import WrapperStreamTransport, open_tcp_wrapper, serve_tcp_wrapper
+from transports._tcp_server import WrapperSocketTransport, serve_tcp_wrapper_sockets
 from transports._udp import UdpEndpoint, UdpPeerTransport, open_udp_endpoint
 from transports._wisun import (
     BorderRouter,
@@ -190,6 +191,8 @@ __all__ = [
     "WrapperStreamTransport",
     "open_tcp_wrapper",
     "serve_tcp_wrapper",
+    "WrapperSocketTransport",
+    "serve_tcp_wrapper_sockets",
     "UdpEndpoint",
     "UdpPeerTransport",
     "open_udp_endpoint",
