@@ -8,8 +8,10 @@ each to a handler that can run requests over it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
+import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -25,13 +27,30 @@ __all__ = ["WrapperStreamTransport", "open_tcp_wrapper", "serve_tcp_wrapper"]
 _RECEIVE_SIZE = 65536
 
 
-async def _hold(lock: trio.Lock) -> None:
-    """Take ``lock``: at once when it is free (no scheduling round trip: the socket call
-    that follows is the checkpoint), else wait in line for it."""
-    try:
-        lock.acquire_nowait()
-    except trio.WouldBlock:
-        await lock.acquire()
+class _Turn:
+    """One task at a time on one direction of the link: taken at once when free (no
+    scheduling round trip: the socket call that follows is the checkpoint), else waited
+    for in line; ``release`` hands it straight to the longest waiter. A flag and a
+    parking lot: cheaper than ``trio.Lock`` on a path taken for every APDU."""
+
+    __slots__ = ("_busy", "_waiting")
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._waiting = trio.lowlevel.ParkingLot()
+
+    async def acquire(self) -> None:
+        if self._busy:
+            # release() hands the turn over: when park() returns, it is ours
+            await self._waiting.park()
+        else:
+            self._busy = True
+
+    def release(self) -> None:
+        if self._waiting:
+            self._waiting.unpark()
+        else:
+            self._busy = False
 
 
 def _socket_addresses(stream: trio.abc.Stream) -> tuple[tuple[str, int] | None, ...]:
@@ -66,11 +85,14 @@ class WrapperStreamTransport:
         self.remote_wport = remote_wport
         self.wrong_wport = 0
         self._framer = WrapperFramer(max_apdu=max_apdu)
-        self._send_lock = trio.Lock()
-        self._receive_lock = trio.Lock()
+        self._send_turn = _Turn()
+        self._receive_turn = _Turn()
         self._closed = False
         self._eof = False
         self._local, self._peer = _socket_addresses(stream)
+        #: the socket under ``stream`` when this module dialled it: sent to and read
+        #: from directly, with the checkpoints trio's socket calls make
+        self._socket: socket.socket | None = None
 
     @property
     def local_address(self) -> LinkAddress:
@@ -91,19 +113,33 @@ class WrapperStreamTransport:
             data = encode_wpdu(self.local_wport, self.remote_wport, apdu)
         except ValueError as exc:
             raise LocalProtocolError(str(exc)) from None
-        await _hold(self._send_lock)
+        turn = self._send_turn
+        await turn.acquire()
         try:
-            await self.stream.send_all(data)
+            if self._socket is not None:
+                await _send_socket(self._socket, data)
+            else:
+                await self.stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             raise TransportError(f"send failed: {exc!r}") from exc
         finally:
-            self._send_lock.release()
+            turn.release()
 
     async def receive_wpdu(self) -> Wpdu:
         """The next WPDU for our wPorts, header included (push listeners want the wPorts)."""
-        await _hold(self._receive_lock)
+        source, destination, apdu = await self._receive_frame()
+        return Wpdu(source=source, destination=destination, apdu=apdu)
+
+    async def receive_apdu(self) -> bytes:
+        return (await self._receive_frame())[2]
+
+    async def _receive_frame(self) -> tuple[int, int, bytes]:
+        """(source, destination, APDU) of the next WPDU for our wPorts."""
+        turn = self._receive_turn
+        await turn.acquire()
         try:
-            if self._framer.buffered:
+            framer = self._framer
+            if framer.buffered:
                 # bytes held from an earlier read may make a whole WPDU: checkpoint before
                 # taking it (a cancellation here loses nothing), so a peer flooding WPDUs
                 # cannot starve the other tasks
@@ -112,51 +148,97 @@ class WrapperStreamTransport:
                 if self._closed:
                     raise TransportError("transport is closed")
                 try:
-                    wpdu = self._framer.next_wpdu()
+                    frame = framer.next_frame()
                 except DecodeError as exc:
                     raise TransportError(f"wrapper stream broken: {exc}") from exc
-                if wpdu is not None:
-                    if self._accept(wpdu):
-                        return wpdu
+                if frame is not None:
+                    if self._accept(frame[0], frame[1]):
+                        return frame
                     continue
                 if self._eof:
                     raise TransportError(self._eof_message())
+                data: bytes | bytearray
                 try:
-                    data = await self.stream.receive_some(_RECEIVE_SIZE)
+                    if self._socket is not None:
+                        data = await _receive_socket(self._socket)
+                    else:
+                        data = await self.stream.receive_some(_RECEIVE_SIZE)
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                     raise TransportError(f"receive failed: {exc!r}") from exc
                 if not data:
                     self._eof = True
                     raise TransportError(self._eof_message())
-                self._framer.feed(data)
+                framer.feed(data)
         finally:
-            self._receive_lock.release()
+            turn.release()
 
     def _eof_message(self) -> str:
         if self._framer.buffered:
             return f"peer closed the connection mid-WPDU ({self._framer.buffered} bytes held)"
         return "peer closed the connection"
 
-    def _accept(self, wpdu: Wpdu) -> bool:
+    def _accept(self, source: int, destination: int) -> bool:
         if self.local_wport is None:
-            self.local_wport = wpdu.destination
+            self.local_wport = destination
         if self.remote_wport is None:
-            self.remote_wport = wpdu.source
-        if wpdu.destination != self.local_wport or wpdu.source != self.remote_wport:
+            self.remote_wport = source
+        if destination != self.local_wport or source != self.remote_wport:
             self.wrong_wport += 1
             return False
         return True
-
-    async def receive_apdu(self) -> bytes:
-        return (await self.receive_wpdu()).apdu
 
     async def aclose(self) -> None:
         self._closed = True
         await self.stream.aclose()
 
 
+async def _send_socket(sock: socket.socket, data: bytes) -> None:
+    """All of ``data`` on a non-blocking socket: what ``SocketStream.send_all`` does
+    (a cancellation point first; a schedule point after a send that did not wait),
+    without its layers."""
+    await trio.lowlevel.checkpoint_if_cancelled()
+    try:
+        sent = sock.send(data)
+    except BlockingIOError:
+        sent = 0
+    if sent == len(data):
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        return
+    view = memoryview(data)
+    while sent < len(data):
+        await trio.lowlevel.wait_writable(sock)
+        with contextlib.suppress(BlockingIOError):
+            sent += sock.send(view[sent:])
+
+
+async def _receive_socket(sock: socket.socket) -> bytes:
+    """Bytes from a non-blocking socket (``b""`` at end of stream): what
+    ``SocketStream.receive_some`` does, without its layers."""
+    await trio.lowlevel.checkpoint_if_cancelled()
+    try:
+        data = sock.recv(_RECEIVE_SIZE)
+    except BlockingIOError:
+        pass
+    else:
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        return data
+    while True:
+        await trio.lowlevel.wait_readable(sock)
+        try:
+            return sock.recv(_RECEIVE_SIZE)
+        except BlockingIOError:
+            pass
+
+
 def _literal_family(host: str) -> socket.AddressFamily | None:
     """The address family of a numeric IP address (no zone index), else ``None``."""
+    try:
+        socket.inet_pton(socket.AF_INET, host)
+    except (OSError, ValueError):
+        pass
+    else:
+        # inet_pton takes only the four-part dotted decimal form (ipaddress's IPv4)
+        return socket.AF_INET
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -166,16 +248,26 @@ def _literal_family(host: str) -> socket.AddressFamily | None:
     return None if "%" in host else socket.AF_INET6
 
 
-async def _connect_literal(family: socket.AddressFamily, host: str, port: int) -> trio.SocketStream:
+async def _connect_literal(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
     """Connect to a numeric address: one address, so no name lookup and no happy eyeballs
-    (what ``trio.open_tcp_stream`` comes down to for it, without its tasks)."""
-    sock = trio.socket.socket(family, socket.SOCK_STREAM)
+    (what ``trio.open_tcp_stream`` comes down to for it, without its tasks); the
+    connected non-blocking socket."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        await sock.connect((host, port))
+        sock.setblocking(False)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        error = sock.connect_ex((host, port))
+        if error == errno.EINPROGRESS:
+            await trio.lowlevel.wait_writable(sock)
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        else:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        if error:
+            raise OSError(error, os.strerror(error))
     except BaseException:
         sock.close()
         raise
-    return trio.SocketStream(sock)
+    return sock
 
 
 async def open_tcp_wrapper(
@@ -186,19 +278,25 @@ async def open_tcp_wrapper(
     server_wport: int = 0x01,
     max_apdu: int = DEFAULT_MAX_APDU,
 ) -> WrapperStreamTransport:
-    """Dial a meter (or any wrapper server). Bound the connect with a cancel scope."""
+    """Dial a meter (or any wrapper server). Bound the connect with a cancel scope.
+
+    The stream is a ``trio.SocketStream``, which sets ``TCP_NODELAY``: every APDU goes
+    out at once."""
+    raw: socket.socket | None = None
     try:
         family = _literal_family(host)
         if family is None:
             stream = await trio.open_tcp_stream(host, port)
         else:
-            stream = await _connect_literal(family, host, port)
+            raw = await _connect_literal(family, host, port)
+            stream = trio.SocketStream(trio.socket.from_stdlib_socket(raw))
     except OSError as exc:
         raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
-    stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return WrapperStreamTransport(
+    transport = WrapperStreamTransport(
         stream, local_wport=client_wport, remote_wport=server_wport, max_apdu=max_apdu
     )
+    transport._socket = raw
+    return transport
 
 
 async def serve_tcp_wrapper(

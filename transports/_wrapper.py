@@ -138,6 +138,14 @@ class WrapperFramer:
 
     def next_wpdu(self) -> Wpdu | None:
         """The next complete WPDU, or ``None`` when more bytes are needed."""
+        frame = self.next_frame()
+        if frame is None:
+            return None
+        return Wpdu(source=frame[0], destination=frame[1], apdu=frame[2])
+
+    def next_frame(self) -> tuple[int, int, bytes] | None:
+        """(source, destination, APDU) of the next complete WPDU, or ``None`` when more
+        bytes are needed: :meth:`next_wpdu` without building the :class:`Wpdu`."""
         if self._error is not None:
             raise self._error
         buf = self._buf
@@ -156,7 +164,7 @@ class WrapperFramer:
             return None
         apdu = bytes(buf[pos + WRAPPER_HEADER_SIZE : end])
         self._pos = end
-        return Wpdu(source=source, destination=destination, apdu=apdu)
+        return source, destination, apdu
 
     def _compact(self) -> None:
         if self._pos:

@@ -68,6 +68,51 @@ _US_CONFORMANCE: Final = (
 )
 
 
+# The presets' fields (IS 15959-2 associations, dlms-facts 6.2).
+_PUBLIC: Final[dict[str, object]] = {
+    "name": "public client",
+    "client_sap": 0x10,
+    "conformance": _C.GET,
+}
+_METER_READER: Final[dict[str, object]] = {
+    "name": "meter reader",
+    "client_sap": 0x20,
+    "application_context": ApplicationContextName.LN_CIPHERED,
+    "mechanism": MechanismName.LOW,
+    "password": TEST_LLS_SECRET,
+    "encryption_key": GREEN_BOOK_EK,
+    "authentication_key": GREEN_BOOK_AK,
+    "conformance": _MR_CONFORMANCE,
+    "invocation_counter_object": ObisCode(0, 0, 43, 1, 2, 255),
+}
+_UTILITY_SETTINGS: Final[dict[str, object]] = {
+    "name": "utility settings",
+    "client_sap": 0x30,
+    "application_context": ApplicationContextName.LN_CIPHERED,
+    "mechanism": MechanismName.HIGH,
+    "hls_secret": TEST_HLS_SECRET,
+    "encryption_key": GREEN_BOOK_EK,
+    "authentication_key": GREEN_BOOK_AK,
+    "conformance": _US_CONFORMANCE,
+    "invocation_counter_object": ObisCode(0, 0, 43, 1, 3, 255),
+}
+_FIRMWARE: Final[dict[str, object]] = {
+    **_UTILITY_SETTINGS,
+    "name": "firmware upgrade",
+    "client_sap": 0x50,
+    "invocation_counter_object": ObisCode(0, 0, 43, 1, 5, 255),
+}
+_PUSH: Final[dict[str, object]] = {
+    "name": "push",
+    "client_sap": 0x40,
+    "application_context": ApplicationContextName.LN_CIPHERED,
+    "encryption_key": GREEN_BOOK_EK,
+    "authentication_key": GREEN_BOOK_AK,
+    "conformance": _MR_CONFORMANCE,
+    "pre_established": True,
+}
+
+
 def _optional_key(_inst: object, attribute: attrs.Attribute[bytes | None], value: object) -> None:
     if value is not None and (not isinstance(value, bytes) or len(value) not in (16, 32)):
         raise ValueError(f"{attribute.name} must be 16 or 32 bytes")
@@ -136,54 +181,28 @@ class Association:
 
     # -- IS 15959-2 presets ----------------------------------------------------------
 
+    # Each preset builds the recipe once from its fields and the caller's changes (what
+    # ``attrs.evolve`` of the preset gives, without building the preset first).
+
     @classmethod
     def public(cls, **changes: object) -> Association:
         """Public client, SAP 16: no authentication, no ciphering, GET only."""
-        base = cls(name="public client", client_sap=0x10, conformance=_C.GET)
-        return attrs.evolve(base, **changes)  # type: ignore[arg-type]
+        return cls(**{**_PUBLIC, **changes})  # type: ignore[arg-type]
 
     @classmethod
     def meter_reader(cls, **changes: object) -> Association:
         """Meter reader, SAP 32: LLS with suite 0 ciphering (factory test secret and keys)."""
-        base = cls(
-            name="meter reader",
-            client_sap=0x20,
-            application_context=ApplicationContextName.LN_CIPHERED,
-            mechanism=MechanismName.LOW,
-            password=TEST_LLS_SECRET,
-            encryption_key=GREEN_BOOK_EK,
-            authentication_key=GREEN_BOOK_AK,
-            conformance=_MR_CONFORMANCE,
-            invocation_counter_object=ObisCode(0, 0, 43, 1, 2, 255),
-        )
-        return attrs.evolve(base, **changes)  # type: ignore[arg-type]
+        return cls(**{**_METER_READER, **changes})  # type: ignore[arg-type]
 
     @classmethod
     def utility_settings(cls, **changes: object) -> Association:
         """Utility settings, SAP 48: HLS (mechanism 2) with suite 0 ciphering."""
-        base = cls(
-            name="utility settings",
-            client_sap=0x30,
-            application_context=ApplicationContextName.LN_CIPHERED,
-            mechanism=MechanismName.HIGH,
-            hls_secret=TEST_HLS_SECRET,
-            encryption_key=GREEN_BOOK_EK,
-            authentication_key=GREEN_BOOK_AK,
-            conformance=_US_CONFORMANCE,
-            invocation_counter_object=ObisCode(0, 0, 43, 1, 3, 255),
-        )
-        return attrs.evolve(base, **changes)  # type: ignore[arg-type]
+        return cls(**{**_UTILITY_SETTINGS, **changes})  # type: ignore[arg-type]
 
     @classmethod
     def firmware(cls, **changes: object) -> Association:
         """Firmware upgrade, SAP 80: HLS (mechanism 2) with suite 0 ciphering."""
-        base = attrs.evolve(
-            cls.utility_settings(),
-            name="firmware upgrade",
-            client_sap=0x50,
-            invocation_counter_object=ObisCode(0, 0, 43, 1, 5, 255),
-        )
-        return attrs.evolve(base, **changes)  # type: ignore[arg-type]
+        return cls(**{**_FIRMWARE, **changes})  # type: ignore[arg-type]
 
     @classmethod
     def push(cls, **changes: object) -> Association:
@@ -194,16 +213,7 @@ class Association:
         access and block transfer) is assumed. IS 15959-2 lists data-notification and
         general-protection for this association; meters that serve reads on it grant GET.
         """
-        base = cls(
-            name="push",
-            client_sap=0x40,
-            application_context=ApplicationContextName.LN_CIPHERED,
-            encryption_key=GREEN_BOOK_EK,
-            authentication_key=GREEN_BOOK_AK,
-            conformance=_MR_CONFORMANCE,
-            pre_established=True,
-        )
-        return attrs.evolve(base, **changes)  # type: ignore[arg-type]
+        return cls(**{**_PUSH, **changes})  # type: ignore[arg-type]
 
     @classmethod
     def preset(cls, name: str, **changes: object) -> Association:

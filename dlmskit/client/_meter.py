@@ -96,21 +96,29 @@ def describe_reference(class_id: int, name: ObisLike, index: int) -> str:
 
 
 class _Turn:
-    """One request at a time on a meter: a ``trio.Lock`` taken at once when free (no
-    scheduling round trip: the link I/O that follows is the checkpoint), else waited for
-    in line."""
+    """One request at a time on a meter: taken at once when free (no scheduling round
+    trip: the link I/O that follows is the checkpoint), else waited for in line;
+    leaving hands it straight to the longest waiter. A flag and a parking lot: cheaper
+    than ``trio.Lock`` on a path taken for every request."""
+
+    __slots__ = ("_busy", "_waiting")
 
     def __init__(self) -> None:
-        self._lock = trio.Lock()
+        self._busy = False
+        self._waiting = trio.lowlevel.ParkingLot()
 
     async def __aenter__(self) -> None:
-        try:
-            self._lock.acquire_nowait()
-        except trio.WouldBlock:
-            await self._lock.acquire()
+        if self._busy:
+            # __aexit__ hands the turn over: when park() returns, it is ours
+            await self._waiting.park()
+        else:
+            self._busy = True
 
     async def __aexit__(self, *exc: object) -> None:
-        self._lock.release()
+        if self._waiting:
+            self._waiting.unpark()
+        else:
+            self._busy = False
 
 
 class Meter:
@@ -143,6 +151,8 @@ class Meter:
         # keep rising across re-associations
         self._security = association.security_context()
         self._machine = ClientAssociation(association.client_settings(self._security))
+        #: the machine above has not been used yet: the first ``open`` takes it
+        self._fresh_machine = True
         self.accepted: AssociationAccepted | None = None
         self._reopen = reopen
         #: an AARQ or RLRQ went unanswered: what comes next on this link may answer
@@ -259,7 +269,10 @@ class Meter:
                 await _close_quietly(self.transport)
                 self.transport = await self._reopen()
                 self._unsettled = False
-            self._machine = ClientAssociation(self.association.client_settings(self._security))
+            if self._fresh_machine:
+                self._fresh_machine = False
+            else:
+                self._machine = ClientAssociation(self.association.client_settings(self._security))
             self.association_repeated = False
             if self.association.pre_established:
                 self.accepted = self._pre_establish()
@@ -329,22 +342,24 @@ class Meter:
 
     # -- services ------------------------------------------------------------------
 
-    async def _request(self, start: Callable[[], object], what: str) -> Event:
+    async def _request(self, start: Callable[[], object], what: Callable[[], str]) -> Event:
+        """Run one confirmed service; ``what`` names it in error messages (only built
+        when one is raised)."""
         async with self._lock:
             if self._machine.state is not AssociationState.ASSOCIATED:
-                raise LocalProtocolError(f"{what}: no open association with {self.name}")
+                raise LocalProtocolError(f"{what()}: no open association with {self.name}")
             start()
             event = await self._next_event(self.link.response_timeout)
         if isinstance(event, ExceptionReceived):
             exc = event.exception
             raise ServiceError(
-                f"{what} refused by {self.name}: exception-response"
+                f"{what()} refused by {self.name}: exception-response"
                 f" {result_name(exc.state_error)}, {result_name(exc.service_error)}",
                 result=exc.service_error,
             )
         if isinstance(event, ConfirmedServiceErrorReceived):
             raise ServiceError(
-                f"{what} refused by {self.name}: {result_name(event.error.error)}",
+                f"{what()} refused by {self.name}: {result_name(event.error.error)}",
                 result=event.error.error,
             )
         return event
@@ -358,13 +373,16 @@ class Meter:
     ) -> Data:
         """One attribute's value; :class:`ServiceError` names the data-access-result."""
         descriptor = _attribute(class_id, logical_name, attribute)
-        what = f"GET {describe_reference(class_id, logical_name, attribute)}"
+
+        def what() -> str:
+            return f"GET {describe_reference(class_id, logical_name, attribute)}"
+
         event = await self._request(lambda: self._machine.get(descriptor, access), what)
         if not isinstance(event, GetCompleted):
-            raise RemoteProtocolError(f"{what}: unexpected {event!r}")
+            raise RemoteProtocolError(f"{what()}: unexpected {event!r}")
         result = event.result
         if isinstance(result, DataAccessResult):
-            raise ServiceError(f"{what} failed: {result_name(result)}", result=result)
+            raise ServiceError(f"{what()} failed: {result_name(result)}", result=result)
         return result
 
     async def get_with_list(
@@ -387,7 +405,7 @@ class Meter:
             for ref in references
         ]
         event = await self._request(
-            lambda: self._machine.get_with_list(items), f"GET with list of {len(items)}"
+            lambda: self._machine.get_with_list(items), lambda: f"GET with list of {len(items)}"
         )
         if not isinstance(event, GetCompleted) or len(event.results) != len(items):
             raise RemoteProtocolError(f"GET with list: unexpected {event!r}")
@@ -403,12 +421,15 @@ class Meter:
     ) -> None:
         """Write one attribute; :class:`ServiceError` names the data-access-result."""
         descriptor = _attribute(class_id, logical_name, attribute)
-        what = f"SET {describe_reference(class_id, logical_name, attribute)}"
+
+        def what() -> str:
+            return f"SET {describe_reference(class_id, logical_name, attribute)}"
+
         event = await self._request(lambda: self._machine.set(descriptor, value, access), what)
         if not isinstance(event, SetCompleted):
-            raise RemoteProtocolError(f"{what}: unexpected {event!r}")
+            raise RemoteProtocolError(f"{what()}: unexpected {event!r}")
         if event.result is not DataAccessResult.SUCCESS:
-            raise ServiceError(f"{what} failed: {result_name(event.result)}", result=event.result)
+            raise ServiceError(f"{what()} failed: {result_name(event.result)}", result=event.result)
 
     async def action(
         self,
@@ -422,15 +443,18 @@ class Meter:
         descriptor = CosemMethodDescriptor(
             class_id=class_id, instance_id=as_obis(logical_name), method_id=method
         )
-        what = f"ACTION {describe_reference(class_id, logical_name, method)}"
+
+        def what() -> str:
+            return f"ACTION {describe_reference(class_id, logical_name, method)}"
+
         event = await self._request(lambda: self._machine.action(descriptor, parameters), what)
         if not isinstance(event, ActionCompleted):
-            raise RemoteProtocolError(f"{what}: unexpected {event!r}")
+            raise RemoteProtocolError(f"{what()}: unexpected {event!r}")
         if event.result is not ActionResult.SUCCESS:
-            raise ServiceError(f"{what} failed: {result_name(event.result)}", result=event.result)
+            raise ServiceError(f"{what()} failed: {result_name(event.result)}", result=event.result)
         data = event.return_data
         if isinstance(data, DataAccessResult):
-            raise ServiceError(f"{what} return data: {result_name(data)}", result=data)
+            raise ServiceError(f"{what()} return data: {result_name(data)}", result=data)
         return data
 
     # -- typed reads and operations ---------------------------------------------------

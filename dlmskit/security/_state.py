@@ -32,6 +32,7 @@ _CIPHER_KEYS = (
     KeyId.GLOBAL_BROADCAST_ENCRYPTION,
     KeyId.DEDICATED,
 )
+_KEY_IDS = tuple(KeyId)
 # (SC byte, SC, AES-GCM, SC || AK, counter key)
 _SendPlan = tuple[bytes, int, AESGCM, bytes, KeyId]
 # (AES-GCM, SC || AK, last accepted counters of that key by system title)
@@ -132,7 +133,7 @@ class SecurityState:
         # last accepted counter per key, then per sender system title, kept as the 4
         # big-endian bytes of the header: equal-length big-endian bytes order like the
         # integers, so the replay check needs no conversion
-        self._received: dict[KeyId, dict[bytes, bytes]] = {k: {} for k in KeyId}
+        self._received: dict[KeyId, dict[bytes, bytes]] = {k: {} for k in _KEY_IDS}
         # counters of the peer's HLS-GMAC responses, apart from those of its APDUs: the
         # ciphered APDU carrying f(StoC) uses a later counter than f(StoC) itself and
         # is accepted first
