@@ -92,6 +92,7 @@ from hes._store import (
 )
 from hes._timing import ClockReading, TimeSyncPolicy
 from hes._validate import (
+    IntervalColumns,
     IntervalRow,
     ValidationPolicy,
     ValidationResult,
@@ -119,6 +120,7 @@ __all__ = [
     "InboundQueue",
     "InboundSessions",
     "InterpolationPolicy",
+    "IntervalColumns",
     "IntervalRow",
     "Inventory",
     "KpiReport",

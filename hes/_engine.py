@@ -305,7 +305,7 @@ class HeadEnd:
                 pulled = self._checked(block_load_rows, info, item, data, ended, deviation, source)
                 stored, missing, counted = pulled.rows, pulled.missing, pulled.flags
             events = data.events
-            rows = len(data.rows)
+            rows = len(data.block_load)
             for flag, count in counted.items():
                 self.metrics.flags[flag.value] += count
             if gap is not None:
@@ -370,7 +370,7 @@ class HeadEnd:
         the same arguments) over a block load read."""
         return check(
             info.name,
-            data.rows,
+            data.block_load,
             start=item.start,
             end=item.end,
             received=ended,

@@ -4,22 +4,30 @@ What a session with a meter leaves in the store is :func:`~hes.validate_block_lo
 readings, the daily registers read with them and :func:`~hes.check_cumulative`'s
 non-monotonic flags, each turned into a :data:`~hes.ReadingRow`. Most of that work is per
 reading (about 600 a meter a day) while the checks are per interval row (96) or per
-channel. :func:`block_load_rows` does the per-row work once: the flags of a row are a
-bit mask found once and shared by its channels, the quality text is looked up per mask,
-the spike and sum checks run on each channel's column of values, and the rows go to
-:meth:`~hes.Store.put_reading_rows` without a :class:`~hes.Reading` in between.
+channel. :func:`block_load_rows` works on columns (:class:`~hes.IntervalColumns`, as a
+session reads them): what the stamps give (interval starts, alignment, duplicates, the
+rows in range, the runs missing) is worked out once per distinct column of stamps (the
+meters of a fleet stamp the same intervals), the flags of a row are a bit mask found once
+and shared by its channels, the spike and sum checks run on each channel's column, and
+the store rows of a channel are zipped from its column with no object per row between.
 
-The rows are exactly those the readings path leads the store to keep, in the same order
-(tests compare the two on generated reads).
+The rows are those the readings path leads the store to keep, in the store's key order
+within the meter: channel by channel (in the order of the columns, then the registers
+read beside them), each channel's rows by interval start; rows of one key keep the order
+the readings path gives them, so the store keeps the same table (tests compare the two
+on generated reads).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import operator
 import statistics
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import compress, repeat
+from typing import Final, TypeAlias
 
 import attrs
 
@@ -32,6 +40,7 @@ from hes._validate import (
     _LOG_CURRENT,
     _LOG_OTHER,
     _LOG_POWER,
+    IntervalColumns,
     IntervalRow,
     ValidationPolicy,
     _inside,
@@ -62,34 +71,15 @@ _BITS = (
 _MISALIGNED, _CLOCK_STATUS, _CLOCK_DEVIATION, _TAMPER, _POWER = 1, 2, 4, 8, 16
 _DUPLICATE, _REVERSE, _SPIKE, _SUM_CHECK, _NON_MONOTONIC = 32, 64, 128, 256, 512
 _at = _dt.datetime.fromtimestamp
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
-_NO_VALUE: tuple[None, str] = (None, "")
+_EPOCH: Final = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 #: Quality text per mask, filled as masks occur.
 _TEXT: dict[int, str] = {}
-
-
-def _microseconds(span: _dt.timedelta) -> int:
-    return (span.days * 86400 + span.seconds) * 1_000_000 + span.microseconds
-
-
-def _ceil_seconds(when: _dt.datetime) -> int:
-    """The first whole epoch second at or after ``when``."""
-    since = utc(when) - _EPOCH
-    return since.days * 86400 + since.seconds + (1 if since.microseconds else 0)
-
-
-def _plain_rows(
-    meter: str,
-    plain: Sequence[tuple[int, str, int, Mapping[str, tuple[float | None, str]]]],
-    received: int,
-    kind: int,
-) -> list[ReadingRow]:
-    """Store rows of rows whose channels all carry the row's flags, in order."""
-    return [
-        (meter, ch, when, v, u, text, captured, received, kind)
-        for when, text, captured, values in plain
-        for ch, (v, u) in values.items()
-    ]
+_by_key = operator.itemgetter(0)
+#: A channel's units: one for every row, or one per row.
+_Units: TypeAlias = str | Sequence[str]
+#: A store row with what orders it (interval start, exact for cumulative registers) and
+#: its flag mask.
+_Keyed: TypeAlias = tuple[int, int, ReadingRow]
 
 
 def _text(mask: int) -> str:
@@ -101,12 +91,17 @@ def _text(mask: int) -> str:
     return found
 
 
+def _microseconds(since: _dt.timedelta) -> int:
+    return (since.days * 86400 + since.seconds) * 1_000_000 + since.microseconds
+
+
 @attrs.frozen(kw_only=True)
 class BlockLoadRows:
     """Store rows of one block load read, with what validation found beside them."""
 
     rows: list[ReadingRow]
-    """Validated readings, then the register readings, as :data:`~hes.ReadingRow`."""
+    """Validated readings and the register readings, as :data:`~hes.ReadingRow`, in the
+    store's key order (channel, then interval start)."""
     missing: list[tuple[_dt.datetime, _dt.datetime]]
     """Runs of interval starts ``[first, end)`` the range should have had."""
     flags: Counter[Quality]
@@ -114,9 +109,183 @@ class BlockLoadRows:
     power_failures: list[tuple[_dt.datetime, _dt.datetime]]
 
 
+class _Table:
+    """A read as columns, with per-row units and presence where rows differ."""
+
+    __slots__ = ("captured", "channels", "present", "statuses", "units", "values")
+
+    def __init__(
+        self,
+        captured: Sequence[_dt.datetime],
+        statuses: Sequence[int | None],
+        channels: Sequence[str],
+        values: Sequence[Sequence[float | None]],
+        units: Sequence[_Units],
+        present: Sequence[Sequence[bool] | None],
+    ) -> None:
+        self.captured = captured
+        self.statuses = statuses
+        self.channels = channels
+        self.values = values
+        self.units = units
+        #: Per channel, whether each row has it (``None``: every row does).
+        self.present = present
+
+    @classmethod
+    def of(cls, rows: Sequence[IntervalRow] | IntervalColumns) -> _Table:
+        if isinstance(rows, IntervalColumns):
+            every: list[Sequence[bool] | None] = [None] * len(rows.channels)
+            return cls(
+                rows.captured, rows.clock_status, rows.channels, rows.values, rows.units, every
+            )
+        index: dict[str, int] = {}
+        for row in rows:
+            for channel in row.values:
+                if channel not in index:
+                    index[channel] = len(index)
+        count = len(rows)
+        values: list[list[float | None]] = [[None] * count for _ in index]
+        units: list[list[str]] = [[""] * count for _ in index]
+        present = [[False] * count for _ in index]
+        for n, row in enumerate(rows):
+            for channel, (value, unit) in row.values.items():
+                c = index[channel]
+                values[c][n] = value
+                units[c][n] = unit
+                present[c][n] = True
+        return cls(
+            [row.captured for row in rows],
+            [row.clock_status for row in rows],
+            list(index),
+            values,
+            [_one_unit(u, p) for u, p in zip(units, present, strict=True)],
+            [None if all(p) else p for p in present],
+        )
+
+    def row_key(self, n: int) -> tuple[tuple[bool, float | None, str], ...]:
+        """What a row holds, to tell a repeated row from a different one."""
+        return tuple(
+            (
+                present is None or present[n],
+                column[n],
+                unit if isinstance(unit, str) else unit[n],
+            )
+            for column, unit, present in zip(self.values, self.units, self.present, strict=True)
+        )
+
+
+def _one_unit(units: list[str], present: list[bool]) -> _Units:
+    """One unit for the column when the rows that have it agree."""
+    found = {u for u, p in zip(units, present, strict=True) if p}
+    return found.pop() if len(found) == 1 else units
+
+
+class _StampColumns:
+    """What the stamps of a read give whatever its values (the same for every meter that
+    stamps the same intervals): the row kept for each interval start, the rows in range
+    by start with their stamps and alignment, the repeated rows, the runs missing."""
+
+    __slots__ = (
+        "captured",
+        "duplicates",
+        "every_kept",
+        "kept",
+        "kept_starts",
+        "misaligned",
+        "missing",
+        "order",
+        "position",
+        "span",
+        "starts",
+    )
+
+    def __init__(
+        self,
+        captured: Sequence[_dt.datetime],
+        shift: _dt.timedelta | None,
+        policy: ValidationPolicy,
+        start: _dt.datetime,
+        end: _dt.datetime,
+    ) -> None:
+        period = policy.period
+        step = int(period.total_seconds())
+        tolerance = _microseconds(policy.alignment_tolerance)
+        # interval start (epoch seconds, rounded to the period) -> the first row there
+        first_at: dict[int, int] = {}
+        later: list[tuple[int, int]] = []
+        seconds: list[int] = []
+        aligned: list[int] = []
+        for n, when in enumerate(captured):
+            when = utc(when)
+            since = when - _EPOCH
+            stamp = since.total_seconds()
+            near = round(stamp / step) * step
+            nominal = near if shift is None else epoch_seconds(_nearest(when - shift, period))
+            # abs(captured - nearest) > tolerance, in whole microseconds
+            off = (since.days * 86400 + since.seconds - near) * 1_000_000 + since.microseconds
+            seconds.append(int(stamp))
+            aligned.append(_MISALIGNED if abs(off) > tolerance else 0)
+            if nominal in first_at:
+                later.append((first_at[nominal], n))
+            else:
+                first_at[nominal] = n
+        #: rows first at their interval start, in the order read, and those starts
+        self.kept = list(first_at.values())
+        self.kept_starts = list(first_at)
+        self.every_kept = len(self.kept) == len(captured)
+        # [start, end) as whole epoch seconds: the first second at or after each bound
+        first, stop = _ceil_seconds(start), _ceil_seconds(end)
+        inside = sorted((w, n) for w, n in first_at.items() if first <= w < stop)
+        #: the kept rows in range by interval start, their starts and stamps (epoch seconds)
+        self.order = [n for _w, n in inside]
+        self.starts = [w for w, _n in inside]
+        self.captured = [seconds[n] for n in self.order]
+        self.misaligned = [aligned[n] for n in self.order]
+        low = self.order[0] if self.order else 0
+        #: the rows in range as a slice of the read, when they are one
+        self.span = (
+            slice(low, low + len(self.order))
+            if self.order == list(range(low, low + len(self.order)))
+            else None
+        )
+        #: position in range of each row in range
+        self.position = {n: p for p, n in enumerate(self.order)}
+        #: (position in range of a kept row, a later row with the same interval start)
+        self.duplicates = [(self.position[k], n) for k, n in later if k in self.position]
+        self.missing = _gap_runs(set(first_at), start, end, period)
+
+
+#: Stamp columns by (stamps, shift, period, tolerance, range). Bounded: cleared when full.
+_STAMPS: dict[object, _StampColumns] = {}
+_STAMPS_LIMIT: Final = 256
+
+
+def _stamp_columns(
+    captured: Sequence[_dt.datetime],
+    shift: _dt.timedelta | None,
+    policy: ValidationPolicy,
+    start: _dt.datetime,
+    end: _dt.datetime,
+) -> _StampColumns:
+    """:class:`_StampColumns` of ``captured``, worked out once per distinct stamps."""
+    key = (tuple(captured), shift, policy.period, policy.alignment_tolerance, start, end)
+    found = _STAMPS.get(key)
+    if found is None:
+        if len(_STAMPS) >= _STAMPS_LIMIT:
+            _STAMPS.clear()
+        found = _STAMPS[key] = _StampColumns(captured, shift, policy, start, end)
+    return found
+
+
+def _ceil_seconds(when: _dt.datetime) -> int:
+    """The first whole epoch second at or after ``when``."""
+    since = utc(when) - _EPOCH
+    return since.days * 86400 + since.seconds + (1 if since.microseconds else 0)
+
+
 def block_load_rows(
     meter: str,
-    rows: Sequence[IntervalRow],
+    rows: Sequence[IntervalRow] | IntervalColumns,
     *,
     start: _dt.datetime,
     end: _dt.datetime,
@@ -129,78 +298,155 @@ def block_load_rows(
     policy: ValidationPolicy | None = None,
 ) -> BlockLoadRows:
     """The rows a session's read leaves in the store: :func:`~hes.validate_block_load`'s
-    readings followed by one reading per register value (source ``PULL``, no captured
-    time, received at ``received``), after :func:`~hes.check_cumulative`, each as
-    :func:`~hes.reading_row` gives it. Same arguments as
-    :func:`~hes.validate_block_load`."""
+    readings and one reading per register value (source ``PULL``, no captured time,
+    received at ``received``), after :func:`~hes.check_cumulative`, each as
+    :func:`~hes.reading_row` gives it, in the store's key order. Same arguments as
+    :func:`~hes.validate_block_load` (``rows`` as :class:`~hes.IntervalRow` values or as
+    :class:`~hes.IntervalColumns`)."""
     policy = policy or ValidationPolicy()
     start, end = utc(start), utc(end)
-    period = policy.period
-    tolerance = policy.alignment_tolerance
+    table = _Table.of(rows)
     tamper = _windows(events, _LOG_CURRENT) + _windows(events, _LOG_OTHER)
     power = _windows(events, _LOG_POWER)
     deviated = clock_deviation is not None and abs(clock_deviation) > policy.clock_threshold
-    shift = clock_deviation if deviated and clock_deviation is not None else None
-    common = _CLOCK_DEVIATION if deviated else 0
+    shift = clock_deviation if deviated else None
+    stamps = _stamp_columns(table.captured, shift, policy, start, end)
+    masks = _row_masks(table, stamps, net_metered, tamper, power, deviated)
+    extra = _channel_marks(table, stamps, policy, registers, start, end)
 
-    # interval starts are whole seconds (rounded to the period), kept as epoch seconds
-    by_start: dict[int, IntervalRow] = {}
-    masks: dict[int, int] = {}
-    # every channel read, to classify each once (a read has the same few on every row)
-    every: set[str] = set()
-    for row in rows:
-        every.update(row.values)
-    exports = [] if net_metered else [ch for ch in every if is_export_energy(ch)]
-    cumulative_channels = {ch for ch in every if _is_cumulative(ch)}
-    # epoch seconds of each row's stamp (the store's key beside the interval start)
-    captured_at: dict[int, int] = {}
-    step = int(period.total_seconds())
-    tolerance_us = _microseconds(tolerance)
-    for row in rows:
-        captured = row.captured
-        since = captured - _EPOCH
-        # captured.timestamp(), and _nearest(captured, period) in epoch seconds
-        stamp = since.total_seconds()
-        near_seconds = round(stamp / step) * step
-        if shift is None:
-            nominal = near_seconds
+    kind = int(source)
+    received_seconds = epoch_seconds(received)
+    groups = _register_rows(meter, registers, received_seconds)
+    out: list[ReadingRow] = []
+    # readings per flag mask, for the counts; channels whose rows all carry the row flags
+    by_mask: Counter[int] = Counter()
+    plain = 0
+    order, starts, captured = stamps.order, stamps.starts, stamps.captured
+    span = stamps.span
+    # the rows' flag texts, or the one text of them all
+    texts = list(map(_text, masks)) if len(set(masks)) > 1 else None
+    text = _text(masks[0]) if masks else ""
+    for c, channel in enumerate(table.channels):
+        column = table.values[c]
+        values = column[span] if span is not None else [column[n] for n in order]
+        unit = table.units[c]
+        units: Iterable[str] = (
+            repeat(unit)
+            if isinstance(unit, str)
+            else (unit[span] if span is not None else [unit[n] for n in order])
+        )
+        marks = extra.get(c)
+        own = masks
+        own_texts: Iterable[str] = repeat(text) if texts is None else texts
+        if marks is not None:
+            own = masks.copy()
+            for n, bits in marks.items():
+                p = stamps.position.get(n)
+                if p is not None:
+                    own[p] |= bits
+            own_texts = list(map(_text, own))
+        made: Iterable[ReadingRow] = zip(
+            repeat(meter),
+            repeat(channel),
+            starts,
+            values,
+            units,
+            own_texts,
+            captured,
+            repeat(received_seconds),
+            repeat(kind),
+        )
+        present = table.present[c]
+        if present is not None:
+            has = present[span] if span is not None else [present[n] for n in order]
+            made = compress(made, has)
+            by_mask.update(compress(own, has))
+        elif marks is not None:
+            by_mask.update(own)
         else:
-            nominal = epoch_seconds(_nearest(captured - shift, period))
-        if nominal in by_start:
-            if dict(by_start[nominal].values) != dict(row.values):
-                masks[nominal] |= _DUPLICATE
+            plain += 1
+        registered = groups.pop(channel, None)
+        if registered is None and not _is_cumulative(channel):
+            out.extend(made)
             continue
-        mask = common
-        # abs(captured - near) > tolerance, in whole microseconds
-        off = (since.days * 86400 + since.seconds - near_seconds) * 1_000_000 + since.microseconds
-        if abs(off) > tolerance_us:
-            mask |= _MISALIGNED
-        status = row.clock_status
-        if status is not None and status & _BAD_CLOCK:
-            mask |= _CLOCK_STATUS
-        if tamper and _inside(captured, tamper):
-            mask |= _TAMPER
-        if power and _inside(captured, power):
-            mask |= _POWER
-        for channel in exports:
-            pair = row.values.get(channel)
-            if pair is not None and (value := pair[0]) is not None and value > 0:
-                mask |= _REVERSE
-                break
-        by_start[nominal] = row
-        masks[nominal] = mask
-        captured_at[nominal] = int(stamp)
+        mine = list(made)
+        kept = own if present is None else list(compress(own, has))
+        keyed = [(r[2] * 1_000_000, m, r) for r, m in zip(mine, kept, strict=True)]
+        out.extend(_in_order(keyed, registered or [], _is_cumulative(channel)))
+    for channel, registered in groups.items():
+        out.extend(_in_order([], registered, _is_cumulative(channel)))
 
-    # per interval start: the channels flagged spike or sum check
-    extra: dict[int, dict[str, int]] = {}
-    channels = {ch for row in by_start.values() for ch in row.values}
-    block = [ch for ch in channels if is_block_energy(ch)]
-    starts = list(by_start)
-    row_maps = [row.values for row in by_start.values()]
-    for channel in block:
-        if not is_import_energy(channel):
+    if plain:
+        for mask, count in Counter(masks).items():
+            by_mask[mask] += count * plain
+    flags: Counter[Quality] = Counter()
+    for n, flag in enumerate(_BITS):
+        count = sum(c for mask, c in by_mask.items() if mask >> n & 1)
+        if count:
+            flags[flag] = count
+    missing = list(stamps.missing)
+    if missing:
+        flags[Quality.SKIPPED] += sum(int((b - a) / policy.period) for a, b in missing)
+    return BlockLoadRows(rows=out, missing=missing, flags=flags, power_failures=power)
+
+
+def _row_masks(
+    table: _Table,
+    stamps: _StampColumns,
+    net_metered: bool,
+    tamper: Sequence[tuple[_dt.datetime, _dt.datetime]],
+    power: Sequence[tuple[_dt.datetime, _dt.datetime]],
+    deviated: bool,
+) -> list[int]:
+    """The flags each row in range shares with all its channels, as bit masks."""
+    order = stamps.order
+    masks = [m | _CLOCK_DEVIATION for m in stamps.misaligned] if deviated else stamps.misaligned[:]
+    statuses = table.statuses
+    if any(s is not None and s & _BAD_CLOCK for s in set(statuses)):
+        for p, n in enumerate(order):
+            status = statuses[n]
+            if status is not None and status & _BAD_CLOCK:
+                masks[p] |= _CLOCK_STATUS
+    if tamper or power:
+        for p, n in enumerate(order):
+            when = utc(table.captured[n])
+            if tamper and _inside(when, tamper):
+                masks[p] |= _TAMPER
+            if power and _inside(when, power):
+                masks[p] |= _POWER
+    if not net_metered:
+        for channel, column in zip(table.channels, table.values, strict=True):
+            if not is_export_energy(channel) or column.count(0.0) == len(column):
+                continue
+            for p, n in enumerate(order):
+                value = column[n]
+                if value is not None and value > 0:
+                    masks[p] |= _REVERSE
+    for p, later in stamps.duplicates:
+        if not masks[p] & _DUPLICATE and table.row_key(order[p]) != table.row_key(later):
+            masks[p] |= _DUPLICATE
+    return masks
+
+
+def _channel_marks(
+    table: _Table,
+    stamps: _StampColumns,
+    policy: ValidationPolicy,
+    registers: Mapping[_dt.datetime, Mapping[str, float]] | None,
+    start: _dt.datetime,
+    end: _dt.datetime,
+) -> dict[int, dict[int, int]]:
+    """Per channel (by position), the rows (by position in the read) its spike and sum
+    checks flag, with the flags."""
+    extra: dict[int, dict[int, int]] = {}
+    kept = stamps.kept
+    every = stamps.every_kept
+    for c, channel in enumerate(table.channels):
+        if not (is_block_energy(channel) and is_import_energy(channel)):
             continue
-        column = [values.get(channel, _NO_VALUE)[0] for values in row_maps]
+        column = table.values[c]
+        if not every:
+            column = [column[n] for n in kept]
         present = [v for v in column if v is not None]
         if len(present) < 4:
             continue
@@ -208,121 +454,80 @@ def block_load_rows(
         limit = max(median * policy.spike_ratio, median + policy.spike_floor)
         if max(present) <= limit:
             continue
-        for when, v in zip(starts, column, strict=True):
+        marks = extra.setdefault(c, {})
+        for n, v in zip(kept, column, strict=True):
             if v is not None and v > limit:
-                marks = extra.setdefault(when, {})
-                marks[channel] = marks.get(channel, 0) | _SPIKE
-    if registers and block:
-        instants = sorted(utc(k) for k in registers)
-        regs = {utc(k): v for k, v in registers.items()}
-        moments = {w: _at(w, _dt.UTC) for w in by_start}
-        spans = [
-            (a, b, [w for w, m in moments.items() if a <= m < b])
-            for a, b in itertools.pairwise(instants)
-            if not (a < start or b > end)
-        ]
-        for channel in block:
-            register = register_of(channel)
-            for a, b, inside in spans:
-                if register not in regs[a] or register not in regs[b]:
-                    continue
-                total = sum(by_start[w].values.get(channel, (0.0, ""))[0] or 0.0 for w in inside)
-                delta = regs[b][register] - regs[a][register]
-                tolerance_sum = policy.sum_resolution * (len(inside) / 2 + 2)
-                if abs(total - delta) > tolerance_sum:
-                    for when in inside:
-                        marks = extra.setdefault(when, {})
-                        marks[channel] = marks.get(channel, 0) | _SUM_CHECK
-
-    out: list[ReadingRow] = []
-    # cumulative registers (D = 8) go after the rest, sorted, for the monotonic check
-    cumulative: list[tuple[str, int, int, ReadingRow]] = []
-    # readings per flag mask, for the counts
-    by_mask: dict[int, int] = {}
-    kind = int(source)
-    received_seconds = epoch_seconds(received)
-    # [start, end) as whole epoch seconds: the first second at or after each bound
-    first, stop = _ceil_seconds(start), _ceil_seconds(end)
-    # rows without per-channel flags: (interval start, flags text, stamp, values)
-    plain: list[tuple[int, str, int, Mapping[str, tuple[float | None, str]]]] = []
-    for when in sorted(by_start):
-        if not first <= when < stop:
+                marks[n] = marks.get(n, 0) | _SPIKE
+    if not registers or not any(map(is_block_energy, table.channels)):
+        return extra
+    instants = sorted(utc(k) for k in registers)
+    regs = {utc(k): v for k, v in registers.items()}
+    moments = [(n, _at(when, _dt.UTC)) for n, when in zip(kept, stamps.kept_starts, strict=True)]
+    spans = [
+        (a, b, [n for n, m in moments if a <= m < b])
+        for a, b in itertools.pairwise(instants)
+        if not (a < start or b > end)
+    ]
+    for c, channel in enumerate(table.channels):
+        if not is_block_energy(channel):
             continue
-        row = by_start[when]
-        mask = masks[when]
-        text = _text(mask)
-        special = extra.get(when)
-        row_values = row.values
-        if special is None and not cumulative_channels:
-            # the common row: every channel with the row's flags
-            plain.append((when, text, captured_at[when], row_values))
-            if row_values:
-                by_mask[mask] = by_mask.get(mask, 0) + len(row_values)
-            continue
-        if plain:
-            out.extend(_plain_rows(meter, plain, received_seconds, kind))
-            plain = []
-        captured_seconds = captured_at[when]
-        for channel, (value, unit) in row_values.items():
-            own = mask | special.get(channel, 0) if special is not None else mask
-            by_mask[own] = by_mask.get(own, 0) + 1
-            found: ReadingRow = (
-                meter,
-                channel,
-                when,
-                value,
-                unit,
-                text if own == mask else _text(own),
-                captured_seconds,
-                received_seconds,
-                kind,
-            )
-            if channel in cumulative_channels:
-                cumulative.append((channel, when, own, found))
-            else:
-                out.append(found)
-    if plain:
-        out.extend(_plain_rows(meter, plain, received_seconds, kind))
-    flags: Counter[Quality] = Counter()
-    for n, flag in enumerate(_BITS):
-        count = sum(c for mask, c in by_mask.items() if mask >> n & 1)
-        if count:
-            flags[flag] = count
+        register = register_of(channel)
+        column = table.values[c]
+        for a, b, inside in spans:
+            if register not in regs[a] or register not in regs[b]:
+                continue
+            # a missing row is a power failure: no energy, nothing to add
+            total = sum(column[n] or 0.0 for n in inside)
+            delta = regs[b][register] - regs[a][register]
+            tolerance = policy.sum_resolution * (len(inside) / 2 + 2)
+            if abs(total - delta) > tolerance:
+                marks = extra.setdefault(c, {})
+                for n in inside:
+                    marks[n] = marks.get(n, 0) | _SUM_CHECK
+    return extra
 
+
+def _register_rows(
+    meter: str,
+    registers: Mapping[_dt.datetime, Mapping[str, float]] | None,
+    received: int,
+) -> dict[str, list[_Keyed]]:
+    """Store rows of the register values by channel, each with its exact instant in
+    microseconds (the order of the monotonic check)."""
+    groups: dict[str, list[_Keyed]] = {}
+    if not registers:
+        return groups
     pull = int(ReadingSource.PULL)
     valid = _text(0)
-    for instant, values in (registers or {}).items():
-        when_seconds = epoch_seconds(utc(instant))
+    for instant, values in registers.items():
+        moment = utc(instant)
+        exact = _microseconds(moment - _EPOCH)
+        seconds = epoch_seconds(moment)
         for channel, value in values.items():
-            found = (meter, channel, when_seconds, value, "", valid, None, received_seconds, pull)
-            if _is_cumulative(channel):
-                cumulative.append((channel, when_seconds, 0, found))
-            else:
-                out.append(found)
+            row = (meter, channel, seconds, value, "", valid, None, received, pull)
+            groups.setdefault(channel, []).append((exact, 0, row))
+    return groups
 
-    cumulative.sort(key=lambda c: (c[0], c[1]))
-    last: dict[str, float] = {}
-    for channel, _when, own, found in cumulative:
-        value = found[3]
+
+def _in_order(block: list[_Keyed], registered: list[_Keyed], cumulative: bool) -> list[ReadingRow]:
+    """One channel's block load rows (by interval start) and register rows (as read)
+    together by start; rows of one start keep that order (the store keeps the first). A
+    cumulative register (D = 8) is ordered by exact instant and checked: a value below the
+    one before it is flagged non-monotonic."""
+    if cumulative:
+        merged = sorted(block + registered, key=_by_key)
+    else:
+        merged = sorted(block + registered, key=lambda k: k[2][2])
+        return [row for _key, _mask, row in merged]
+    out: list[ReadingRow] = []
+    last: float | None = None
+    for _key, mask, row in merged:
+        value = row[3]
         if value is not None:
-            previous = last.get(channel)
-            if previous is not None and value < previous:
-                found = (
-                    found[0],
-                    found[1],
-                    found[2],
-                    found[3],
-                    found[4],
-                    _text(own | _NON_MONOTONIC),
-                    found[6],
-                    found[7],
-                    found[8],
-                )
-                value = previous
-            last[channel] = value
-        out.append(found)
-
-    missing = _gap_runs(set(by_start), start, end, period)
-    if missing:
-        flags[Quality.SKIPPED] += sum(int((b - a) / period) for a, b in missing)
-    return BlockLoadRows(rows=out, missing=missing, flags=flags, power_failures=power)
+            if last is not None and value < last:
+                text = _text(mask | _NON_MONOTONIC)
+                row = (row[0], row[1], row[2], value, row[4], text, row[6], row[7], row[8])
+                value = last
+            last = value
+        out.append(row)
+    return out

@@ -15,7 +15,7 @@ import contextlib
 import datetime as _dt
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Protocol, cast
 
 import attrs
 import trio
@@ -35,13 +35,13 @@ from dlmskit.client import (
 from dlmskit.client import Target as ClientTarget
 from dlmskit.cosem import (
     CaptureObject,
-    NumericRow,
+    NumericColumns,
     ProfileColumns,
     Quantity,
     ScalerUnit,
     by_time_range,
     column_units,
-    numeric_rows,
+    numeric_columns,
 )
 from dlmskit.errors import (
     DecodeError,
@@ -53,7 +53,7 @@ from dlmskit.errors import (
 from hes._inventory import MeterInfo, Network
 from hes._model import MeterEventRecord, Outcome, Reading, ReadingSource, utc
 from hes._timing import ClockReading
-from hes._validate import IntervalRow
+from hes._validate import IntervalColumns, IntervalRow
 from obis import ObisCode
 from transports import GatewayMultiplexer, open_gateway_multiplexer, open_tcp_wrapper
 
@@ -81,6 +81,7 @@ BILLING_DATE = ObisCode(0, 0, 0, 1, 2, 255)
 #: Event logs read with every session: current related (1) and power related (2).
 EVENT_LOGS = (ObisCode(0, 0, 99, 98, 1, 255), ObisCode(0, 0, 99, 98, 2, 255))
 _SECOND = _dt.timedelta(seconds=1)
+_NO_ROWS = IntervalColumns(captured=(), clock_status=(), channels=(), units=(), values=())
 
 
 class Connector(Protocol):
@@ -196,11 +197,17 @@ class SessionData:
     """What one session brought back."""
 
     clock: ClockReading | None
-    rows: list[IntervalRow]
+    block_load: IntervalColumns
+    """The block load rows read (those with a time stamp), as columns."""
     registers: dict[_dt.datetime, dict[str, float]]
     events: list[MeterEventRecord]
     billing: list[Reading] = attrs.field(factory=list)
     """Billing period values, stamped with their billing date."""
+
+    @property
+    def rows(self) -> list[IntervalRow]:
+        """The block load rows as :class:`~hes.IntervalRow` values (made on each call)."""
+        return self.block_load.rows()
 
 
 def outcome_of(exc: Exception | BaseExceptionGroup[Exception]) -> Outcome:
@@ -267,13 +274,13 @@ async def _numeric(
     start: _dt.datetime,
     end: _dt.datetime,
     sign: DeviationSign,
-) -> list[NumericRow]:
-    """Rows of ``profile`` captured in ``[start, end]``, as numbers."""
+) -> NumericColumns:
+    """Rows of ``profile`` captured in ``[start, end]``, as columns of numbers."""
     columns = layout.columns
     clock = columns.clock
     access = _range(start, end, sign, clock.capture if clock is not None else None)
     raw = await meter.get(7, profile, 2, access)
-    return numeric_rows(columns, raw, sign=sign, scalers=layout.scalers)
+    return numeric_columns(columns, raw, sign=sign, scalers=layout.scalers)
 
 
 async def _profile(
@@ -289,31 +296,35 @@ async def _profile(
     names, units, kept = layout.shape()
     return [
         (row.time, {names[i]: (values[i], units[i]) for i in kept}, row.clock_status)
-        for row in await _numeric(meter, layout, profile, start, end, sign)
+        for row in (await _numeric(meter, layout, profile, start, end, sign)).rows()
         for values in (row.values,)
     ]
 
 
-async def _interval_rows(
+async def _interval_columns(
     meter: Meter,
     layout: ProfileLayout,
     profile: ObisCode,
     start: _dt.datetime,
     end: _dt.datetime,
     sign: DeviationSign,
-) -> list[IntervalRow]:
-    """The rows of :func:`_profile` that carry a time stamp, as :class:`IntervalRow`."""
+) -> IntervalColumns:
+    """The rows of :func:`_profile` that carry a time stamp, as columns."""
     names, units, kept = layout.shape()
-    return [
-        IntervalRow(
-            captured=when,
-            clock_status=row.clock_status,
-            values={names[i]: (values[i], units[i]) for i in kept},
-        )
-        for row in await _numeric(meter, layout, profile, start, end, sign)
-        if (when := row.time) is not None
-        for values in (row.values,)
-    ]
+    read = await _numeric(meter, layout, profile, start, end, sign)
+    times, statuses, columns = read.times, read.clock_statuses, read.values
+    if None in times:
+        stamped = [n for n, t in enumerate(times) if t is not None]
+        times = [times[n] for n in stamped]
+        statuses = [statuses[n] for n in stamped]
+        columns = tuple([column[n] for n in stamped] for column in columns)
+    return IntervalColumns(
+        captured=cast(list[_dt.datetime], times),
+        clock_status=statuses,
+        channels=[names[i] for i in kept],
+        units=[units[i] for i in kept],
+        values=[columns[i] for i in kept],
+    )
 
 
 async def _billing(
@@ -398,10 +409,10 @@ async def read_meter(
         margin = _dt.timedelta(0)
     local_start = (start - margin).astimezone(zone)
     local_end = (end + margin).astimezone(zone)
-    rows: list[IntervalRow] = []
+    rows = _NO_ROWS
     if block_load:
         layout = await layouts.get(model, meter, BLOCK_LOAD)
-        rows = await _interval_rows(
+        rows = await _interval_columns(
             meter, layout, BLOCK_LOAD, local_start, local_end - _SECOND, sign
         )
     billed: list[Reading] = []
@@ -430,7 +441,9 @@ async def read_meter(
                             meter=info.name, when=when, log=log.e, code=int(code), received=received
                         )
                     )
-    return SessionData(clock=clock, rows=rows, registers=registers, events=found, billing=billed)
+    return SessionData(
+        clock=clock, block_load=rows, registers=registers, events=found, billing=billed
+    )
 
 
 async def sync_meter_clock(

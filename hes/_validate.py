@@ -23,6 +23,7 @@ from hes._model import MeterEventRecord, Reading, ReadingSource, utc
 from hes._quality import Quality
 
 __all__ = [
+    "IntervalColumns",
     "IntervalRow",
     "ValidationPolicy",
     "ValidationResult",
@@ -87,6 +88,46 @@ class IntervalRow:
 
 
 @attrs.frozen(kw_only=True)
+class IntervalColumns:
+    """Profile rows as read, as columns: per row the meter's stamp (aware; a naive one is
+    taken as UTC, as :class:`IntervalRow` does) and its clock status; per channel its
+    unit and one value per row. Every row has every channel. The shape a session reads
+    a block load profile into: no object per row or per value."""
+
+    captured: Sequence[_dt.datetime]
+    clock_status: Sequence[int | None]
+    channels: Sequence[str]
+    units: Sequence[str]
+    values: Sequence[Sequence[float | None]]
+    """One column per channel, an item per row."""
+
+    def __attrs_post_init__(self) -> None:
+        rows = len(self.captured)
+        if len(self.clock_status) != rows or any(len(c) != rows for c in self.values):
+            raise ValueError("every column needs one item per row")
+        if not len(self.channels) == len(self.units) == len(self.values):
+            raise ValueError("every channel needs a unit and a column")
+        if len(set(self.channels)) != len(self.channels):
+            raise ValueError("a channel appears twice")
+
+    def __len__(self) -> int:
+        return len(self.captured)
+
+    def rows(self) -> list[IntervalRow]:
+        """The same rows as :class:`IntervalRow` values."""
+        names, units = self.channels, self.units
+        per_row = zip(*self.values, strict=True) if self.values else itertools.repeat(())
+        return [
+            IntervalRow(
+                captured=when,
+                clock_status=status,
+                values={ch: (v, u) for ch, v, u in zip(names, values, units, strict=True)},
+            )
+            for when, status, values in zip(self.captured, self.clock_status, per_row, strict=False)
+        ]
+
+
+@attrs.frozen(kw_only=True)
 class ValidationPolicy:
     """Thresholds of the checks.
 
@@ -147,7 +188,7 @@ def _inside(when: _dt.datetime, windows: Sequence[tuple[_dt.datetime, _dt.dateti
 
 def validate_block_load(
     meter: str,
-    rows: Sequence[IntervalRow],
+    rows: Sequence[IntervalRow] | IntervalColumns,
     *,
     start: _dt.datetime,
     end: _dt.datetime,
@@ -163,8 +204,11 @@ def validate_block_load(
 
     ``registers`` maps instants (interval starts, e.g. local midnights of the daily
     profile) to cumulative register values; every pair of consecutive instants gives a
-    sum check of the block energies between them.
+    sum check of the block energies between them. ``rows`` may be given as
+    :class:`IntervalColumns`.
     """
+    if isinstance(rows, IntervalColumns):
+        rows = rows.rows()
     policy = policy or ValidationPolicy()
     start, end = utc(start), utc(end)
     flags: Counter[Quality] = Counter()

@@ -32,6 +32,7 @@ from dlmskit.cosem import (
     ScalerUnit,
     Unit,
     column_units,
+    numeric_columns,
     numeric_rows,
 )
 from dlmskit.errors import DecodeError
@@ -78,6 +79,12 @@ def _same_as_typed(
         return
     numbers = numeric_rows(columns, buffer, sign=sign, scalers=scalers, tz=tz)  # type: ignore[arg-type]
     assert len(numbers) == len(typed)
+    by_column = numeric_columns(columns, buffer, sign=sign, scalers=scalers, tz=tz)  # type: ignore[arg-type]
+    assert len(by_column) == len(typed) and len(by_column.values) == len(columns)
+    assert by_column.rows() == numbers
+    assert [list(v) for v in zip(*by_column.values, strict=True)] == [
+        list(n.values) for n in numbers
+    ]
     clock = columns.clock
     assert isinstance(buffer, Array)
     for entry, row, number in zip(buffer, typed, numbers, strict=True):

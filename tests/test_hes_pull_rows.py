@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import pathlib
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,13 @@ from hes import (
 )
 from hes._pull_rows import BlockLoadRows, block_load_rows
 from hes._session import TcpConnector
-from hes._validate import IntervalRow, ValidationPolicy, check_cumulative, validate_block_load
+from hes._validate import (
+    IntervalColumns,
+    IntervalRow,
+    ValidationPolicy,
+    check_cumulative,
+    validate_block_load,
+)
 from simulators import (
     IST,
     FaultPlan,
@@ -92,18 +99,24 @@ values = st.one_of(
 
 
 @st.composite
-def reads(draw: st.DrawFn) -> dict[str, object]:
+def reads(draw: st.DrawFn, dense: bool = False) -> dict[str, object]:
+    """A block load read with what the session learnt; ``dense``: every row has every
+    channel, each channel one unit (what a session reads), else rows may differ."""
     channels = draw(
         st.lists(st.sampled_from([IMP, EXP, VOLT, APP, CUM, ODD]), min_size=0, max_size=6)
     )
     channels = list(dict.fromkeys(channels))
+    units = {ch: draw(st.sampled_from(["Wh", "V", ""])) for ch in channels}
     n = draw(st.integers(0, 14))
     rows = []
     for _ in range(n):
         slot = draw(st.integers(-2, 12))
         skew = draw(st.sampled_from([0.0, 0.0, 0.0, 0.5, -0.9, 1.5, -40.0, 300.0, 0.01]))
-        row_values = {ch: (draw(values), draw(st.sampled_from(["Wh", "V", ""]))) for ch in channels}
-        drop: str | None = draw(st.one_of(st.none(), st.none(), st.sampled_from(channels or [""])))
+        unit = st.sampled_from(["Wh", "V", ""])
+        row_values = {ch: (draw(values), units[ch] if dense else draw(unit)) for ch in channels}
+        drop: str | None = None
+        if not dense:
+            drop = draw(st.one_of(st.none(), st.none(), st.sampled_from(channels or [""])))
         row_values.pop(drop or "", None)
         rows.append(
             IntervalRow(
@@ -155,6 +168,37 @@ def reads(draw: st.DrawFn) -> dict[str, object]:
     }
 
 
+def columns_of(rows: Sequence[IntervalRow]) -> IntervalColumns:
+    """Rows that all have the same channels with one unit each, as columns."""
+    channels = list(rows[0].values) if rows else []
+    return IntervalColumns(
+        captured=[r.captured for r in rows],
+        clock_status=[r.clock_status for r in rows],
+        channels=channels,
+        units=[rows[0].values[ch][1] for ch in channels],
+        values=[[r.values[ch][0] for r in rows] for ch in channels],
+    )
+
+
+def key_order(rows: Sequence[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """Rows sorted by (channel, interval start), rows of one key in the order given."""
+    return sorted(rows, key=lambda r: (str(r[1]), int(r[2])))  # type: ignore[call-overload]
+
+
+def in_key_order(rows: Sequence[tuple[object, ...]]) -> bool:
+    """Each channel's rows together, by interval start (the store's key order)."""
+    seen: list[object] = []
+    for a, b in itertools.pairwise(rows):
+        if a[1] == b[1]:
+            if int(a[2]) > int(b[2]):  # type: ignore[call-overload]
+                return False
+        elif b[1] in seen:
+            return False
+        else:
+            seen.append(a[1])
+    return True
+
+
 def same(expected: list[tuple[object, ...]], got: list[tuple[object, ...]]) -> bool:
     """Row lists equal, NaN equal to NaN."""
     if len(expected) != len(got):
@@ -177,10 +221,39 @@ def test_rows_equal_the_readings_path(read: dict[str, object]) -> None:
     readings, result = readings_path("M", rows, registers, **read)
     got = block_load_rows("M", rows, registers=registers, received=RECEIVED, **read)  # type: ignore[arg-type]
     assert isinstance(got, BlockLoadRows)
-    assert same([reading_row(r) for r in readings], list(got.rows))
+    assert in_key_order(got.rows)
+    assert same(key_order([reading_row(r) for r in readings]), key_order(got.rows))
     assert got.missing == result.missing  # type: ignore[attr-defined]
     assert got.flags == result.flags  # type: ignore[attr-defined]
     assert got.power_failures == result.power_failures  # type: ignore[attr-defined]
+
+
+@settings(max_examples=200, deadline=None)
+@given(reads(dense=True))
+def test_columns_give_the_rows_of_the_readings_path(read: dict[str, object]) -> None:
+    """A read given as columns (as a session reads it) gives the rows of the readings
+    path, and the rows of the same read given as interval rows, in the same order."""
+    rows = read.pop("rows")
+    registers = read.pop("registers")
+    assert isinstance(rows, list) and isinstance(registers, dict)
+    readings, result = readings_path("M", rows, registers, **read)
+    columns = columns_of(rows)
+    assert columns.rows() == rows
+    got = block_load_rows("M", columns, registers=registers, received=RECEIVED, **read)  # type: ignore[arg-type]
+    assert in_key_order(got.rows)
+    assert same(key_order([reading_row(r) for r in readings]), key_order(got.rows))
+    assert same(
+        list(block_load_rows("M", rows, registers=registers, received=RECEIVED, **read).rows),  # type: ignore[arg-type]
+        list(got.rows),
+    )
+    assert got.missing == result.missing  # type: ignore[attr-defined]
+    assert got.flags == result.flags  # type: ignore[attr-defined]
+    assert got.power_failures == result.power_failures  # type: ignore[attr-defined]
+    again = validate_block_load("M", columns, registers=registers, received=RECEIVED, **read)  # type: ignore[arg-type]
+    assert same(
+        [reading_row(r) for r in again.readings],
+        [reading_row(r) for r in result.readings],  # type: ignore[attr-defined]
+    )
 
 
 @settings(

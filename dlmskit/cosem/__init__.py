@@ -106,7 +106,13 @@ from dlmskit.cosem._model_setup import (
     TcpUdpSetup,
 )
 from dlmskit.cosem._model_tree import CURRENT_ASSOCIATION_LN, AssociationRights, CosemObjectTree
-from dlmskit.cosem._numeric_rows import NumericRow, column_units, numeric_rows
+from dlmskit.cosem._numeric_rows import (
+    NumericColumns,
+    NumericRow,
+    column_units,
+    numeric_columns,
+    numeric_rows,
+)
 from dlmskit.cosem._object_list import (
     AttributeAccessItem,
     MethodAccessItem,
@@ -213,8 +219,10 @@ __all__ = [
     "ProfileColumn",
     "ProfileColumns",
     "ProfileRow",
+    "NumericColumns",
     "NumericRow",
     "column_units",
+    "numeric_columns",
     "numeric_rows",
     "by_entries",
     "by_time_range",

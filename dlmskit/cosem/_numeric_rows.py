@@ -3,7 +3,9 @@
 :meth:`ProfileColumns.rows` gives every register value as an exact :class:`Quantity`;
 a head-end reading a day of 15-minute rows from every meter wants floats and the
 capture time. :func:`numeric_rows` gives, per buffer entry, the capture time, the clock
-status of the capture time column and one ``float`` (or ``None``) per column, each equal
+status of the capture time column and one ``float`` (or ``None``) per column;
+:func:`numeric_columns` gives the same as columns (one list per column, no object per
+entry), the shape a head-end validating a day of rows works on. Each number is equal
 to ``float()`` of what :meth:`ProfileColumns.rows` makes of it: an integer register value
 is scaled by exact integer arithmetic (one correctly rounded division or product, the
 same float as the exact decimal); anything else goes through :func:`register_quantity`.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Final, TypeAlias, cast
 
@@ -27,7 +30,7 @@ from dlmskit.cosem._client_profile import ProfileColumns
 from dlmskit.errors import DecodeError
 from obis import ObisCode
 
-__all__ = ["NumericRow", "column_units", "numeric_rows"]
+__all__ = ["NumericColumns", "NumericRow", "column_units", "numeric_columns", "numeric_rows"]
 
 # what to do with one column's value
 _SCALED, _DATE_TIME, _CLOCK, _PLAIN = range(4)
@@ -42,6 +45,28 @@ class NumericRow:
     time: _dt.datetime | None
     clock_status: int | None
     values: tuple[float | None, ...]
+
+
+@attrs.frozen(kw_only=True)
+class NumericColumns:
+    """The entries of a buffer as columns: per entry the capture time and the clock status
+    of the capture time column (as :class:`NumericRow` has them), and per column one list
+    of numbers, an item per entry."""
+
+    times: list[_dt.datetime | None]
+    clock_statuses: list[int | None]
+    values: tuple[list[float | None], ...]
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def rows(self) -> list[NumericRow]:
+        """The same entries as :class:`NumericRow` values."""
+        per_entry = zip(*self.values, strict=True) if self.values else itertools.repeat(())
+        return [
+            NumericRow(time=t, clock_status=found, values=values)
+            for t, found, values in zip(self.times, self.clock_statuses, per_entry, strict=False)
+        ]
 
 
 def column_units(
@@ -94,6 +119,18 @@ def numeric_rows(
     not an array, an entry that is not a structure of one value per column, or a
     register value that is not a number.
     """
+    return numeric_columns(columns, buffer, sign=sign, scalers=scalers, tz=tz).rows()
+
+
+def numeric_columns(
+    columns: ProfileColumns,
+    buffer: Data,
+    *,
+    sign: DeviationSign,
+    scalers: Mapping[ObisCode, ScalerUnit] | None = None,
+    tz: _dt.tzinfo | None = None,
+) -> NumericColumns:
+    """:func:`numeric_rows` as columns (the same numbers, times, statuses and errors)."""
     if not isinstance(buffer, Array):
         raise DecodeError("profile buffer is not an array", expected="array")
     plan: list[tuple[int, ScalerUnit | None]] = []
@@ -114,6 +151,8 @@ def numeric_rows(
                 "profile entry does not match the columns", expected=f"structure of {width}"
             )
     count = len(entries)
+    if not count:
+        return NumericColumns(times=[], clock_statuses=[], values=tuple([] for _ in plan))
     times: list[_dt.datetime | None] = [None] * count
     statuses: list[int | None] = [None] * count
     seen_clock = False
@@ -146,12 +185,7 @@ def numeric_rows(
                 times = [
                     t if t is not None else m for t, (m, _s) in zip(times, moments, strict=True)
                 ]
-    if not numbers:
-        return [NumericRow(time=None, clock_status=None, values=()) for _ in entries]
-    return [
-        NumericRow(time=t, clock_status=found, values=values)
-        for t, found, values in zip(times, statuses, zip(*numbers, strict=True), strict=True)
-    ]
+    return NumericColumns(times=times, clock_statuses=statuses, values=tuple(numbers))
 
 
 _NO_MOMENT: tuple[None, None] = (None, None)
