@@ -10,6 +10,7 @@ accepted counters survive from one session to the next.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Callable
 
 from dlmskit.apdu import ApplicationContextName, MechanismName
@@ -62,6 +63,15 @@ class MeterSession:
             self.meter.open_sessions -= 1
 
 
+def _last_received(contexts: dict[int, SecurityContext], sap: int) -> int:
+    """The last counter accepted from the client of ``sap`` (0 before any)."""
+    context = contexts.get(sap)
+    if context is None or context.peer_system_title is None:
+        return 0
+    last = context.last_accepted(context.peer_system_title, KeyId.GLOBAL_UNICAST_ENCRYPTION)
+    return 0 if last is None else last
+
+
 def _is_need_data(event: object) -> bool:
     from dlmskit.association import NEED_DATA
 
@@ -94,7 +104,9 @@ class SimulatedMeter:
         self._contexts: dict[int, SecurityContext] = {}
         self._wrong_keys = False
         self._counter_reset_done = False
-        self.state.last_received = self._last_received
+        # a function of the contexts alone: a meter referenced from its own state would
+        # be a reference cycle, left for the cycle collector when the fleet evicts it
+        self.state.last_received = functools.partial(_last_received, self._contexts)
         self.sessions_opened = 0
         #: Sessions not closed yet: a fleet does not evict a meter that has some.
         self.open_sessions = 0
@@ -117,14 +129,6 @@ class SimulatedMeter:
             )
             self._contexts[sap] = context
         return context
-
-    def _last_received(self, sap: int) -> int:
-        """The last counter accepted from the client of ``sap`` (0 before any)."""
-        context = self._contexts.get(sap)
-        if context is None or context.peer_system_title is None:
-            return 0
-        last = context.last_accepted(context.peer_system_title, KeyId.GLOBAL_UNICAST_ENCRYPTION)
-        return 0 if last is None else last
 
     def received_counters(self) -> tuple[tuple[int, bytes, int], ...]:
         """(client SAP, client system title, last accepted counter) of each association."""

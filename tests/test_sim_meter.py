@@ -372,6 +372,27 @@ def test_an_evicted_meter_still_refuses_replayed_counters() -> None:
     assert not isinstance(again.associate(), AssociationAccepted)
 
 
+def test_an_evicted_meter_is_freed_at_once() -> None:
+    """No reference cycle holds a meter: evicted, it goes without the cycle collector."""
+    import gc
+    import weakref
+
+    fleet = Fleet(FleetLayout(seed=21, meters=3), clock=lambda: NOW, max_active=1)
+    client = _settings_client(fleet)
+    client.session.close()
+    gone = weakref.ref(fleet.meter(0))
+    del client
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        fleet.meter(1)
+        assert fleet.active == 1
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_clock_drift_moves_the_clock_and_every_stamp() -> None:
     plan = FaultPlan.from_mapping(
         {
