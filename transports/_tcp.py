@@ -193,16 +193,16 @@ class WrapperStreamTransport:
 
 
 async def _send_socket(sock: socket.socket, data: bytes) -> None:
-    """All of ``data`` on a non-blocking socket: what ``SocketStream.send_all`` does
-    (a cancellation point first; a schedule point after a send that did not wait),
-    without its layers."""
+    """All of ``data`` on a non-blocking socket, without ``SocketStream.send_all``'s
+    layers: a cancellation point first, then written at once; other tasks run while it
+    waits for room in the socket buffer, not after a write that did not wait (a request
+    is followed by the wait for its answer, which is the schedule point)."""
     await trio.lowlevel.checkpoint_if_cancelled()
     try:
         sent = sock.send(data)
     except BlockingIOError:
         sent = 0
     if sent == len(data):
-        await trio.lowlevel.cancel_shielded_checkpoint()
         return
     view = memoryview(data)
     while sent < len(data):

@@ -50,6 +50,7 @@ from dlmskit.apdu._ber import (
     read_tlv,
 )
 from dlmskit.apdu._initiate import InitiateRequest, InitiateResponse
+from dlmskit.apdu._lookup import enum_member
 from dlmskit.apdu._service_error import ConfirmedServiceError
 from dlmskit.errors import DecodeError, LocalProtocolError
 
@@ -162,7 +163,7 @@ class AuthenticationValueForm(IntEnum):
 
 def _member(enum: type[_E], value: int) -> _E:
     try:
-        return enum(value)
+        return enum_member(enum, value)
     except ValueError:
         raise LocalProtocolError(f"{value!r} is not a {enum.__name__}") from None
 
@@ -253,14 +254,34 @@ class _Field:
 
 def _enum(enum: type[_E], value: int, offset: int, name: str) -> _E:
     try:
-        return enum(value)
+        return enum_member(enum, value)
     except ValueError:
         raise DecodeError(
             f"unknown {name} {value}", offset=offset, expected=f"one of {[int(m) for m in enum]}"
         ) from None
 
 
-def _dlms_oid(data: bytes, start: int, end: int, arc: tuple[int, ...], enum: type[_E]) -> _E:
+def _oid_table(arc: tuple[int, ...], enum: type[_E]) -> dict[bytes, _E]:
+    """The OBJECT IDENTIFIER contents of every member of ``enum`` under ``arc``."""
+    return {encode_oid((*arc, member)): member for member in enum}
+
+
+# Every name the DLMS arcs define, by its contents octets: a received name is looked up
+# whole (a minimal encoding is unique, so anything else is unknown or malformed and goes
+# through decode_oid, which says which)
+_CONTEXT_OIDS: Final = _oid_table(_CONTEXT_ARC, ApplicationContextName)
+_MECHANISM_OIDS: Final = _oid_table(_MECHANISM_ARC, MechanismName)
+_CONTEXT_OID_OF: Final = {member: oid for oid, member in _CONTEXT_OIDS.items()}
+_MECHANISM_OID_OF: Final = {member: oid for oid, member in _MECHANISM_OIDS.items()}
+
+
+def _dlms_oid(
+    data: bytes, start: int, end: int, arc: tuple[int, ...], known: dict[bytes, _E]
+) -> _E:
+    member = known.get(bytes(data[start:end]))
+    if member is not None:
+        return member
+    enum = type(next(iter(known.values())))
     oid = decode_oid(data, start, end)
     if len(oid) != len(arc) + 1 or oid[: len(arc)] != arc:
         raise DecodeError(
@@ -273,20 +294,26 @@ def _dlms_oid(data: bytes, start: int, end: int, arc: tuple[int, ...], enum: typ
 
 def _decode_context(data: bytes, tlv: Tlv, label: str) -> ApplicationContextName:
     inner = explicit_inner(data, tlv, TAG_OBJECT_IDENTIFIER, label)
-    return _dlms_oid(data, inner.value_start, inner.end, _CONTEXT_ARC, ApplicationContextName)
+    return _dlms_oid(data, inner.value_start, inner.end, _CONTEXT_ARC, _CONTEXT_OIDS)
 
 
 def _encode_context(number: int, value: ApplicationContextName) -> bytes:
-    return encode_explicit(number, TAG_OBJECT_IDENTIFIER, encode_oid((*_CONTEXT_ARC, value)))
+    oid = _CONTEXT_OID_OF.get(value)
+    if oid is None:
+        oid = encode_oid((*_CONTEXT_ARC, value))
+    return encode_explicit(number, TAG_OBJECT_IDENTIFIER, oid)
 
 
 def _decode_mechanism(data: bytes, tlv: Tlv, label: str) -> MechanismName:
     expect_form(tlv, False, label)
-    return _dlms_oid(data, tlv.value_start, tlv.end, _MECHANISM_ARC, MechanismName)
+    return _dlms_oid(data, tlv.value_start, tlv.end, _MECHANISM_ARC, _MECHANISM_OIDS)
 
 
 def _encode_mechanism(number: int, value: MechanismName) -> bytes:
-    return encode_tlv(_PRIMITIVE | number, encode_oid((*_MECHANISM_ARC, value)))
+    oid = _MECHANISM_OID_OF.get(value)
+    if oid is None:
+        oid = encode_oid((*_MECHANISM_ARC, value))
+    return encode_tlv(_PRIMITIVE | number, oid)
 
 
 def _encode_bits(number: int, value: BerBitString) -> bytes:
@@ -410,8 +437,15 @@ def _encode_apdu(tag: int, fields: Mapping[int, _Field], apdu: object) -> bytes:
     return encode_tlv(tag, bytes(body))
 
 
-def _decode_apdu(data: bytes, tag: int, name: str, fields: Mapping[int, _Field]) -> dict[str, Any]:
-    found = read_sequence(data, tag, name, {n: f.name for n, f in fields.items()})
+def _names(fields: Mapping[int, _Field]) -> dict[int, str]:
+    """Attribute name by tag number: what :func:`read_sequence` keys its result by."""
+    return {number: field.name for number, field in fields.items()}
+
+
+def _decode_apdu(
+    data: bytes, tag: int, name: str, fields: Mapping[int, _Field], names: Mapping[int, str]
+) -> dict[str, Any]:
+    found = read_sequence(data, tag, name, names)
     values: dict[str, Any] = {}
     for number, field in fields.items():
         tlv = found.get(field.name)
@@ -443,6 +477,7 @@ _AARQ_FIELDS: Final = {
     29: _IMPLEMENTATION,
     30: _USER_INFORMATION,
 }
+_AARQ_NAMES: Final = _names(_AARQ_FIELDS)
 
 
 @attrs.frozen(kw_only=True)
@@ -479,7 +514,7 @@ class AARQ:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        return cls(**_decode_apdu(data, cls.TAG, "AARQ", _AARQ_FIELDS))
+        return cls(**_decode_apdu(data, cls.TAG, "AARQ", _AARQ_FIELDS, _AARQ_NAMES))
 
     def initiate_request(self) -> InitiateRequest | None:
         """The user-information as an InitiateRequest; None if absent or ciphered."""
@@ -512,6 +547,7 @@ _AARE_FIELDS: Final = {
     29: _IMPLEMENTATION,
     30: _USER_INFORMATION,
 }
+_AARE_NAMES: Final = _names(_AARE_FIELDS)
 
 
 def _check_diagnostic(
@@ -556,7 +592,7 @@ class AARE:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        return cls(**_decode_apdu(data, cls.TAG, "AARE", _AARE_FIELDS))
+        return cls(**_decode_apdu(data, cls.TAG, "AARE", _AARE_FIELDS, _AARE_NAMES))
 
     def initiate_response(self) -> InitiateResponse | ConfirmedServiceError | None:
         """The user-information decoded when not ciphered; None if absent or ciphered."""
@@ -576,12 +612,14 @@ _RLRQ_FIELDS: Final = {
     ),
     30: _USER_INFORMATION,
 }
+_RLRQ_NAMES: Final = _names(_RLRQ_FIELDS)
 _RLRE_FIELDS: Final = {
     0: _field(
         "reason", "RLRE reason", (_implicit_enum(ReleaseResponseReason), _encode_implicit_integer)
     ),
     30: _USER_INFORMATION,
 }
+_RLRE_NAMES: Final = _names(_RLRE_FIELDS)
 
 
 @attrs.frozen(kw_only=True)
@@ -602,7 +640,7 @@ class RLRQ:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        return cls(**_decode_apdu(data, cls.TAG, "RLRQ", _RLRQ_FIELDS))
+        return cls(**_decode_apdu(data, cls.TAG, "RLRQ", _RLRQ_FIELDS, _RLRQ_NAMES))
 
 
 @attrs.frozen(kw_only=True)
@@ -619,4 +657,4 @@ class RLRE:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
-        return cls(**_decode_apdu(data, cls.TAG, "RLRE", _RLRE_FIELDS))
+        return cls(**_decode_apdu(data, cls.TAG, "RLRE", _RLRE_FIELDS, _RLRE_NAMES))

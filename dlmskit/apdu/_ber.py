@@ -10,7 +10,7 @@ raises :class:`~dlmskit.errors.DecodeError` with the offset of the fault.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Final, Self
+from typing import Final, NamedTuple, Self
 
 import attrs
 
@@ -62,12 +62,12 @@ _MAX_TAG_OCTETS: Final = 4
 Buffer = bytes | bytearray | memoryview
 
 
-@attrs.frozen(kw_only=True)
-class Tlv:
+class Tlv(NamedTuple):
     """One BER element located in a buffer: identifier fields and content bounds.
 
     ``start`` is the offset of the identifier octet, ``value_start``/``end`` bound the
-    contents octets.
+    contents octets. A named tuple: readers make one per element, and an ACSE APDU has
+    a dozen of them.
     """
 
     tag_class: int
@@ -116,14 +116,7 @@ def read_tlv(data: Buffer, offset: int, end: int) -> Tlv:
         else:
             raise DecodeError("BER tag number too long", offset=offset, expected="short tag")
     length, pos = _read_length(data, pos, end)
-    return Tlv(
-        tag_class=tag_class,
-        constructed=constructed,
-        number=number,
-        start=offset,
-        value_start=pos,
-        end=pos + length,
-    )
+    return Tlv(tag_class, constructed, number, offset, pos, pos + length)
 
 
 def _read_length(data: Buffer, offset: int, end: int) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Final, Self, TypeVar
 
 import attrs
 
+from dlmskit.apdu._lookup import enum_member
 from dlmskit.axdr import (
     Array,
     Data,
@@ -147,7 +148,7 @@ class ApduReader:
         pos = self.pos
         value = self.u8(expected)
         try:
-            return enum_type(value)
+            return enum_member(enum_type, value)
         except ValueError:
             raise DecodeError(
                 f"unknown {enum_type.__name__} value {value}", offset=pos, expected=expected

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Final, Self
 
 import attrs
 
+from dlmskit.apdu._lookup import enum_member
 from dlmskit.errors import DecodeError, LocalProtocolError
 
 __all__ = ["Conformance", "InitiateRequest", "InitiateResponse"]
@@ -72,9 +73,10 @@ class Conformance(IntFlag):
 
 
 def _conformance(value: int) -> Conformance:
-    if not 0 <= int(value) <= 0xFFFFFF:
+    number = int(value)
+    if not 0 <= number <= 0xFFFFFF:
         raise LocalProtocolError(f"conformance {value:#x} does not fit 24 bits")
-    return Conformance(int(value))
+    return enum_member(Conformance, number)
 
 
 def _in_range(low: int, high: int) -> Callable[[Any, attrs.Attribute[int], int], None]:
@@ -141,7 +143,7 @@ class _Reader:
         header = self.take(4, "conformance block")
         if header != _CONFORMANCE_HEADER:
             raise DecodeError("conformance block header", offset=offset, expected="5F 1F 04 00")
-        return Conformance(int.from_bytes(self.take(3, "conformance block"), "big"))
+        return enum_member(Conformance, int.from_bytes(self.take(3, "conformance block"), "big"))
 
     def u16(self, what: str) -> int:
         return int.from_bytes(self.take(2, what), "big")
