@@ -120,7 +120,8 @@ class Fleet:
             state.eswf = kept.eswf
             state.adjustment = kept.adjustment
             state.push_transport, state.push_destination = kept.push
-            state.point = attrs.evolve(state.point, control=kept.control)
+            if kept.control != state.point.control:
+                state.point = attrs.evolve(state.point, control=kept.control)
         if self.control_log is not None:
             log = self.control_log
             meter.state.on_control = lambda state: log(state.identity, state.point.control)

@@ -8,7 +8,9 @@ title ``4D4D4D0000BC614E`` (meter number n gets ``...BC614E + n``).
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
+import socket
 from typing import Final
 
 import attrs
@@ -178,7 +180,7 @@ class FleetLayout:
             seed=seed,
             serial=int.from_bytes(self.system_title[5:], "big") + number,
             system_title=self.system_title[:4] + (title & 0xFFFFFFFF).to_bytes(4, "big"),
-            host=str(ipaddress.IPv4Address(self.first_host) + number),
+            host=socket.inet_ntoa((_ipv4(self.first_host) + number).to_bytes(4, "big")),
             model=MeterModel.THREE_PHASE if three else MeterModel.SINGLE_PHASE,
             kind=ConsumerKind.COMMERCIAL if three else model.kind,
             net_metered=model.solar > 0,
@@ -189,14 +191,34 @@ class FleetLayout:
 
     def number_of(self, host: str) -> int | None:
         """The meter listening on ``host``, or ``None``."""
+        address: int | None
         try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
+            # a dotted IPv4 address (what a fleet's listener sees), read in C
+            address = int.from_bytes(socket.inet_pton(socket.AF_INET, host), "big")
+        except (OSError, ValueError):
+            address = _mapped_ipv4(host)
+        if address is None:
             return None
-        if isinstance(address, ipaddress.IPv6Address):
-            mapped = address.ipv4_mapped
-            if mapped is None:
-                return None
-            address = mapped
-        number = int(address) - int(ipaddress.IPv4Address(self.first_host))
+        number = address - _ipv4(self.first_host)
         return number if 0 <= number < self.meters else None
+
+
+@functools.lru_cache(maxsize=64)
+def _ipv4(host: str) -> int:
+    """The integer value of a dotted IPv4 address (a layout's first host)."""
+    return int(ipaddress.IPv4Address(host))
+
+
+def _mapped_ipv4(host: str) -> int | None:
+    """The IPv4 address of ``host`` written any other way (an IPv4-mapped IPv6 address),
+    as an integer, or ``None``."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        mapped = address.ipv4_mapped
+        if mapped is None:
+            return None
+        address = mapped
+    return int(address)

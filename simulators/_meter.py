@@ -14,7 +14,12 @@ import functools
 from collections.abc import Callable
 
 from dlmskit.apdu import ApplicationContextName, MechanismName
-from dlmskit.association import AssociationPolicy, AssociationState, ServerAssociation
+from dlmskit.association import (
+    NEED_DATA,
+    AssociationPolicy,
+    AssociationState,
+    ServerAssociation,
+)
 from dlmskit.axdr import DeviationSign
 from dlmskit.cosem import (
     IS15959_SINGLE_PHASE,
@@ -46,10 +51,11 @@ class MeterSession:
 
     def handle(self, apdu: bytes) -> list[bytes]:
         """The meter's answers to one APDU from the client (never raises)."""
-        self.association.receive_apdu(apdu)
-        while not _is_need_data(self.association.next_event()):
+        association = self.association
+        association.receive_apdu(apdu)
+        while association.next_event() is not NEED_DATA:
             pass
-        return self.association.data_to_send()
+        return association.data_to_send()
 
     @property
     def associated(self) -> bool:
@@ -70,12 +76,6 @@ def _last_received(contexts: dict[int, SecurityContext], sap: int) -> int:
         return 0
     last = context.last_accepted(context.peer_system_title, KeyId.GLOBAL_UNICAST_ENCRYPTION)
     return 0 if last is None else last
-
-
-def _is_need_data(event: object) -> bool:
-    from dlmskit.association import NEED_DATA
-
-    return event is NEED_DATA
 
 
 class SimulatedMeter:

@@ -64,7 +64,7 @@ class LinkFaults:
         state = meter.state
         self.meter = meter
         self.stats = stats
-        self._seed = mix(meter.identity.seed, meter.sessions_opened)
+        self._session = meter.sessions_opened
         self._rng: random.Random | None = None
         self.delay = sum(rule.value for rule in state.rules(FaultKind.SLOW_RESPONSE))
         self.drop = max((r.value for r in state.rules(FaultKind.DROPPED_FRAME)), default=0.0)
@@ -74,7 +74,7 @@ class LinkFaults:
     def rng(self) -> random.Random:
         """The session's draws for drops and corruption (seeded when first needed)."""
         if self._rng is None:
-            self._rng = random.Random(self._seed)
+            self._rng = random.Random(mix(self.meter.identity.seed, self._session))
         return self._rng
 
     async def answer(
@@ -116,16 +116,20 @@ async def run_session(
         return
     stats.sessions += 1
     faults = LinkFaults(meter, stats)
+    # answers the meter delays on purpose (a slow-response fault) are not bounded by the
+    # idle timeout; otherwise the deadline set for a request stays while it is answered
+    # (a client that stops reading stalls the link as one that stops sending)
+    delayed = bool(faults.delay)
     pending = first
     try:
-        # one scope for the session, its deadline moved at each wait for a request (the
-        # answers themselves are not bounded by the idle timeout)
+        # one scope for the session, its deadline moved at each wait for a request
         with trio.CancelScope() as idle:
             while True:
                 if pending is None:
                     idle.deadline = trio.current_time() + idle_timeout
                     pending = await receive()
-                    idle.deadline = math.inf
+                    if delayed:
+                        idle.deadline = math.inf
                 apdu, pending = pending, None
                 await faults.answer(session, apdu, send)
         stats.timeouts += 1

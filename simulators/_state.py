@@ -184,6 +184,8 @@ class MeterState:
 
     def rules(self, kind: FaultKind) -> tuple[MeterFaultRule, ...]:
         """The meter fault rules of ``kind`` that apply to this meter now."""
+        if not self.point.plan.meter:
+            return ()
         now = self.now()
         return tuple(
             rule
