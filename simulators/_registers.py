@@ -17,7 +17,7 @@ from dlmskit.axdr import Data, DoubleLong, DoubleLongUnsigned, Long, LongUnsigne
 from dlmskit.cosem import ScalerUnit, Unit
 from obis import ObisCode
 from simulators._billing import running_period
-from simulators._load import INTERVAL, interval_index, mix, mix_round
+from simulators._load import INTERVAL, interval_index, mix
 from simulators._measure import MeteringPoint, ReportedInterval
 
 __all__ = [
@@ -169,13 +169,30 @@ def block_rows(point: MeteringPoint, first: int, end: int) -> list[tuple[int, ..
         return [(i, v, a, b, c, d, amps) for i, a, b, c, d, v, amps in values]
     state = mix(point.seed, 0x9A5E)
     rows: list[tuple[int, ...]] = []
+    append = rows.append
+    m64 = (1 << 64) - 1
+    phase = [0] * 6
     for index, a, b, c, d, volts, amps in values:
-        x = mix_round(state, index)  # then mix(seed, 0x9A5E, index, phase) = mix_round(x, phase)
+        # x = mix(seed, 0x9A5E, index), then phase n's hash mix(seed, 0x9A5E, index, n) =
+        # mix_round(x, n): mix_round written out, it is the hot loop of a three-phase read
+        x = ((state ^ (index & m64)) * 0xBF58476D1CE4E5B9) & m64
+        x ^= x >> 31
+        x = (x * 0x94D049BB133111EB) & m64
+        x ^= x >> 29
+        for n in range(6):
+            y = ((x ^ n) * 0xBF58476D1CE4E5B9) & m64
+            y ^= y >> 31
+            y = (y * 0x94D049BB133111EB) & m64
+            phase[n] = y ^ (y >> 29)
         spread = amps // 20
         width = 2 * spread + 1
-        v1, v2, v3 = (volts + mix_round(x, n) % 301 - 150 for n in (0, 1, 2))
-        i1, i2, i3 = (amps + mix_round(x, n) % width - spread for n in (3, 4, 5))
-        rows.append(
+        v1 = volts + phase[0] % 301 - 150
+        v2 = volts + phase[1] % 301 - 150
+        v3 = volts + phase[2] % 301 - 150
+        i1 = amps + phase[3] % width - spread
+        i2 = amps + phase[4] % width - spread
+        i3 = amps + phase[5] % width - spread
+        append(
             (
                 index,
                 v1 if v1 > 0 else 0,
