@@ -89,8 +89,31 @@ class ParsedTarget:
         return f"{self.scheme}://{self.host}:{self.port}"
 
 
+_DOTTED = frozenset("0123456789.")
+
+
+def _plain_tcp(text: str) -> ParsedTarget | None:
+    """``tcp://`` then digits and dots, a colon and a port (what a head-end's inventory
+    holds for every meter): read without ``urlsplit``, to the same result. Anything
+    else, ``None``."""
+    if not text.startswith("tcp://"):
+        return None
+    host, colon, digits = text[6:].rpartition(":")
+    if not (colon and host and digits.isascii() and digits.isdigit()):
+        return None
+    if not _DOTTED.issuperset(host):
+        return None
+    port = int(digits)
+    if port > 0xFFFF:
+        return None
+    return ParsedTarget(scheme="tcp", host=host, port=port or 4059)
+
+
 def parse_target(text: str) -> ParsedTarget:
     """Read a target string (see the module docstring)."""
+    plain = _plain_tcp(text)
+    if plain is not None:
+        return plain
     if "://" not in text:
         text = "tcp://" + text
     parts = urlsplit(text)
@@ -191,8 +214,11 @@ async def open_link(
     attempt = 0
     while True:
         try:
-            with trio.fail_after(settings.connect_timeout):
+            # trio.fail_after, without its generator-based context manager
+            with trio.move_on_after(settings.connect_timeout) as scope:
                 transport = await _open_once(target, association, settings)
+            if scope.cancelled_caught:
+                raise trio.TooSlowError
         except trio.TooSlowError:
             if attempt + 1 == attempts:
                 raise MeterTimeout(
