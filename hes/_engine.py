@@ -16,7 +16,6 @@ import datetime as _dt
 import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 import attrs
 import trio
@@ -24,29 +23,16 @@ import trio
 from dlmskit.client import Association, LinkSettings, connect
 from dlmskit.security import InvocationCounterStore
 from hes._collector import _collector_tuned
-from hes._gapledger import BackReadPolicy, Gap, InterpolationPolicy, estimate_missing
+from hes._gapledger import BackReadPolicy, Gap, InterpolationPolicy
 from hes._inventory import Inventory, MeterInfo, Network
 from hes._metrics import Metrics
-from hes._model import (
-    GapState,
-    MeterEventRecord,
-    Outcome,
-    Reading,
-    ReadingSource,
-    SessionRecord,
-    WorkItem,
-    WorkKind,
-    from_epoch,
-    utc,
-)
+from hes._model import GapState, Outcome, WorkItem, WorkKind, from_epoch, utc
 from hes._ports import WorkSource
-from hes._pull_rows import BlockLoadRows, block_load_rows
-from hes._quality import Quality
+from hes._results import LAG_CHANNEL, PROFILE_KINDS, SessionResult, session_result
 from hes._schedule import Schedule
 from hes._session import (
     Connector,
     LayoutCache,
-    SessionData,
     TcpConnector,
     outcome_of,
     read_meter,
@@ -54,12 +40,7 @@ from hes._session import (
 )
 from hes._store import ReadingRow, Store, _reading_rows, session_row
 from hes._timing import TimeSyncPolicy
-from hes._validate import (
-    ValidationPolicy,
-    ValidationResult,
-    check_cumulative,
-    validate_block_load,
-)
+from hes._validate import ValidationPolicy
 
 __all__ = ["CollectionConfig", "HeadEnd", "SessionResult", "utc_now"]
 
@@ -110,30 +91,6 @@ class CollectionConfig:
     :meth:`HeadEnd.run` runs (the default 700 makes it scan a session's readings over
     and over), and what exists when the run starts (inventory, layouts) is left out of
     its scans (``gc.freeze``); both undone when the last run ends. ``None``: unchanged."""
-
-
-#: What a block load check gives: store rows or validated readings.
-_Checked = TypeVar("_Checked", BlockLoadRows, ValidationResult)
-
-
-@attrs.frozen(kw_only=True)
-class SessionResult:
-    """What one session produced, ready for :meth:`HeadEnd.commit`."""
-
-    readings: Sequence[Reading] = ()
-    rows: Sequence[ReadingRow] = ()
-    """Readings given as store rows (:func:`~hes.reading_row`), stored after
-    ``readings``: a block load read's validated readings go this way."""
-    events: Sequence[MeterEventRecord] = ()
-    session: SessionRecord | None = None
-    gaps_open: Sequence[Gap] = ()
-    gap_replace: tuple[Gap, Sequence[Gap]] | None = None
-
-
-#: The channel whose newest interval gives the lag behind real time (block import energy).
-_LAG_CHANNEL = "1.0.1.29.0.255"
-#: Work kinds that read the block load profile (and whose failures are gaps in it).
-_PROFILE_KINDS = frozenset({WorkKind.BLOCK_LOAD, WorkKind.DAILY, WorkKind.BACK_READ})
 
 
 def _reader(info: MeterInfo) -> Association:
@@ -196,7 +153,7 @@ class HeadEnd:
         """The recipe for ``info``: the shared monotonic counter store, and APDUs that fit
         one datagram on Wi-SUN and RF mesh (the meter then answers in blocks)."""
         base = base if base is not None else self.reader(info)
-        if self.counters is not None:
+        if self.counters is not None and base.counter_store is not self.counters:
             base = attrs.evolve(base, counter_store=self.counters)
         if info.network is not Network.GPRS:
             size = min(base.max_receive_pdu_size, self.config.datagram_pdu_size)
@@ -237,10 +194,10 @@ class HeadEnd:
                         end=item.end,
                         now=self.clock,
                         zone=config.zone,
-                        daily=config.read_daily and item.kind in _PROFILE_KINDS,
-                        events=(config.read_events and item.kind in _PROFILE_KINDS)
+                        daily=config.read_daily and item.kind in PROFILE_KINDS,
+                        events=(config.read_events and item.kind in PROFILE_KINDS)
                         or item.kind is WorkKind.EVENTS,
-                        block_load=item.kind in _PROFILE_KINDS,
+                        block_load=item.kind in PROFILE_KINDS,
                         billing=item.kind is WorkKind.BILLING,
                     )
                 if (
@@ -261,181 +218,19 @@ class HeadEnd:
             outcome = outcome_of(exc)
             detail = f"{type(exc).__name__}: {exc}"[:200]
         ended = self.clock()
-        return self._result(item, info, started, ended, outcome, detail, data, synced, schedule)
-
-    def _result(
-        self,
-        item: WorkItem,
-        info: MeterInfo,
-        started: _dt.datetime,
-        ended: _dt.datetime,
-        outcome: Outcome,
-        detail: str,
-        data: object,
-        synced: bool,
-        schedule: Schedule | None,
-    ) -> SessionResult:
-        config = self.config
-        back_read = item.kind is WorkKind.BACK_READ
-        gap = schedule.gap_of(item) if schedule is not None and back_read else None
-        deviation = None
-        readings: list[Reading] = []
-        stored: list[ReadingRow] = []
-        events: Sequence[MeterEventRecord] = ()
-        opened: list[Gap] = []
-        replace: tuple[Gap, Sequence[Gap]] | None = None
-        rows = 0
-        retry_at = ended + config.back_reads.delay(1)
-        if isinstance(data, SessionData) and item.kind not in _PROFILE_KINDS:
-            # billing and events-only sessions: their values as read, no block load gaps
-            if data.clock is not None:
-                deviation = data.clock.deviation
-            readings = list(data.billing)
-            events = data.events
-            rows = len(data.billing) + len(data.events)
-        elif isinstance(data, SessionData):
-            if data.clock is not None:
-                deviation = data.clock.deviation
-            source = ReadingSource.BACK_READ if back_read else ReadingSource.PULL
-            if config.interpolation.enabled:
-                readings, checked = self._readings(info, item, data, ended, deviation, source)
-                missing, counted = checked.missing, checked.flags
-            else:
-                # the same rows, straight from the interval rows (no Reading per value)
-                pulled = self._checked(block_load_rows, info, item, data, ended, deviation, source)
-                stored, missing, counted = pulled.rows, pulled.missing, pulled.flags
-            events = data.events
-            rows = len(data.block_load)
-            for flag, count in counted.items():
-                self.metrics.flags[flag.value] += count
-            if gap is not None:
-                replace = (gap, self._after(gap, item, ended, True, missing, ""))
-            else:
-                opened = [
-                    Gap(
-                        meter=info.name,
-                        profile="block_load",
-                        start=a,
-                        end=b,
-                        next_try=retry_at,
-                        detail="not in read",
-                    )
-                    for a, b in missing
-                ]
-        elif gap is not None:
-            replace = (gap, self._after(gap, item, ended, False, (), detail))
-        elif item.kind in _PROFILE_KINDS:
-            opened = [
-                Gap(
-                    meter=info.name,
-                    profile="block_load",
-                    start=item.start,
-                    end=item.end,
-                    next_try=retry_at,
-                    detail=outcome.value,
-                )
-            ]
-        session = SessionRecord(
-            meter=info.name,
-            kind=item.kind,
-            started=started,
-            ended=ended,
-            outcome=outcome,
-            rows=rows,
-            clock_deviation=None if deviation is None else deviation.total_seconds(),
-            time_synced=synced,
-            detail=detail,
+        return session_result(
+            config,
+            self.metrics,
+            item,
+            info,
+            started,
+            ended,
+            outcome,
+            detail,
+            data,
+            synced,
+            schedule,
         )
-        self.metrics.session(item.kind.value, outcome.value, session.latency)
-        return SessionResult(
-            readings=readings,
-            rows=stored,
-            events=events,
-            session=session,
-            gaps_open=opened,
-            gap_replace=replace,
-        )
-
-    def _checked(
-        self,
-        check: Callable[..., _Checked],
-        info: MeterInfo,
-        item: WorkItem,
-        data: SessionData,
-        ended: _dt.datetime,
-        deviation: _dt.timedelta | None,
-        source: ReadingSource,
-    ) -> _Checked:
-        """``check`` (:func:`block_load_rows` or :func:`validate_block_load`, which take
-        the same arguments) over a block load read."""
-        return check(
-            info.name,
-            data.block_load,
-            start=item.start,
-            end=item.end,
-            received=ended,
-            net_metered=info.net_metered,
-            clock_deviation=deviation,
-            registers=data.registers,
-            events=data.events,
-            source=source,
-            policy=self.config.validation,
-        )
-
-    def _readings(
-        self,
-        info: MeterInfo,
-        item: WorkItem,
-        data: SessionData,
-        ended: _dt.datetime,
-        deviation: _dt.timedelta | None,
-        source: ReadingSource,
-    ) -> tuple[list[Reading], ValidationResult]:
-        """A block load read's readings (validated, registers, monotonic check) with the
-        estimates the interpolation policy makes for the intervals it lacked."""
-        config = self.config
-        result = self._checked(validate_block_load, info, item, data, ended, deviation, source)
-        readings = result.readings
-        estimates = estimate_missing(
-            result.readings, result.missing, config.interpolation, config.validation.period
-        )
-        if estimates:
-            self.metrics.flags[Quality.ESTIMATED.value] += len(estimates)
-        for when, values in data.registers.items():
-            readings.extend(
-                Reading(
-                    meter=info.name,
-                    channel=channel,
-                    start=when,
-                    value=value,
-                    unit="",
-                    received=ended,
-                    source=ReadingSource.PULL,
-                )
-                for channel, value in values.items()
-            )
-        return check_cumulative(readings) + estimates, result
-
-    def _after(
-        self,
-        gap: Gap,
-        item: WorkItem,
-        now: _dt.datetime,
-        answered: bool,
-        missing: Sequence[tuple[_dt.datetime, _dt.datetime]],
-        detail: str,
-    ) -> list[Gap]:
-        """Ledger rows replacing ``gap`` after a back-read of part of it."""
-        policy = self.config.back_reads
-        read = attrs.evolve(gap, start=item.start, end=item.end)
-        out = policy.after_attempt(
-            read, now, answered=answered, still_missing=missing, detail=detail
-        )
-        if gap.start < item.start:
-            out.append(attrs.evolve(gap, end=item.start))
-        if item.end < gap.end:
-            out.append(attrs.evolve(gap, start=item.end))
-        return out
 
     # -- the run -------------------------------------------------------------------------
 
@@ -483,11 +278,18 @@ class HeadEnd:
         await self._in_store(write)
         self.metrics.readings += count
         newest = max(
-            (r.start for b in readings for r in b.readings if r.channel == _LAG_CHANNEL),
+            (r.start for b in readings for r in b.readings if r.channel == LAG_CHANNEL),
             default=None,
         )
+        # the newest lag channel row of each result, as found when its rows were made
         newest_row = max(
-            (r[2] for b in readings for r in b.rows if r[1] == _LAG_CHANNEL), default=None
+            (
+                found
+                for b in readings
+                if b.rows
+                and (found := b.newest if b.newest is not None else _newest(b.rows)) is not None
+            ),
+            default=None,
         )
         if newest_row is not None:
             moment = from_epoch(newest_row)
@@ -592,7 +394,7 @@ class HeadEnd:
         later. Billing and event items left unstarted are counted in ``not_started`` (the
         next round reads them again), never recorded as block load gaps."""
         left = schedule.due(self.clock(), schedule.pending)
-        self.not_started += sum(1 for item in left if item.kind not in _PROFILE_KINDS)
+        self.not_started += sum(1 for item in left if item.kind not in PROFILE_KINDS)
         gaps = [
             Gap(
                 meter=item.meter,
@@ -603,7 +405,7 @@ class HeadEnd:
                 detail="not started: collection window closed",
             )
             for item in left
-            if item.kind in _PROFILE_KINDS and item.kind is not WorkKind.BACK_READ
+            if item.kind in PROFILE_KINDS and item.kind is not WorkKind.BACK_READ
         ]
         self.not_started += len(gaps)
         await self._in_store(functools.partial(self.store.open_gaps, gaps))
@@ -617,6 +419,11 @@ class HeadEnd:
         if not pending:
             return None
         return min((p for p in pending if p is not None), default=self.clock())
+
+
+def _newest(rows: Sequence[ReadingRow]) -> int | None:
+    """The newest interval start of the lag channel among ``rows``."""
+    return max((r[2] for r in rows if r[1] == LAG_CHANNEL), default=None)
 
 
 def day_range(day: _dt.date, zone: _dt.tzinfo) -> tuple[_dt.datetime, _dt.datetime]:

@@ -27,7 +27,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress, repeat
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, cast
 
 import attrs
 
@@ -107,6 +107,8 @@ class BlockLoadRows:
     flags: Counter[Quality]
     """Flag counts of the validated readings (as :attr:`ValidationResult.flags`)."""
     power_failures: list[tuple[_dt.datetime, _dt.datetime]]
+    newest: dict[str, int] = attrs.field(factory=dict)
+    """Per channel, the newest interval start (epoch seconds) among its rows."""
 
 
 class _Table:
@@ -306,8 +308,8 @@ def block_load_rows(
     policy = policy or ValidationPolicy()
     start, end = utc(start), utc(end)
     table = _Table.of(rows)
-    tamper = _windows(events, _LOG_CURRENT) + _windows(events, _LOG_OTHER)
-    power = _windows(events, _LOG_POWER)
+    tamper = _windows(events, _LOG_CURRENT) + _windows(events, _LOG_OTHER) if events else []
+    power = _windows(events, _LOG_POWER) if events else []
     deviated = clock_deviation is not None and abs(clock_deviation) > policy.clock_threshold
     shift = clock_deviation if deviated else None
     stamps = _stamp_columns(table.captured, shift, policy, start, end)
@@ -318,6 +320,7 @@ def block_load_rows(
     received_seconds = epoch_seconds(received)
     groups = _register_rows(meter, registers, received_seconds)
     out: list[ReadingRow] = []
+    newest: dict[str, int] = {}
     # readings per flag mask, for the counts; channels whose rows all carry the row flags
     by_mask: Counter[int] = Counter()
     plain = 0
@@ -325,7 +328,8 @@ def block_load_rows(
     span = stamps.span
     # the rows' flag texts, or the one text of them all
     texts = list(map(_text, masks)) if len(set(masks)) > 1 else None
-    text = _text(masks[0]) if masks else ""
+    text_mask = masks[0] if masks else 0
+    text = _text(text_mask)
     for c, channel in enumerate(table.channels):
         column = table.values[c]
         values = column[span] if span is not None else [column[n] for n in order]
@@ -365,29 +369,39 @@ def block_load_rows(
             by_mask.update(own)
         else:
             plain += 1
+        before = len(out)
         registered = groups.pop(channel, None)
         if registered is None and not _is_cumulative(channel):
             out.extend(made)
-            continue
-        mine = list(made)
-        kept = own if present is None else list(compress(own, has))
-        keyed = [(r[2] * 1_000_000, m, r) for r, m in zip(mine, kept, strict=True)]
-        out.extend(_in_order(keyed, registered or [], _is_cumulative(channel)))
+        else:
+            mine = list(made)
+            kept = own if present is None else list(compress(own, has))
+            keyed = [(r[2] * 1_000_000, m, r) for r, m in zip(mine, kept, strict=True)]
+            out.extend(_in_order(keyed, registered or [], _is_cumulative(channel)))
+        if len(out) > before:
+            # a channel's rows go by interval start: its last is its newest
+            newest[channel] = out[-1][2]
     for channel, registered in groups.items():
         out.extend(_in_order([], registered, _is_cumulative(channel)))
+        newest[channel] = out[-1][2]
 
     if plain:
-        for mask, count in Counter(masks).items():
+        for mask, count in (
+            Counter(masks) if texts is not None else {text_mask: len(masks)}
+        ).items():
             by_mask[mask] += count * plain
     flags: Counter[Quality] = Counter()
-    for n, flag in enumerate(_BITS):
-        count = sum(c for mask, c in by_mask.items() if mask >> n & 1)
-        if count:
-            flags[flag] = count
+    for mask, count in by_mask.items():
+        if mask and count:
+            for n, flag in enumerate(_BITS):
+                if mask >> n & 1:
+                    flags[flag] += count
     missing = list(stamps.missing)
     if missing:
         flags[Quality.SKIPPED] += sum(int((b - a) / policy.period) for a, b in missing)
-    return BlockLoadRows(rows=out, missing=missing, flags=flags, power_failures=power)
+    return BlockLoadRows(
+        rows=out, missing=missing, flags=flags, power_failures=power, newest=newest
+    )
 
 
 def _row_masks(
@@ -402,7 +416,7 @@ def _row_masks(
     order = stamps.order
     masks = [m | _CLOCK_DEVIATION for m in stamps.misaligned] if deviated else stamps.misaligned[:]
     statuses = table.statuses
-    if any(s is not None and s & _BAD_CLOCK for s in set(statuses)):
+    if any(statuses) and any(s is not None and s & _BAD_CLOCK for s in set(statuses)):
         for p, n in enumerate(order):
             status = statuses[n]
             if status is not None and status & _BAD_CLOCK:
@@ -416,7 +430,8 @@ def _row_masks(
                 masks[p] |= _POWER
     if not net_metered:
         for channel, column in zip(table.channels, table.values, strict=True):
-            if not is_export_energy(channel) or column.count(0.0) == len(column):
+            # nothing to look at in a column of zeros (and None)
+            if not is_export_energy(channel) or not any(column):
                 continue
             for p, n in enumerate(order):
                 value = column[n]
@@ -447,8 +462,16 @@ def _channel_marks(
         column = table.values[c]
         if not every:
             column = [column[n] for n in kept]
-        present = [v for v in column if v is not None]
+        present: Sequence[float] = (
+            cast(Sequence[float], column)
+            if None not in column
+            else [v for v in column if v is not None]
+        )
         if len(present) < 4:
+            continue
+        # the limit is at least the median plus the floor, so at least the least value
+        # plus the floor: a column within that needs no median (NaN never passes this)
+        if max(present) <= min(present) + policy.spike_floor:
             continue
         median = statistics.median(present)
         limit = max(median * policy.spike_ratio, median + policy.spike_floor)

@@ -223,6 +223,10 @@ def test_rows_equal_the_readings_path(read: dict[str, object]) -> None:
     assert isinstance(got, BlockLoadRows)
     assert in_key_order(got.rows)
     assert same(key_order([reading_row(r) for r in readings]), key_order(got.rows))
+    newest: dict[str, int] = {}
+    for row in got.rows:
+        newest[row[1]] = max(newest.get(row[1], row[2]), row[2])
+    assert got.newest == newest
     assert got.missing == result.missing  # type: ignore[attr-defined]
     assert got.flags == result.flags  # type: ignore[attr-defined]
     assert got.power_failures == result.power_failures  # type: ignore[attr-defined]
@@ -372,3 +376,4 @@ async def test_a_collection_run_stores_what_the_readings_path_stores(tmp_path: P
         assert {Quality.SPIKE, Quality.REVERSE_ENERGY, Quality.TAMPER} <= kept
         assert Quality.CLOCK_DEVIATION in kept and one.gaps()
         assert ours.flags == theirs.flags and ours.readings == theirs.readings
+        assert ours.lag_seconds == theirs.lag_seconds > 0

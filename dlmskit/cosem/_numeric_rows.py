@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import itertools
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Final, TypeAlias, cast
 
@@ -145,11 +146,14 @@ def numeric_columns(
             plan.append((_PLAIN, None))
     width = len(plan)
     entries = list(buffer)
-    for entry in entries:
-        if not isinstance(entry, Structure) or len(entry) != width:
-            raise DecodeError(
-                "profile entry does not match the columns", expected=f"structure of {width}"
-            )
+    # every entry a structure of one value per column (the types first: len() of a
+    # structure only)
+    if not all(issubclass(kind, Structure) for kind in set(map(type, entries))) or (
+        set(map(len, cast(list[Structure], entries))) - {width}
+    ):
+        raise DecodeError(
+            "profile entry does not match the columns", expected=f"structure of {width}"
+        )
     count = len(entries)
     if not count:
         return NumericColumns(times=[], clock_statuses=[], values=tuple([] for _ in plan))
@@ -163,7 +167,19 @@ def numeric_columns(
             assert scaler is not None
             numbers.append(_scaled(column, scaler))
         elif kind == _PLAIN and _integers(column):
-            numbers.append([float(v) for v in column])
+            numbers.append(list(map(float, cast(Sequence[int], column))))
+        elif kind == _CLOCK and set(map(type, column)) == _OCTET_STRING:
+            # 12 octets or not, an octet string is not a number
+            moments = _moments(column, sign, tz)
+            numbers.append([None] * count)
+            if not seen_clock:
+                seen_clock = True
+                statuses = list(map(_second, moments))
+                times = list(map(_first, moments))
+            else:
+                times = [
+                    t if t is not None else m for t, (m, _s) in zip(times, moments, strict=True)
+                ]
         else:
             moments = (
                 _moments(column, sign, tz)
@@ -191,9 +207,17 @@ def numeric_columns(
 _NO_MOMENT: tuple[None, None] = (None, None)
 
 
+_first = operator.itemgetter(0)
+_second = operator.itemgetter(1)
+
+
 def _integers(column: Sequence[Data]) -> bool:
     """Whether every value is an integer (not a boolean)."""
-    return all(kind is not bool and issubclass(kind, int) for kind in set(map(type, column)))
+    kinds = set(map(type, column))
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        return kind is not bool and issubclass(kind, int)
+    return all(kind is not bool and issubclass(kind, int) for kind in kinds)
 
 
 def _scaled(column: Sequence[Data], scaler: ScalerUnit) -> list[float | None]:
@@ -202,11 +226,13 @@ def _scaled(column: Sequence[Data], scaler: ScalerUnit) -> list[float | None]:
     :func:`register_quantity` has it (``DecodeError`` for what is not a number)."""
     power = scaler.scaler
     if _integers(column):
+        integers = cast(Sequence[int], column)
         if power < 0:
-            divisor = 10**-power
-            return [v / divisor for v in column]
-        factor = 10**power
-        return [float(v * factor) for v in column]
+            # v / divisor for each v
+            return list(map((10**-power).__rtruediv__, integers))
+        if power == 0:
+            return list(map(float, integers))
+        return list(map(float, map((10**power).__mul__, integers)))
     return [float(register_quantity(v, scaler).value) for v in column]
 
 
