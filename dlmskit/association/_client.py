@@ -326,6 +326,14 @@ class ClientAssociation(ClientAccessService):
         apdu = decode_apdu(self._unprotect(data))
         if self._discard_stale(apdu):
             return
+        # the answers of every session first, by their exact class: the checks below go
+        # through the ABC machinery of the APDU classes for every class they pass
+        if type(apdu) is GetResponseNormal or type(apdu) is GetResponseWithDatablock:
+            self._on_get(apdu, self._match(apdu.invoke_id_and_priority))
+            return
+        if type(apdu) is ActionResponseNormal:
+            self._on_action(apdu, self._match(apdu.invoke_id_and_priority))
+            return
         if isinstance(apdu, RLRE):
             self._on_rlre(apdu)
         elif isinstance(apdu, DataNotification | EventNotificationRequest):

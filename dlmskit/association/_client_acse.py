@@ -308,8 +308,10 @@ class ClientAcse(Endpoint):
 
     def _discard_stale(self, apdu: object) -> bool:
         """Whether ``apdu`` is an expected late answer (see :meth:`expect_stale`)."""
+        if not self._stale:
+            return False
         iip = getattr(apdu, "invoke_id_and_priority", None)
-        if not self._stale or not isinstance(iip, InvokeIdAndPriority):
+        if not isinstance(iip, InvokeIdAndPriority):
             return False
         invoke_id = iip.invoke_id
         left = self._stale.get(invoke_id, 0)
@@ -499,12 +501,15 @@ class ClientAcse(Endpoint):
                     break
                 invoke_id = (invoke_id + 1) % 16
             self._invoke_id = (invoke_id + 1) % 16
-        return InvokeIdAndPriority(invoke_id=invoke_id, high_priority=self.settings.high_priority)
+        return self._iip_of(invoke_id)
 
     def _iip(self, request: PendingRequest) -> InvokeIdAndPriority:
-        return InvokeIdAndPriority(
-            invoke_id=request.invoke_id, high_priority=self.settings.high_priority
-        )
+        return self._iip_of(request.invoke_id)
+
+    def _iip_of(self, invoke_id: int) -> InvokeIdAndPriority:
+        """A confirmed request's invoke-id-and-priority (the shared instance)."""
+        high = 0x80 if self.settings.high_priority else 0
+        return InvokeIdAndPriority.from_byte(high | 0x40 | invoke_id)
 
     def _segmenter(self, data: bytes, overhead: int) -> BlockSegmenter:
         size = payload_size(self.peer_max_pdu, overhead + self._cipher_overhead())

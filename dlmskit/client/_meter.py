@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import trio
@@ -70,7 +71,7 @@ from dlmskit.errors import (
     TransportError,
 )
 from dlmskit.security import KeyId, SecurityContext
-from obis import ObisLike, as_obis
+from obis import ObisCode, ObisLike, as_obis
 from transports import ApduTransport
 
 __all__ = ["AttributeRef", "Meter"]
@@ -81,10 +82,27 @@ _AARE_TAG = b"\x61"
 AttributeRef = tuple[int, ObisLike, int]
 
 
-def _attribute(class_id: int, name: ObisLike, index: int) -> CosemAttributeDescriptor:
+@functools.lru_cache(maxsize=1024)
+def _shared_attribute(
+    class_id: int, name: ObisCode | str | bytes, index: int
+) -> CosemAttributeDescriptor:
     return CosemAttributeDescriptor(
         class_id=class_id, instance_id=as_obis(name), attribute_id=index
     )
+
+
+def _attribute(class_id: int, name: ObisLike, index: int) -> CosemAttributeDescriptor:
+    """The (frozen, so shared) descriptor of an attribute: a head-end reads the same few
+    attributes of every meter. Names that cannot be keys (a bytearray) are built each
+    time."""
+    if isinstance(name, _KEYABLE):
+        return _shared_attribute(class_id, name, index)
+    return CosemAttributeDescriptor(
+        class_id=class_id, instance_id=as_obis(name), attribute_id=index
+    )
+
+
+_KEYABLE = (ObisCode, str, bytes)
 
 
 def describe_reference(class_id: int, name: ObisLike, index: int) -> str:
@@ -191,68 +209,68 @@ class Meter:
             self._machine.abort()
 
     async def _next_event(self, timeout: float) -> Event:
+        """Send what the machine has queued and feed it responses until it hands out an
+        event; a cancelled wait gives the request up (see :meth:`_give_up`). One frame
+        for the whole exchange: every wait for a response suspends through it."""
         try:
-            return await self._pump(timeout)
+            await self._flush()
+            resends = self.link.retries if self._datagram else 0
+            while True:
+                event = self._machine.next_event()
+                if event is not NEED_DATA:
+                    assert not isinstance(event, type(NEED_DATA))
+                    if isinstance(event, NotificationReceived):
+                        self.notifications.append(event.notification)
+                        continue
+                    return event
+                awaited = self._machine.awaiting or "a response"
+                with trio.move_on_after(timeout) as scope:
+                    try:
+                        data = await self.transport.receive_apdu()
+                    except TransportError as error:
+                        self._machine.abort()
+                        raise TransportError(
+                            f"{self.name}: link lost awaiting {awaited}: {error}"
+                        ) from error
+                if scope.cancelled_caught:
+                    if self._machine.request_retransmission():
+                        await self._flush()
+                        continue
+                    if resends > 0 and self._machine.repeat_request():
+                        resends -= 1
+                        self.resent += 1
+                        if self._machine.state in (
+                            AssociationState.ASSOCIATION_PENDING,
+                            AssociationState.AUTHENTICATING,
+                        ):
+                            self.association_repeated = True
+                        await self._flush()
+                        continue
+                    self._give_up()
+                    raise MeterTimeout(
+                        f"no {awaited} from {self.name} within {timeout:g} s",
+                        awaited=awaited,
+                        timeout=timeout,
+                    )
+                if (
+                    self._unsettled
+                    and self._machine.state is AssociationState.ASSOCIATION_PENDING
+                    and data[:1] != _AARE_TAG
+                ):
+                    continue  # a late answer within an association that is gone
+                try:
+                    self._machine.receive_apdu(data)
+                except SecurityError as error:
+                    text = str(error)
+                    if "tag" in text and "verif" in text:
+                        text = f"authentication tag mismatch, wrong keys? ({text})"
+                    raise AuthenticationFailure(
+                        f"{self.name}: {awaited} could not be opened: {text}"
+                    ) from error
+                await self._flush()
         except trio.Cancelled:
             self._give_up()
             raise
-
-    async def _pump(self, timeout: float) -> Event:
-        await self._flush()
-        resends = self.link.retries if self._datagram else 0
-        while True:
-            event = self._machine.next_event()
-            if event is not NEED_DATA:
-                assert not isinstance(event, type(NEED_DATA))
-                if isinstance(event, NotificationReceived):
-                    self.notifications.append(event.notification)
-                    continue
-                return event
-            awaited = self._machine.awaiting or "a response"
-            with trio.move_on_after(timeout) as scope:
-                try:
-                    data = await self.transport.receive_apdu()
-                except TransportError as error:
-                    self._machine.abort()
-                    raise TransportError(
-                        f"{self.name}: link lost awaiting {awaited}: {error}"
-                    ) from error
-            if scope.cancelled_caught:
-                if self._machine.request_retransmission():
-                    await self._flush()
-                    continue
-                if resends > 0 and self._machine.repeat_request():
-                    resends -= 1
-                    self.resent += 1
-                    if self._machine.state in (
-                        AssociationState.ASSOCIATION_PENDING,
-                        AssociationState.AUTHENTICATING,
-                    ):
-                        self.association_repeated = True
-                    await self._flush()
-                    continue
-                self._give_up()
-                raise MeterTimeout(
-                    f"no {awaited} from {self.name} within {timeout:g} s",
-                    awaited=awaited,
-                    timeout=timeout,
-                )
-            if (
-                self._unsettled
-                and self._machine.state is AssociationState.ASSOCIATION_PENDING
-                and data[:1] != _AARE_TAG
-            ):
-                continue  # a late answer within an association that is gone
-            try:
-                self._machine.receive_apdu(data)
-            except SecurityError as error:
-                text = str(error)
-                if "tag" in text and "verif" in text:
-                    text = f"authentication tag mismatch, wrong keys? ({text})"
-                raise AuthenticationFailure(
-                    f"{self.name}: {awaited} could not be opened: {text}"
-                ) from error
-            await self._flush()
 
     # -- association ---------------------------------------------------------------
 
