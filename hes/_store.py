@@ -28,7 +28,6 @@ every row, is refused with :class:`StoreVersionError`.
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -64,6 +63,7 @@ from hes._store_sql import (
     _flat,
     _Insert,
     _Names,
+    _Qualities,
     _stamp,
     _values_sql,
     reading_row,
@@ -135,6 +135,8 @@ class Store:
         self._lock = threading.RLock()
         self._meters = _Names(self._db, "meters")
         self._channels = _Names(self._db, "channels")
+        self._units = _Names(self._db, "units")
+        self._qualities = _Qualities(self._db)
         limit = self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         # a power of two, so a batch goes in at most a dozen statements of cached sizes
         self._max_rows = 1 << (max(1, min(_MAX_ROWS, limit // 9)).bit_length() - 1)
@@ -164,38 +166,45 @@ class Store:
         """Rows into their tables in one transaction, many rows per statement: one
         SQLite step (GIL released) per statement rather than per row, and the rows go
         in the order given, each seeing those before it, as with one INSERT per row.
-        Reading rows have their meter and channel names replaced by ids on the way."""
-        for (_head, _tail, width), rows in work:
+        Reading rows have their meter, channel, unit and quality texts replaced by ids on
+        the way. The parameter lists are built before the transaction, which then holds
+        the write lock only for the ids, the binding and SQLite's own work."""
+        statements: list[tuple[str, list[object], bool]] = []
+        for insert, rows in work:
+            head, tail, width = insert
             if rows and set(map(len, rows)) != {width}:
                 raise ValueError(f"every row must have {width} values")
+            readings = insert is _READING_INSERT
+            done, total = 0, len(rows)
+            while done < total:
+                size = min(self._max_rows, 1 << ((total - done).bit_length() - 1))
+                chunk = _flat(rows[done : done + size])
+                statements.append((_values_sql(head, tail, width, size), chunk, readings))
+                done += size
         db = self._db
         with self._lock:
             db.execute("BEGIN IMMEDIATE")
             try:
-                for insert, rows in work:
-                    head, tail, width = insert
-                    flat = self._by_id if insert is _READING_INSERT else _flat
-                    done, total = 0, len(rows)
-                    while done < total:
-                        size = min(self._max_rows, 1 << ((total - done).bit_length() - 1))
-                        chunk = rows[done : done + size]
-                        db.execute(_values_sql(head, tail, width, size), flat(chunk))
-                        done += size
+                for sql, params, readings in statements:
+                    if readings:
+                        self._to_ids(params)
+                    db.execute(sql, params)
             except BaseException:
                 db.execute("ROLLBACK")
                 # names added in the transaction are gone with it
-                self._meters.clear()
-                self._channels.clear()
+                for names in (self._meters, self._channels, self._units, self._qualities):
+                    names.clear()
                 raise
             db.execute("COMMIT")
 
-    def _by_id(self, rows: Sequence[tuple[object, ...]]) -> list[object]:
-        """Reading rows as one parameter list, meter and channel names as their ids
-        (mapped a column at a time: no Python loop per row)."""
-        out = list(itertools.chain.from_iterable(rows))
-        out[0::9] = map(self._meters.__getitem__, out[0::9])
-        out[1::9] = map(self._channels.__getitem__, out[1::9])
-        return out
+    def _to_ids(self, params: list[object]) -> None:
+        """Reading rows' parameters (nine a row) with the meter, channel, unit and quality
+        texts replaced by their ids, in the transaction that adds new ones (mapped a
+        column at a time: no Python loop per row)."""
+        params[0::9] = map(self._meters.__getitem__, params[0::9])
+        params[1::9] = map(self._channels.__getitem__, params[1::9])
+        params[4::9] = map(self._units.__getitem__, params[4::9])
+        params[5::9] = map(self._qualities.__getitem__, params[5::9])
 
     def _select(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
         with self._lock:

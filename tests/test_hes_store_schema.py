@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hes import Reading, ReadingSource, Store, reading_row
+from hes import Reading, ReadingRow, ReadingSource, Store, reading_row
 from hes._store import SCHEMA_VERSION, StoreVersionError
 
 T0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -35,7 +35,7 @@ def test_a_version_1_file_is_refused_naming_its_version(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as db:
         db.executescript(_VERSION_1)
-    with pytest.raises(StoreVersionError, match=r"schema version 1;.* version 2"):
+    with pytest.raises(StoreVersionError, match=r"schema version 1;.* version 3"):
         Store(path)
     with sqlite3.connect(path) as db:  # left as it was
         assert db.execute("SELECT count(*) FROM readings").fetchone() == (1,)
@@ -118,3 +118,94 @@ def test_a_failed_write_leaves_no_names_behind(tmp_path: Path) -> None:
         (back,) = store.readings()
         assert (back.meter, back.channel, back.value) == ("M7", "1.0.1.29.0.255", 1.0)
         assert back.source is ReadingSource.PULL
+
+
+_VERSION_2 = """
+CREATE TABLE meters (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE reading_values (
+    meter INTEGER NOT NULL, channel INTEGER NOT NULL, start INTEGER NOT NULL, value REAL,
+    unit TEXT NOT NULL, quality TEXT NOT NULL, captured INTEGER, received INTEGER,
+    source INTEGER NOT NULL, PRIMARY KEY (meter, channel, start)
+) WITHOUT ROWID;
+INSERT INTO meters VALUES (1, 'M1');
+INSERT INTO channels VALUES (1, '1.0.1.29.0.255');
+INSERT INTO reading_values VALUES (1, 1, 1764547200, 1.5, 'Wh', '1.0.0', NULL, NULL, 1);
+PRAGMA user_version = 2;
+"""
+
+
+def test_a_version_2_file_is_refused_naming_its_version(tmp_path: Path) -> None:
+    """Version 2 kept the unit and quality texts in every row."""
+    path = tmp_path / "v2.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(_VERSION_2)
+    with pytest.raises(StoreVersionError, match=r"schema version 2;.* version 3"):
+        Store(path)
+    with sqlite3.connect(path) as db:  # left as it was
+        assert db.execute("SELECT unit, quality FROM reading_values").fetchall() == [
+            ("Wh", "1.0.0")
+        ]
+
+
+def row(meter: str, n: int, value: float, unit: str, quality: str) -> ReadingRow:
+    start = int((T0 + n * Q).timestamp())
+    return (meter, "1.0.1.29.0.255", start, value, unit, quality, None, start, 1)
+
+
+@pytest.mark.parametrize(
+    ("quality", "flagged"),
+    [
+        ("1.0.0", "2.4.11"),
+        ("2.5.3", "2.5.3 2.4.11"),
+        ("2.5.3 1.4.5", "2.5.3 1.4.5 2.4.11"),  # kept as given, flag appended
+        ("2.4.11", "2.4.11"),
+        ("1.4.5 2.4.11 2.5.3", "1.4.5 2.4.11 2.5.3"),
+    ],
+)
+def test_units_and_qualities_are_kept_once_and_read_back_as_given(
+    tmp_path: Path, quality: str, flagged: str
+) -> None:
+    """Rows keep unit and quality ids; the view gives the texts back as they were
+    written, and a duplicate adds the flag to the text as given, once."""
+    with Store(tmp_path / "s.db") as store:
+        written = [row(m, 0, 1.0, "Wh", quality) for m in ("M1", "M2")]
+        store.put_reading_rows([*written, row("M1", 1, 1.0, "varh", "1.0.0")])
+        store.put_reading_rows([row("M1", 0, 2.0, "kWh", "1.0.0")])  # another value
+        store.put_reading_rows([row("M1", 0, 3.0, "kWh", "1.0.0")])  # and another
+        got = store.query("SELECT meter, start, value, unit, quality FROM readings")
+        first = int(T0.timestamp())
+        assert got == [
+            ("M1", first, 1.0, "Wh", flagged),
+            ("M1", first + 900, 1.0, "varh", "1.0.0"),
+            ("M2", first, 1.0, "Wh", quality),
+        ]
+        assert store.query("SELECT count(*) FROM units") == [(3,)]
+        texts = {text for (text,) in store.query("SELECT text FROM qualities")}
+        assert texts == {quality, flagged, "1.0.0", "2.4.11"}
+        assert store.query(
+            "SELECT count(*) FROM reading_values WHERE typeof(quality) != 'integer'"
+        )[0] == (0,)
+
+
+def test_a_quality_added_by_another_connection_flags_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with Store(path) as one, Store(path) as two:
+        one.put_reading_rows([row("M1", 0, 1.0, "Wh", "2.5.3")])
+        two.put_reading_rows([row("M1", 0, 2.0, "Wh", "2.5.3")])
+        one.put_reading_rows([row("M1", 0, 3.0, "Wh", "1.0.0")])
+        assert two.query("SELECT value, quality FROM readings") == [(1.0, "2.5.3 2.4.11")]
+        # each text with the one it takes as a duplicate: 2.5.3, 1.0.0 and their flagged
+        assert one.query("SELECT count(*) FROM qualities") == [(4,)]
+
+
+def test_a_failed_write_leaves_no_units_or_qualities_behind(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        good = row("M1", 0, 1.0, "Wh", "2.5.3")
+        bad = (*good[:3], object(), *good[4:])
+        with pytest.raises(sqlite3.ProgrammingError):
+            store.put_reading_rows([good, bad])  # type: ignore[list-item]
+        assert store.query("SELECT count(*) FROM units") == [(0,)]
+        assert store.query("SELECT count(*) FROM qualities") == [(0,)]
+        store.put_reading_rows([good])
+        assert store.query("SELECT unit, quality FROM readings") == [("Wh", "2.5.3")]
