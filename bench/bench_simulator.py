@@ -5,6 +5,9 @@
   compared with the bare server association over a one-attribute in-memory tree (the
   floor: what the protocol machine costs without the meter model); and the public
   session over real loopback TCP (wrapper, trio) against the same session in memory.
+* The wrapper server alone: CPU per connection of ``serve_tcp_wrapper_sockets`` (what
+  the fleet serves with) against ``serve_tcp_wrapper`` (trio streams), each in its own
+  process answering bench_collect's five exchanges with canned APDUs of their sizes.
 * Memory: a fleet of 10,000 and 100,000 idle meters against the floor of one Python int
   (the meter's seed record) per meter; a materialised meter (tables shared by every
   meter of a model) against a full per-meter COSEM object tree; an evicted meter.
@@ -14,7 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
+import resource
+import socket
+import struct
+import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -53,7 +62,13 @@ from simulators import (
     MeterSession,
     serve_fleet_wrapper,
 )
-from transports import open_tcp_wrapper
+from transports import (
+    WrapperSocketTransport,
+    WrapperStreamTransport,
+    open_tcp_wrapper,
+    serve_tcp_wrapper,
+    serve_tcp_wrapper_sockets,
+)
 
 NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
@@ -303,6 +318,97 @@ def _tcp_sessions(fleet: Fleet, count: int = 300, *, concurrency: int = 1) -> fl
     return trio.run(main)
 
 
+#: bench_collect's session: the sizes of the meter's five answers (AARE, HLS pass 4, clock,
+#: a day of block load, RLRE); the head-end's requests are about 40 bytes each.
+_ANSWERS = (107, 44, 37, 4251, 5)
+_REQUEST = struct.pack(">HHHH", 1, 0x30, 1, 40) + bytes(40)
+
+
+async def _serve_canned(kind: str) -> None:
+    """Serve canned answers with one of the two wrapper servers; print the port, then
+    answer each line on stdin with this process's CPU seconds (bench only)."""
+
+    async def answer(transport: WrapperSocketTransport | WrapperStreamTransport) -> None:
+        await transport.receive_apdu()
+        for number in itertools.count():  # until the client closes
+            await transport.send_apdu(bytes(_ANSWERS[number % len(_ANSWERS)]))
+            await transport.receive_apdu()
+
+    serve = serve_tcp_wrapper_sockets if kind == "sockets" else serve_tcp_wrapper
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(serve, answer, "127.0.0.1", 0)
+        print(listeners[0].socket.getsockname()[1], flush=True)
+        while await trio.to_thread.run_sync(sys.stdin.readline):
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            print(f"{usage.ru_utime + usage.ru_stime:.6f}", flush=True)
+        nursery.cancel_scope.cancel()
+
+
+def _wrapper_server_cpu(kind: str, sessions: int) -> float:
+    """CPU ms per connection of a wrapper server in its own process: each connection
+    five request/answer exchanges, then closed; blocking clients on 8 threads."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--canned", kind],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    stdin, stdout = process.stdin, process.stdout
+
+    def cpu() -> float:
+        stdin.write("cpu\n")
+        stdin.flush()
+        return float(stdout.readline())
+
+    def receive(sock: socket.socket, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = sock.recv(size - len(data))
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            data += chunk
+        return data
+
+    def client(count: int) -> None:
+        for _ in range(count):
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                for _ in _ANSWERS:
+                    sock.sendall(_REQUEST)
+                    receive(sock, struct.unpack(">6xH", receive(sock, 8))[0])
+
+    try:
+        port = int(stdout.readline())
+        start = cpu()
+        threads = [threading.Thread(target=client, args=(sessions // 8,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        time.sleep(0.05)  # the last connections' ends reach the server
+        return 1e3 * (cpu() - start) / (sessions // 8 * 8)
+    finally:
+        stdin.close()
+        process.wait(timeout=30)
+
+
+def _wrapper_servers() -> Measurement:
+    sessions = 80 if is_quick() else 2000
+    sockets = min(_wrapper_server_cpu("sockets", sessions) for _ in range(1 if is_quick() else 2))
+    streams = min(_wrapper_server_cpu("streams", sessions) for _ in range(1 if is_quick() else 2))
+    return Measurement(
+        name="wrapper server CPU per connection (5 request/answer exchanges of"
+        " bench_collect's sizes, canned answers), server in its own process",
+        unit="ms CPU/connection",
+        ours=sockets,
+        peer_name="serve_tcp_wrapper (trio streams)",
+        peer=streams,
+        higher_is_better=False,
+        note="serve_tcp_wrapper_sockets: the fleet's wrapper server",
+    )
+
+
 def _memory(meters: int) -> float:
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -352,6 +458,7 @@ def _switched() -> tuple[float, float, float]:
 
 def run() -> list[Measurement]:
     results = _sessions()
+    results.append(_wrapper_servers())
     floor = float(sys.getsizeof(2**40))  # a meter's seed record: one Python int
     for meters in (10_000, 100_000):
         results.append(
@@ -405,5 +512,8 @@ def _cosem_tree(count: int = 20) -> float:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--canned"]:
+        trio.run(_serve_canned, sys.argv[2])
+        raise SystemExit(0)
     for m in run():
         print(f"{m.name}: {m.ours:,.2f} {m.unit} vs {m.peer_name} {m.peer:,.2f} ({m.ratio:.3g}x)")
