@@ -274,18 +274,21 @@ def _check_version(db: sqlite3.Connection, path: Path) -> None:
 
 
 class _Names(dict[object, int]):
-    """Ids of the names in a dictionary table (``meters``, ``channels``); a name not
-    seen yet is added to the table, in the caller's transaction."""
+    """Ids of the names in a dictionary table (``meters``, ``channels``, ``units``); a
+    name not seen yet is added to the table, in the caller's transaction (one statement
+    for a new name; another connection may have added it meanwhile)."""
 
     def __init__(self, db: sqlite3.Connection, table: str) -> None:
         super().__init__()
         self._db = db
-        self._add = f"INSERT INTO {table} (name) VALUES (?) ON CONFLICT (name) DO NOTHING"
+        self._add = (
+            f"INSERT INTO {table} (name) VALUES (?) ON CONFLICT (name) DO NOTHING RETURNING id"
+        )
         self._find = f"SELECT id FROM {table} WHERE name = ?"
 
     def __missing__(self, name: object) -> int:
-        self._db.execute(self._add, (name,))
-        found = int(self._db.execute(self._find, (name,)).fetchone()[0])
+        added = self._db.execute(self._add, (name,)).fetchall()
+        found = int((added or self._db.execute(self._find, (name,)).fetchall())[0][0])
         self[name] = found
         return found
 
