@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import operator
-import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress, repeat
@@ -327,7 +326,7 @@ def block_load_rows(
     order, starts, captured = stamps.order, stamps.starts, stamps.captured
     span = stamps.span
     # the rows' flag texts, or the one text of them all
-    texts = list(map(_text, masks)) if len(set(masks)) > 1 else None
+    texts = [_TEXT.get(m) or _text(m) for m in masks] if len(set(masks)) > 1 else None
     text_mask = masks[0] if masks else 0
     text = _text(text_mask)
     for c, channel in enumerate(table.channels):
@@ -462,18 +461,18 @@ def _channel_marks(
         column = table.values[c]
         if not every:
             column = [column[n] for n in kept]
-        present: Sequence[float] = (
-            cast(Sequence[float], column)
-            if None not in column
-            else [v for v in column if v is not None]
-        )
-        if len(present) < 4:
+        present = cast(list[float], column)
+        try:
+            ordered = sorted(present)
+        except TypeError:  # None among the values (no other value fails to compare)
+            present = [v for v in column if v is not None]
+            ordered = sorted(present)
+        count = len(ordered)
+        if count < 4:
             continue
-        # the limit is at least the median plus the floor, so at least the least value
-        # plus the floor: a column within that needs no median (NaN never passes this)
-        if max(present) <= min(present) + policy.spike_floor:
-            continue
-        median = statistics.median(present)
+        # statistics.median of the values, from the sorted list at hand
+        middle = count // 2
+        median = ordered[middle] if count % 2 else (ordered[middle - 1] + ordered[middle]) / 2
         limit = max(median * policy.spike_ratio, median + policy.spike_floor)
         if max(present) <= limit:
             continue

@@ -9,6 +9,7 @@ import pytest
 from hes import MeterEventRecord, Quality, Reading
 from hes._timing import ClockReading, TimeSyncPolicy
 from hes._validate import (
+    IntervalColumns,
     IntervalRow,
     ValidationPolicy,
     check_cumulative,
@@ -198,3 +199,49 @@ def test_validation_policy_thresholds_are_used() -> None:
     assert Quality.SPIKE not in run(rows)[(IMP, 2)].quality
     strict = ValidationPolicy(spike_ratio=4.0, spike_floor=10.0)
     assert Quality.SPIKE in run(rows, policy=strict)[(IMP, 2)].quality
+
+
+def test_interval_columns_are_the_rows_as_columns() -> None:
+    """Rows given as columns: each row's stamp, status and values, naive stamps as UTC;
+    columns that do not fit the rows are refused."""
+    local = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    columns = IntervalColumns(
+        captured=[T0.astimezone(local), (T0 + Q).replace(tzinfo=None)],
+        clock_status=[0, None],
+        channels=[IMP, VOLT],
+        units=["Wh", "V"],
+        values=[[10.0, None], [230.0, 231.5]],
+    )
+    assert len(columns) == 2
+    assert columns.rows() == [
+        IntervalRow(captured=T0, clock_status=0, values={IMP: (10.0, "Wh"), VOLT: (230.0, "V")}),
+        IntervalRow(
+            captured=T0 + Q, clock_status=None, values={IMP: (None, "Wh"), VOLT: (231.5, "V")}
+        ),
+    ]
+    again = validate_block_load(
+        "M1", columns, start=T0, end=T0 + 2 * Q, received=T0 + dt.timedelta(days=1)
+    )
+    assert [(r.channel, r.start, r.value) for r in again.readings] == [
+        (IMP, T0, 10.0),
+        (VOLT, T0, 230.0),
+        (IMP, T0 + Q, None),
+        (VOLT, T0 + Q, 231.5),
+    ]
+    fits: dict[str, object] = {
+        "captured": [T0],
+        "clock_status": [0],
+        "channels": [IMP],
+        "units": ["Wh"],
+        "values": [[1.0]],
+    }
+    IntervalColumns(**fits)  # type: ignore[arg-type]
+    mistakes: list[dict[str, object]] = [
+        {"clock_status": [0, 0]},
+        {"values": [[1.0, 2.0]]},
+        {"units": []},
+        {"channels": [IMP, IMP], "units": ["Wh", "Wh"], "values": [[1.0], [1.0]]},
+    ]
+    for wrong in mistakes:
+        with pytest.raises(ValueError):
+            IntervalColumns(**{**fits, **wrong})  # type: ignore[arg-type]

@@ -170,7 +170,7 @@ def numeric_columns(
             numbers.append(list(map(float, cast(Sequence[int], column))))
         elif kind == _CLOCK and set(map(type, column)) == _OCTET_STRING:
             # 12 octets or not, an octet string is not a number
-            moments = _moments(column, sign, tz)
+            moments = _stamp_moments(cast(Sequence[OctetString], column), sign, tz)
             numbers.append([None] * count)
             if not seen_clock:
                 seen_clock = True
@@ -249,14 +249,20 @@ def _moments(column: Sequence[Data], sign: DeviationSign, tz: _dt.tzinfo | None)
     """:func:`_moment` of each value of a column."""
     if set(map(type, column)) != _OCTET_STRING:
         return [_moment(v, sign, tz) for v in column]
+    return _stamp_moments(cast(Sequence[OctetString], column), sign, tz)
+
+
+def _stamp_moments(
+    octets: Sequence[OctetString], sign: DeviationSign, tz: _dt.tzinfo | None
+) -> list[_Moment]:
+    """:func:`_moment` of each of a column of octet strings."""
     table = _STAMPS.get((sign, tz))
     if table is None:
         if len(_STAMPS) >= _STAMPS_ZONES:
             _STAMPS.clear()
         table = _STAMPS[sign, tz] = {}
-    octets = cast(Sequence[OctetString], column)
     found = list(map(table.get, octets))
-    if None not in found:
+    if all(found):  # a moment is a pair: only a stamp not seen yet is None (falsy)
         return cast(list[_Moment], found)
     if len(table) >= _STAMPS_LIMIT:
         table.clear()
