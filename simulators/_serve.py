@@ -120,13 +120,19 @@ async def run_session(
     # idle timeout; otherwise the deadline set for a request stays while it is answered
     # (a client that stops reading stalls the link as one that stops sending)
     delayed = bool(faults.delay)
+    # the deadline is moved on only when that puts it later by more than this: a client
+    # silent for the idle timeout, less at most 1 % of it, is dropped
+    slack = idle_timeout / 100
     pending = first
     try:
-        # one scope for the session, its deadline moved at each wait for a request
-        with trio.CancelScope() as idle:
+        # one scope for the session, its deadline moved at the waits for a request
+        start = math.inf if delayed else trio.current_time() + idle_timeout
+        with trio.CancelScope(deadline=start) as idle:
             while True:
                 if pending is None:
-                    idle.deadline = trio.current_time() + idle_timeout
+                    limit = trio.current_time() + idle_timeout
+                    if delayed or idle.deadline < limit - slack:
+                        idle.deadline = limit
                     pending = await receive()
                     if delayed:
                         idle.deadline = math.inf
@@ -156,22 +162,24 @@ async def serve_fleet_wrapper(
         if meter is None:
             counters.refused += 1
             return
-        with trio.move_on_after(idle_timeout):
+        with trio.move_on_after(idle_timeout) as waiting:
             try:
                 wpdu = await transport.receive_wpdu()
             except TransportError:
                 return
-            await run_session(
-                meter,
-                wpdu.source,
-                wpdu.apdu,
-                transport.receive_apdu,
-                transport.send_apdu,
-                counters,
-                idle_timeout=idle_timeout,
-            )
+        if waiting.cancelled_caught:
+            counters.timeouts += 1
             return
-        counters.timeouts += 1
+        # the session's own idle timeout from here on, not a bound on the whole session
+        await run_session(
+            meter,
+            wpdu.source,
+            wpdu.apdu,
+            transport.receive_apdu,
+            transport.send_apdu,
+            counters,
+            idle_timeout=idle_timeout,
+        )
 
     await serve_tcp_wrapper_sockets(handler, host=host, port=port, task_status=task_status)
 

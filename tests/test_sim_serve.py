@@ -29,7 +29,7 @@ from dlmskit.association import (
     GetCompleted,
 )
 from dlmskit.axdr import DateTime, DeviationSign, OctetString, Structure
-from dlmskit.errors import DlmsError
+from dlmskit.errors import DlmsError, TransportError
 from dlmskit.security import HlsSecret, SecurityContext
 from obis import ObisCode
 from simulators import (
@@ -184,6 +184,25 @@ async def test_flood_of_requests_is_answered_in_order() -> None:
             event = await _exchange(transport, client)
             assert isinstance(event, GetCompleted)
         await transport.aclose()
+
+
+async def test_the_idle_timeout_bounds_the_silences_not_the_session() -> None:
+    """Requests every 0.2 s keep a session alive well past the 0.5 s idle timeout; a
+    silence of 1 s after them ends it."""
+    stats = LinkStats()
+    async with _serving(_fleet(), stats, idle=0.5) as port:
+        transport, client = await _session("127.1.0.2", port, sap=0x10)
+        began = trio.current_time()
+        while trio.current_time() - began < 1.5:
+            await trio.sleep(0.2)
+            client.get(CLOCK)
+            assert isinstance(await _exchange(transport, client), GetCompleted)
+        await trio.sleep(1.0)
+        client.get(CLOCK)
+        with trio.fail_after(3), pytest.raises(TransportError):
+            await _exchange(transport, client)
+        await transport.aclose()
+    assert stats.timeouts == 1
 
 
 def _plan(kind: str, value: float = 1.0, **extra: Any) -> FaultPlan:
