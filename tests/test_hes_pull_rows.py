@@ -377,3 +377,47 @@ async def test_a_collection_run_stores_what_the_readings_path_stores(tmp_path: P
         assert Quality.CLOCK_DEVIATION in kept and one.gaps()
         assert ours.flags == theirs.flags and ours.readings == theirs.readings
         assert ours.lag_seconds == theirs.lag_seconds > 0
+
+
+def test_columns_with_local_and_naive_stamps_give_the_rows_of_their_interval_rows() -> None:
+    """Stamps in the meter's zone, or naive (taken as UTC), as a session may read them:
+    the same rows as the interval rows made of the columns (which hold them in UTC)."""
+    zone = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    stamps = [T0 + n * Q for n in range(8)]
+    captured = [
+        s.astimezone(zone) if n % 2 else s.replace(tzinfo=None) for n, s in enumerate(stamps)
+    ]
+    columns = IntervalColumns(
+        captured=captured,
+        clock_status=[0, 0, 0x80, 1, 0, 0, 0, 0],
+        channels=[IMP, EXP, VOLT],
+        units=["Wh", "Wh", "V"],
+        values=[
+            [10.0, 12.0, 9000.0, 11.0, 10.0, None, 13.0, 12.0],
+            [0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0, 0.0],
+            [230.0] * 8,
+        ],
+    )
+    events = [
+        MeterEventRecord(meter="M", when=T0 + 5 * Q, log=2, code=101),
+        MeterEventRecord(meter="M", when=T0 + 6 * Q + dt.timedelta(seconds=1), log=2, code=102),
+    ]
+    kw: dict[str, object] = {
+        "start": T0,
+        "end": T0 + 8 * Q,
+        "received": RECEIVED,
+        "events": events,
+        "registers": {T0: {CUM: 5.0}, T0 + 8 * Q: {CUM: 4.0}},
+    }
+    got = block_load_rows("M", columns, **kw)  # type: ignore[arg-type]
+    assert same(list(got.rows), list(block_load_rows("M", columns.rows(), **kw).rows))  # type: ignore[arg-type]
+    quality = {(r[1], (r[2] - int(T0.timestamp())) // 900): r[5] for r in got.rows}
+    assert quality[(VOLT, 3)] == Quality.CLOCK_STATUS.value
+    # the block energies do not add up to the register's (falling) difference
+    assert set(quality[(IMP, 2)].split()) == {Quality.SPIKE.value, Quality.SUM_CHECK.value}
+    assert quality[(IMP, 1)] == Quality.SUM_CHECK.value
+    assert quality[(EXP, 4)] == Quality.REVERSE_ENERGY.value
+    assert quality[(VOLT, 5)] == quality[(VOLT, 6)] == Quality.POWER_FAILURE.value
+    assert quality[(CUM, 8)] == Quality.NON_MONOTONIC.value
+    last = int(stamps[7].timestamp())
+    assert got.newest == {IMP: last, EXP: last, VOLT: last, CUM: last + 900}
