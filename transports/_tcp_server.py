@@ -118,6 +118,14 @@ class WrapperSocketTransport:
 
     async def receive_wpdu(self) -> Wpdu:
         """The next WPDU for our wPorts, header included."""
+        source, destination, apdu = await self._receive_frame()
+        return Wpdu(source=source, destination=destination, apdu=apdu)
+
+    async def receive_apdu(self) -> bytes:
+        return (await self._receive_frame())[2]
+
+    async def _receive_frame(self) -> tuple[int, int, bytes]:
+        """(source, destination, APDU) of the next WPDU for our wPorts."""
         framer = self._framer
         if framer.buffered:
             # a WPDU may be buffered already: checkpoint before taking it (a cancellation
@@ -127,12 +135,12 @@ class WrapperSocketTransport:
             if self._closed:
                 raise TransportError("transport is closed")
             try:
-                wpdu = framer.next_wpdu()
+                frame = framer.next_frame()
             except DecodeError as exc:
                 raise TransportError(f"wrapper stream broken: {exc}") from exc
-            if wpdu is not None:
-                if self._accept(wpdu):
-                    return wpdu
+            if frame is not None:
+                if self._accept(frame[0], frame[1]):
+                    return frame
                 continue
             if self._eof:
                 raise TransportError(self._eof_message())
@@ -154,18 +162,15 @@ class WrapperSocketTransport:
             return f"peer closed the connection mid-WPDU ({self._framer.buffered} bytes held)"
         return "peer closed the connection"
 
-    def _accept(self, wpdu: Wpdu) -> bool:
+    def _accept(self, source: int, destination: int) -> bool:
         if self.local_wport is None:
-            self.local_wport = wpdu.destination
+            self.local_wport = destination
         if self.remote_wport is None:
-            self.remote_wport = wpdu.source
-        if wpdu.destination != self.local_wport or wpdu.source != self.remote_wport:
+            self.remote_wport = source
+        if destination != self.local_wport or source != self.remote_wport:
             self.wrong_wport += 1
             return False
         return True
-
-    async def receive_apdu(self) -> bytes:
-        return (await self.receive_wpdu()).apdu
 
     def close(self) -> None:
         """Close the socket (waking any task waiting on it with ``ClosedResourceError``)."""
