@@ -93,6 +93,8 @@ class WrapperStreamTransport:
         #: the socket under ``stream`` when this module dialled it: sent to and read
         #: from directly, with the checkpoints trio's socket calls make
         self._socket: socket.socket | None = None
+        #: a WPDU went out since the last read: its answer cannot be there yet
+        self._awaiting_answer = False
 
     @property
     def local_address(self) -> LinkAddress:
@@ -118,6 +120,7 @@ class WrapperStreamTransport:
         try:
             if self._socket is not None:
                 await _send_socket(self._socket, data)
+                self._awaiting_answer = True
             else:
                 await self.stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
@@ -160,7 +163,8 @@ class WrapperStreamTransport:
                 data: bytes | bytearray
                 try:
                     if self._socket is not None:
-                        data = await _receive_socket(self._socket)
+                        data = await _receive_socket(self._socket, self._awaiting_answer)
+                        self._awaiting_answer = False
                     else:
                         data = await self.stream.receive_some(_RECEIVE_SIZE)
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
@@ -211,17 +215,20 @@ async def _send_socket(sock: socket.socket, data: bytes) -> None:
             sent += sock.send(view[sent:])
 
 
-async def _receive_socket(sock: socket.socket) -> bytes:
+async def _receive_socket(sock: socket.socket, wait_first: bool) -> bytes:
     """Bytes from a non-blocking socket (``b""`` at end of stream): what
-    ``SocketStream.receive_some`` does, without its layers."""
-    await trio.lowlevel.checkpoint_if_cancelled()
-    try:
-        data = sock.recv(_RECEIVE_SIZE)
-    except BlockingIOError:
-        pass
-    else:
-        await trio.lowlevel.cancel_shielded_checkpoint()
-        return data
+    ``SocketStream.receive_some`` does, without its layers. ``wait_first``: a request
+    has just gone out, so a read now would almost always find nothing (and raise):
+    wait for the socket to be readable first, which is a checkpoint all the same."""
+    if not wait_first:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            data = sock.recv(_RECEIVE_SIZE)
+        except BlockingIOError:
+            pass
+        else:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return data
     while True:
         await trio.lowlevel.wait_readable(sock)
         try:

@@ -78,6 +78,10 @@ class RequestKind(enum.Enum):
     ACCESS = "Access-Response"
 
 
+#: what each kind of request waits for (``kind.value`` without the enum property)
+_AWAITED: dict[RequestKind, str] = {kind: kind.value for kind in RequestKind}
+
+
 @attrs.define
 class PendingRequest:
     """The one confirmed request in flight, with its block transfer state."""
@@ -135,7 +139,7 @@ class ClientAcse(Endpoint):
         if state is AssociationState.RELEASE_PENDING:
             return "RLRE"
         if self._request is not None:
-            return self._request.kind.value
+            return _AWAITED[self._request.kind]
         return None
 
     @property
