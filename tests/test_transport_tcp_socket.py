@@ -6,6 +6,7 @@ TransportError when closed or when the peer hangs up."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -152,3 +153,29 @@ async def test_the_peer_hanging_up_is_a_transport_error(link: Link) -> None:
         assert await transport.receive_apdu() == b"last"
         with pytest.raises(TransportError, match="mid-WPDU"):
             await transport.receive_apdu()
+
+
+async def test_the_socket_sends_at_once_and_knows_its_addresses(link: Link) -> None:
+    transport, peer = link
+    assert transport._socket is not None
+    assert transport._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    ours, theirs = transport.local_address, transport.peer_address
+    assert (ours.host, ours.port) == peer.socket.getpeername()[:2]
+    assert (theirs.host, theirs.port) == peer.socket.getsockname()[:2]
+    assert (ours.sap, theirs.sap) == (0x10, 1)
+
+
+async def test_the_stream_asked_for_is_the_same_link(link: Link) -> None:
+    transport, peer = link
+    stream = transport.stream
+    assert isinstance(stream, trio.SocketStream)
+    assert stream.socket.fileno() == transport._socket.fileno()  # type: ignore[union-attr]
+    await transport.send_apdu(b"\xc0\x01")
+    with trio.fail_after(5):
+        assert await peer.receive_some(100) == encode_wpdu(0x10, 1, b"\xc0\x01")
+        await peer.send_all(encode_wpdu(1, 0x10, b"\xc4\x01"))
+        assert await transport.receive_apdu() == b"\xc4\x01"
+    await transport.aclose()
+    await transport.aclose()  # closing twice is harmless
+    with pytest.raises(TransportError):
+        await transport.receive_apdu()

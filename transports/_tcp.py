@@ -80,7 +80,33 @@ class WrapperStreamTransport:
         remote_wport: int | None,
         max_apdu: int = DEFAULT_MAX_APDU,
     ) -> None:
-        self.stream = stream
+        self._setup(local_wport, remote_wport, max_apdu)
+        self._stream: trio.abc.Stream | None = stream
+        self._local, self._peer = _socket_addresses(stream)
+        self._addresses_unread = False
+
+    @classmethod
+    def _on_socket(
+        cls,
+        sock: socket.socket,
+        *,
+        local_wport: int | None,
+        remote_wport: int | None,
+        max_apdu: int = DEFAULT_MAX_APDU,
+    ) -> WrapperStreamTransport:
+        """A link this module dialled, on its connected non-blocking socket: sent to and
+        read from directly, with the checkpoints trio's socket calls make. The trio
+        stream is made only if ``stream`` is asked for, and the addresses are read when
+        first asked for (ask before closing)."""
+        self = cls.__new__(cls)
+        self._setup(local_wport, remote_wport, max_apdu)
+        self._stream = None
+        self._socket = sock
+        self._local = self._peer = None
+        self._addresses_unread = True
+        return self
+
+    def _setup(self, local_wport: int | None, remote_wport: int | None, max_apdu: int) -> None:
         self.local_wport = local_wport
         self.remote_wport = remote_wport
         self.wrong_wport = 0
@@ -89,20 +115,42 @@ class WrapperStreamTransport:
         self._receive_turn = _Turn()
         self._closed = False
         self._eof = False
-        self._local, self._peer = _socket_addresses(stream)
-        #: the socket under ``stream`` when this module dialled it: sent to and read
-        #: from directly, with the checkpoints trio's socket calls make
+        #: the socket under the link when this module dialled it (see ``_on_socket``)
         self._socket: socket.socket | None = None
-        #: a WPDU went out since the last read: its answer cannot be there yet
+        #: a WPDU went out since the last read: its answer is most likely not there yet
         self._awaiting_answer = False
 
     @property
+    def stream(self) -> trio.abc.Stream:
+        """The byte stream the wrapper runs over (a ``trio.SocketStream`` for a link
+        dialled with :func:`open_tcp_wrapper`, made when first asked for)."""
+        stream = self._stream
+        if stream is None:
+            assert self._socket is not None
+            stream = self._stream = trio.SocketStream(trio.socket.from_stdlib_socket(self._socket))
+        return stream
+
+    def _read_addresses(self) -> None:
+        self._addresses_unread = False
+        assert self._socket is not None
+        try:
+            local = self._socket.getsockname()
+            peer = self._socket.getpeername()
+        except OSError:
+            return
+        self._local, self._peer = (local[0], local[1]), (peer[0], peer[1])
+
+    @property
     def local_address(self) -> LinkAddress:
+        if self._addresses_unread:
+            self._read_addresses()
         host, port = self._local if self._local else (None, None)
         return LinkAddress(host=host, port=port, sap=self.local_wport)
 
     @property
     def peer_address(self) -> LinkAddress:
+        if self._addresses_unread:
+            self._read_addresses()
         host, port = self._peer if self._peer else (None, None)
         return LinkAddress(host=host, port=port, sap=self.remote_wport)
 
@@ -193,6 +241,15 @@ class WrapperStreamTransport:
 
     async def aclose(self) -> None:
         self._closed = True
+        sock = self._socket
+        if self._stream is None and sock is not None:
+            # what the stream's aclose does: wake any task waiting on the socket, close
+            # it, checkpoint
+            if sock.fileno() != -1:
+                trio.lowlevel.notify_closing(sock)
+                sock.close()
+            await trio.lowlevel.checkpoint()
+            return
         await self.stream.aclose()
 
 
@@ -262,6 +319,8 @@ async def _connect_literal(family: socket.AddressFamily, host: str, port: int) -
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
+        # every APDU goes out at once (what trio.SocketStream sets on its sockets)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         await trio.lowlevel.checkpoint_if_cancelled()
         error = sock.connect_ex((host, port))
         if error == errno.EINPROGRESS:
@@ -287,23 +346,23 @@ async def open_tcp_wrapper(
 ) -> WrapperStreamTransport:
     """Dial a meter (or any wrapper server). Bound the connect with a cancel scope.
 
-    The stream is a ``trio.SocketStream``, which sets ``TCP_NODELAY``: every APDU goes
-    out at once."""
-    raw: socket.socket | None = None
+    ``TCP_NODELAY`` is set: every APDU goes out at once. A numeric address is dialled
+    directly and the link then runs on its socket (see ``WrapperStreamTransport``);
+    a name goes through ``trio.open_tcp_stream``."""
     try:
         family = _literal_family(host)
         if family is None:
             stream = await trio.open_tcp_stream(host, port)
         else:
-            raw = await _connect_literal(family, host, port)
-            stream = trio.SocketStream(trio.socket.from_stdlib_socket(raw))
+            sock = await _connect_literal(family, host, port)
+            return WrapperStreamTransport._on_socket(
+                sock, local_wport=client_wport, remote_wport=server_wport, max_apdu=max_apdu
+            )
     except OSError as exc:
         raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
-    transport = WrapperStreamTransport(
+    return WrapperStreamTransport(
         stream, local_wport=client_wport, remote_wport=server_wport, max_apdu=max_apdu
     )
-    transport._socket = raw
-    return transport
 
 
 async def serve_tcp_wrapper(
