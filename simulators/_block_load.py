@@ -18,6 +18,7 @@ from dlmskit.axdr import Data, DoubleLong, DoubleLongUnsigned, Long, LongUnsigne
 from obis import ObisCode
 from simulators._attributes import BLOCK_LOAD_DAYS
 from simulators._load import INTERVAL, interval_index
+from simulators._measure import MeteringPoint
 from simulators._registers import BLOCK_REGISTERS, REGISTERS, block_rows
 from simulators._state import MeterState
 
@@ -40,30 +41,49 @@ def block_load_rows(
         lo = interval_index(window[0] - state.clock_offset(window[0])) - 1
         hi = interval_index(window[1] - state.clock_offset(window[1])) + 2
         first, end = max(first, lo), min(end, hi)
-    table = block_rows(point, first, end)
+    columns = _raw_columns(point, first, end)
+    if not columns:
+        return []
+    indexes = columns[0]
     if state.true_clock:
         # stamps are the interval starts: the window is a range of indexes
         if window is not None:
-            keys = [row[0] for row in table]
-            low = bisect.bisect_left(keys, -(-_microseconds(window[0]) // _INTERVAL_US))
-            high = bisect.bisect_right(keys, _microseconds(window[1]) // _INTERVAL_US)
-            table = table[low:high]
-        octets = state.interval_octets([row[0] for row in table])
+            low = bisect.bisect_left(indexes, -(-_microseconds(window[0]) // _INTERVAL_US))
+            high = bisect.bisect_right(indexes, _microseconds(window[1]) // _INTERVAL_US)
+            if low == high:
+                return []
+            if (low, high) != (0, len(indexes)):
+                columns = [column[low:high] for column in columns]
+        octets = state.interval_octets(columns[0])
     else:
-        stamps = state.stamps([row[0] for row in table])
+        stamps = state.stamps(list(indexes))
         if window is not None:
             kept = [n for n, stamp in enumerate(stamps) if window[0] <= stamp <= window[1]]
-            table = [table[n] for n in kept]
+            if not kept:
+                return []
+            columns = [[column[n] for n in kept] for column in columns]
             stamps = [stamps[n] for n in kept]
         octets = state.date_time_octets_of(stamps)
-    if not table:
-        return []
-    columns = list(zip(*table, strict=True))[1:]
     cells = [
         wrap(column)
-        for wrap, column in zip(block_columns(point.model.phases), columns, strict=True)
+        for wrap, column in zip(block_columns(point.model.phases), columns[1:], strict=True)
     ]
     return list(map(Structure, zip(octets, *cells, strict=True)))
+
+
+def _raw_columns(point: MeteringPoint, first: int, end: int) -> list[Sequence[int]]:
+    """The columns of ``block_rows(point, first, end)``: interval indexes, then the raw
+    values in ``block_order``; none when no interval was reported. A single-phase meter's
+    are the reported values' own columns, reordered."""
+    if point.model.phases == 1:
+        values = point.reported_values(first, end)
+        if not values:
+            return []
+        index, import_wh, import_vah, export_wh, export_vah, volts, amps = zip(*values, strict=True)
+        # block_rows: (index, voltage, the four energies, current)
+        return [index, volts, import_wh, import_vah, export_wh, export_vah, amps]
+    table = block_rows(point, first, end)
+    return list(zip(*table, strict=True)) if table else []
 
 
 def _microseconds(when: _dt.datetime) -> int:
@@ -92,7 +112,7 @@ _TYPED_LIMIT: Final = 16384
 _PLAIN_INT: Final = {int}
 
 
-def _typed_column(kind: type[_Fixed], values: tuple[int, ...]) -> Sequence[Data]:
+def _typed_column(kind: type[_Fixed], values: Sequence[int]) -> Sequence[Data]:
     """``kind.column(values)``, its values looked up in ``_TYPED`` (plain ints only: the
     column's own checks decide for anything else, and for values not seen yet)."""
     table = _TYPED.get(kind)
@@ -108,7 +128,7 @@ def _typed_column(kind: type[_Fixed], values: tuple[int, ...]) -> Sequence[Data]
     return column
 
 
-def _column_of(wrap: Callable[[int], Data]) -> Callable[[tuple[int, ...]], Sequence[Data]]:
+def _column_of(wrap: Callable[[int], Data]) -> Callable[[Sequence[int]], Sequence[Data]]:
     for kind in _COLUMN_TYPES:
         if wrap is kind:
             return functools.partial(_typed_column, kind)
@@ -116,6 +136,6 @@ def _column_of(wrap: Callable[[int], Data]) -> Callable[[tuple[int, ...]], Seque
 
 
 @functools.lru_cache(maxsize=4)
-def block_columns(phases: int) -> tuple[Callable[[tuple[int, ...]], Sequence[Data]], ...]:
+def block_columns(phases: int) -> tuple[Callable[[Sequence[int]], Sequence[Data]], ...]:
     """Each block load column after the clock, raw values to A-XDR values."""
     return tuple(map(_column_of, block_wraps(phases)))

@@ -166,7 +166,7 @@ class MeterState:
         """:meth:`date_time_octets` of each instant (a profile's column of time stamps)."""
         return _octets_of(stamps, self.local_zone, self.sign)
 
-    def interval_octets(self, indexes: list[int]) -> list[OctetString]:
+    def interval_octets(self, indexes: Sequence[int]) -> list[OctetString]:
         """The time stamps of intervals ``indexes`` as :meth:`date_time_octets`, for a
         meter with a :attr:`true_clock` (its stamps are the interval starts)."""
         return _octets_of(indexes, self.local_zone, self.sign)
