@@ -88,6 +88,21 @@ class Tlv(NamedTuple):
 
 def read_tlv(data: Buffer, offset: int, end: int) -> Tlv:
     """Read the identifier and definite length at ``offset``; the contents must end by ``end``."""
+    if offset + 1 < end:
+        # the usual element: one identifier octet (tag number below 31), short length
+        first = data[offset]
+        length = data[offset + 1]
+        if length < 0x80 and first & 0x1F != 0x1F:
+            pos = offset + 2
+            if length > end - pos:
+                raise DecodeError(
+                    f"BER length {length} runs past the end",
+                    offset=offset + 1,
+                    expected=f"at most {end - pos} content octets",
+                )
+            return Tlv(
+                first & 0xC0, bool(first & _CONSTRUCTED), first & 0x1F, offset, pos, pos + length
+            )
     if offset >= end:
         raise DecodeError("BER element missing", offset=offset, expected="identifier octet")
     first = data[offset]

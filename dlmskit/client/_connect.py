@@ -63,8 +63,9 @@ class _Connection(contextlib.AbstractAsyncContextManager[Meter]):
         self._name = name
         #: transports opened here (closed on the way out, newest first)
         self._opened: list[ApduTransport] = []
-        #: contexts the links need (the UDP endpoint and its receive task)
-        self._stack = contextlib.AsyncExitStack()
+        #: contexts the links need (the UDP endpoint and its receive task), made when
+        #: one is needed
+        self._stack: contextlib.AsyncExitStack | None = None
         self._meter: Meter | None = None
 
     async def __aenter__(self) -> Meter:
@@ -122,9 +123,14 @@ class _Connection(contextlib.AbstractAsyncContextManager[Meter]):
         return meter
 
     async def _open_link(self, parsed: ParsedTarget, link: LinkSettings) -> ApduTransport:
-        transport = await open_link(parsed, self._association, link, self._stack)
+        transport = await open_link(parsed, self._association, link, self._exit_stack)
         self._opened.append(transport)
         return transport
+
+    def _exit_stack(self) -> contextlib.AsyncExitStack:
+        if self._stack is None:
+            self._stack = contextlib.AsyncExitStack()
+        return self._stack
 
     async def _close(self, error: BaseException | None) -> None:
         """Release (the link may be gone: whatever can be released, quietly), close what
@@ -141,10 +147,12 @@ class _Connection(contextlib.AbstractAsyncContextManager[Meter]):
                         with contextlib.suppress(Exception):
                             await transport.aclose()
         finally:
-            if error is None:
-                await self._stack.aclose()
-            else:
-                await self._stack.__aexit__(type(error), error, error.__traceback__)
+            stack, self._stack = self._stack, None
+            if stack is not None:
+                if error is None:
+                    await stack.aclose()
+                else:
+                    await stack.__aexit__(type(error), error, error.__traceback__)
 
 
 async def _associate(

@@ -16,6 +16,7 @@ connection the meter opened to us) or a string:
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -194,16 +195,16 @@ async def open_link(
     target: ParsedTarget,
     association: Association,
     settings: LinkSettings,
-    stack: contextlib.AsyncExitStack,
+    stack: Callable[[], contextlib.AsyncExitStack],
 ) -> ApduTransport:
     """Open the transport to ``target`` within ``connect_timeout``, retrying.
 
-    UDP has no connection to open: the socket is bound (its receive task runs in
-    ``stack``) and the association's AARQ is the first datagram.
+    UDP has no connection to open: the socket is bound (its receive task runs in the
+    exit stack ``stack()`` gives) and the association's AARQ is the first datagram.
     """
     if target.scheme == "udp":
         family_any = "::" if ":" in target.host else "0.0.0.0"
-        endpoint = await stack.enter_async_context(open_udp_endpoint(family_any, 0))
+        endpoint = await stack().enter_async_context(open_udp_endpoint(family_any, 0))
         return endpoint.peer(
             target.host,
             target.port,
