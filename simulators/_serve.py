@@ -69,6 +69,8 @@ class LinkFaults:
         self.delay = sum(rule.value for rule in state.rules(FaultKind.SLOW_RESPONSE))
         self.drop = max((r.value for r in state.rules(FaultKind.DROPPED_FRAME)), default=0.0)
         self.corrupt = max((r.value for r in state.rules(FaultKind.CORRUPTED_FRAME)), default=0.0)
+        self._faulty = bool(self.delay or self.drop or self.corrupt)
+        self._silences = bool(state.point.plan.silence)
 
     @property
     def rng(self) -> random.Random:
@@ -83,10 +85,16 @@ class LinkFaults:
         """Hand one request to the session and send its answers through the faults."""
         stats = self.stats
         stats.requests += 1
-        if self.meter.silent():
+        if self._silences and self.meter.silent():
             stats.silenced += 1
             return
-        for answer in session.handle(apdu):
+        answers = session.handle(apdu)
+        if not self._faulty:
+            for answer in answers:
+                await send(answer)
+                stats.responses += 1
+            return
+        for answer in answers:
             if self.delay:
                 await trio.sleep(self.delay)
             if self.drop and self.rng.random() < self.drop:
