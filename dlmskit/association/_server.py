@@ -240,7 +240,7 @@ class ServerAssociation(ServerActions):
         if isinstance(apdu, GetRequestNormal):
             result = self._read(apdu.attribute_descriptor, apdu.access_selection)
             response = GetResponseNormal(invoke_id_and_priority=iip, result=result).to_bytes()
-            raw = response[4:]
+            head = 4
         else:
             self._require(Conformance.MULTIPLE_REFERENCES)
             results = tuple(
@@ -248,10 +248,11 @@ class ServerAssociation(ServerActions):
                 for item in apdu.attribute_descriptors
             )
             response = GetResponseWithList(invoke_id_and_priority=iip, results=results).to_bytes()
-            raw = response[3:]
+            head = 3
         if self._sent_whole(response, Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ):
             return
         self._require(Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ)
+        raw = response[head:]
         header = GetResponseWithDatablock(
             invoke_id_and_priority=iip, last_block=False, block_number=1, result=b""
         ).to_bytes()

@@ -8,6 +8,8 @@ confirmedServiceError in the AARE user-information.
 
 from __future__ import annotations
 
+import functools
+
 from dlmskit.apdu import (
     AARE,
     AARQ,
@@ -61,6 +63,15 @@ _AUTHENTICATION = BerBitString.from_bits([True])
 
 
 _Diag = AcseServiceUserDiagnostic
+
+
+@functools.lru_cache(maxsize=64)
+def _initiate_response(conformance: Conformance, max_pdu: int, vaa_name: int) -> bytes:
+    """The encoded xDLMS InitiateResponse (the same few for every association a server
+    accepts, so each is encoded once)."""
+    return InitiateResponse(
+        negotiated_conformance=conformance, server_max_receive_pdu_size=max_pdu, vaa_name=vaa_name
+    ).to_bytes()
 
 
 class ServerAcse(Endpoint):
@@ -267,11 +278,7 @@ class ServerAcse(Endpoint):
             return self._reject(_Diag.NO_REASON_GIVEN, InitiateError.INCOMPATIBLE_CONFORMANCE)
         self.conformance = conformance
         self.peer_max_pdu = client_pdu
-        response = InitiateResponse(
-            negotiated_conformance=conformance,
-            server_max_receive_pdu_size=p.max_receive_pdu_size,
-            vaa_name=self._vaa_name,
-        ).to_bytes()
+        response = _initiate_response(conformance, p.max_receive_pdu_size, self._vaa_name)
         self._accepted = AssociationAccepted(
             application_context=p.application_context,
             mechanism=p.mechanism,
@@ -353,11 +360,9 @@ class ServerAcse(Endpoint):
         if apdu.user_information is not None and self._ciphered:
             self._unprotect(apdu.user_information)
             user = self._protect_acse(
-                InitiateResponse(
-                    negotiated_conformance=self.conformance,
-                    server_max_receive_pdu_size=self.policy.max_receive_pdu_size,
-                    vaa_name=self._vaa_name,
-                ).to_bytes()
+                _initiate_response(
+                    self.conformance, self.policy.max_receive_pdu_size, self._vaa_name
+                )
             )
         self._out.append(
             RLRE(reason=ReleaseResponseReason.NORMAL, user_information=user).to_bytes()
