@@ -187,7 +187,10 @@ def encode_length(length: int) -> bytes:
 
 def encode_tlv(identifier: int, value: bytes) -> bytes:
     """Identifier octet (class | form | number, number < 31), definite length, contents."""
-    return bytes((identifier,)) + encode_length(len(value)) + value
+    size = len(value)
+    if size < 0x80:
+        return bytes((identifier, size)) + value
+    return bytes((identifier,)) + encode_length(size) + value
 
 
 def encode_integer(value: int) -> bytes:
