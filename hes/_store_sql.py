@@ -8,7 +8,7 @@ import datetime as _dt
 import functools
 import itertools
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from hes._model import (
@@ -145,8 +145,8 @@ WHERE (source = {_EST} OR value IS NOT excluded.value)
 _UPSERT = _READINGS + "(?, ?, ?, ?, ?, ?, ?, ?, ?)" + _UPSERT_CLAUSE
 _PAGE_SIZES = frozenset(1 << n for n in range(9, 17))
 #: Rows per multi-row INSERT at most (fewer where SQLite allows fewer parameters). The
-#: GIL is held while a statement's parameters are bound, about 0.3 ms for 1024 rows; larger
-#: statements cost no less CPU a row and stall the other threads longer.
+#: GIL is held while a statement's ids are mapped and its parameters bound, about 0.4 ms
+#: for 1024 rows, stalling the other threads; larger statements cost no less CPU a row.
 _MAX_ROWS = 1024
 
 
@@ -274,39 +274,55 @@ def _check_version(db: sqlite3.Connection, path: Path) -> None:
 
 
 class _Names(dict[object, int]):
-    """Ids of the names in a dictionary table (``meters``, ``channels``, ``units``); a
-    name not seen yet is added to the table, in the caller's transaction (one statement
-    for a new name; another connection may have added it meanwhile)."""
+    """Ids of the names in a dictionary table (``meters``, ``channels``, ``units``).
+    Looking up a name not added yet raises :class:`KeyError`; :meth:`add` adds names."""
 
     def __init__(self, db: sqlite3.Connection, table: str) -> None:
         super().__init__()
         self._db = db
-        self._add = (
-            f"INSERT INTO {table} (name) VALUES (?) ON CONFLICT (name) DO NOTHING RETURNING id"
-        )
+        self._head = f"INSERT INTO {table} (name) VALUES "
+        self._tail = " ON CONFLICT (name) DO NOTHING RETURNING name, id"
         self._find = f"SELECT id FROM {table} WHERE name = ?"
 
-    def __missing__(self, name: object) -> int:
-        added = self._db.execute(self._add, (name,)).fetchall()
-        found = int((added or self._db.execute(self._find, (name,)).fetchall())[0][0])
-        self[name] = found
-        return found
+    def add(self, names: Iterable[object]) -> None:
+        """Add the names not known yet, in the caller's transaction: one statement for
+        all of them (its size a power of two, the last name repeated, so a few sizes
+        are prepared), then a look-up of each one another connection added first."""
+        new = [name for name in dict.fromkeys(names) if name not in self]
+        if not new:
+            return
+        size = 1 << (len(new) - 1).bit_length()
+        padded = new + new[-1:] * (size - len(new))
+        sql = _values_sql(self._head, self._tail, 1, size)
+        added = dict(self._db.execute(sql, padded).fetchall())
+        for name in new:
+            found = added.get(name)
+            if found is None:
+                found = self._db.execute(self._find, (name,)).fetchall()[0][0]
+            self[name] = int(found)
 
 
 class _Qualities(_Names):
-    """Ids of quality texts; a text not seen yet is added with the one the upsert gives
-    it when it flags a duplicate (:func:`flagged_duplicate`), in the caller's
-    transaction."""
+    """Ids of quality texts; a text is added with the one the upsert gives it when it
+    flags a duplicate (:func:`flagged_duplicate`), in the caller's transaction."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         super().__init__(db, "qualities")
-        self._add = "INSERT INTO qualities (text) VALUES (?) ON CONFLICT (text) DO NOTHING"
         self._find = "SELECT id, duplicate FROM qualities WHERE text = ?"
 
-    def __missing__(self, text: object) -> int:
+    def add(self, names: Iterable[object]) -> None:
+        for text in dict.fromkeys(names):
+            if text not in self:
+                self._add_one(text)
+
+    def _add_one(self, text: object) -> int:
         flagged = flagged_duplicate(str(text))
-        duplicate = None if flagged == text else self[flagged]
-        self._db.execute(self._add, (text,))
+        duplicate = None
+        if flagged != text:
+            duplicate = self[flagged] if flagged in self else self._add_one(flagged)
+        self._db.execute(
+            "INSERT INTO qualities (text) VALUES (?) ON CONFLICT (text) DO NOTHING", (text,)
+        )
         found, stored = self._db.execute(self._find, (text,)).fetchone()
         if stored is None:
             self._db.execute(

@@ -209,3 +209,21 @@ def test_a_failed_write_leaves_no_units_or_qualities_behind(tmp_path: Path) -> N
         assert store.query("SELECT count(*) FROM qualities") == [(0,)]
         store.put_reading_rows([good])
         assert store.query("SELECT unit, quality FROM readings") == [("Wh", "2.5.3")]
+
+
+def test_new_names_of_a_batch_added_at_once_beside_another_connections(tmp_path: Path) -> None:
+    """A batch's new names go in together (some already added by another connection,
+    some repeated); every row lands under its own name either way."""
+    path = tmp_path / "s.db"
+    with Store(path) as one, Store(path) as two:
+        one.put_reading_rows([row(f"M{n}", 0, 1.0, "Wh", "1.0.0") for n in (1, 2, 3)])
+        given = [row(f"M{n}", k, float(n), "Wh", "1.0.0") for k in (1, 2) for n in range(6)]
+        given.append(row("M5", 3, 5.0, "varh", "2.5.3"))
+        two.put_reading_rows(given)
+        assert one.query("SELECT count(*), count(DISTINCT id) FROM meters") == [(6, 6)]
+        back = one.query("SELECT meter, start, value, unit, quality FROM readings")
+        first = int(T0.timestamp())
+        want: list[tuple[str, int, float | None, str, str]]
+        want = [(f"M{n}", first, 1.0, "Wh", "1.0.0") for n in (1, 2, 3)]
+        want += [(r[0], r[2], r[3], r[4], r[5]) for r in given]
+        assert sorted(back) == sorted(want)
