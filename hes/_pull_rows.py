@@ -99,8 +99,8 @@ class BlockLoadRows:
     """Store rows of one block load read, with what validation found beside them."""
 
     rows: list[ReadingRow]
-    """Validated readings and the register readings, as :data:`~hes.ReadingRow`, in the
-    store's key order (channel, then interval start)."""
+    """Validated readings and the register readings, as :data:`~hes.ReadingRow`, channel
+    by channel (as read), each channel's by interval start: the store's key order."""
     missing: list[tuple[_dt.datetime, _dt.datetime]]
     """Runs of interval starts ``[first, end)`` the range should have had."""
     flags: Counter[Quality]
