@@ -12,7 +12,7 @@ import bisect
 import datetime as _dt
 import functools
 from collections.abc import Callable, Sequence
-from typing import Final, cast
+from typing import Final
 
 from dlmskit.axdr import Data, DoubleLong, DoubleLongUnsigned, Long, LongUnsigned, Structure
 from obis import ObisCode
@@ -103,35 +103,12 @@ def block_wraps(phases: int) -> tuple[Callable[[int], Data], ...]:
 
 
 _COLUMN_TYPES: Final = (LongUnsigned, DoubleLongUnsigned, Long, DoubleLong)
-_Fixed = LongUnsigned | DoubleLongUnsigned | Long | DoubleLong
-#: A-XDR values already built, by type then value: the meters of a fleet report the same
-#: voltages, currents and energies over and over. A value never changes, so an entry is
-#: never stale; a table outgrowing its limit is cleared.
-_TYPED: dict[type[_Fixed], dict[int, _Fixed]] = {}
-_TYPED_LIMIT: Final = 16384
-_PLAIN_INT: Final = {int}
-
-
-def _typed_column(kind: type[_Fixed], values: Sequence[int]) -> Sequence[Data]:
-    """``kind.column(values)``, its values looked up in ``_TYPED`` (plain ints only: the
-    column's own checks decide for anything else, and for values not seen yet)."""
-    table = _TYPED.get(kind)
-    if table is None:
-        table = _TYPED[kind] = {}
-    found = list(map(table.get, values))
-    if None not in found and set(map(type, values)) == _PLAIN_INT:
-        return cast(list[Data], found)
-    column = kind.column(values)
-    if len(table) >= _TYPED_LIMIT:
-        table.clear()
-    table.update(zip(values, column, strict=True))
-    return column
 
 
 def _column_of(wrap: Callable[[int], Data]) -> Callable[[Sequence[int]], Sequence[Data]]:
     for kind in _COLUMN_TYPES:
         if wrap is kind:
-            return functools.partial(_typed_column, kind)
+            return kind.column
     return lambda values: [wrap(v) for v in values]
 
 

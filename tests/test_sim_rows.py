@@ -9,12 +9,11 @@ against the plain definition: the load formula written out with ``mix`` for one 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 
 import attrs
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlmskit.axdr import (
@@ -38,7 +37,6 @@ from simulators import (
     MeteringPoint,
     MeterState,
 )
-from simulators import _block_load as block_load_module
 from simulators import _state as state_module
 from simulators._block_load import block_wraps
 from simulators._load import mix, mix_round
@@ -236,52 +234,6 @@ def test_column_is_the_constructor_on_each_value(kind: type[Long], values: list[
     got = kind.column(values)  # type: ignore[arg-type]
     assert got == expected
     assert [type(v) for v in got] == [kind] * len(values)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    kind=st.sampled_from([Long, LongUnsigned, DoubleLong, DoubleLongUnsigned]),
-    seen=st.lists(st.integers(-(2**33), 2**33), max_size=20),
-    values=st.lists(
-        st.one_of(
-            st.integers(-(2**33), 2**33),
-            st.integers(0, 255),
-            st.booleans(),
-            st.floats(allow_nan=False),
-        ),
-        max_size=20,
-    ),
-)
-@example(kind=LongUnsigned, seen=[0, 1, 5], values=[5.0])
-@example(kind=Long, seen=[0, 1, 5], values=[1, True, 5])
-def test_block_columns_are_the_constructor_on_each_value(
-    kind: type[Long], seen: list[int], values: list[object]
-) -> None:
-    """A column of block load values through the table of values already built: as
-    ``column``, whatever was seen before (a float or bool equal to a seen int included)."""
-    column = block_load_module._column_of(kind)
-    with contextlib.suppress(LocalProtocolError):
-        column(tuple(seen))
-    try:
-        expected = [kind(v) for v in values]  # type: ignore[arg-type]
-    except LocalProtocolError as exc:
-        with pytest.raises(LocalProtocolError) as raised:
-            column(tuple(values))  # type: ignore[arg-type]
-        assert str(raised.value) == str(exc)
-        return
-    for _ in range(2):  # built, then found
-        got = column(tuple(values))  # type: ignore[arg-type]
-        assert list(got) == expected
-        assert [type(v) for v in got] == [kind] * len(values)
-
-
-def test_block_column_tables_stay_bounded() -> None:
-    column = block_load_module._column_of(DoubleLongUnsigned)
-    limit = block_load_module._TYPED_LIMIT
-    for start in range(0, 3 * limit, 1000):
-        values = tuple(range(start, start + 1000))
-        assert list(column(values)) == DoubleLongUnsigned.column(values)
-        assert len(block_load_module._TYPED[DoubleLongUnsigned]) <= limit + 1000
 
 
 def test_stamp_octets_tables_stay_bounded() -> None:
