@@ -161,7 +161,8 @@ async def serve_fleet_wrapper(
     task_status: trio.TaskStatus[Sequence[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve every meter of ``fleet`` over the wrapper on ``host:port`` (``None``: every
-    address); ``nursery.start`` returns the listeners (the port when ``port=0``)."""
+    address); ``nursery.start`` returns the listeners (the port when ``port=0``). Each
+    connection is served on its socket (:func:`~transports.serve_tcp_wrapper_sockets`)."""
     counters = stats if stats is not None else LinkStats()
 
     async def handler(transport: WrapperSocketTransport) -> None:
