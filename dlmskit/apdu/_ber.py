@@ -86,6 +86,10 @@ class Tlv(NamedTuple):
         )
 
 
+# the named tuple's own __new__ is a Python function; tuple's builds the same in C
+_new_tlv: Final = tuple.__new__
+
+
 def read_tlv(data: Buffer, offset: int, end: int) -> Tlv:
     """Read the identifier and definite length at ``offset``; the contents must end by ``end``."""
     if offset + 1 < end:
@@ -100,8 +104,9 @@ def read_tlv(data: Buffer, offset: int, end: int) -> Tlv:
                     offset=offset + 1,
                     expected=f"at most {end - pos} content octets",
                 )
-            return Tlv(
-                first & 0xC0, bool(first & _CONSTRUCTED), first & 0x1F, offset, pos, pos + length
+            return _new_tlv(
+                Tlv,
+                (first & 0xC0, bool(first & _CONSTRUCTED), first & 0x1F, offset, pos, pos + length),
             )
     if offset >= end:
         raise DecodeError("BER element missing", offset=offset, expected="identifier octet")
