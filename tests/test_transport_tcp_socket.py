@@ -159,6 +159,7 @@ async def test_the_socket_sends_at_once_and_knows_its_addresses(link: Link) -> N
     transport, peer = link
     assert transport._socket is not None
     assert transport._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    assert not transport._socket.getblocking()
     ours, theirs = transport.local_address, transport.peer_address
     assert (ours.host, ours.port) == peer.socket.getpeername()[:2]
     assert (theirs.host, theirs.port) == peer.socket.getsockname()[:2]

@@ -294,6 +294,10 @@ async def _receive_socket(sock: socket.socket, wait_first: bool) -> bytes:
             pass
 
 
+#: Made non-blocking by socket() itself where the platform can (one system call less).
+_NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
+
+
 def _literal_family(host: str) -> socket.AddressFamily | None:
     """The address family of a numeric IP address (no zone index), else ``None``."""
     try:
@@ -316,9 +320,10 @@ async def _connect_literal(family: socket.AddressFamily, host: str, port: int) -
     """Connect to a numeric address: one address, so no name lookup and no happy eyeballs
     (what ``trio.open_tcp_stream`` comes down to for it, without its tasks); the
     connected non-blocking socket."""
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM | _NONBLOCK)
     try:
-        sock.setblocking(False)
+        if not _NONBLOCK:
+            sock.setblocking(False)
         # every APDU goes out at once (what trio.SocketStream sets on its sockets)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         await trio.lowlevel.checkpoint_if_cancelled()
