@@ -195,6 +195,26 @@ async def test_more_connections_at_once_than_one_accept_batch() -> None:
     assert {f"127.3.0.{n}" for n in range(1, 251)} == set(served)
 
 
+async def test_every_address_is_served_when_no_host_is_given() -> None:
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(serve_tcp_wrapper_sockets, _echo, None, 0)
+        targets = []
+        for listener in listeners:  # each family's listener has its own port (port 0)
+            port = listener.socket.getsockname()[1]
+            if listener.socket.family == socket.AF_INET6:
+                targets.append(("::1", port))
+            else:
+                targets += [("127.0.0.1", port), ("127.2.0.9", port)]
+        assert targets
+        for host, port in targets:
+            client = await open_tcp_wrapper(host, port)
+            with trio.fail_after(5):
+                await client.send_apdu(b"\x01\x02")
+                assert await client.receive_apdu() == b"\x02\x01"
+            await client.aclose()
+        nursery.cancel_scope.cancel()
+
+
 async def test_cancelling_the_server_closes_its_connections() -> None:
     waiting = trio.Event()
 
