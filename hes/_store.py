@@ -35,7 +35,8 @@ import datetime as _dt
 import itertools
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +63,7 @@ from hes._store_sql import (
     _SESSION_INSERT,
     SCHEMA_VERSION,
     ReadingRow,
+    ReadingRun,
     SessionRow,
     StoreVersionError,
     _check_version,
@@ -69,6 +71,7 @@ from hes._store_sql import (
     _Insert,
     _Names,
     _Qualities,
+    _run_length,
     _stamp,
     _values_sql,
     reading_row,
@@ -81,6 +84,7 @@ from hes._store_sql import (
 __all__ = [
     "SCHEMA_VERSION",
     "ReadingRow",
+    "ReadingRun",
     "SessionRow",
     "Store",
     "StoreVersionError",
@@ -91,6 +95,18 @@ __all__ = [
 
 def _time(stamp: int | None) -> _dt.datetime | None:
     return None if stamp is None else from_epoch(stamp)
+
+
+def _column(texts: str | Sequence[str]) -> Sequence[str]:
+    """A run's unit or quality field as texts: one shared, or one a reading."""
+    return (texts,) if isinstance(texts, str) else texts
+
+
+def _ids(names: _Names, texts: str | Sequence[str]) -> Iterator[int]:
+    """Ids of a run's unit or quality field, one a reading (a shared text looked up once)."""
+    if isinstance(texts, str):
+        return repeat(names[texts])
+    return map(names.__getitem__, texts)
 
 
 class Store:
@@ -193,11 +209,19 @@ class Store:
                 chunk = _flat(rows[done : done + size])
                 statements.append((_values_sql(head, tail, width, size), chunk, readings))
                 done += size
+        flats = [params for _sql, params, readings in statements if readings]
+        self._transaction_of(statements, lambda: self._to_ids(flats))
+
+    def _transaction_of(
+        self, statements: list[tuple[str, list[object], bool]], prepare: Callable[[], object]
+    ) -> None:
+        """One write transaction: ``prepare`` (ids for the texts, names added; it may add
+        statements), then the statements; names added go with a rollback."""
         db = self._db
         with self._lock:
             db.execute("BEGIN IMMEDIATE")
             try:
-                self._to_ids([params for _sql, params, readings in statements if readings])
+                prepare()
                 for sql, params, _readings in statements:
                     db.execute(sql, params)
             except BaseException:
@@ -241,6 +265,85 @@ class Store:
         readings = rows if isinstance(rows, list | tuple) else list(rows)
         receipts = sessions if isinstance(sessions, list | tuple) else list(sessions)
         self._insert(((_READING_INSERT, readings), (_SESSION_INSERT, receipts)))
+
+    def put_reading_runs(
+        self, runs: Iterable[ReadingRun], *, sessions: Iterable[SessionRow] = ()
+    ) -> None:
+        """Store readings given as runs (:data:`ReadingRun`: one meter's readings of one
+        channel as columns), and sessions as rows (:func:`session_row`), in one
+        transaction: what :meth:`put_reading_rows` stores for the runs' rows, in the
+        order given, for about a third of the Python work a reading (no tuple a
+        reading, the parameters filled a column at a time, one id look-up a run for the
+        meter, the channel and a shared unit or quality)."""
+        given = runs if isinstance(runs, list | tuple) else list(runs)
+        receipts = sessions if isinstance(sessions, list | tuple) else list(sessions)
+        if receipts and set(map(len, receipts)) != {9}:
+            raise ValueError("every row must have 9 values")
+        lengths = [_run_length(run) for run in given]
+        statements: list[tuple[str, list[object], bool]] = []
+
+        def prepare() -> None:
+            total = sum(lengths)
+            flat = self._run_params(given, total)
+            statements.extend(self._chunks(_READING_INSERT, flat, total))
+            statements.extend(self._chunks(_SESSION_INSERT, _flat(receipts), len(receipts)))
+
+        self._transaction_of(statements, prepare)
+
+    def _run_params(self, runs: Sequence[ReadingRun], total: int) -> list[object]:
+        """The runs' rows as one parameter list (nine a row), the texts as their ids: the
+        new meters and channels added first, new units and quality texts when one is
+        met (one statement a table)."""
+        meters, channels, units, qualities = (names for names, _column in self._columns)
+        meters.add(run[0] for run in runs)
+        channels.add(run[1] for run in runs)
+        try:
+            flat = self._fill(runs)
+        except KeyError:
+            units.add(itertools.chain.from_iterable(_column(run[4]) for run in runs))
+            qualities.add(itertools.chain.from_iterable(_column(run[5]) for run in runs))
+            flat = self._fill(runs)
+        if len(flat) != 9 * total:
+            raise ValueError("every column of a run must have one value an interval start")
+        return flat
+
+    def _fill(self, runs: Sequence[ReadingRun]) -> list[object]:
+        """The parameters of the runs' rows, a run's rows zipped from its columns (no
+        tuple kept a row), the texts looked up once a run where the run shares one."""
+        meters, channels, units, qualities = (names for names, _column in self._columns)
+        flat: list[object] = []
+        extend = flat.extend
+        for meter, channel, starts, values, unit, quality, captured, received, source in runs:
+            extend(
+                itertools.chain.from_iterable(
+                    zip(
+                        repeat(meters[meter]),
+                        repeat(channels[channel]),
+                        starts,
+                        values,
+                        _ids(units, unit),
+                        _ids(qualities, quality),
+                        captured,
+                        repeat(received),
+                        repeat(source),
+                    )
+                )
+            )
+        return flat
+
+    def _chunks(
+        self, insert: _Insert, flat: list[object], count: int
+    ) -> list[tuple[str, list[object], bool]]:
+        """``count`` rows of ``flat`` as statements of at most ``_max_rows`` rows."""
+        head, tail, width = insert
+        out: list[tuple[str, list[object], bool]] = []
+        done = 0
+        while done < count:
+            size = min(self._max_rows, 1 << ((count - done).bit_length() - 1))
+            params = flat[done * width : (done + size) * width]
+            out.append((_values_sql(head, tail, width, size), params, False))
+            done += size
+        return out
 
     def readings(
         self,

@@ -22,6 +22,7 @@ from hes._quality import Quality, quality_text
 __all__ = [
     "SCHEMA_VERSION",
     "ReadingRow",
+    "ReadingRun",
     "SessionRow",
     "StoreVersionError",
     "reading_row",
@@ -160,6 +161,36 @@ def _values_sql(head: str, tail: str, width: int, rows: int) -> str:
 #: One reading as the store keeps it: (meter, channel, interval start in epoch seconds,
 #: value, unit, quality text, captured and received in epoch seconds, source).
 ReadingRow = tuple[str, str, int, float | None, str, str, int | None, int | None, int]
+
+
+#: One meter's readings of one channel as columns (a run), the fields of
+#: :data:`ReadingRow` in the same order: meter, channel, interval starts, values, the unit
+#: (one for every reading, or one each), the quality text (likewise), captured times,
+#: then received and source for every reading. Stored as the rows it stands for, in order,
+#: without a tuple a reading on the way.
+ReadingRun = tuple[
+    str,
+    str,
+    Sequence[int],
+    Sequence[float | None],
+    str | Sequence[str],
+    str | Sequence[str],
+    Sequence[int | None],
+    int | None,
+    int,
+]
+
+
+def _run_length(run: ReadingRun) -> int:
+    """Readings in ``run``, its columns checked to have one value a reading."""
+    if len(run) != 9:
+        raise ValueError("every run must have 9 fields")
+    count = len(run[2])
+    shared = (run[4], run[5])
+    columns = [run[3], run[6], *(c for c in shared if not isinstance(c, str))]
+    if any(len(column) != count for column in columns):
+        raise ValueError("every column of a run must have one value an interval start")
+    return count
 
 
 def reading_row(reading: Reading) -> ReadingRow:
