@@ -303,3 +303,36 @@ def test_long_arrays_use_the_row_by_row_struct() -> None:
     assert taken is not None and taken[1] == len(raw)
     assert strict_equal(taken[0], general_decode(raw))
     assert strict_equal(taken[0], value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "shared"),
+    [
+        (DoubleLongUnsigned, [0, 41, 4095, 7], True),  # all have a shared instance
+        (DoubleLongUnsigned, [0, 41, 4096, 7], False),  # one past the shared ones
+        (LongUnsigned, [23616, 23700, 1, 0xFFFF], False),
+        (DoubleLong, [5, -1, 3, 2], False),  # a negative value is not an index from the end
+        (DoubleLong, [5, 0, 3, 2], True),
+        (Long, [-0x8000, 0x7FFF, 0, -2], False),
+        (Integer, [-128, -1, 0, 127], True),  # one-octet values all exist once
+        (Unsigned, [0, 128, 255, 1], True),
+        (Enum, [3, 0, 255, 9], True),
+    ],
+)
+def test_integer_columns_keep_values_types_and_shared_instances(
+    kind: Any, values: list[int], shared: bool
+) -> None:
+    value = Array([Structure([kind(v), Unsigned(1)]) for v in values])
+    raw = encode(value)
+    count, start = decode_length(raw, 1)
+    first = fastpath.decode_uniform_array(raw, start, count, len(raw))
+    second = fastpath.decode_uniform_array(raw, start, count, len(raw))
+    assert first is not None and second is not None
+    rows, end = first
+    assert end == len(raw)
+    assert strict_equal(rows, value) and strict_equal(rows, general_decode(raw))
+    # a column whose values all have a shared instance comes out as those instances
+    pairs: Any = zip(rows, second[0], values, strict=True)
+    for row, again, v in pairs:
+        assert type(row[0]) is kind and row[0] == v
+        assert (row[0] is again[0]) == shared

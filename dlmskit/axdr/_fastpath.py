@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
@@ -65,8 +66,10 @@ _Column = Callable[[Sequence[Any], int], Iterable[Data]]
 def _table(tag: int) -> _Column:
     # Every one-octet value exists once (see BYTE_BODIES); struct's signed "b" gives a
     # negative index, which reads the upper half of the integer table: the same value.
-    getter: Callable[[int], Data] = BYTE_BODIES[tag].__getitem__
-    return lambda column, count: map(getter, column)
+    # itemgetter(*column) looks the whole column up in one C call (a tuple: arrays here
+    # have at least MIN_ROWS values, so never a single item).
+    table = BYTE_BODIES[tag]
+    return lambda column, count: cast(Iterable[Data], operator.itemgetter(*column)(table))
 
 
 def _construct(cls: type[int] | type[float]) -> _Column:
@@ -81,13 +84,23 @@ def _construct(cls: type[int] | type[float]) -> _Column:
 
 
 def _integers(cls: type[_FixedInt]) -> _Column:
-    # a column of small values takes the shared ones (cls.small()), the others are built
-    small = cast(Callable[[int], Data], cls.small().__getitem__)
+    # a column of small values takes the shared ones (cls.small()), the others are built.
+    # itemgetter(*column) looks them all up in one C call (a tuple; arrays here have at
+    # least MIN_ROWS values, so never a single item); an unsigned column (struct gives no
+    # negative value) just tries it, a value past the shared ones raising IndexError
+    shared = cls.small()
     limit = min(SMALL_VALUES, cls.MAX + 1)
+    unsigned = cls.MIN >= 0
 
     def build(column: Sequence[Any], count: int) -> Iterable[Data]:
-        if column and min(column) >= 0 and max(column) < limit:
-            return map(small, column)
+        if count > 1:
+            if unsigned:
+                try:
+                    return cast(Iterable[Data], operator.itemgetter(*column)(shared))
+                except IndexError:
+                    pass
+            elif min(column) >= 0 and max(column) < limit:
+                return cast(Iterable[Data], operator.itemgetter(*column)(shared))
         return itertools.starmap(
             int.__new__, zip(itertools.repeat(cls, count), column, strict=True)
         )
