@@ -342,7 +342,7 @@ def _decode_auth(data: bytes, tlv: Tlv, label: str) -> AuthenticationValue:
     inner = read_tlv(data, tlv.value_start, tlv.end)
     if inner.tag_class != CLASS_CONTEXT or inner.number > 3:
         raise DecodeError(f"unknown {label} alternative", offset=inner.start, expected="[0]..[3]")
-    form = AuthenticationValueForm(inner.number)
+    form = enum_member(AuthenticationValueForm, inner.number)
     expect_form(inner, form >= AuthenticationValueForm.EXTERNAL, label)
     if inner.end != tlv.end:
         raise DecodeError(f"trailing octets in {label}", offset=inner.end, expected="end of field")
