@@ -37,6 +37,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -195,34 +196,33 @@ class Store:
         SQLite step (GIL released) per statement rather than per row, and the rows go
         in the order given, each seeing those before it, as with one INSERT per row.
         Reading rows have their meter, channel, unit and quality texts replaced by ids on
-        the way. The parameter lists are built before the transaction, which then holds
-        the write lock only for the ids, the binding and SQLite's own work."""
-        statements: list[tuple[str, list[object], bool]] = []
-        for insert, rows in work:
-            head, tail, width = insert
+        the way, a statement's parameters built just before it is bound."""
+        for (_head, _tail, width), rows in work:
             if rows and set(map(len, rows)) != {width}:
                 raise ValueError(f"every row must have {width} values")
-            readings = insert is _READING_INSERT
-            done, total = 0, len(rows)
-            while done < total:
-                size = min(self._max_rows, 1 << ((total - done).bit_length() - 1))
-                chunk = _flat(rows[done : done + size])
-                statements.append((_values_sql(head, tail, width, size), chunk, readings))
-                done += size
-        flats = [params for _sql, params, readings in statements if readings]
-        self._transaction_of(statements, lambda: self._to_ids(flats))
 
-    def _transaction_of(
-        self, statements: list[tuple[str, list[object], bool]], prepare: Callable[[], object]
-    ) -> None:
-        """One write transaction: ``prepare`` (ids for the texts, names added; it may add
-        statements), then the statements; names added go with a rollback."""
+        def statements() -> Iterator[tuple[str, list[object]]]:
+            for insert, rows in work:
+                head, tail, width = insert
+                done, total = 0, len(rows)
+                while done < total:
+                    size = min(self._max_rows, 1 << ((total - done).bit_length() - 1))
+                    params = _flat(rows[done : done + size])
+                    if insert is _READING_INSERT:
+                        self._to_ids(params, rows, done)
+                    yield _values_sql(head, tail, width, size), params
+                    done += size
+
+        self._transaction_of(statements)
+
+    def _transaction_of(self, statements: Callable[[], Iterable[tuple[str, list[object]]]]) -> None:
+        """One write transaction running ``statements()`` (which may add names: they go
+        with a rollback)."""
         db = self._db
         with self._lock:
             db.execute("BEGIN IMMEDIATE")
             try:
-                prepare()
-                for sql, params, _readings in statements:
+                for sql, params in statements():
                     db.execute(sql, params)
             except BaseException:
                 db.execute("ROLLBACK")
@@ -232,19 +232,17 @@ class Store:
                 raise
             db.execute("COMMIT")
 
-    def _to_ids(self, statements: list[list[object]]) -> None:
-        """Reading rows' parameters (nine a row) with the meter, channel, unit and quality
-        texts replaced by their ids, mapped a column at a time (no Python loop per row),
-        in the transaction: names not stored yet are added, each table's in one
-        statement, and a column is replaced once every one of its texts has an id."""
+    def _to_ids(self, params: list[object], rows: Sequence[tuple[object, ...]], done: int) -> None:
+        """A statement's reading parameters (nine a row, from ``rows[done:]``) with the
+        meter, channel, unit and quality texts replaced by their ids, a column at a time
+        (no Python loop per row). Names not stored yet are added, those of every row
+        still to go in one statement a table (one GIL round trip in the transaction)."""
         for names, column in self._columns:
             try:
-                ids = [list(map(names.__getitem__, p[column::9])) for p in statements]
+                params[column::9] = map(names.__getitem__, params[column::9])
             except KeyError:
-                names.add(itertools.chain.from_iterable(p[column::9] for p in statements))
-                ids = [list(map(names.__getitem__, p[column::9])) for p in statements]
-            for params, found in zip(statements, ids, strict=True):
-                params[column::9] = found
+                names.add(map(itemgetter(column), itertools.islice(rows, done, None)))
+                params[column::9] = map(names.__getitem__, params[column::9])
 
     def _select(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
         with self._lock:
@@ -280,15 +278,16 @@ class Store:
         if receipts and set(map(len, receipts)) != {9}:
             raise ValueError("every row must have 9 values")
         lengths = [_run_length(run) for run in given]
-        statements: list[tuple[str, list[object], bool]] = []
 
-        def prepare() -> None:
+        def statements() -> list[tuple[str, list[object]]]:
             total = sum(lengths)
             flat = self._run_params(given, total)
-            statements.extend(self._chunks(_READING_INSERT, flat, total))
-            statements.extend(self._chunks(_SESSION_INSERT, _flat(receipts), len(receipts)))
+            return [
+                *self._chunks(_READING_INSERT, flat, total),
+                *self._chunks(_SESSION_INSERT, _flat(receipts), len(receipts)),
+            ]
 
-        self._transaction_of(statements, prepare)
+        self._transaction_of(statements)
 
     def _run_params(self, runs: Sequence[ReadingRun], total: int) -> list[object]:
         """The runs' rows as one parameter list (nine a row), the texts as their ids: the
@@ -333,15 +332,15 @@ class Store:
 
     def _chunks(
         self, insert: _Insert, flat: list[object], count: int
-    ) -> list[tuple[str, list[object], bool]]:
+    ) -> list[tuple[str, list[object]]]:
         """``count`` rows of ``flat`` as statements of at most ``_max_rows`` rows."""
         head, tail, width = insert
-        out: list[tuple[str, list[object], bool]] = []
+        out: list[tuple[str, list[object]]] = []
         done = 0
         while done < count:
             size = min(self._max_rows, 1 << ((count - done).bit_length() - 1))
             params = flat[done * width : (done + size) * width]
-            out.append((_values_sql(head, tail, width, size), params, False))
+            out.append((_values_sql(head, tail, width, size), params))
             done += size
         return out
 
