@@ -277,58 +277,57 @@ class Store:
         receipts = sessions if isinstance(sessions, list | tuple) else list(sessions)
         if receipts and set(map(len, receipts)) != {9}:
             raise ValueError("every row must have 9 values")
-        lengths = [_run_length(run) for run in given]
+        for run in given:
+            _run_length(run)
 
-        def statements() -> list[tuple[str, list[object]]]:
-            total = sum(lengths)
-            flat = self._run_params(given, total)
-            return [
-                *self._chunks(_READING_INSERT, flat, total),
-                *self._chunks(_SESSION_INSERT, _flat(receipts), len(receipts)),
-            ]
+        def statements() -> Iterator[tuple[str, list[object]]]:
+            yield from self._run_statements(given)
+            yield from self._chunks(_SESSION_INSERT, _flat(receipts), len(receipts))
 
         self._transaction_of(statements)
 
-    def _run_params(self, runs: Sequence[ReadingRun], total: int) -> list[object]:
-        """The runs' rows as one parameter list (nine a row), the texts as their ids: the
-        new meters and channels added first, new units and quality texts when one is
-        met (one statement a table)."""
-        meters, channels, units, qualities = (names for names, _column in self._columns)
-        meters.add(run[0] for run in runs)
-        channels.add(run[1] for run in runs)
-        try:
-            flat = self._fill(runs)
-        except KeyError:
-            units.add(itertools.chain.from_iterable(_column(run[4]) for run in runs))
-            qualities.add(itertools.chain.from_iterable(_column(run[5]) for run in runs))
-            flat = self._fill(runs)
-        if len(flat) != 9 * total:
-            raise ValueError("every column of a run must have one value an interval start")
-        return flat
-
-    def _fill(self, runs: Sequence[ReadingRun]) -> list[object]:
-        """The parameters of the runs' rows, a run's rows zipped from its columns (no
-        tuple kept a row), the texts looked up once a run where the run shares one."""
-        meters, channels, units, qualities = (names for names, _column in self._columns)
+    def _run_statements(self, runs: Sequence[ReadingRun]) -> Iterator[tuple[str, list[object]]]:
+        """The runs' rows as statements, each one's parameters (nine a row, the texts
+        as their ids) filled from the runs' columns just before it is bound, a run's
+        rows zipped from its columns (no tuple kept a row) and a text it shares looked
+        up once. New meters and channels are added first, new units and quality texts
+        when one is met (one statement a table)."""
+        self._meters.add(run[0] for run in runs)
+        self._channels.add(run[1] for run in runs)
+        head, tail, width = _READING_INSERT
+        full = self._max_rows * width
         flat: list[object] = []
-        extend = flat.extend
-        for meter, channel, starts, values, unit, quality, captured, received, source in runs:
-            extend(
-                itertools.chain.from_iterable(
-                    zip(
-                        repeat(meters[meter]),
-                        repeat(channels[channel]),
-                        starts,
-                        values,
-                        _ids(units, unit),
-                        _ids(qualities, quality),
-                        captured,
-                        repeat(received),
-                        repeat(source),
-                    )
-                )
+        for n, run in enumerate(runs):
+            mark = len(flat)
+            try:
+                flat.extend(self._run_params(run))
+            except KeyError:
+                del flat[mark:]
+                rest = runs[n:]
+                self._units.add(itertools.chain.from_iterable(_column(r[4]) for r in rest))
+                self._qualities.add(itertools.chain.from_iterable(_column(r[5]) for r in rest))
+                flat.extend(self._run_params(run))
+            while len(flat) >= full:
+                yield _values_sql(head, tail, width, self._max_rows), flat[:full]
+                del flat[:full]
+        yield from self._chunks(_READING_INSERT, flat, len(flat) // width)
+
+    def _run_params(self, run: ReadingRun) -> Iterator[object]:
+        """A run's rows' parameters, zipped from its columns."""
+        meter, channel, starts, values, unit, quality, captured, received, source = run
+        return itertools.chain.from_iterable(
+            zip(
+                repeat(self._meters[meter]),
+                repeat(self._channels[channel]),
+                starts,
+                values,
+                _ids(self._units, unit),
+                _ids(self._qualities, quality),
+                captured,
+                repeat(received),
+                repeat(source),
             )
-        return flat
+        )
 
     def _chunks(
         self, insert: _Insert, flat: list[object], count: int
