@@ -144,6 +144,10 @@ async def _serve(meters: int) -> None:
 
     fleet = _fleet(meters)
     assert isinstance(fleet, Fleet)
+    # as `dlmskit-sim fleet` serves: the cycle collector's young generation scanned every
+    # 20,000 allocations, the fleet left out of its scans
+    gc.freeze()
+    gc.set_threshold(20_000, *gc.get_threshold()[1:])
     async with trio.open_nursery() as nursery:
         listeners = await nursery.start(serve_fleet_wrapper, fleet, 0)
         print(listeners[0].socket.getsockname()[1], flush=True)

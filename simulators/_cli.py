@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import functools
+import gc
 import json
 import sys
 from collections.abc import Callable
@@ -225,6 +226,15 @@ def _push_config(options: dict[str, Any]) -> PushConfig | None:
     )
 
 
+def _tune_collector() -> None:
+    """A serving fleet process makes many short-lived objects per session: the cycle
+    collector's young generation is scanned every 20,000 allocations rather than 700,
+    and the fleet built so far is left out of its scans (this process only serves)."""
+    gc.freeze()
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(20_000, threshold[0]), threshold[1], threshold[2])
+
+
 async def _serve(
     fleet: Fleet,
     host: str | None,
@@ -233,6 +243,7 @@ async def _serve(
     transport: str,
     push: PushConfig | None = None,
 ) -> None:
+    _tune_collector()
     async with trio.open_nursery() as nursery:
         if push is not None:
             await nursery.start(run_pushes, fleet, push)
