@@ -61,6 +61,8 @@ from dlmskit.errors import LocalProtocolError, RemoteProtocolError, SecurityErro
 __all__ = ["ClientAcse", "PendingRequest", "RequestKind"]
 
 _ACSE_REQUIREMENTS_AUTHENTICATION = BerBitString.from_bits([True])
+#: the conformance before an AARE grants any (an enum call costs more than a lookup)
+_NOTHING_GRANTED = Conformance(0)
 
 
 class RequestKind(enum.Enum):
@@ -121,7 +123,7 @@ class ClientAcse(Endpoint):
         self._exchange_gbt = False
         self._server_challenge = b""
         self._accepted: AssociationAccepted | None = None
-        self.conformance = Conformance(0)
+        self.conformance = _NOTHING_GRANTED
         self._keep_last_batch = True  # for repeat_request
         #: invoke-id -> answers still expected from requests sent more than once (or
         #: given up on): they are discarded when they come.
@@ -424,7 +426,7 @@ class ClientAcse(Endpoint):
         self._machine.process(Trigger.RLRE)
         self._drop_dedicated_key()
         self._accepted = None
-        self.conformance = Conformance(0)
+        self.conformance = _NOTHING_GRANTED
         self._events.append(Released(reason=None if apdu is None else apdu.reason))
 
     def _finish_hls(
