@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import fractions
 import functools
+import itertools
 from collections.abc import Iterator
 from typing import Final, TypeAlias
 
@@ -56,6 +58,21 @@ def mix(*values: int) -> int:
         x = (x * 0x94D049BB133111EB) & _M64
         x ^= x >> 29
     return x
+
+
+def _mix_on(x: int, v: int) -> int:
+    """``mix(*values, v)`` from ``x = mix(*values)``: the chain is sequential, so a hash
+    of (seed, tag, day) reuses the (seed, tag) part for every day."""
+    x = ((x ^ (v & _M64)) * 0xBF58476D1CE4E5B9) & _M64
+    x ^= x >> 31
+    x = (x * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 29)
+
+
+@functools.lru_cache(maxsize=65536)
+def _mixed(seed: int, tag: int) -> int:
+    """``mix(seed, tag)``, kept: the prefix of a meter's per-day hashes."""
+    return mix(seed, tag)
 
 
 def mix_round(x: int, value: int) -> int:
@@ -181,7 +198,7 @@ class IntervalEnergy:
         )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class LoadModel:
     """The parameters of one meter's consumption; all derived from its seed.
 
@@ -245,7 +262,7 @@ class LoadModel:
     def day_level(self, day: int) -> int:
         """The load level of local day ``day``: season x weekday x jitter (>= 1)."""
         month, weekday = _civil(day)
-        jitter = 85 + mix(self.seed, 0xDA7, day) % 31
+        jitter = 85 + _mix_on(_mixed(self.seed, 0xDA7), day) % 31
         value = self.level * _SEASON[self.kind][month - 1] * _WEEKDAY[self.kind][weekday]
         return max(1, value * jitter // 1_000_000)
 
@@ -254,11 +271,11 @@ class LoadModel:
         if not self.solar:
             return 0
         month, _ = _civil(day)
-        cloud = 30 + mix(self.seed, 0x5C1, day) % 71
+        cloud = 30 + _mix_on(_mixed(self.seed, 0x5C1), day) % 71
         return self.solar * _SOLAR_SEASON[month - 1] * cloud // 10_000
 
     def _g(self, index: int) -> int:
-        return mix(self.seed, 0xBA5E, index) % self.base
+        return _mix_on(_mixed(self.seed, 0xBA5E), index) % self.base
 
     def _base_sum(self, first: int, end: int) -> int:
         """Base load over intervals ``first..end-1``: telescopes to a closed form."""
@@ -323,7 +340,7 @@ class LoadModel:
 
     def day_totals(self, day: int) -> tuple[int, int, int, int]:
         """(import Wh, import VAh, export Wh, export VAh) over local day ``day``."""
-        return _day_totals(self, day)
+        return _days_totals(self, day, day + 1)
 
     def first_interval(self, day: int) -> int:
         """The first interval of local day ``day``."""
@@ -355,27 +372,60 @@ class LoadModel:
         return totals[0], totals[1], totals[2], totals[3]
 
 
-@functools.lru_cache(maxsize=65536)
-def _day_totals(model: LoadModel, day: int) -> tuple[int, int, int, int]:
-    first = model.first_interval(day)
-    level = model.day_level(day)
-    base = model._base_sum(first, first + _QUARTERS)
-    reactive = level * _REACTIVE_SUMS[model.kind]
-    shape = _SHAPES[model.kind]
-    sun = model.day_solar(day)
-    if not sun:
-        load = level * _SHAPE_SUMS[model.kind]
-        return load + base, load + base + reactive, 0, 0
-    night = sum(shape[q] for q in range(_QUARTERS) if not _SOLAR[q]) * level
-    imported = night
-    exported = 0
-    for q in _DAYLIGHT:
-        net = level * shape[q] - sun * _SOLAR[q]
-        if net > 0:
-            imported += net
+def _days_totals(model: LoadModel, first_day: int, end_day: int) -> tuple[int, int, int, int]:
+    """Register increments (import Wh, import VAh, export Wh, export VAh) over local days
+    ``first_day .. end_day - 1``: per day its level and sunshine, the base load over the
+    whole span at once (it telescopes)."""
+    kind = model.kind
+    shape_sum, reactive_sum = _SHAPE_SUMS[kind], _REACTIVE_SUMS[kind]
+    imported = exported = reactive = 0
+    for day in range(first_day, end_day):
+        level = model.day_level(day)
+        reactive += level * reactive_sum
+        sun = model.day_solar(day)
+        if sun:
+            day_import, day_export = _solar_split(kind, level, sun)
+            imported += day_import
+            exported += day_export
         else:
-            exported -= net
+            imported += level * shape_sum
+    base = model._base_sum(model.first_interval(first_day), model.first_interval(end_day))
     return imported + base, imported + base + reactive, exported, exported
+
+
+@functools.lru_cache(maxsize=16)
+def _daylight_order(
+    kind: ConsumerKind,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]:
+    """Daylight quarters of a load shape by load per unit of sunshine, rising; prefix
+    sums of load and sunshine in that order; the load of the dark quarters."""
+    shape = _SHAPES[kind]
+    order = sorted(_DAYLIGHT, key=lambda q: fractions.Fraction(shape[q], _SOLAR[q]))
+    loads = tuple(itertools.accumulate((shape[q] for q in order), initial=0))
+    suns = tuple(itertools.accumulate((_SOLAR[q] for q in order), initial=0))
+    night = sum(shape[q] for q in range(_QUARTERS) if not _SOLAR[q])
+    return tuple(order), loads, suns, night
+
+
+def _solar_split(kind: ConsumerKind, level: int, sun: int) -> tuple[int, int]:
+    """(energy imported, exported) over a day of load ``level`` and sunshine ``sun``:
+    the sum over daylight quarters of ``level * shape[q] - sun * solar[q]`` split by
+    sign, plus the dark quarters' load. The quarters that import are those whose load
+    per unit of sunshine is above ``sun / level``: a suffix of the rising order, found
+    by bisection, so both sums come from prefix sums."""
+    order, loads, suns, night = _daylight_order(kind)
+    shape = _SHAPES[kind]
+    low, high = 0, len(order)
+    while low < high:  # the first quarter that imports (net > 0)
+        middle = (low + high) // 2
+        q = order[middle]
+        if level * shape[q] > sun * _SOLAR[q]:
+            high = middle
+        else:
+            low = middle + 1
+    imported = level * (loads[-1] - loads[low]) - sun * (suns[-1] - suns[low])
+    exported = sun * suns[low] - level * loads[low]
+    return night * level + imported, exported
 
 
 _CHUNK: Final = 32
@@ -391,11 +441,6 @@ def _cumulative_at_day(model: LoadModel, day: int) -> tuple[int, int, int, int]:
     if anchor == day:
         anchor = day - _CHUNK
     anchor = max(anchor, model.origin_day)
-    totals = list(_cumulative_at_day(model, anchor))
-    for d in range(anchor, day):
-        t = _day_totals(model, d)
-        totals[0] += t[0]
-        totals[1] += t[1]
-        totals[2] += t[2]
-        totals[3] += t[3]
-    return totals[0], totals[1], totals[2], totals[3]
+    a = _cumulative_at_day(model, anchor)
+    b = _days_totals(model, anchor, day)
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]

@@ -362,3 +362,31 @@ def test_any_selective_access_gives_rows_or_a_data_access_result(
     )
     result = objects.get(ctx, descriptor, SelectiveAccess(selector=selector, parameters=parameters))
     assert isinstance(result, DataAccessResult | Array)
+
+
+def _day_by_quarters(model: LoadModel, day: int) -> tuple[int, int, int, int]:
+    """A day's register increments summed from its 96 intervals (the block load rows'
+    own values): the reference for the model's day sums."""
+    first = model.first_interval(day)
+    totals = [0, 0, 0, 0]
+    for _i, import_wh, import_vah, export_wh, export_vah, _v, _c in model.interval_values(
+        first, first + 96
+    ):
+        totals[0] += import_wh
+        totals[1] += import_vah
+        totals[2] += export_wh
+        totals[3] += export_vah
+    return totals[0], totals[1], totals[2], totals[3]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32), day=st.integers(19000, 21000), span=st.integers(1, 40))
+def test_day_sums_equal_the_quarter_by_quarter_sums(seed: int, day: int, span: int) -> None:
+    identity = Fleet(FleetLayout(seed=seed, meters=8)).identity(seed % 8)
+    model = identity.load_model()
+    assert model.day_totals(day) == _day_by_quarters(model, day)
+    days = [_day_by_quarters(model, d) for d in range(day, day + span)]
+    expected = tuple(sum(d[i] for d in days) for i in range(4))
+    from simulators._load import _days_totals
+
+    assert _days_totals(model, day, day + span) == expected
