@@ -136,30 +136,20 @@ def test_run_receives_pushes_and_reads_meters_behind_nat(tmp_path: Path) -> None
         assert store.query("SELECT count(*) FROM inbound_queue", ())[0][0] == 0
 
 
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """``dlmskit-hes run`` with ``args``, in a process of its own."""
+    command = [sys.executable, "-c", "from hes._cli import main; main()", "run", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=180)
+
+
 def test_run_in_two_processes_collects_every_meter(tmp_path: Path) -> None:
     faults = tmp_path / "faults.json"
     faults.write_text("{}")
     plan = tmp_path / "field.json"
     db = tmp_path / "hes.db"
     with FieldProcess(METERS, SEED, faults, plan, lossless=True):
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from hes._cli import main; main()",
-                "run",
-                "--inventory",
-                str(plan),
-                "--db",
-                str(db),
-                "--deadline",
-                "60",
-                "--processes",
-                "2",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=180,
+        done = _run(
+            "--inventory", str(plan), "--db", str(db), "--deadline", "60", "--processes", "2"
         )
     assert done.returncode == 0, done.stdout + done.stderr
     figures = dict(zip(done.stdout.split()[::2], done.stdout.split()[1::2], strict=False))
@@ -187,23 +177,14 @@ def test_run_in_two_processes_collects_every_meter(tmp_path: Path) -> None:
 def test_more_processes_refuse_what_needs_one(tmp_path: Path) -> None:
     plan = tmp_path / "inventory.csv"
     plan.write_text("name,host\nM1,127.0.0.1\n")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from hes._cli import main; main()",
-            "run",
-            "--inventory",
-            str(plan),
-            "--db",
-            str(tmp_path / "x.db"),
-            "--processes",
-            "2",
-            "--push-port",
-            "4059",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = _run(
+        "--inventory",
+        str(plan),
+        "--db",
+        str(tmp_path / "x.db"),
+        "--processes",
+        "2",
+        "--push-port",
+        "4059",
     )
     assert done.returncode == 2 and "need --processes 1" in done.stderr
