@@ -12,7 +12,9 @@ import pytest
 import trio
 
 from dlmskit.client import Association, AssociationRefused, LinkSettings, connect
+from dlmskit.client._link import parse_target
 from dlmskit.cosem import CosemObjectTree
+from dlmskit.errors import LocalProtocolError
 from dlmskit.testing import MeterEndpoint, demo_meter
 from transports import WrapperStreamTransport, open_tcp_wrapper, serve_tcp_wrapper
 
@@ -120,3 +122,30 @@ async def test_an_open_transport_is_left_open(nursery: trio.Nursery) -> None:
         await client.read_clock()
     await transport.aclose()
     await _wait_closed(meter, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port"),
+    [
+        ("tcp://127.0.0.1:4059", "127.0.0.1", 4059),
+        ("tcp://10.1.2.3:0", "10.1.2.3", 4059),  # port 0 means the default, as urlsplit reads it
+        ("tcp://10.1.2.3:00080", "10.1.2.3", 80),
+        ("tcp://10.1.2.3:65535", "10.1.2.3", 65535),
+        ("tcp://10.1.2.3:", "10.1.2.3", 4059),
+        ("tcp://10.1.2.3", "10.1.2.3", 4059),
+        ("10.1.2.3:7", "10.1.2.3", 7),
+        ("TCP://10.1.2.3:7", "10.1.2.3", 7),
+        ("tcp://Meter-7.example:7", "meter-7.example", 7),
+        ("tcp://[::1]:7", "::1", 7),
+        ("tcp://10.1.2.3:7/", "10.1.2.3", 7),
+    ],
+)
+def test_targets_read_the_same_with_or_without_urlsplit(text: str, host: str, port: int) -> None:
+    parsed = parse_target(text)
+    assert (parsed.scheme, parsed.host, parsed.port) == ("tcp", host, port)
+
+
+@pytest.mark.parametrize("text", ["tcp://10.1.2.3:65536", "tcp://:4059", "tcp://10.1.2.3:x"])
+def test_bad_tcp_targets_are_refused(text: str) -> None:
+    with pytest.raises(LocalProtocolError):
+        parse_target(text)
