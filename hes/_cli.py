@@ -95,8 +95,8 @@ def main() -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Collect in this many processes, each a shard of the meters (about one per core); "
-    "pushes, meters behind NAT and metrics need one process.",
+    help="Collect in this many processes, each a shard of the meters (about one per core; "
+    "pushes are received in the first); meters behind NAT and metrics need one process.",
 )
 def run(
     inventory_path: Path,
@@ -115,25 +115,17 @@ def run(
 ) -> None:
     """Collect one day's block load profile from every meter, then back-read gaps;
     optionally receive pushes and serve meters behind NAT meanwhile."""
-    if processes > 1:
-        if push_port is not None or inbound_port is not None or metrics_port is not None:
-            raise click.UsageError(
-                "--push-port, --inbound-port and --metrics-port need --processes 1"
-            )
-        collection = ShardCollection(
-            inventory=inventory_path,
-            db=db,
-            day=_date(day),
-            concurrency=concurrency,
-            cluster_limit=cluster_limit,
-            start_rate=start_rate,
-            deadline=deadline,
-        )
-        parts = trio.run(run_processes, collection, processes)
-        sessions = sum(p[0] for p in parts)
-        readings = sum(p[1] for p in parts)
-        click.echo(f"sessions {sessions}  readings {readings}  processes {processes}")
-        return
+    if processes > 1 and (inbound_port is not None or metrics_port is not None):
+        raise click.UsageError("--inbound-port and --metrics-port need --processes 1")
+    collection = ShardCollection(
+        inventory=inventory_path,
+        db=db,
+        day=_date(day),
+        concurrency=concurrency,
+        cluster_limit=cluster_limit,
+        start_rate=start_rate,
+        deadline=deadline,
+    )
     inventory = Inventory.load(inventory_path)
     config = CollectionConfig(
         concurrency=concurrency, cluster_limit=cluster_limit, start_rate=start_rate
@@ -196,9 +188,16 @@ def run(
                     nat = [m.name for m in inventory if m.behind_nat]
                     schedule.divert(nat, inbound.queue)
                     await nursery.start(inbound.serve, inbound_port, listen_host)
-            schedule.add_round(start, end)
             end_at = trio.current_time() + deadline
-            await run_schedule(head_end, schedule, deadline=deadline)
+            if processes > 1:
+                # the shards collect in their processes; this one receives the pushes
+                parts = await run_processes(collection, processes)
+                metrics.readings += sum(p[1] for p in parts)
+                counts["sessions"] = sum(p[0] for p in parts)
+                counts["processes"] = processes
+            else:
+                schedule.add_round(start, end)
+                await run_schedule(head_end, schedule, deadline=deadline)
             while inbound is not None and inbound.queued() and trio.current_time() < end_at:
                 await trio.sleep(0.5)  # meters behind NAT that have not called yet
             if listening:
@@ -213,8 +212,9 @@ def run(
         store.close()
 
     trio.run(go)
+    sessions = counts.pop("sessions", 0) + sum(metrics.sessions.values())
     extra = "".join(f"  {k} {v}" for k, v in counts.items())
-    click.echo(f"sessions {sum(metrics.sessions.values())}  readings {metrics.readings}{extra}")
+    click.echo(f"sessions {sessions}  readings {metrics.readings}{extra}")
 
 
 @main.command()

@@ -226,7 +226,9 @@ class FieldProcess:
             raise RuntimeError(f"the simulated field did not start: {line!r}")
         return self
 
-    def go(self, host: str, push_tcp: int | None, push_udp: int | None, inbound: int) -> None:
+    def go(
+        self, host: str, push_tcp: int | None, push_udp: int | None, inbound: int | None
+    ) -> None:
         """Tell the field's meters where the head-end listens: they start calling."""
         assert self.proc is not None and self.proc.stdin is not None
         ports = ["-" if p is None else str(p) for p in (push_tcp, push_udp, inbound)]
