@@ -18,6 +18,7 @@ import sqlite3
 import threading
 
 from dlmskit.security import MAX_INVOCATION_COUNTER, InvocationCounterExhausted
+from hes._store_sql import wal_mode
 
 __all__ = ["SqliteCounterStore"]
 
@@ -44,9 +45,13 @@ class SqliteCounterStore:
         self._db = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        try:
+            wal_mode(self._db, self.path)
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(_SCHEMA)
+        except BaseException:
+            self._db.close()
+            raise
         self._lock = threading.Lock()
         self._next: dict[tuple[bytes, int], int] = {}
         self._limit: dict[tuple[bytes, int], int] = {}

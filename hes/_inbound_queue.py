@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from hes._model import WorkItem, WorkKind, utc
+from hes._store_sql import wal_mode
 
 __all__ = ["MemoryInboundQueue", "SqliteInboundQueue"]
 
@@ -100,12 +101,13 @@ class SqliteInboundQueue:
         self._db = sqlite3.connect(
             str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
         )
-        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
+        try:
+            wal_mode(self._db, self.path)
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.executescript(_SCHEMA)
+        except BaseException:
             self._db.close()
-            raise OSError(f"{self.path}: WAL mode refused ({mode})")
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.executescript(_SCHEMA)
+            raise
         self._lock = threading.Lock()
 
     def put(self, item: WorkItem) -> None:

@@ -80,6 +80,7 @@ from hes._store_sql import (
     _values_sql,
     reading_row,
     session_row,
+    wal_mode,
 )
 from hes._store_sql import (
     _reading_rows as _reading_rows,  # the engine's readings path
@@ -145,11 +146,9 @@ class Store:
         )
         # takes effect on a new file only (before WAL mode and the schema)
         self._db.execute(f"PRAGMA page_size={page_size}")
-        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise OSError(f"{self.path}: WAL mode refused ({mode})")
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
         try:
+            wal_mode(self._db, self.path)
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
             _check_version(self._db, self.path)
             self._db.executescript(_SCHEMA)
         except BaseException:

@@ -8,6 +8,7 @@ import datetime as _dt
 import functools
 import itertools
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -287,6 +288,25 @@ def _flat(rows: Sequence[tuple[object, ...]]) -> list[object]:
 
 class StoreVersionError(sqlite3.DatabaseError):
     """The file holds a store of another schema version (``PRAGMA user_version``)."""
+
+
+def wal_mode(db: sqlite3.Connection, path: object, timeout: float = 30.0) -> None:
+    """Put ``db``'s file in WAL mode. Processes creating the same file at once take a
+    lock SQLite's busy timeout does not wait for on this switch, so it is tried again
+    (for up to ``timeout`` seconds) while the file is locked."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        try:
+            mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.05)
+    if str(mode).lower() != "wal":
+        raise OSError(f"{path}: WAL mode refused ({mode})")
 
 
 def _check_version(db: sqlite3.Connection, path: Path) -> None:

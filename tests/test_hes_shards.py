@@ -284,3 +284,22 @@ def test_a_store_takes_over_counters_kept_in_a_json_file(tmp_path: Path) -> None
         assert counters.next(reader.system_title, 0) == 42
     with open_counters(db, reader) as counters:  # taken over once, then only rising
         assert counters.next(reader.system_title, 0) > 42
+
+
+def _open_fresh(directory: str, count: int, start_at: float, shard: Shard) -> int:
+    """Open the same fresh files as the other processes at the same moment."""
+    from hes import SqliteInboundQueue
+
+    time.sleep(max(0.0, start_at - time.time()))
+    for n in range(count):
+        path = Path(directory, f"s{n}.db")
+        with Store(path), SqliteCounterStore(path.with_suffix(".ic")) as counters:
+            counters.next(TITLE, shard.index)
+        SqliteInboundQueue(path).close()
+    return count
+
+
+async def test_processes_open_a_new_store_at_once(tmp_path: Path) -> None:
+    # switching a new file to WAL mode takes a lock SQLite's busy timeout does not wait for
+    opening = functools.partial(_open_fresh, str(tmp_path), 40, time.time() + 3.0)
+    assert await run_processes(opening, 3) == [40] * 3
