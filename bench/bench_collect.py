@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 import trio
@@ -322,10 +323,69 @@ def _timed(simulator: _Simulator, meters: int, kind: str, tmp: str) -> Pass:
 
 def measure(meters: int) -> tuple[Pass, Pass]:
     """(head-end pass, bare client pass) over one simulator process."""
-    with tempfile.TemporaryDirectory() as tmp, _simulator(meters) as simulator:
-        ours = _timed(simulator, meters, "head-end", tmp)
-        floor = _timed(simulator, meters, "bare", tmp)
+    ours, floor, _growth = _measure(meters, growth=False)
     return ours, floor
+
+
+def _measure(meters: int, *, growth: bool) -> tuple[Pass, Pass, tuple[float, float] | None]:
+    with tempfile.TemporaryDirectory() as tmp:
+        with _simulator(meters) as simulator:
+            ours = _timed(simulator, meters, "head-end", tmp)
+            floor = _timed(simulator, meters, "bare", tmp)
+        grown = store_growth(str(pathlib.Path(tmp) / "head-end.db"), tmp) if growth else None
+    return ours, floor, grown
+
+
+#: Days of readings the store holds before the day whose writes :func:`store_growth` times.
+DAYS_HELD = 7
+_DAY_SECONDS = 86_400
+
+
+def store_growth(db: str, tmp: str) -> tuple[float, float]:
+    """(CPU ms per meter, ms per meter) of writing a head-end pass's readings, in batches
+    of the head-end's size, into an empty store and into one holding ``DAYS_HELD`` days
+    of them: each day the same rows, their time stamps shifted by whole days. Readings
+    are keyed meter first, so a day's writes land in every meter's part of the table."""
+    with Store(db) as source:
+        rows = source.query(
+            "SELECT meter, channel, start, value, unit, quality, captured, received, source"
+            " FROM readings ORDER BY meter, channel, start"
+        )
+    per_meter: dict[object, list[Any]] = {}
+    for row in rows:
+        per_meter.setdefault(row[0], []).append(row)
+    size = CollectionConfig().batch
+    meters = list(per_meter.values())
+    batches = [meters[n : n + size] for n in range(0, len(meters), size)]
+
+    def day(shift: int) -> list[list[Any]]:
+        late = shift * _DAY_SECONDS
+        return [
+            [
+                (m, c, s + late, v, u, q, None if t is None else t + late, r + late, k)
+                for part in batch
+                for m, c, s, v, u, q, t, r, k in part
+            ]
+            for batch in batches
+        ]
+
+    def timed(store: Store, shift: int) -> float:
+        work = day(shift)
+        start = time.process_time()
+        for batch in work:
+            store.put_reading_rows(batch)
+        return 1e3 * (time.process_time() - start) / len(meters)
+
+    with Store(pathlib.Path(tmp) / "empty.db") as store:
+        empty = timed(store, 0)
+    with Store(pathlib.Path(tmp) / "week.db") as store:
+        for shift in range(DAYS_HELD):
+            for batch in day(shift):
+                store.put_reading_rows(batch)
+        held = timed(store, DAYS_HELD)
+        if store.count_readings() != (DAYS_HELD + 1) * len(rows):
+            raise RuntimeError("the shifted days overlap: fewer readings than written")
+    return held, empty
 
 
 def profile(meters: int, out: pathlib.Path) -> Pass:
@@ -358,8 +418,23 @@ def profile(meters: int, out: pathlib.Path) -> Pass:
 
 def run() -> list[Measurement]:
     meters = 100 if is_quick() else 1000
-    ours, floor = measure(meters)
-    return measurements(meters, ours, floor)
+    ours, floor, grown = _measure(meters, growth=True)
+    assert grown is not None
+    held, empty = grown
+    return [
+        *measurements(meters, ours, floor),
+        Measurement(
+            name=f"store CPU per meter writing a day of {meters} meters' block load into a "
+            f"store holding {DAYS_HELD} days",
+            unit="ms CPU/meter",
+            ours=held,
+            peer_name="the same day into an empty store",
+            peer=empty,
+            higher_is_better=False,
+            note="the collection figures above write into an empty store; readings are "
+            "keyed meter first, so a day's rows land in every meter's part of the table",
+        ),
+    ]
 
 
 def measurements(meters: int, ours: Pass, floor: Pass) -> list[Measurement]:

@@ -21,6 +21,12 @@ def test_head_end_and_bare_client_collect_every_meter_of_a_simulator_process() -
     assert ours.cpu_ms > floor.cpu_ms
 
 
+def test_a_day_goes_into_a_store_holding_a_week_of_the_same_readings() -> None:
+    _ours, _floor, grown = collect._measure(8, growth=True)
+    held, empty = grown  # each raises if a shifted day overlapped another
+    assert held > 0 and empty > 0
+
+
 def test_the_session_is_hls_gmac_on_the_utility_settings_association() -> None:
     from dlmskit.apdu import MechanismName
     from dlmskit.security import MemoryCounterStore
