@@ -84,6 +84,7 @@ from hes._shards import Shard, ShardFailed, run_processes, shard_of
 from hes._store import (
     SCHEMA_VERSION,
     ReadingRow,
+    ReadingRun,
     SessionRow,
     Store,
     StoreVersionError,
@@ -139,6 +140,7 @@ __all__ = [
     "Quality",
     "Reading",
     "ReadingRow",
+    "ReadingRun",
     "ReadingSource",
     "ReadingsSink",
     "ReadingsSource",
