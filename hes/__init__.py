@@ -46,6 +46,7 @@ from hes._inbound_queue import MemoryInboundQueue, SqliteInboundQueue
 from hes._inventory import Inventory, MeterInfo, Network
 from hes._kpi import ClusterStats, KpiReport, compute_kpis, percentile
 from hes._metrics import Metrics, exposition, serve_metrics
+from hes._metrics_board import MetricsBoard, merge_metrics, publish_metrics
 from hes._model import (
     GapState,
     MeterEventRecord,
@@ -131,6 +132,7 @@ __all__ = [
     "MeterEventRecord",
     "MeterInfo",
     "Metrics",
+    "MetricsBoard",
     "Network",
     "Outcome",
     "PushBatch",
@@ -178,10 +180,12 @@ __all__ = [
     "html_report",
     "interpolate",
     "line_chart",
+    "merge_metrics",
     "meter_readings",
     "outcome_of",
     "parse_quality",
     "percentile",
+    "publish_metrics",
     "push_keys",
     "push_readings",
     "quality_text",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import html
 import json
 import sys
@@ -22,6 +23,7 @@ from hes._inbound_queue import SqliteInboundQueue
 from hes._inventory import Inventory, MeterInfo
 from hes._kpi import compute_kpis
 from hes._metrics import Metrics, serve_metrics
+from hes._metrics_board import MetricsBoard
 from hes._push import PushIngest, push_keys
 from hes._report import html_report, text_report
 from hes._rounds import run_schedule
@@ -95,8 +97,9 @@ def main() -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Collect in this many processes, each a shard of the meters (about one per core; "
-    "pushes are received in the first); meters behind NAT and metrics need one process.",
+    help="Collect in this many processes, each a shard of the meters (about one per core); "
+    "the first also receives pushes and serves the metrics of all; meters behind NAT need "
+    "one process.",
 )
 def run(
     inventory_path: Path,
@@ -115,8 +118,9 @@ def run(
 ) -> None:
     """Collect one day's block load profile from every meter, then back-read gaps;
     optionally receive pushes and serve meters behind NAT meanwhile."""
-    if processes > 1 and (inbound_port is not None or metrics_port is not None):
-        raise click.UsageError("--inbound-port and --metrics-port need --processes 1")
+    if processes > 1 and inbound_port is not None:
+        raise click.UsageError("--inbound-port needs --processes 1")
+    board = db.with_suffix(".metrics.db") if metrics_port is not None and processes > 1 else None
     collection = ShardCollection(
         inventory=inventory_path,
         db=db,
@@ -125,6 +129,7 @@ def run(
         cluster_limit=cluster_limit,
         start_rate=start_rate,
         deadline=deadline,
+        metrics_board=board,
     )
     inventory = Inventory.load(inventory_path)
     config = CollectionConfig(
@@ -150,7 +155,14 @@ def run(
             trio.open_nursery() as nursery,
             contextlib.AsyncExitStack() as stack,  # the listener, inside the nursery
         ):
-            if metrics_port is not None:
+            if metrics_port is not None and board is not None:
+                # this process's metrics and the collection processes' snapshots, as one
+                shown = stack.enter_context(MetricsBoard(board))
+                shown.clear()
+                await nursery.start(
+                    serve_metrics, functools.partial(shown.merged_with, metrics), metrics_port
+                )
+            elif metrics_port is not None:
                 await nursery.start(serve_metrics, metrics, metrics_port)
             head_end = HeadEnd(
                 inventory,

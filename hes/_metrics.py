@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 import trio
@@ -118,7 +118,7 @@ def exposition(metrics: Metrics) -> str:
 _MAX_REQUEST = 8192
 
 
-async def _handle(stream: trio.SocketStream, metrics: Metrics) -> None:
+async def _handle(stream: trio.SocketStream, metrics: Metrics | Callable[[], Metrics]) -> None:
     data = b""
     with trio.move_on_after(5.0):
         while b"\r\n\r\n" not in data and len(data) < _MAX_REQUEST:
@@ -128,7 +128,7 @@ async def _handle(stream: trio.SocketStream, metrics: Metrics) -> None:
             data += chunk
     line = data.split(b"\r\n", 1)[0].split()
     if len(line) >= 2 and line[0] == b"GET" and line[1].split(b"?")[0] == b"/metrics":
-        body = exposition(metrics).encode()
+        body = exposition(metrics if isinstance(metrics, Metrics) else metrics()).encode()
         status, kind = b"200 OK", b"text/plain; version=0.0.4; charset=utf-8"
     elif len(line) >= 2 and line[0] == b"GET":
         body, status, kind = b"not found\n", b"404 Not Found", b"text/plain"
@@ -152,14 +152,15 @@ async def _handle(stream: trio.SocketStream, metrics: Metrics) -> None:
 
 
 async def serve_metrics(
-    metrics: Metrics,
+    metrics: Metrics | Callable[[], Metrics],
     port: int = 0,
     *,
     host: str = "127.0.0.1",
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``GET /metrics`` on ``host:port`` (loopback by default); ``nursery.start``
-    returns the bound port."""
+    returns the bound port. ``metrics`` may be a function giving them at each request
+    (e.g. :meth:`MetricsBoard.merged_with` for a head-end in several processes)."""
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()[1]
     task_status.started(int(bound))

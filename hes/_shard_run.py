@@ -9,6 +9,7 @@ fleet sees the same load as from one process.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from hes._counters import SqliteCounterStore
 from hes._engine import CollectionConfig, HeadEnd, day_range
 from hes._inventory import Inventory
 from hes._metrics import Metrics
+from hes._metrics_board import MetricsBoard, publish_metrics
 from hes._rounds import run_schedule
 from hes._schedule import Schedule
 from hes._session import FieldConnector
@@ -61,6 +63,9 @@ class ShardCollection:
     cluster_limit: int
     start_rate: float
     deadline: float
+    metrics_board: Path | None = None
+    """Where the process publishes its metrics every few seconds (:class:`MetricsBoard`),
+    for the process serving ``/metrics``."""
 
     def __call__(self, shard: Shard) -> tuple[int, int]:
         inventory = Inventory.load(self.inventory).sharded(shard)
@@ -75,9 +80,17 @@ class ShardCollection:
         metrics = Metrics()
         start, end = day_range(self.day, config.zone)
         reader = Association.meter_reader()
-        with Store(self.db) as store, open_counters(self.db, reader) as counters:
+        with (
+            Store(self.db) as store,
+            open_counters(self.db, reader) as counters,
+            contextlib.ExitStack() as stack,
+        ):
             schedule = Schedule(inventory, store, policy=config.back_reads)
-            async with FieldConnector() as connector:
+            async with FieldConnector() as connector, trio.open_nursery() as nursery:
+                if self.metrics_board is not None:
+                    board = stack.enter_context(MetricsBoard(self.metrics_board))
+                    process = f"shard {inventory.shard or Shard(0, 1)}"
+                    nursery.start_soon(publish_metrics, board, process, metrics)
                 head_end = HeadEnd(
                     inventory,
                     store,
@@ -88,4 +101,5 @@ class ShardCollection:
                 )
                 schedule.add_round(start, end)
                 await run_schedule(head_end, schedule, deadline=self.deadline)
+                nursery.cancel_scope.cancel()  # the last snapshot is published on the way out
         return sum(metrics.sessions.values()), metrics.readings

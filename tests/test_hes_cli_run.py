@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hes import Inventory, Outcome, ReadingSource, Store, WorkKind, day_range
 from hes._demo import FieldProcess
+from hes._metrics_board import MetricsBoard, merge_metrics
 from simulators import BLOCK_LOAD_PUSH, IST, Fleet, FleetLayout, meter_truth
 
 METERS, SEED = 10, 5  # nine cellular meters (three behind NAT) and one Wi-SUN meter
@@ -149,11 +150,19 @@ def test_run_in_two_processes_collects_every_meter(tmp_path: Path) -> None:
     db = tmp_path / "hes.db"
     with FieldProcess(METERS, SEED, faults, plan, lossless=True):
         done = _run(
-            "--inventory", str(plan), "--db", str(db), "--deadline", "60", "--processes", "2"
+            *("--inventory", str(plan), "--db", str(db), "--deadline", "60"),
+            *("--processes", "2", "--metrics-port", str(_free_port())),
         )
     assert done.returncode == 0, done.stdout + done.stderr
     figures = dict(zip(done.stdout.split()[::2], done.stdout.split()[1::2], strict=False))
     assert figures["processes"] == "2"
+    # each collection process published its metrics for the one serving /metrics
+    with MetricsBoard(db.with_suffix(".metrics.db")) as board:
+        snapshots = board.snapshots()
+    assert sorted(snapshots) == ["shard 1/2", "shard 2/2"]
+    shown = merge_metrics(snapshots.values())
+    assert shown.sessions[("block_load", "ok")] == METERS == int(figures["sessions"])
+    assert shown.readings == int(figures["readings"])
     inventory = Inventory.load(plan)
     fleet = Fleet(FleetLayout(seed=SEED, meters=METERS))
     start, end = day_range((dt.datetime.now(IST) - dt.timedelta(days=1)).date(), IST)
@@ -226,7 +235,7 @@ def test_more_processes_refuse_what_needs_one(tmp_path: Path) -> None:
         str(tmp_path / "x.db"),
         "--processes",
         "2",
-        "--metrics-port",
-        "9464",
+        "--inbound-port",
+        "4060",
     )
-    assert done.returncode == 2 and "need --processes 1" in done.stderr, done.stderr
+    assert done.returncode == 2 and "needs --processes 1" in done.stderr, done.stderr

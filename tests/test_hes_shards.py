@@ -303,3 +303,52 @@ async def test_processes_open_a_new_store_at_once(tmp_path: Path) -> None:
     # switching a new file to WAL mode takes a lock SQLite's busy timeout does not wait for
     opening = functools.partial(_open_fresh, str(tmp_path), 40, time.time() + 3.0)
     assert await run_processes(opening, 3) == [40] * 3
+
+
+# -- metrics of several processes served as one -------------------------------------------
+
+
+def _publish(path: str, shard: Shard) -> None:
+    from hes import Metrics, MetricsBoard
+
+    metrics = Metrics()
+    for n in range(3 + shard.index):
+        metrics.session("block_load", "ok", 0.2 * (n + 1))
+    metrics.session("block_load", "timeout", 31.0)
+    metrics.readings = 100 * (shard.index + 1)
+    metrics.pushes["accepted"] = 7
+    metrics.queue(5 + shard.index)
+    metrics.lag_seconds = 60.0 * (shard.index + 1)
+    with MetricsBoard(path) as board:
+        board.publish(f"shard {shard}", metrics)
+
+
+async def test_collection_processes_metrics_are_served_as_one(tmp_path: Path) -> None:
+    from hes import Metrics, MetricsBoard, merge_metrics, serve_metrics
+
+    path = str(tmp_path / "hes.metrics.db")
+    await run_processes(functools.partial(_publish, path), 2)
+    own = Metrics()
+    own.pushes["accepted"] = 3
+    with MetricsBoard(path) as board:
+        snapshots = board.snapshots()
+        assert sorted(snapshots) == ["shard 1/2", "shard 2/2"]
+        shown = board.merged_with(own)
+        assert shown == merge_metrics([own, *snapshots.values()])
+        assert shown.sessions == {("block_load", "ok"): 7, ("block_load", "timeout"): 2}
+        assert shown.readings == 300 and shown.pushes["accepted"] == 17
+        assert shown.queue_depth == 11 and shown.max_queue_depth == 6
+        assert shown.lag_seconds == 120.0
+        assert shown.latency_count == 9 and shown.latency_buckets[-1] == 7  # 30 s bucket
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(serve_metrics, functools.partial(board.merged_with, own), 0)
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+            await stream.send_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = b""
+            while chunk := await stream.receive_some(65536):
+                answer += chunk
+            nursery.cancel_scope.cancel()
+        assert b'dlmskit_hes_sessions_total{kind="block_load",outcome="ok"} 7' in answer
+        assert b"dlmskit_hes_readings_total 300" in answer
+        board.clear()
+        assert board.snapshots() == {}
