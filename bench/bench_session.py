@@ -25,12 +25,14 @@ from dlmskit.apdu import (
     ApplicationContextName,
     Conformance,
     CosemAttributeDescriptor,
+    MechanismName,
     SelectiveAccess,
 )
 from dlmskit.association import (
     DEFAULT_CONFORMANCE,
     DEFAULT_SN_CONFORMANCE,
     NEED_DATA,
+    AssociationAccepted,
     AssociationPolicy,
     ClientAssociation,
     ClientSettings,
@@ -43,6 +45,7 @@ from dlmskit.association import (
     ShortNameTable,
 )
 from dlmskit.axdr import Array, Data, decode_from, encode
+from dlmskit.security import HlsGmac, MemoryCounterStore, SecurityContext
 from obis import ObisCode
 
 PROFILE = CosemAttributeDescriptor(
@@ -151,6 +154,80 @@ def _session_factory(rows: Array, *, gbt_window: int = 0) -> Callable[[], int]:
     return session
 
 
+EK = bytes(range(16))
+AK = bytes(range(0xD0, 0xE0))
+CLIENT_TITLE = bytes.fromhex("4D4D4D0000000001")
+SERVER_TITLE = bytes.fromhex("4D4D4D0000BC614E")
+
+
+def _gmac_session_factory(rows: Array) -> Callable[[], int]:
+    """The same session on an HLS-GMAC association (mechanism 5, suite 0): the AARQ and
+    AARE carry glo-ciphered initiate APDUs, pass 3 and 4 are the reply_to_HLS_authentication
+    ACTION, every xDLMS APDU is glo-ciphered (authenticated and encrypted), then release.
+    Each session makes its security contexts anew; the client's invocation counters
+    persist across sessions, as a head-end's do."""
+
+    def buffer(ctx: RequestContext, access: SelectiveAccess | None) -> Data:
+        return rows
+
+    objects = MemoryObjectTree({(7, PROFILE.instance_id, 2): buffer})
+    counters = MemoryCounterStore()
+    ciphered = ApplicationContextName.LN_CIPHERED
+    gmac = MechanismName.HIGH_GMAC
+
+    def context(title: bytes, store: MemoryCounterStore) -> SecurityContext:
+        return SecurityContext(
+            system_title=title, global_unicast_key=EK, authentication_key=AK, counter_store=store
+        )
+
+    def session() -> int:
+        client = ClientAssociation(
+            ClientSettings(
+                application_context=ciphered,
+                mechanism=gmac,
+                hls=HlsGmac(),
+                security=context(CLIENT_TITLE, counters),
+                max_receive_pdu_size=CLIENT_PDU,
+            )
+        )
+        server = ServerAssociation(
+            AssociationPolicy(
+                application_context=ciphered,
+                mechanism=gmac,
+                hls=HlsGmac(),
+                security=context(SERVER_TITLE, MemoryCounterStore()),
+                max_receive_pdu_size=1024,
+            ),
+            objects,
+        )
+        apdus = 0
+
+        def pump() -> None:
+            nonlocal apdus
+            while out := client.data_to_send():
+                for apdu in out:
+                    server.receive_apdu(apdu)
+                    apdus += 1
+                for apdu in server.data_to_send():
+                    client.receive_apdu(apdu)
+                    apdus += 1
+
+        client.associate()
+        pump()
+        accepted = client.next_event()
+        assert isinstance(accepted, AssociationAccepted) and accepted.mechanism is gmac
+        client.get(PROFILE)
+        pump()
+        event = client.next_event()
+        assert isinstance(event, GetCompleted) and len(event.results[0]) == 96  # type: ignore[arg-type]
+        client.release()
+        pump()
+        assert client.next_event() is not NEED_DATA
+        return apdus
+
+    return session
+
+
 def run() -> list[Measurement]:
     rows = profile_rows()
     encoding = encode(rows)
@@ -161,6 +238,8 @@ def run() -> list[Measurement]:
     gbt_apdus = gbt_session()
     sn_session = _sn_session_factory(rows)
     sn_apdus = sn_session()
+    gmac_session = _gmac_session_factory(rows)
+    gmac_apdus = gmac_session()
 
     def floor() -> object:
         return decode_from(encoding, 0)
@@ -175,6 +254,16 @@ def run() -> list[Measurement]:
             peer=floor_rate,
             note=f"{apdus} APDUs per session, client max PDU {CLIENT_PDU}, service block "
             "transfer; ratio < 1 is the protocol overhead around the data",
+        ),
+        Measurement(
+            name="in-memory HLS-GMAC session (ciphered AARQ, pass 3/4, 96-row profile GET in "
+            "blocks, release)",
+            unit="sessions/s",
+            ours=rate(gmac_session),
+            peer_name="profile decode alone (floor)",
+            peer=floor_rate,
+            note=f"{gmac_apdus} APDUs per session, every xDLMS APDU glo-ciphered (suite 0), "
+            f"client max PDU {CLIENT_PDU}",
         ),
         Measurement(
             name="in-memory session, general block transfer (window 4)",
