@@ -81,7 +81,7 @@ from hes._session import (
     outcome_of,
     read_meter,
 )
-from hes._shards import Shard, ShardFailed, run_processes, shard_of
+from hes._shards import MeterScope, Shard, ShardFailed, run_processes, shard_of
 from hes._store import (
     SCHEMA_VERSION,
     ReadingRow,
@@ -131,6 +131,7 @@ __all__ = [
     "MemoryInboundQueue",
     "MeterEventRecord",
     "MeterInfo",
+    "MeterScope",
     "Metrics",
     "MetricsBoard",
     "Network",

@@ -413,7 +413,7 @@ class HeadEnd:
     def _next_retry(self) -> _dt.datetime | None:
         pending = [
             g.next_try
-            for g in self.store.gaps(state=GapState.OPEN, shard=self.inventory.shard)
+            for g in self.store.gaps(state=GapState.OPEN, scope=self.inventory.scope)
             if (g.next_try is not None or g.attempts == 0) and g.meter in self.inventory
         ]
         if not pending:

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from hes._shards import Shard
+from hes._shards import MeterScope, Shard
 
 __all__ = ["Inventory", "MeterInfo", "Network"]
 
@@ -122,8 +122,10 @@ class Inventory:
     """Meters by name, with lookups by system title and cluster."""
 
     def __init__(self, meters: Iterable[MeterInfo]) -> None:
-        self.shard: Shard | None = None
-        """The shard these meters are (:meth:`sharded`); ``None``: the whole fleet."""
+        self.scope = MeterScope()
+        """Which of the fleet's meters these are (:meth:`sharded`, :meth:`only`,
+        :meth:`without`); a schedule and a head-end over them take back-reads only of
+        these meters' gaps from a store other processes share."""
         self._meters: dict[str, MeterInfo] = {}
         self._titles: dict[bytes, MeterInfo] = {}
         for meter in meters:
@@ -150,13 +152,30 @@ class Inventory:
     def by_system_title(self, title: bytes) -> MeterInfo | None:
         return self._titles.get(bytes(title))
 
-    def sharded(self, shard: Shard) -> Inventory:
-        """The meters of ``shard`` (see :func:`~hes.shard_of`), as an inventory that
-        knows its shard: a schedule and a head-end over it take back-reads only of the
-        shard's gaps from a store the shards share."""
-        part = Inventory(m for m in self if shard.owns(m.name))
-        part.shard = shard
+    @property
+    def shard(self) -> Shard | None:
+        """The shard these meters are (:meth:`sharded`); ``None``: no shard."""
+        return self.scope.shard
+
+    def _part(self, scope: MeterScope) -> Inventory:
+        part = Inventory(m for m in self if scope.owns(m.name))
+        part.scope = scope
         return part
+
+    def sharded(self, shard: Shard) -> Inventory:
+        """The meters of ``shard`` (see :func:`~hes.shard_of`)."""
+        return self._part(attrs.evolve(self.scope, shard=shard))
+
+    def only(self, names: Iterable[str]) -> Inventory:
+        """The meters named in ``names`` (of these)."""
+        listed = frozenset(names)
+        if self.scope.only is not None:
+            listed &= self.scope.only
+        return self._part(attrs.evolve(self.scope, only=listed))
+
+    def without(self, names: Iterable[str]) -> Inventory:
+        """These meters less those named in ``names``."""
+        return self._part(attrs.evolve(self.scope, without=self.scope.without | frozenset(names)))
 
     def clusters(self) -> dict[str, list[MeterInfo]]:
         out: dict[str, list[MeterInfo]] = {}

@@ -20,7 +20,7 @@ from hes._model import (
     SessionRecord,
     WorkItem,
 )
-from hes._shards import Shard
+from hes._shards import MeterScope
 
 __all__ = [
     "EventSink",
@@ -74,16 +74,20 @@ class GapLedger(Protocol):
         """Record gaps (idempotent by meter, profile and start)."""
         ...
 
-    def due_gaps(self, now: _dt.datetime, limit: int, *, shard: Shard | None = None) -> list[Gap]:
-        """Open gaps whose next attempt is due, oldest first (of ``shard``'s meters
-        only, when given)."""
+    def due_gaps(
+        self, now: _dt.datetime, limit: int, *, scope: MeterScope | None = None
+    ) -> list[Gap]:
+        """Open gaps whose next attempt is due, oldest first (of the meters of
+        ``scope`` only, when given)."""
         ...
 
     def update_gap(self, gap: Gap) -> None:
         """Replace the ledger row of ``gap`` (same key), e.g. after an attempt."""
         ...
 
-    def gaps(self, *, state: GapState | None = None, shard: Shard | None = None) -> list[Gap]: ...
+    def gaps(
+        self, *, state: GapState | None = None, scope: MeterScope | None = None
+    ) -> list[Gap]: ...
 
 
 @runtime_checkable

@@ -28,7 +28,7 @@ import attrs
 
 from hes._gapledger import BackReadPolicy, Gap
 from hes._inventory import Inventory
-from hes._model import WorkItem, WorkKind, utc
+from hes._model import GapState, WorkItem, WorkKind, utc
 from hes._ports import GapLedger
 
 __all__ = ["RetryPolicy", "Schedule"]
@@ -155,10 +155,21 @@ class Schedule:
             while self._pending and len(out) < limit:
                 out.append(self._pending.popleft())
             if len(out) < limit:
-                shard = self.inventory.shard
-                for gap in self.ledger.due_gaps(now, limit - len(out), shard=shard):
+                scope = self.inventory.scope
+                for gap in self.ledger.due_gaps(now, limit - len(out), scope=scope):
                     key = (gap.meter, WorkKind.BACK_READ, gap.start)
-                    if key in self._leased or gap.meter not in self.inventory:
+                    if key in self._leased:
+                        continue
+                    if gap.meter not in self.inventory:
+                        if scope.whole:  # a meter gone from the fleet: nobody reads it back
+                            gone = attrs.evolve(
+                                gap,
+                                state=GapState.EXPIRED,
+                                next_try=None,
+                                detail="meter no longer in the inventory",
+                            )
+                            self.ledger.update_gap(gone)
+                            self.expired.append(gone)
                         continue
                     planned = self.policy.plan(gap, now)
                     if isinstance(planned, WorkItem):

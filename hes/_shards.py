@@ -23,7 +23,7 @@ from typing import Generic, TypeVar, cast
 import attrs
 import trio
 
-__all__ = ["Shard", "ShardFailed", "run_processes", "shard_of"]
+__all__ = ["MeterScope", "Shard", "ShardFailed", "run_processes", "shard_of"]
 
 _T = TypeVar("_T")
 
@@ -52,6 +52,30 @@ class Shard:
 
     def __str__(self) -> str:
         return f"{self.index + 1}/{self.count}"
+
+
+@attrs.frozen
+class MeterScope:
+    """Which of the fleet's meters a process looks after: those of ``shard`` (all without
+    one), only those listed in ``only`` (when given), less those in ``without``. A store
+    picks the gaps of a scope in SQL (:meth:`Store.due_gaps`), so a process is never
+    handed, nor kept waiting by, another process's back-reads."""
+
+    shard: Shard | None = None
+    only: frozenset[str] | None = None
+    without: frozenset[str] = frozenset()
+
+    @property
+    def whole(self) -> bool:
+        """Whether the scope is the whole fleet."""
+        return self.shard is None and self.only is None and not self.without
+
+    def owns(self, meter: str) -> bool:
+        return (
+            (self.shard is None or self.shard.owns(meter))
+            and (self.only is None or meter in self.only)
+            and meter not in self.without
+        )
 
 
 class ShardFailed(RuntimeError):

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -57,7 +58,7 @@ from hes._model import (
     from_epoch,
 )
 from hes._quality import parse_quality
-from hes._shards import Shard, shard_of
+from hes._shards import MeterScope, shard_of
 from hes._store_sql import (
     _EST,
     _MAX_ROWS,
@@ -516,8 +517,10 @@ class Store:
     def update_gap(self, gap: Gap) -> None:
         self.replace_gap(gap, [gap])
 
-    def due_gaps(self, now: _dt.datetime, limit: int, *, shard: Shard | None = None) -> list[Gap]:
-        mine, args = self._shard_clause(shard)
+    def due_gaps(
+        self, now: _dt.datetime, limit: int, *, scope: MeterScope | None = None
+    ) -> list[Gap]:
+        mine, args = self._scope_clause(scope)
         cursor = self._select(
             "SELECT meter, profile, start, end, state, attempts, next_try, detail FROM gaps"
             " WHERE state = 'open' AND (next_try IS NULL OR next_try <= ?)"
@@ -527,24 +530,35 @@ class Store:
         return [self._gap(row) for row in cursor]
 
     @staticmethod
-    def _shard_clause(shard: Shard | None) -> tuple[str, tuple[int, ...]]:
-        if shard is None:
+    def _scope_clause(scope: MeterScope | None) -> tuple[str, tuple[object, ...]]:
+        """`` AND ...`` conditions on ``meter`` for the gaps of ``scope``, and their
+        arguments (listed names as one JSON array each)."""
+        if scope is None:
             return "", ()
-        return " AND shard_of(meter, ?) = ?", (shard.count, shard.index)
+        clauses: list[str] = []
+        args: list[object] = []
+        if scope.shard is not None:
+            clauses.append("shard_of(meter, ?) = ?")
+            args.extend((scope.shard.count, scope.shard.index))
+        if scope.only is not None:
+            clauses.append("meter IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(sorted(scope.only)))
+        if scope.without:
+            clauses.append("meter NOT IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(sorted(scope.without)))
+        return "".join(f" AND {c}" for c in clauses), tuple(args)
 
     def gaps(
         self,
         *,
         state: GapState | None = None,
         meter: str | None = None,
-        shard: Shard | None = None,
+        scope: MeterScope | None = None,
     ) -> list[Gap]:
-        """Gaps in (meter, profile, start) order; of one state, meter or shard."""
-        clauses: list[str] = []
-        args: list[object] = []
-        if shard is not None:
-            clauses.append("shard_of(meter, ?) = ?")
-            args.extend((shard.count, shard.index))
+        """Gaps in (meter, profile, start) order; of one state, meter or scope of meters."""
+        mine, scoped = self._scope_clause(scope)
+        clauses: list[str] = [mine[len(" AND ") :]] if mine else []
+        args: list[object] = list(scoped)
         if state is not None:
             clauses.append("state = ?")
             args.append(state.value)

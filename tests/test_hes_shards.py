@@ -19,9 +19,11 @@ from dlmskit.security import MAX_INVOCATION_COUNTER, InvocationCounterExhausted
 from hes import (
     CollectionConfig,
     Gap,
+    GapState,
     HeadEnd,
     Inventory,
     MeterInfo,
+    MeterScope,
     Outcome,
     Schedule,
     Shard,
@@ -77,24 +79,50 @@ def test_each_shard_sees_its_own_gaps(tmp_path: Path) -> None:
         seen: set[tuple[str, dt.datetime]] = set()
         for i in range(2):
             shard = Shard(i, 2)
-            due = store.due_gaps(NOW, 1000, shard=shard)
+            part = inventory.sharded(shard)
+            due = store.due_gaps(NOW, 1000, scope=part.scope)
             assert due and all(shard.owns(g.meter) for g in due)
-            assert {g.meter for g in store.gaps(shard=shard)} == {g.meter for g in due}
+            assert {g.meter for g in store.gaps(scope=part.scope)} == {g.meter for g in due}
             seen |= {(g.meter, g.start) for g in due}
             # a schedule over the shard's inventory plans back-reads of its meters only
-            part = inventory.sharded(shard)
             items = Schedule(part, store).due(NOW, 1000)
             assert {i.meter for i in items} == {g.meter for g in due}
             assert {i.kind for i in items} == {WorkKind.BACK_READ}
         assert seen == everything
 
 
-def test_a_gap_of_a_meter_no_longer_listed_is_skipped(tmp_path: Path) -> None:
+def test_a_gap_of_a_meter_no_longer_listed_expires(tmp_path: Path) -> None:
     inventory = _inventory(3)
     with Store(tmp_path / "x.db") as store:
-        store.open_gaps([_gap("REMOVED", 1), _gap("M00001", 2)])
-        items = Schedule(inventory, store).due(NOW, 10)
+        # more due gaps of a meter gone from the fleet than a call asks for: they must not
+        # keep the listed meters' back-reads waiting
+        store.open_gaps(_gap("REMOVED", h) for h in range(8))
+        store.open_gaps([_gap("M00001", 9)])
+        schedule = Schedule(inventory, store)
+        items = schedule.due(NOW, 4) + schedule.due(NOW, 4) + schedule.due(NOW, 4)
         assert [i.meter for i in items] == ["M00001"]
+        assert {g.state for g in store.gaps(meter="REMOVED")} == {GapState.EXPIRED}
+        assert len(schedule.expired) == 8
+
+
+def test_scopes_pick_listed_meters_less_others(tmp_path: Path) -> None:
+    inventory = _inventory(30)
+    nat = {f"M{n:05d}" for n in (1, 5, 9, 22)}
+    with Store(tmp_path / "s.db") as store:
+        store.open_gaps(_gap(m.name, n % 20) for n, m in enumerate(inventory))
+        # the process serving the meters behind NAT takes theirs only, however old the rest
+        theirs = Schedule(inventory.only(nat), store).due(NOW, 2)
+        theirs += Schedule(inventory.only(nat), store).due(NOW, 10)
+        assert {i.meter for i in theirs} == nat
+        for i in range(2):
+            part = inventory.sharded(Shard(i, 2)).without(nat)
+            assert part.shard == Shard(i, 2) and not nat & {m.name for m in part}
+            due = store.due_gaps(NOW, 1000, scope=part.scope)
+            assert {g.meter for g in due} == {m.name for m in part}
+            assert all(part.scope.owns(g.meter) for g in due)
+        # nothing of a scope's own is touched by another's schedule
+        assert {g.state for g in store.gaps()} == {GapState.OPEN}
+        assert MeterScope().whole and not inventory.only(nat).scope.whole
 
 
 # -- real processes ---------------------------------------------------------------------
