@@ -98,8 +98,7 @@ def main() -> None:
     default=1,
     show_default=True,
     help="Collect in this many processes, each a shard of the meters (about one per core); "
-    "the first also receives pushes and serves the metrics of all; meters behind NAT need "
-    "one process.",
+    "the first also receives pushes, serves the meters behind NAT and the metrics of all.",
 )
 def run(
     inventory_path: Path,
@@ -118,8 +117,9 @@ def run(
 ) -> None:
     """Collect one day's block load profile from every meter, then back-read gaps;
     optionally receive pushes and serve meters behind NAT meanwhile."""
-    if processes > 1 and inbound_port is not None:
-        raise click.UsageError("--inbound-port needs --processes 1")
+    inventory = Inventory.load(inventory_path)
+    # with links from meters behind NAT, this process serves those meters, the others theirs
+    nat = frozenset(m.name for m in inventory if m.behind_nat) if inbound_port else frozenset()
     board = db.with_suffix(".metrics.db") if metrics_port is not None and processes > 1 else None
     collection = ShardCollection(
         inventory=inventory_path,
@@ -129,9 +129,11 @@ def run(
         cluster_limit=cluster_limit,
         start_rate=start_rate,
         deadline=deadline,
+        without=nat,
         metrics_board=board,
     )
-    inventory = Inventory.load(inventory_path)
+    # the meters this process collects: all, or with --processes those behind NAT only
+    own = inventory if processes == 1 else inventory.only(nat)
     config = CollectionConfig(
         concurrency=concurrency, cluster_limit=cluster_limit, start_rate=start_rate
     )
@@ -148,7 +150,7 @@ def run(
     async def go() -> None:
         store = Store(db)
         counters = open_counters(db, reader)
-        schedule = Schedule(inventory, store, policy=config.back_reads)
+        schedule = Schedule(own, store, policy=config.back_reads)
         listening = push_port is not None or inbound_port is not None
         async with (
             FieldConnector() as connector,
@@ -165,12 +167,7 @@ def run(
             elif metrics_port is not None:
                 await nursery.start(serve_metrics, metrics, metrics_port)
             head_end = HeadEnd(
-                inventory,
-                store,
-                connector=connector,
-                counters=counters,
-                config=config,
-                metrics=metrics,
+                own, store, connector=connector, counters=counters, config=config, metrics=metrics
             )
             inbound = None
             if listening:
@@ -182,28 +179,40 @@ def run(
                         udp_port=push_port,
                     )
                 )
+                # push layouts are read from dialled meters, before any shard process runs
+                learner = head_end
+                if own is not inventory:
+                    learner = HeadEnd(
+                        inventory, store, connector=connector, counters=counters, config=config
+                    )
                 ingest = PushIngest(
                     store,
                     metrics=metrics,
                     inventory=inventory,
-                    layouts=head_end.layouts,
+                    layouts=learner.layouts,
                     sign=reader.sign,
                 )
                 for setup in setups:
-                    await learn_push_layouts(head_end, head_end.layouts, setup=setup)
+                    await learn_push_layouts(learner, learner.layouts, setup=setup)
                 nursery.start_soon(ingest.run, listener)
                 if inbound_port is not None:
                     queue = stack.enter_context(SqliteInboundQueue(db))
                     inbound = InboundSessions(
                         head_end, listener, ingest, queue=queue, source=schedule
                     )
-                    nat = [m.name for m in inventory if m.behind_nat]
-                    schedule.divert(nat, inbound.queue)
+                    schedule.divert([m.name for m in own if m.behind_nat], inbound.queue)
                     await nursery.start(inbound.serve, inbound_port, listen_host)
             end_at = trio.current_time() + deadline
             if processes > 1:
-                # the shards collect in their processes; this one receives the pushes
-                parts = await run_processes(collection, processes)
+                # the shards collect in their processes; this one receives the pushes and
+                # reads the meters behind NAT over the links they open
+                async with trio.open_nursery() as mine:
+                    if inbound is not None:
+                        schedule.add_round(start, end)
+                        mine.start_soon(
+                            functools.partial(run_schedule, head_end, schedule, deadline=deadline)
+                        )
+                    parts = await run_processes(collection, processes)
                 metrics.readings += sum(p[1] for p in parts)
                 counts["sessions"] = sum(p[0] for p in parts)
                 counts["processes"] = processes

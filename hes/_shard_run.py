@@ -63,12 +63,15 @@ class ShardCollection:
     cluster_limit: int
     start_rate: float
     deadline: float
+    without: frozenset[str] = frozenset()
+    """Meters another process looks after (e.g. those behind NAT, served where their links
+    arrive): left out of the shard, their gaps too."""
     metrics_board: Path | None = None
     """Where the process publishes its metrics every few seconds (:class:`MetricsBoard`),
     for the process serving ``/metrics``."""
 
     def __call__(self, shard: Shard) -> tuple[int, int]:
-        inventory = Inventory.load(self.inventory).sharded(shard)
+        inventory = Inventory.load(self.inventory).sharded(shard).without(self.without)
         config = CollectionConfig(
             concurrency=_share(self.concurrency, shard.count),
             cluster_limit=_share(self.cluster_limit, shard.count),
