@@ -54,6 +54,20 @@ PROFILE = CosemAttributeDescriptor(
 CLIENT_PDU = 512
 
 
+def _exchange(client: ClientAssociation, server: ServerAssociation) -> int:
+    """The client's queued APDUs to the server and its answers back, until the client has
+    nothing more to send; the number of APDUs moved."""
+    apdus = 0
+    while out := client.data_to_send():
+        for apdu in out:
+            server.receive_apdu(apdu)
+            apdus += 1
+        for apdu in server.data_to_send():
+            client.receive_apdu(apdu)
+            apdus += 1
+    return apdus
+
+
 def _sn_session_factory(rows: Array) -> Callable[[], int]:
     """The same session with short name referencing: Read of the buffer's short name."""
 
@@ -80,25 +94,15 @@ def _sn_session_factory(rows: Array) -> Callable[[], int]:
         server = ServerAssociation(policy, objects, short_names=names)
         apdus = 0
 
-        def pump() -> None:
-            nonlocal apdus
-            while out := client.data_to_send():
-                for apdu in out:
-                    server.receive_apdu(apdu)
-                    apdus += 1
-                for apdu in server.data_to_send():
-                    client.receive_apdu(apdu)
-                    apdus += 1
-
         client.associate()
-        pump()
+        apdus += _exchange(client, server)
         client.next_event()
         client.read([buffer_name])
-        pump()
+        apdus += _exchange(client, server)
         event = client.next_event()
         assert isinstance(event, ReadCompleted) and len(event.results[0]) == 96  # type: ignore[arg-type]
         client.release()
-        pump()
+        apdus += _exchange(client, server)
         assert client.next_event() is not NEED_DATA
         return apdus
 
@@ -126,28 +130,15 @@ def _session_factory(rows: Array, *, gbt_window: int = 0) -> Callable[[], int]:
         server = ServerAssociation(policy, objects)
         apdus = 0
 
-        def pump() -> None:
-            nonlocal apdus
-            while True:
-                out = client.data_to_send()
-                if not out:
-                    return
-                for apdu in out:
-                    server.receive_apdu(apdu)
-                    apdus += 1
-                for apdu in server.data_to_send():
-                    client.receive_apdu(apdu)
-                    apdus += 1
-
         client.associate()
-        pump()
+        apdus += _exchange(client, server)
         client.next_event()
         client.get(PROFILE)
-        pump()
+        apdus += _exchange(client, server)
         event = client.next_event()
         assert isinstance(event, GetCompleted) and len(event.results[0]) == 96  # type: ignore[arg-type]
         client.release()
-        pump()
+        apdus += _exchange(client, server)
         assert client.next_event() is not NEED_DATA
         return apdus
 
@@ -202,26 +193,16 @@ def _gmac_session_factory(rows: Array) -> Callable[[], int]:
         )
         apdus = 0
 
-        def pump() -> None:
-            nonlocal apdus
-            while out := client.data_to_send():
-                for apdu in out:
-                    server.receive_apdu(apdu)
-                    apdus += 1
-                for apdu in server.data_to_send():
-                    client.receive_apdu(apdu)
-                    apdus += 1
-
         client.associate()
-        pump()
+        apdus += _exchange(client, server)
         accepted = client.next_event()
         assert isinstance(accepted, AssociationAccepted) and accepted.mechanism is gmac
         client.get(PROFILE)
-        pump()
+        apdus += _exchange(client, server)
         event = client.next_event()
         assert isinstance(event, GetCompleted) and len(event.results[0]) == 96  # type: ignore[arg-type]
         client.release()
-        pump()
+        apdus += _exchange(client, server)
         assert client.next_event() is not NEED_DATA
         return apdus
 
