@@ -18,9 +18,10 @@ from typing import Any
 
 import trio
 
-from dlmskit.errors import DecodeError, LocalProtocolError, TransportError
+from dlmskit.errors import LocalProtocolError, TransportError
 from transports._interface import LinkAddress
-from transports._wrapper import DEFAULT_MAX_APDU, Wpdu, WrapperFramer, encode_wpdu
+from transports._wrapper import DEFAULT_MAX_APDU, Wpdu, encode_wpdu
+from transports._wrapper_ends import WrapperEnds
 
 __all__ = ["WrapperStreamTransport", "open_tcp_wrapper", "serve_tcp_wrapper"]
 
@@ -64,7 +65,7 @@ def _socket_addresses(stream: trio.abc.Stream) -> tuple[tuple[str, int] | None, 
     return None, None
 
 
-class WrapperStreamTransport:
+class WrapperStreamTransport(WrapperEnds):
     """An :class:`~transports.ApduTransport` speaking the wrapper over a byte stream.
 
     ``local_wport``/``remote_wport`` may be ``None`` on an accepted connection: they are
@@ -107,14 +108,9 @@ class WrapperStreamTransport:
         return self
 
     def _setup(self, local_wport: int | None, remote_wport: int | None, max_apdu: int) -> None:
-        self.local_wport = local_wport
-        self.remote_wport = remote_wport
-        self.wrong_wport = 0
-        self._framer = WrapperFramer(max_apdu=max_apdu)
+        self._ends(local_wport, remote_wport, max_apdu)
         self._send_turn = _Turn()
         self._receive_turn = _Turn()
-        self._closed = False
-        self._eof = False
         #: the socket under the link when this module dialled it (see ``_on_socket``)
         self._socket: socket.socket | None = None
         #: a WPDU went out since the last read: its answer is most likely not there yet
@@ -189,55 +185,19 @@ class WrapperStreamTransport:
         turn = self._receive_turn
         await turn.acquire()
         try:
-            framer = self._framer
-            if framer.buffered:
-                # bytes held from an earlier read may make a whole WPDU: checkpoint before
-                # taking it (a cancellation here loses nothing), so a peer flooding WPDUs
-                # cannot starve the other tasks
-                await trio.lowlevel.checkpoint()
-            while True:
-                if self._closed:
-                    raise TransportError("transport is closed")
-                try:
-                    frame = framer.next_frame()
-                except DecodeError as exc:
-                    raise TransportError(f"wrapper stream broken: {exc}") from exc
-                if frame is not None:
-                    if self._accept(frame[0], frame[1]):
-                        return frame
-                    continue
-                if self._eof:
-                    raise TransportError(self._eof_message())
-                data: bytes | bytearray
-                try:
-                    if self._socket is not None:
-                        data = await _receive_socket(self._socket, self._awaiting_answer)
-                        self._awaiting_answer = False
-                    else:
-                        data = await self.stream.receive_some(_RECEIVE_SIZE)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                    raise TransportError(f"receive failed: {exc!r}") from exc
-                if not data:
-                    self._eof = True
-                    raise TransportError(self._eof_message())
-                framer.feed(data)
+            return await self._next_frame(self._read)
         finally:
             turn.release()
 
-    def _eof_message(self) -> str:
-        if self._framer.buffered:
-            return f"peer closed the connection mid-WPDU ({self._framer.buffered} bytes held)"
-        return "peer closed the connection"
-
-    def _accept(self, source: int, destination: int) -> bool:
-        if self.local_wport is None:
-            self.local_wport = destination
-        if self.remote_wport is None:
-            self.remote_wport = source
-        if destination != self.local_wport or source != self.remote_wport:
-            self.wrong_wport += 1
-            return False
-        return True
+    async def _read(self) -> bytes | bytearray:
+        try:
+            if self._socket is not None:
+                data = await _receive_socket(self._socket, self._awaiting_answer)
+                self._awaiting_answer = False
+                return data
+            return await self.stream.receive_some(_RECEIVE_SIZE)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            raise TransportError(f"receive failed: {exc!r}") from exc
 
     async def aclose(self) -> None:
         self._closed = True

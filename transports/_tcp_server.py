@@ -21,9 +21,10 @@ from typing import Final
 
 import trio
 
-from dlmskit.errors import DecodeError, LocalProtocolError, TransportError
+from dlmskit.errors import LocalProtocolError, TransportError
 from transports._interface import LinkAddress
-from transports._wrapper import DEFAULT_MAX_APDU, WRAPPER_VERSION, Wpdu, WrapperFramer
+from transports._wrapper import DEFAULT_MAX_APDU, WRAPPER_VERSION, Wpdu
+from transports._wrapper_ends import WrapperEnds
 
 __all__ = ["WrapperSocketTransport", "serve_tcp_wrapper_sockets"]
 
@@ -44,7 +45,7 @@ def _address(value: object) -> tuple[str, int] | None:
     return None
 
 
-class WrapperSocketTransport:
+class WrapperSocketTransport(WrapperEnds):
     """An :class:`~transports.ApduTransport` speaking the wrapper on a connected
     non-blocking TCP socket (as accepted by :func:`serve_tcp_wrapper_sockets`).
 
@@ -62,12 +63,7 @@ class WrapperSocketTransport:
         max_apdu: int = DEFAULT_MAX_APDU,
     ) -> None:
         self.socket = sock
-        self.local_wport = local_wport
-        self.remote_wport = remote_wport
-        self.wrong_wport = 0
-        self._framer = WrapperFramer(max_apdu=max_apdu)
-        self._closed = False
-        self._eof = False
+        self._ends(local_wport, remote_wport, max_apdu)
 
     @property
     def local_address(self) -> LinkAddress:
@@ -126,51 +122,17 @@ class WrapperSocketTransport:
 
     async def _receive_frame(self) -> tuple[int, int, bytes]:
         """(source, destination, APDU) of the next WPDU for our wPorts."""
-        framer = self._framer
-        if framer.buffered:
-            # a WPDU may be buffered already: checkpoint before taking it (a cancellation
-            # loses nothing), so a peer flooding WPDUs cannot starve other connections
-            await trio.lowlevel.checkpoint()
-        while True:
-            if self._closed:
-                raise TransportError("transport is closed")
-            try:
-                frame = framer.next_frame()
-            except DecodeError as exc:
-                raise TransportError(f"wrapper stream broken: {exc}") from exc
-            if frame is not None:
-                if self._accept(frame[0], frame[1]):
-                    return frame
-                continue
-            if self._eof:
-                raise TransportError(self._eof_message())
-            sock = self.socket
-            try:
-                await trio.lowlevel.wait_readable(sock)
-                data = sock.recv(_RECEIVE_SIZE)
-            except BlockingIOError:
-                continue
-            except (OSError, trio.ClosedResourceError) as exc:
-                raise TransportError(f"receive failed: {exc!r}") from exc
-            if not data:
-                self._eof = True
-                raise TransportError(self._eof_message())
-            framer.feed(data)
+        return await self._next_frame(self._read)
 
-    def _eof_message(self) -> str:
-        if self._framer.buffered:
-            return f"peer closed the connection mid-WPDU ({self._framer.buffered} bytes held)"
-        return "peer closed the connection"
-
-    def _accept(self, source: int, destination: int) -> bool:
-        if self.local_wport is None:
-            self.local_wport = destination
-        if self.remote_wport is None:
-            self.remote_wport = source
-        if destination != self.local_wport or source != self.remote_wport:
-            self.wrong_wport += 1
-            return False
-        return True
+    async def _read(self) -> bytes | None:
+        sock = self.socket
+        try:
+            await trio.lowlevel.wait_readable(sock)
+            return sock.recv(_RECEIVE_SIZE)
+        except BlockingIOError:
+            return None
+        except (OSError, trio.ClosedResourceError) as exc:
+            raise TransportError(f"receive failed: {exc!r}") from exc
 
     def close(self) -> None:
         """Close the socket (waking any task waiting on it with ``ClosedResourceError``)."""
