@@ -68,6 +68,30 @@ def _exchange(client: ClientAssociation, server: ServerAssociation) -> int:
     return apdus
 
 
+def _profile_session(
+    client: ClientAssociation,
+    server: ServerAssociation,
+    ask: Callable[[], object],
+    mechanism: MechanismName | None = None,
+) -> int:
+    """Associate, ``ask`` for the 96-row profile, release; the APDUs moved. Checks that
+    the association was accepted (with ``mechanism``, when given) and the answer holds
+    96 rows."""
+    client.associate()
+    apdus = _exchange(client, server)
+    accepted = client.next_event()
+    assert isinstance(accepted, AssociationAccepted), accepted
+    assert mechanism is None or accepted.mechanism is mechanism
+    ask()
+    apdus += _exchange(client, server)
+    event = client.next_event()
+    assert isinstance(event, GetCompleted | ReadCompleted) and len(event.results[0]) == 96  # type: ignore[arg-type]
+    client.release()
+    apdus += _exchange(client, server)
+    assert client.next_event() is not NEED_DATA
+    return apdus
+
+
 def _sn_session_factory(rows: Array) -> Callable[[], int]:
     """The same session with short name referencing: Read of the buffer's short name."""
 
@@ -92,19 +116,7 @@ def _sn_session_factory(rows: Array) -> Callable[[], int]:
     def session() -> int:
         client = ClientAssociation(settings)
         server = ServerAssociation(policy, objects, short_names=names)
-        apdus = 0
-
-        client.associate()
-        apdus += _exchange(client, server)
-        client.next_event()
-        client.read([buffer_name])
-        apdus += _exchange(client, server)
-        event = client.next_event()
-        assert isinstance(event, ReadCompleted) and len(event.results[0]) == 96  # type: ignore[arg-type]
-        client.release()
-        apdus += _exchange(client, server)
-        assert client.next_event() is not NEED_DATA
-        return apdus
+        return _profile_session(client, server, lambda: client.read([buffer_name]))
 
     return session
 
@@ -128,19 +140,7 @@ def _session_factory(rows: Array, *, gbt_window: int = 0) -> Callable[[], int]:
     def session() -> int:
         client = ClientAssociation(settings)
         server = ServerAssociation(policy, objects)
-        apdus = 0
-
-        client.associate()
-        apdus += _exchange(client, server)
-        client.next_event()
-        client.get(PROFILE)
-        apdus += _exchange(client, server)
-        event = client.next_event()
-        assert isinstance(event, GetCompleted) and len(event.results[0]) == 96  # type: ignore[arg-type]
-        client.release()
-        apdus += _exchange(client, server)
-        assert client.next_event() is not NEED_DATA
-        return apdus
+        return _profile_session(client, server, lambda: client.get(PROFILE))
 
     return session
 
@@ -191,20 +191,7 @@ def _gmac_session_factory(rows: Array) -> Callable[[], int]:
             ),
             objects,
         )
-        apdus = 0
-
-        client.associate()
-        apdus += _exchange(client, server)
-        accepted = client.next_event()
-        assert isinstance(accepted, AssociationAccepted) and accepted.mechanism is gmac
-        client.get(PROFILE)
-        apdus += _exchange(client, server)
-        event = client.next_event()
-        assert isinstance(event, GetCompleted) and len(event.results[0]) == 96  # type: ignore[arg-type]
-        client.release()
-        apdus += _exchange(client, server)
-        assert client.next_event() is not NEED_DATA
-        return apdus
+        return _profile_session(client, server, lambda: client.get(PROFILE), gmac)
 
     return session
 
